@@ -1,0 +1,68 @@
+# inferd: `make demo` serves the example models, `make test` builds and runs every test.
+# Both install what they need first (scripts/install-deps.sh).
+
+BUILD_DIR ?= build
+BUILD_TYPE ?= Release
+JOBS ?= $(shell nproc)
+PORT ?= 8000
+# CI turns warnings into errors.
+ifeq ($(CI),true)
+WERROR := ON
+else
+WERROR ?= OFF
+endif
+CMAKE_FLAGS ?=
+
+.PHONY: all deps deps-test deps-bench build test demo bench fixtures format tsa clean
+
+all: build
+
+deps:
+	scripts/install-deps.sh build
+
+deps-test:
+	scripts/install-deps.sh build test
+
+deps-bench:
+	scripts/install-deps.sh build test bench
+
+$(BUILD_DIR)/CMakeCache.txt:
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DINFERD_WERROR=$(WERROR) $(CMAKE_FLAGS)
+
+build: deps-test $(BUILD_DIR)/CMakeCache.txt
+	cmake --build $(BUILD_DIR) -j$(JOBS)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS)
+
+demo: build
+	@echo
+	@echo "Serving examples/models on http://localhost:$(PORT) (Ctrl-C stops). Try, from another shell:"
+	@echo "  curl -s localhost:$(PORT)/v2/models/breast_cancer"
+	@echo "  curl -s localhost:$(PORT)/v2/models/breast_cancer/infer -d @examples/requests/breast_cancer.json"
+	@echo "  curl -s localhost:$(PORT)/v2/models/diabetes/infer -d @examples/requests/diabetes.json"
+	@echo "  curl -s localhost:$(PORT)/v1/models/iris:predict -d @examples/requests/iris_v1.json"
+	@echo "  curl -s -X POST localhost:$(PORT)/v2/repository/index"
+	@echo "  curl -s localhost:$(PORT)/metrics"
+	@echo
+	$(BUILD_DIR)/inferd serve --model-repository examples/models --http-port $(PORT)
+
+bench: deps-bench $(BUILD_DIR)/CMakeCache.txt
+	cmake --build $(BUILD_DIR) -j$(JOBS)
+	bench/run.sh $(BUILD_DIR)
+
+fixtures:
+	scripts/install-deps.sh fixtures
+	/usr/bin/python3 tools/fixtures/make_fixtures.py
+
+format:
+	clang-format -i $$(git ls-files '*.cc' '*.h')
+
+# Thread-safety analysis: compile the libraries with clang -Wthread-safety -Werror.
+tsa:
+	scripts/install-deps.sh build test tsa
+	cmake -S . -B build-tsa -DCMAKE_CXX_COMPILER=clang++ -DINFERD_WERROR=ON -DINFERD_BUILD_BENCH=OFF
+	cmake --build build-tsa -j$(JOBS) --target inferd_server
+
+clean:
+	rm -rf $(BUILD_DIR) build-tsa

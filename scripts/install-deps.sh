@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The one place that installs inferd's Debian packages. Idempotent and non-interactive: it installs
+# only what is missing, and says what it will install.
+#
+#   scripts/install-deps.sh [GROUP...]     groups: build test bench fixtures tsa (default: build)
+#
+#   build     compiler, cmake and the libraries the server links
+#   test      GoogleTest, libxgboost (reference results), promtool (metrics validator), curl
+#   bench     Google Benchmark, wrk
+#   fixtures  python3-xgboost and python3-sklearn, to regenerate the committed test fixtures
+#   tsa       clang, for the thread-safety analysis build (make tsa)
+set -euo pipefail
+
+declare -A groups=(
+  [build]="g++ make cmake pkg-config ccache libboost-dev libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev"
+  [test]="libgtest-dev libgmock-dev libxgboost-dev prometheus curl"
+  [bench]="libbenchmark-dev libxgboost-dev wrk"
+  [fixtures]="python3 python3-xgboost python3-sklearn"
+  [tsa]="clang"
+)
+
+wanted=()
+for g in "${@:-build}"; do
+  if [[ -z "${groups[$g]+x}" ]]; then
+    echo "install-deps: unknown group '$g' (known: ${!groups[*]})" >&2
+    exit 2
+  fi
+  for p in ${groups[$g]}; do wanted+=("$p"); done
+done
+
+missing=()
+for p in "${wanted[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+# Drop duplicates.
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | awk 'NF && !seen[$0]++')
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then
+  SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

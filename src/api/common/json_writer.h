@@ -1,0 +1,125 @@
+// JsonWriter: appends compact JSON to a string, fast enough for response bodies. The caller is
+// responsible for well-formed nesting (Begin/End pairs, Key before values inside objects).
+// Thread-safety: one writer per thread.
+#pragma once
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace inferd::api {
+
+class JsonWriter {
+ public:
+  explicit JsonWriter(std::string* out) : out_(out) {}
+
+  JsonWriter& BeginObject() { return Open('{'); }
+  JsonWriter& EndObject() { return Close('}'); }
+  JsonWriter& BeginArray() { return Open('['); }
+  JsonWriter& EndArray() { return Close(']'); }
+  JsonWriter& Key(std::string_view k) {
+    Sep();
+    String(k);
+    *out_ += ':';
+    after_key_ = true;
+    return *this;
+  }
+  JsonWriter& Str(std::string_view s) {
+    Sep();
+    String(s);
+    return *this;
+  }
+  JsonWriter& Bool(bool b) {
+    Sep();
+    *out_ += b ? "true" : "false";
+    return *this;
+  }
+  JsonWriter& Null() {
+    Sep();
+    *out_ += "null";
+    return *this;
+  }
+  template <typename T>
+  JsonWriter& Number(T v) {
+    Sep();
+    if constexpr (std::is_floating_point_v<T>) {
+      if (!std::isfinite(v)) {
+        *out_ += "null";  // JSON has no NaN or Infinity
+        return *this;
+      }
+    }
+    char buf[32];
+    auto r = std::to_chars(buf, buf + sizeof(buf), v);
+    out_->append(buf, r.ptr);
+    return *this;
+  }
+  // Inserts already-serialized JSON as one value.
+  JsonWriter& Raw(std::string_view json) {
+    Sep();
+    *out_ += json;
+    return *this;
+  }
+
+ private:
+  JsonWriter& Open(char c) {
+    Sep();
+    *out_ += c;
+    first_ = true;
+    return *this;
+  }
+  JsonWriter& Close(char c) {
+    *out_ += c;
+    first_ = false;
+    return *this;
+  }
+  void Sep() {
+    if (after_key_) {
+      after_key_ = false;
+      first_ = false;
+      return;
+    }
+    if (!first_ && !out_->empty()) *out_ += ',';
+    first_ = false;
+  }
+  void String(std::string_view s) {
+    *out_ += '"';
+    for (char ch : s) {
+      unsigned char c = static_cast<unsigned char>(ch);
+      switch (c) {
+        case '"':
+          *out_ += "\\\"";
+          break;
+        case '\\':
+          *out_ += "\\\\";
+          break;
+        case '\n':
+          *out_ += "\\n";
+          break;
+        case '\r':
+          *out_ += "\\r";
+          break;
+        case '\t':
+          *out_ += "\\t";
+          break;
+        default:
+          if (c < 0x20) {
+            static constexpr char kHex[] = "0123456789abcdef";
+            *out_ += "\\u00";
+            *out_ += kHex[c >> 4];
+            *out_ += kHex[c & 15];
+          } else {
+            *out_ += ch;
+          }
+      }
+    }
+    *out_ += '"';
+  }
+
+  std::string* out_;
+  bool first_ = true;
+  bool after_key_ = false;
+};
+
+}  // namespace inferd::api

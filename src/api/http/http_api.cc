@@ -1,0 +1,280 @@
+#include "api/http/http_api.h"
+
+#include <charconv>
+
+#include "api/common/json_writer.h"
+#include "api/common/status_map.h"
+#include "api/http/json_tensor.h"
+#include "api/http/v1_codec.h"
+#include "api/http/v2_codec.h"
+#include "base/ids.h"
+
+namespace inferd::api::http {
+
+using base::Status;
+
+bool SplitPath(std::string_view target, std::vector<std::string>* segments) {
+  segments->clear();
+  auto q = target.find('?');
+  std::string_view path = target.substr(0, q);
+  if (path.empty() || path[0] != '/') return false;
+  std::string cur;
+  for (size_t i = 1; i <= path.size(); ++i) {
+    if (i == path.size() || path[i] == '/') {
+      if (!cur.empty()) segments->push_back(std::move(cur));
+      cur.clear();
+      continue;
+    }
+    char c = path[i];
+    if (c == '%') {
+      if (i + 2 >= path.size()) return false;
+      int v = 0;
+      auto r = std::from_chars(path.data() + i + 1, path.data() + i + 3, v, 16);
+      if (r.ec != std::errc() || r.ptr != path.data() + i + 3) return false;
+      cur += static_cast<char>(v);
+      i += 2;
+    } else {
+      cur += c;
+    }
+  }
+  return true;
+}
+
+namespace {
+
+void SetError(HttpResponse& res, const Status& st) {
+  res.status = HttpStatusFor(st.code());
+  res.body = EncodeError(st.message());
+}
+
+void SetError(HttpResponse& res, int status, std::string_view message) {
+  res.status = status;
+  res.body = EncodeError(message);
+}
+
+base::StatusOr<int64_t> ParseVersion(const std::string& s) {
+  int64_t v = 0;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (r.ec != std::errc() || r.ptr != s.data() + s.size() || v <= 0) {
+    return base::InvalidArgument("version '" + s + "' is not a positive integer");
+  }
+  return v;
+}
+
+std::string RequestIdFromHeader(const HttpRequest& req) {
+  if (auto h = req.header("inferd-request-id"); h && !h->empty() && h->size() <= 128) {
+    return std::string(*h);
+  }
+  return base::NewRequestId();
+}
+
+}  // namespace
+
+HttpApi::HttpApi(const HttpApiOptions& options) : options_(options) {
+  http_requests_ = &options_.metrics->AddCounter("inferd_http_requests_total",
+                                                 "HTTP requests by endpoint and status code.",
+                                                 {"endpoint", "code"});
+  http_duration_ = &options_.metrics->AddHistogram(
+      "inferd_http_request_duration_seconds",
+      "Time from a whole request received to its response built, by endpoint.", {"endpoint"});
+}
+
+void HttpApi::Handle(const HttpRequest& request, HttpResponse& response) {
+  auto start = options_.clock->Now();
+  std::string endpoint = "unmatched";
+  Dispatch(request, response, &endpoint);
+  bool has_id = false;
+  for (const auto& [k, _] : response.headers) has_id |= k == "inferd-request-id";
+  if (!has_id) response.headers.emplace_back("inferd-request-id", RequestIdFromHeader(request));
+  http_requests_->WithLabels({endpoint, std::to_string(response.status)}).Increment();
+  http_duration_->WithLabels({endpoint})
+      .Observe(std::chrono::duration<double>(options_.clock->Now() - start).count());
+}
+
+void HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* endpoint) {
+  std::vector<std::string> seg;
+  if (!SplitPath(req.target, &seg)) {
+    SetError(res, 400, "malformed request path '" + std::string(req.target.substr(0, 200)) + "'");
+    return;
+  }
+  auto& models = *options_.models;
+  // Checks the method; on mismatch answers 405 with Allow and returns false.
+  auto method_is = [&](std::string_view want) {
+    if (req.method == want) return true;
+    SetError(
+        res, 405,
+        "method " + std::string(req.method) + " is not allowed here; use " + std::string(want));
+    res.headers.emplace_back("Allow", std::string(want));
+    return false;
+  };
+  const size_t n = seg.size();
+  if (n == 1 && seg[0] == "metrics") {
+    *endpoint = "metrics";
+    if (!method_is("GET")) return;
+    res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    res.body = options_.metrics->RenderPrometheus();
+    return;
+  }
+  if (n >= 1 && seg[0] == "v2") {
+    if (n == 1) {
+      *endpoint = "v2_server_metadata";
+      if (!method_is("GET")) return;
+      std::string out;
+      JsonWriter w(&out);
+      w.BeginObject().Key("name").Str(options_.server_name).Key("version");
+      w.Str(options_.server_version).Key("extensions").BeginArray().Str("model_repository");
+      w.EndArray().EndObject();
+      res.body = std::move(out);
+      return;
+    }
+    if (n == 3 && seg[1] == "health" && (seg[2] == "live" || seg[2] == "ready")) {
+      *endpoint = "v2_health_" + seg[2];
+      if (!method_is("GET")) return;
+      bool ok = seg[2] == "live" || !options_.strict_readiness || models.AllModelsReady();
+      res.status = ok ? 200 : 503;
+      res.body =
+          seg[2] == "live" ? "{\"live\":true}" : (ok ? "{\"ready\":true}" : "{\"ready\":false}");
+      return;
+    }
+    if (n == 3 && seg[1] == "repository" && seg[2] == "index") {
+      *endpoint = "v2_repository_index";
+      if (!method_is("POST")) return;
+      bool ready_only = false;
+      if (!req.body.empty()) {
+        simdjson::dom::element root;
+        auto err = ThreadParser().parse(req.body.data(), req.body.size()).get(root);
+        if (err) return SetError(res, JsonParseError(err));
+        if (!root.is_object()) return SetError(res, 400, "request body must be a JSON object");
+        bool b;
+        if (root["ready"].get_bool().get(b) == simdjson::SUCCESS) ready_only = b;
+      }
+      auto entries = models.Index();
+      if (ready_only) std::erase_if(entries, [](const auto& e) { return e.state != "READY"; });
+      res.body = EncodeRepositoryIndex(entries);
+      return;
+    }
+    if (n >= 3 && seg[1] == "models") {
+      const std::string& name = seg[2];
+      std::optional<int64_t> version;
+      size_t rest = 3;
+      if (n >= 5 && seg[3] == "versions") {
+        auto v = ParseVersion(seg[4]);
+        if (!v.ok()) return SetError(res, v.status());
+        version = *v;
+        rest = 5;
+      } else if (n == 4 && seg[3] == "versions") {
+        rest = 99;  // no route
+      }
+      std::string_view action = rest < n ? std::string_view(seg[rest]) : std::string_view();
+      if (rest + 1 < n || rest == 99) {
+        SetError(res, 404, "no route for " + std::string(req.target.substr(0, 200)));
+        return;
+      }
+      if (action.empty()) {
+        *endpoint = "v2_model_metadata";
+        if (!method_is("GET")) return;
+        auto handle = models.Get(name, version);
+        if (!handle.ok()) return SetError(res, handle.status());
+        std::vector<int64_t> versions;
+        if (version) {
+          versions = {*version};
+        } else {
+          versions = models.ReadyVersions(name).value();
+        }
+        res.body = EncodeV2ModelMetadata(name, versions, handle->model->signature());
+        return;
+      }
+      if (action == "ready") {
+        *endpoint = "v2_model_ready";
+        if (!method_is("GET")) return;
+        auto handle = models.Get(name, version);
+        if (!handle.ok() && handle.status().code() == base::StatusCode::kNotFound) {
+          return SetError(res, handle.status());
+        }
+        std::string out;
+        JsonWriter w(&out);
+        w.BeginObject().Key("name").Str(name);
+        if (version) w.Key("version").Str(std::to_string(*version));
+        w.Key("ready").Bool(handle.ok());
+        if (!handle.ok()) w.Key("error").Str(handle.status().message());
+        w.EndObject();
+        res.status = handle.ok() ? 200 : 503;
+        res.body = std::move(out);
+        return;
+      }
+      if (action == "infer") {
+        *endpoint = "v2_infer";
+        if (!method_is("POST")) return;
+        inference::InferRequest ireq;
+        std::string header_id = RequestIdFromHeader(req);
+        auto handle = options_.inference->Resolve(name, version);
+        if (!handle.ok()) {
+          res.headers.emplace_back("inferd-request-id", header_id);
+          return SetError(res, handle.status());
+        }
+        Status st = DecodeV2InferRequest(req.body, &ireq);
+        if (ireq.id.empty()) ireq.id = header_id;
+        res.headers.emplace_back("inferd-request-id", ireq.id);
+        if (!st.ok()) return SetError(res, st);
+        auto out = options_.inference->Infer(std::move(ireq), *handle);
+        if (!out.ok()) return SetError(res, out.status());
+        res.body = EncodeV2InferResponse(*out);
+        return;
+      }
+      SetError(res, 404, "no route for " + std::string(req.target.substr(0, 200)));
+      return;
+    }
+  }
+  if (n >= 3 && seg[0] == "v1" && seg[1] == "models") {
+    // /v1/models/{m}[/versions/{v}][:predict]
+    std::string last = seg[n - 1];
+    bool predict = false;
+    if (last.size() > 8 && last.ends_with(":predict")) {
+      predict = true;
+      last.resize(last.size() - 8);
+    }
+    std::string name = n == 3 ? last : seg[2];
+    std::optional<int64_t> version;
+    if (n == 5 && seg[3] == "versions") {
+      auto v = ParseVersion(last);
+      if (!v.ok()) return SetError(res, v.status());
+      version = *v;
+    } else if (n != 3) {
+      SetError(res, 404, "no route for " + std::string(req.target.substr(0, 200)));
+      return;
+    }
+    if (!predict) {
+      *endpoint = "v1_model_status";
+      if (!method_is("GET")) return;
+      auto entries = models.Index();
+      std::erase_if(entries, [&](const auto& e) {
+        return e.name != name || (version && e.version != version);
+      });
+      if (entries.empty()) {
+        return SetError(res, 404,
+                        "unknown model '" + name + "'" +
+                            (version ? " version " + std::to_string(*version) : ""));
+      }
+      res.body = EncodeV1ModelStatus(entries);
+      return;
+    }
+    *endpoint = "v1_predict";
+    if (!method_is("POST")) return;
+    std::string id = RequestIdFromHeader(req);
+    res.headers.emplace_back("inferd-request-id", id);
+    auto handle = options_.inference->Resolve(name, version);
+    if (!handle.ok()) return SetError(res, handle.status());
+    inference::InferRequest ireq;
+    ireq.id = id;
+    V1Format format;
+    Status st = DecodeV1PredictRequest(req.body, handle->model->signature(), &ireq, &format);
+    if (!st.ok()) return SetError(res, st);
+    auto out = options_.inference->Infer(std::move(ireq), *handle);
+    if (!out.ok()) return SetError(res, out.status());
+    res.body = EncodeV1PredictResponse(*out, format);
+    return;
+  }
+  SetError(res, 404, "no route for " + std::string(req.target.substr(0, 200)));
+}
+
+}  // namespace inferd::api::http

@@ -1,0 +1,47 @@
+// HttpApi: the REST routes — Open Inference Protocol v2, TF Serving v1 predict/status, the
+// repository index and /metrics — translated onto the inference service and the model manager.
+// Every response carries an `inferd-request-id` header; every error is {"error": "..."} with the
+// status code of api/common/status_map.h (405 with Allow for a wrong method, 404 for no route).
+// Thread-safety: Handle() is thread-safe.
+#pragma once
+
+#include <string>
+
+#include "api/http/http_server.h"
+#include "inference/inference_service.h"
+#include "lifecycle/model_manager.h"
+#include "monitoring/metrics.h"
+
+namespace inferd::api::http {
+
+struct HttpApiOptions {
+  inference::InferenceService* inference = nullptr;  // not owned, required
+  lifecycle::ModelManager* models = nullptr;         // not owned, required
+  monitoring::MetricsRegistry* metrics = nullptr;    // not owned, required
+  const base::Clock* clock = &base::Clock::Real();
+  // Ready only when every model has a ready version (Triton's --strict-readiness); when false,
+  // ready as soon as the server is up.
+  bool strict_readiness = true;
+  std::string server_name = "inferd";
+  std::string server_version = "0.1.0";
+};
+
+class HttpApi {
+ public:
+  explicit HttpApi(const HttpApiOptions& options);
+  void Handle(const HttpRequest& request, HttpResponse& response);
+
+ private:
+  struct Route;
+  void Dispatch(const HttpRequest& request, HttpResponse& response, std::string* endpoint);
+
+  HttpApiOptions options_;
+  monitoring::Family<monitoring::Counter>* http_requests_;
+  monitoring::Family<monitoring::Histogram>* http_duration_;
+};
+
+// Splits a request target into percent-decoded path segments (query string dropped). Returns
+// false for a target that is not an absolute path or has bad percent-encoding.
+bool SplitPath(std::string_view target, std::vector<std::string>* segments);
+
+}  // namespace inferd::api::http

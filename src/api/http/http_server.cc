@@ -1,0 +1,337 @@
+#include "api/http/http_server.h"
+
+// Asio needs <utility> first with g++ 12 in C++20 mode.
+#include <utility>
+// clang-format off
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+// clang-format on
+
+#include <thread>
+
+#include "base/logging.h"
+
+namespace inferd::api::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+class HttpServer::BeastServer {
+ public:
+  BeastServer(const HttpServerOptions& options, Handler handler)
+      : options_(options), handler_(std::move(handler)) {}
+
+  base::Status Listen();
+  void Start();
+  void Stop();
+  uint16_t port() const { return port_; }
+
+  const HttpServerOptions options_;
+  const Handler handler_;
+  std::atomic<int64_t> connections_{0};
+
+ private:
+  void Accept(size_t i);
+
+  std::vector<std::unique_ptr<net::io_context>> contexts_;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;  // one per context in per-core mode
+  std::vector<std::thread> threads_;
+  uint16_t port_ = 0;
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+namespace {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, HttpServer::BeastServer* server)
+      : stream_(std::move(socket)), timer_(stream_.get_executor()), server_(server) {
+    server_->connections_.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~Session() { server_->connections_.fetch_sub(1, std::memory_order_relaxed); }
+
+  void Run() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
+  }
+
+ private:
+  const HttpServerOptions& opts() const { return server_->options_; }
+
+  void ReadHeader() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(opts().max_header_bytes));
+    parser_->body_limit(opts().max_request_bytes);
+    ArmTimer(first_ || buffer_.size() > 0 ? opts().request_timeout : opts().idle_timeout);
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  // Deadlines run on their own timer (not the stream's), so that on expiry the socket stays open
+  // for a 408 answer: the timer cancels the pending read, which then sees timed_out_.
+  void ArmTimer(std::chrono::milliseconds d) {
+    timed_out_ = false;
+    uint64_t gen = ++timer_generation_;
+    timer_.expires_after(d);
+    timer_.async_wait([self = shared_from_this(), gen](beast::error_code ec) {
+      // Cancelled, or re-armed after this expiry was queued.
+      if (ec || gen != self->timer_generation_) return;
+      self->timed_out_ = true;
+      beast::error_code ignored;
+      self->stream_.socket().cancel(ignored);
+    });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (ec) return OnReadError(ec);
+    first_ = false;
+    const auto& req = parser_->get();
+    if (req.target().size() > opts().max_url_bytes) {
+      return SendError(414, "request URL is " + std::to_string(req.target().size()) +
+                                " bytes; the limit is " + std::to_string(opts().max_url_bytes));
+    }
+    ArmTimer(opts().request_timeout);
+    auto expect = req[bhttp::field::expect];
+    if (beast::iequals(expect, "100-continue") && !parser_->is_done()) {
+      static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      net::async_write(stream_, net::buffer(kContinue),
+                       [self = shared_from_this()](beast::error_code ec, size_t) {
+                         if (ec) return self->Close();
+                         self->ReadBody();
+                       });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        if (ec) return self->OnReadError(ec);
+                        self->timer_.cancel();
+                        self->Handle();
+                      });
+  }
+
+  void OnReadError(beast::error_code ec) {
+    timer_.cancel();
+    if (timed_out_) {
+      // A stalled client: answer 408 if it had started a request, else just close.
+      if (buffer_.size() > 0 || (parser_ && parser_->got_some())) {
+        return SendError(408, "the request was not received within " +
+                                  std::to_string(opts().request_timeout.count()) + " ms");
+      }
+      return Close();
+    }
+    if (ec == bhttp::error::end_of_stream || ec == net::error::eof ||
+        ec == net::error::connection_reset || ec == net::error::operation_aborted) {
+      return Close();
+    }
+    if (ec == bhttp::error::body_limit) {
+      return SendError(413, "request body is over the limit of " +
+                                std::to_string(opts().max_request_bytes) + " bytes");
+    }
+    if (ec == bhttp::error::header_limit) {
+      // Is it the request line (URL) or the header block that is too long?
+      std::string_view data(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+      auto eol = data.find("\r\n");
+      if (eol == std::string_view::npos || eol > opts().max_url_bytes) {
+        return SendError(414, "request line is over the limit of " +
+                                  std::to_string(opts().max_url_bytes) + " bytes");
+      }
+      return SendError(431, "request header block is over the limit of " +
+                                std::to_string(opts().max_header_bytes) + " bytes");
+    }
+    SendError(400, "malformed HTTP request: " + ec.message());
+  }
+
+  void SendError(int status, const std::string& message) {
+    LOG_DEBUG("HTTP {} to a malformed request: {}", status, message);
+    auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
+    res->version(11);
+    res->result(static_cast<unsigned>(status));
+    res->set(bhttp::field::server, "inferd");
+    res->set(bhttp::field::content_type, "application/json");
+    res->set(bhttp::field::connection, "close");
+    std::string body = "{\"error\":\"";
+    for (char c : message) {
+      if (c == '"' || c == '\\') body += '\\';
+      if (static_cast<unsigned char>(c) >= 0x20) body += c;
+    }
+    body += "\"}";
+    res->body() = std::move(body);
+    res->prepare_payload();
+    ArmTimer(std::chrono::seconds(5));
+    bhttp::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code, size_t) {
+      self->LingeringClose();
+    });
+  }
+
+  // After an error answer the client may still be sending: stop sending, then drain what arrives
+  // for a moment, so that closing does not reset the connection before the client reads the
+  // answer.
+  void LingeringClose() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    ArmTimer(std::chrono::seconds(2));
+    Drain();
+  }
+
+  void Drain() {
+    drain_.resize(16384);
+    stream_.async_read_some(net::buffer(drain_),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec) return self->Close();
+                              self->Drain();
+                            });
+  }
+
+  void Handle() {
+    auto& req = parser_->get();
+    HttpRequest hreq;
+    hreq.method = req.method_string();
+    hreq.target = req.target();
+    hreq.body = req.body();
+    hreq.header = [&req](std::string_view name) -> std::optional<std::string_view> {
+      auto it = req.find(name);
+      if (it == req.end()) return std::nullopt;
+      return it->value();
+    };
+    HttpResponse hres;
+    server_->handler_(hreq, hres);
+
+    res_.emplace();
+    res_->version(req.version());
+    res_->result(static_cast<unsigned>(hres.status));
+    res_->set(bhttp::field::server, "inferd");
+    res_->set(bhttp::field::content_type, hres.content_type);
+    for (auto& [k, v] : hres.headers) res_->set(k, v);
+    res_->body() = std::move(hres.body);
+    res_->keep_alive(req.keep_alive());
+    res_->prepare_payload();
+    ArmTimer(opts().request_timeout);  // a client that does not read its answer is dropped
+    bhttp::async_write(stream_, *res_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec || !self->res_->keep_alive()) return self->Close();
+      self->ReadHeader();
+    });
+  }
+
+  void Close() {
+    ++timer_generation_;
+    timer_.cancel();
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  net::steady_timer timer_;
+  bool timed_out_ = false;
+  uint64_t timer_generation_ = 0;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<bhttp::response<bhttp::string_body>> res_;
+  HttpServer::BeastServer* server_;
+  bool first_ = true;
+  std::vector<char> drain_;
+};
+
+}  // namespace
+
+base::Status HttpServer::BeastServer::Listen() {
+  int n = options_.threads > 0
+              ? options_.threads
+              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  beast::error_code ec;
+  auto addr = net::ip::make_address(options_.host, ec);
+  if (ec) return base::InvalidArgument("invalid --host '" + options_.host + "': " + ec.message());
+  int contexts = options_.io_mode == HttpServerOptions::IoMode::kPerCore ? n : 1;
+  uint16_t port = options_.port;
+  for (int i = 0; i < contexts; ++i) {
+    contexts_.push_back(std::make_unique<net::io_context>(
+        options_.io_mode == HttpServerOptions::IoMode::kPerCore ? 1 : n));
+    auto acc = std::make_unique<tcp::acceptor>(*contexts_.back());
+    tcp::endpoint ep(addr, port);
+    acc->open(ep.protocol(), ec);
+    if (!ec) acc->set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec && contexts > 1) {
+      int one = 1;
+      ::setsockopt(acc->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    }
+    if (!ec) acc->bind(ep, ec);
+    if (!ec) acc->listen(net::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return base::Unavailable("cannot listen on " + options_.host + ":" + std::to_string(port) +
+                               ": " + ec.message());
+    }
+    port = acc->local_endpoint().port();
+    acceptors_.push_back(std::move(acc));
+  }
+  port_ = port;
+  return base::Status::Ok();
+}
+
+void HttpServer::BeastServer::Accept(size_t i) {
+  auto& ioc = *contexts_[options_.io_mode == HttpServerOptions::IoMode::kPerCore ? i : 0];
+  acceptors_[i]->async_accept(net::make_strand(ioc),
+                              [this, i](beast::error_code ec, tcp::socket socket) {
+                                if (ec == net::error::operation_aborted) return;
+                                if (!ec) {
+                                  beast::error_code ignored;
+                                  socket.set_option(tcp::no_delay(true), ignored);
+                                  std::make_shared<Session>(std::move(socket), this)->Run();
+                                }
+                                Accept(i);
+                              });
+}
+
+void HttpServer::BeastServer::Start() {
+  if (started_) return;
+  started_ = true;
+  for (size_t i = 0; i < acceptors_.size(); ++i) Accept(i);
+  int n = options_.threads > 0
+              ? options_.threads
+              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  for (int t = 0; t < n; ++t) {
+    auto& ioc = *contexts_[contexts_.size() == 1 ? 0 : static_cast<size_t>(t)];
+    threads_.emplace_back([&ioc] { ioc.run(); });
+  }
+}
+
+void HttpServer::BeastServer::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  for (size_t i = 0; i < acceptors_.size(); ++i) {
+    auto* acc = acceptors_[i].get();
+    net::post(acc->get_executor(), [acc] {
+      beast::error_code ec;
+      acc->close(ec);
+    });
+  }
+  for (auto& c : contexts_) c->stop();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+HttpServer::HttpServer(std::unique_ptr<BeastServer> server) : server_(std::move(server)) {}
+HttpServer::~HttpServer() { Stop(); }
+
+base::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpServerOptions& options,
+                                                               Handler handler) {
+  auto s = std::make_unique<BeastServer>(options, std::move(handler));
+  RETURN_IF_ERROR(s->Listen());
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(s)));
+}
+
+void HttpServer::Start() { server_->Start(); }
+void HttpServer::Stop() { server_->Stop(); }
+uint16_t HttpServer::port() const { return server_->port(); }
+int64_t HttpServer::open_connections() const {
+  return server_->connections_.load(std::memory_order_relaxed);
+}
+
+}  // namespace inferd::api::http

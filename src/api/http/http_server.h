@@ -1,0 +1,78 @@
+// HttpServer: an HTTP/1.1 server on Boost.Beast with keep-alive, request limits and timeouts. It
+// answers malformed HTTP itself (400 bad request line, 414 URL too long, 431 header block too
+// large, 413 body over the limit, 408 request not sent in time) and hands every well-formed
+// request to a Handler. Beast types stay inside this module's .cc files.
+// Thread-safety: Start/Stop from one thread; the handler is called concurrently from the I/O
+// threads and must be thread-safe.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/status.h"
+
+namespace inferd::api::http {
+
+struct HttpRequest {
+  std::string_view method;  // "GET", "POST", ...
+  std::string_view target;  // path and query, as sent
+  std::string_view body;
+  // Header lookup by case-insensitive name; nullopt when absent.
+  std::function<std::optional<std::string_view>(std::string_view)> header;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+};
+
+using Handler = std::function<void(const HttpRequest&, HttpResponse&)>;
+
+struct HttpServerOptions {
+  std::string host = "0.0.0.0";  // bind address
+  uint16_t port = 8000;          // 0 = pick a free port (see HttpServer::port())
+  int threads = 0;               // I/O threads; 0 = one per core
+  // kPerCore: one io_context and one SO_REUSEPORT acceptor per thread (the kernel spreads
+  // connections). kShared: one io_context run by every thread.
+  enum class IoMode { kPerCore, kShared };
+  IoMode io_mode = IoMode::kPerCore;
+  size_t max_request_bytes = 64 << 20;  // body limit: 413 above it
+  size_t max_header_bytes = 16 << 10;   // request line + headers: 431 (or 414 for the URL)
+  size_t max_url_bytes = 8 << 10;       // request target: 414 above it
+  std::chrono::milliseconds request_timeout{30000};  // to receive one whole request: 408 after
+  std::chrono::milliseconds idle_timeout{60000};     // keep-alive wait for the next request
+};
+
+class HttpServer {
+ public:
+  // Binds and listens; errors: UNAVAILABLE when the address cannot be bound (with the reason).
+  static base::StatusOr<std::unique_ptr<HttpServer>> Create(const HttpServerOptions& options,
+                                                            Handler handler);
+  ~HttpServer();  // stops
+
+  // Starts the I/O threads; returns at once.
+  void Start();
+  // Stops accepting and closes connections; joins the threads (idempotent).
+  void Stop();
+  uint16_t port() const;
+  // Connections open now (for metrics).
+  int64_t open_connections() const;
+
+  class BeastServer;  // defined in http_server.cc
+
+ private:
+  explicit HttpServer(std::unique_ptr<BeastServer> server);
+  std::unique_ptr<BeastServer> server_;
+};
+
+}  // namespace inferd::api::http

@@ -1,0 +1,250 @@
+#include "api/http/v2_codec.h"
+
+#include "api/common/json_writer.h"
+#include "api/http/json_tensor.h"
+
+namespace inferd::api::http {
+
+using base::InvalidArgument;
+using base::Status;
+namespace dom = simdjson::dom;
+
+namespace {
+
+Status DecodeInput(dom::element in, size_t index, size_t body_size, tensor::Tensor* out) {
+  std::string where = "inputs[" + std::to_string(index) + "]";
+  dom::object obj;
+  if (in.get_object().get(obj) != simdjson::SUCCESS) {
+    return InvalidArgument(where + " must be an object");
+  }
+  std::string_view name;
+  if (obj["name"].get_string().get(name) != simdjson::SUCCESS) {
+    return InvalidArgument(where + ": 'name' is missing or not a string");
+  }
+  where = "input '" + std::string(name) + "'";
+  std::string_view dtype_name;
+  if (obj["datatype"].get_string().get(dtype_name) != simdjson::SUCCESS) {
+    return InvalidArgument(where + ": 'datatype' is missing or not a string");
+  }
+  auto dtype = tensor::DataTypeFromName(dtype_name);
+  if (!dtype) {
+    return InvalidArgument(where + ": unknown datatype '" + std::string(dtype_name) +
+                           "' (want BOOL, UINT8..UINT64, INT8..INT64, FP32 or FP64)");
+  }
+  if (*dtype == tensor::DataType::kBytes || *dtype == tensor::DataType::kFp16) {
+    return InvalidArgument(where + ": datatype " + std::string(dtype_name) +
+                           " is not supported in JSON requests");
+  }
+  dom::array shape_arr;
+  if (obj["shape"].get_array().get(shape_arr) != simdjson::SUCCESS) {
+    return InvalidArgument(where + ": 'shape' is missing or not an array");
+  }
+  tensor::Shape shape;
+  for (dom::element d : shape_arr) {
+    int64_t v;
+    if (d.get_int64().get(v) != simdjson::SUCCESS || v < 0) {
+      return InvalidArgument(where + ": shape dimensions must be non-negative integers, got " +
+                             std::string(simdjson::to_string(d).substr(0, 40)));
+    }
+    shape.push_back(v);
+  }
+  int64_t expected = tensor::ElementCount(shape);
+  // Each element takes at least two bytes of JSON ("1,"): larger shapes cannot match the data.
+  if (expected < 0 || static_cast<uint64_t>(expected) > body_size) {
+    return InvalidArgument(where + ": shape " + tensor::ShapeToString(shape) +
+                           " is larger than the data in the request");
+  }
+  dom::element data;
+  if (obj["data"].get(data) != simdjson::SUCCESS) {
+    return InvalidArgument(where + ": 'data' is missing");
+  }
+  if (!data.is_array()) return InvalidArgument(where + ": 'data' must be an array");
+  std::vector<uint8_t> bytes;
+  bytes.reserve(static_cast<size_t>(expected) * tensor::DataTypeSize(*dtype));
+  size_t count = 0;
+  RETURN_IF_ERROR(AppendJsonElements(data, *dtype, std::string(name), static_cast<size_t>(expected),
+                                     &bytes, &count));
+  if (count != static_cast<size_t>(expected)) {
+    return InvalidArgument(where + ": shape " + tensor::ShapeToString(shape) + " needs " +
+                           std::to_string(expected) + " elements, data has " +
+                           std::to_string(count));
+  }
+  *out = tensor::Tensor(std::string(name), *dtype, shape);
+  std::copy(bytes.begin(), bytes.end(), out->bytes().begin());
+  return Status::Ok();
+}
+
+void WriteTensorData(JsonWriter& w, const tensor::Tensor& t) {
+  using tensor::DataType;
+  w.BeginArray();
+  auto each = [&](auto tag) {
+    using T = decltype(tag);
+    for (T v : t.data<T>()) w.Number(v);
+  };
+  switch (t.dtype()) {
+    case DataType::kFp32:
+      each(float{});
+      break;
+    case DataType::kFp64:
+      each(double{});
+      break;
+    case DataType::kInt64:
+      each(int64_t{});
+      break;
+    case DataType::kInt32:
+      each(int32_t{});
+      break;
+    case DataType::kInt16:
+      each(int16_t{});
+      break;
+    case DataType::kInt8:
+      each(int8_t{});
+      break;
+    case DataType::kUint64:
+      each(uint64_t{});
+      break;
+    case DataType::kUint32:
+      each(uint32_t{});
+      break;
+    case DataType::kUint16:
+      each(uint16_t{});
+      break;
+    case DataType::kUint8:
+      each(uint8_t{});
+      break;
+    case DataType::kBool:
+      for (uint8_t v : t.data<uint8_t>()) w.Bool(v != 0);
+      break;
+    default:
+      break;
+  }
+  w.EndArray();
+}
+
+void WriteSpecs(JsonWriter& w, const std::vector<config::TensorSpec>& specs) {
+  w.BeginArray();
+  for (const auto& s : specs) {
+    w.BeginObject().Key("name").Str(s.name).Key("datatype").Str(tensor::DataTypeName(s.dtype));
+    w.Key("shape").BeginArray();
+    for (int64_t d : s.shape) w.Number(d);
+    w.EndArray().EndObject();
+  }
+  w.EndArray();
+}
+
+}  // namespace
+
+Status DecodeV2InferRequest(std::string_view body, inference::InferRequest* request) {
+  dom::element root;
+  auto err = ThreadParser().parse(body.data(), body.size()).get(root);
+  if (err) return JsonParseError(err);
+  dom::object obj;
+  if (root.get_object().get(obj) != simdjson::SUCCESS) {
+    return InvalidArgument("request body must be a JSON object");
+  }
+  dom::element id;
+  if (obj["id"].get(id) == simdjson::SUCCESS) {
+    std::string_view s;
+    if (id.get_string().get(s) != simdjson::SUCCESS) {
+      return InvalidArgument("'id' must be a string");
+    }
+    request->id = std::string(s);
+  }
+  dom::element params;
+  if (obj["parameters"].get(params) == simdjson::SUCCESS && !params.is_object()) {
+    return InvalidArgument("'parameters' must be an object");
+  }
+  dom::array inputs;
+  auto in_err = obj["inputs"].get_array().get(inputs);
+  if (in_err == simdjson::NO_SUCH_FIELD) return InvalidArgument("'inputs' is missing");
+  if (in_err) return InvalidArgument("'inputs' must be an array");
+  if (inputs.size() == 0) return InvalidArgument("'inputs' is empty");
+  size_t i = 0;
+  for (dom::element in : inputs) {
+    tensor::Tensor t;
+    RETURN_IF_ERROR(DecodeInput(in, i++, body.size(), &t));
+    request->inputs.push_back(std::move(t));
+  }
+  dom::element outputs;
+  if (obj["outputs"].get(outputs) == simdjson::SUCCESS) {
+    dom::array arr;
+    if (outputs.get_array().get(arr) != simdjson::SUCCESS) {
+      return InvalidArgument("'outputs' must be an array");
+    }
+    for (dom::element o : arr) {
+      std::string_view name;
+      if (o["name"].get_string().get(name) != simdjson::SUCCESS) {
+        return InvalidArgument("each of 'outputs' needs a string 'name'");
+      }
+      request->outputs.emplace_back(name);
+    }
+  }
+  return Status::Ok();
+}
+
+std::string EncodeV2InferResponse(const inference::InferResponse& response) {
+  std::string out;
+  out.reserve(256);
+  JsonWriter w(&out);
+  w.BeginObject().Key("model_name").Str(response.model);
+  w.Key("model_version").Str(std::to_string(response.version));
+  w.Key("id").Str(response.id);
+  w.Key("outputs").BeginArray();
+  for (const auto& t : response.outputs) {
+    w.BeginObject().Key("name").Str(t.name()).Key("datatype").Str(tensor::DataTypeName(t.dtype()));
+    w.Key("shape").BeginArray();
+    for (int64_t d : t.shape()) w.Number(d);
+    w.EndArray();
+    w.Key("data");
+    WriteTensorData(w, t);
+    w.EndObject();
+  }
+  w.EndArray().EndObject();
+  return out;
+}
+
+std::string EncodeV2ModelMetadata(const std::string& name, const std::vector<int64_t>& versions,
+                                  const backend::ModelSignature& signature) {
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginObject().Key("name").Str(name).Key("versions").BeginArray();
+  for (int64_t v : versions) w.Str(std::to_string(v));
+  w.EndArray().Key("platform").Str(signature.platform);
+  w.Key("inputs");
+  WriteSpecs(w, signature.inputs);
+  w.Key("outputs");
+  WriteSpecs(w, signature.outputs);
+  w.Key("parameters").BeginObject();
+  for (const auto& [k, v] : signature.properties) w.Key(k).Str(v);
+  std::string defaults;
+  for (const auto& o : signature.outputs) {
+    if (o.default_output) defaults += (defaults.empty() ? "" : ",") + o.name;
+  }
+  w.Key("default_outputs").Str(defaults);
+  w.EndObject().EndObject();
+  return out;
+}
+
+std::string EncodeRepositoryIndex(const std::vector<lifecycle::IndexEntry>& entries) {
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginArray();
+  for (const auto& e : entries) {
+    w.BeginObject().Key("name").Str(e.name);
+    if (e.version) w.Key("version").Str(std::to_string(*e.version));
+    w.Key("state").Str(e.state);
+    if (!e.reason.empty()) w.Key("reason").Str(e.reason);
+    w.EndObject();
+  }
+  w.EndArray();
+  return out;
+}
+
+std::string EncodeError(std::string_view message) {
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginObject().Key("error").Str(message).EndObject();
+  return out;
+}
+
+}  // namespace inferd::api::http

@@ -1,0 +1,309 @@
+#include "backends/forest/forest_backend.h"
+
+#include <algorithm>
+#include <memory>
+#include <span>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "backends/forest/xgboost_model.h"
+#include "tensor/tensor.h"
+
+namespace inferd::backends::forest {
+namespace {
+
+using base::InvalidArgument;
+using base::Status;
+using base::StatusOr;
+using tensor::DataType;
+using tensor::Shape;
+using tensor::Tensor;
+
+enum class OutputKind { kProbabilities, kLabel, kPrediction, kMargin };
+
+struct OutputDef {
+  config::TensorSpec spec;
+  OutputKind kind;
+};
+
+// The outputs of a model, in signature order (see forest_backend.h).
+std::vector<OutputDef> OutputsFor(const XgboostModel& model) {
+  const int64_t groups = model.forest.num_groups;
+  const Shape per_row = groups == 1 ? Shape{-1} : Shape{-1, groups};
+  auto spec = [](std::string name, DataType dtype, Shape shape, bool default_output = true) {
+    return config::TensorSpec{std::move(name), dtype, std::move(shape), default_output};
+  };
+  const OutputDef probabilities_binary{spec("probabilities", DataType::kFp32, {-1, 2}),
+                                       OutputKind::kProbabilities};
+  const OutputDef probabilities_multi{spec("probabilities", DataType::kFp32, {-1, groups}),
+                                      OutputKind::kProbabilities};
+  const OutputDef label{spec("label", DataType::kInt64, {-1}), OutputKind::kLabel};
+  const OutputDef prediction{spec("prediction", DataType::kFp32, per_row), OutputKind::kPrediction};
+  const OutputDef margin{spec("margin", DataType::kFp32, per_row, false), OutputKind::kMargin};
+  switch (model.objective.task) {
+    case Task::kBinary:
+      return {probabilities_binary, label, margin};
+    case Task::kMultiProb:
+      return {probabilities_multi, label, margin};
+    case Task::kMultiIndex:
+      return {label, probabilities_multi, margin};
+    case Task::kHinge:
+      return {label, prediction, margin};
+    case Task::kRegression:
+      break;
+  }
+  return {prediction, margin};
+}
+
+class LoadedForest final : public backend::LoadedModel {
+ public:
+  LoadedForest(XgboostModel model, backend::ModelSignature signature, std::vector<OutputKind> kinds)
+      : model_(std::move(model)), signature_(std::move(signature)), kinds_(std::move(kinds)) {}
+
+  const backend::ModelSignature& signature() const override { return signature_; }
+
+  StatusOr<std::vector<Tensor>> Execute(
+      std::span<const Tensor> inputs,
+      std::span<const std::string> requested_outputs) const override;
+
+ private:
+  // Output indices (into signature_.outputs) for a request; INVALID_ARGUMENT for unknown names.
+  StatusOr<std::vector<size_t>> Select(std::span<const std::string> requested) const;
+
+  XgboostModel model_;
+  backend::ModelSignature signature_;
+  std::vector<OutputKind> kinds_;  // parallel to signature_.outputs
+};
+
+StatusOr<std::vector<size_t>> LoadedForest::Select(std::span<const std::string> requested) const {
+  std::vector<size_t> out;
+  const auto& outputs = signature_.outputs;
+  if (requested.empty()) {
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      if (outputs[i].default_output) out.push_back(i);
+    }
+    return out;
+  }
+  for (const std::string& name : requested) {
+    auto it = std::find_if(outputs.begin(), outputs.end(),
+                           [&](const config::TensorSpec& s) { return s.name == name; });
+    if (it == outputs.end()) return InvalidArgument("unknown output '" + name + "'");
+    out.push_back(static_cast<size_t>(it - outputs.begin()));
+  }
+  return out;
+}
+
+StatusOr<std::vector<Tensor>> LoadedForest::Execute(
+    std::span<const Tensor> inputs, std::span<const std::string> requested_outputs) const {
+  const Forest& forest = model_.forest;
+  const config::TensorSpec& input_spec = signature_.inputs[0];
+  if (inputs.size() != 1) {
+    return InvalidArgument("expected 1 input tensor, got " + std::to_string(inputs.size()));
+  }
+  const Tensor& x = inputs[0];
+  if (x.dtype() != DataType::kFp32) {
+    return InvalidArgument("input '" + input_spec.name + "' must be FP32, got " +
+                           std::string(tensor::DataTypeName(x.dtype())));
+  }
+  if (x.shape().size() != 2 || x.shape()[0] < 0 || x.shape()[1] != forest.num_features ||
+      x.element_count() < 0 ||
+      x.byte_size() != static_cast<size_t>(x.element_count()) * sizeof(float)) {
+    return InvalidArgument("input '" + input_spec.name + "' must have shape [N, " +
+                           std::to_string(forest.num_features) + "], got " +
+                           tensor::ShapeToString(x.shape()));
+  }
+  ASSIGN_OR_RETURN(std::vector<size_t> selected, Select(requested_outputs));
+
+  const int64_t rows = x.shape()[0];
+  const int64_t groups = forest.num_groups;
+  std::vector<float> margin(static_cast<size_t>(rows * groups));
+  forest.PredictMargin(x.data<float>(), rows, margin);
+
+  const Objective& objective = model_.objective;
+  // libxgboost's output for regression-like tasks and binary:hinge ([rows, groups]).
+  auto transformed = [&] {
+    std::vector<float> v = margin;
+    ApplyTransform(objective.transform, rows, groups, v);
+    return v;
+  };
+  // Class probabilities, [rows, 2] for binary:logistic, [rows, groups] for multi-class.
+  std::vector<float> probabilities;
+  auto compute_probabilities = [&] {
+    if (!probabilities.empty() || rows == 0) return;
+    if (objective.task == Task::kBinary) {
+      probabilities.resize(static_cast<size_t>(rows * 2));
+      for (int64_t r = 0; r < rows; ++r) {
+        const float p = Sigmoid(margin[r]);
+        probabilities[2 * r] = 1.0f - p;
+        probabilities[2 * r + 1] = p;
+      }
+    } else {
+      probabilities = margin;
+      ApplyTransform(PredTransform::kSoftmax, rows, groups, probabilities);
+    }
+  };
+
+  std::vector<Tensor> out;
+  out.reserve(selected.size());
+  for (size_t index : selected) {
+    const config::TensorSpec& spec = signature_.outputs[index];
+    Shape shape = spec.shape;
+    shape[0] = rows;
+    Tensor t(spec.name, spec.dtype, shape);
+    switch (kinds_[index]) {
+      case OutputKind::kMargin:
+        std::copy(margin.begin(), margin.end(), t.data<float>().begin());
+        break;
+      case OutputKind::kPrediction: {
+        const std::vector<float> v = transformed();
+        std::copy(v.begin(), v.end(), t.data<float>().begin());
+        break;
+      }
+      case OutputKind::kProbabilities: {
+        compute_probabilities();
+        std::copy(probabilities.begin(), probabilities.end(), t.data<float>().begin());
+        break;
+      }
+      case OutputKind::kLabel: {
+        std::span<int64_t> labels = t.data<int64_t>();
+        for (int64_t r = 0; r < rows; ++r) {
+          switch (objective.task) {
+            case Task::kBinary:
+            case Task::kMultiProb: {
+              compute_probabilities();
+              const int64_t width = objective.task == Task::kBinary ? 2 : groups;
+              labels[r] = ArgMax(std::span<const float>(probabilities).subspan(r * width, width));
+              break;
+            }
+            case Task::kMultiIndex:
+              labels[r] = ArgMax(std::span<const float>(margin).subspan(r * groups, groups));
+              break;
+            case Task::kHinge:
+              labels[r] = margin[r] > 0.0f ? 1 : 0;
+              break;
+            case Task::kRegression:
+              return base::Internal("label output on a regression model");
+          }
+        }
+        break;
+      }
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+std::string NamesOf(const std::vector<config::TensorSpec>& specs) {
+  std::string s;
+  for (const auto& spec : specs) s += (s.empty() ? "" : ", ") + spec.name;
+  return s;
+}
+
+// Applies config.yaml's inputs/outputs to the signature; errors do not name the file.
+Status ApplyConfig(const config::ModelConfig& config, int64_t num_features,
+                   backend::ModelSignature* signature) {
+  if (config.inputs.size() > 1) {
+    return InvalidArgument("forest models take one input, config lists " +
+                           std::to_string(config.inputs.size()));
+  }
+  if (config.inputs.size() == 1) {
+    const config::TensorSpec& in = config.inputs[0];
+    if (in.dtype != DataType::kFp32) {
+      return InvalidArgument("config input '" + in.name + "' is " +
+                             std::string(tensor::DataTypeName(in.dtype)) +
+                             ", forest models take FP32");
+    }
+    const bool shape_ok =
+        in.shape.empty() || (in.shape.size() <= 2 && in.shape.back() == num_features &&
+                             (in.shape.size() == 1 || in.shape[0] == -1 || in.shape[0] > 0));
+    if (!shape_ok) {
+      return InvalidArgument("config input '" + in.name + "' has shape " +
+                             tensor::ShapeToString(in.shape) + ", but the model takes [-1, " +
+                             std::to_string(num_features) + "] (num_feature " +
+                             std::to_string(num_features) + ")");
+    }
+    if (!in.name.empty()) signature->inputs[0].name = in.name;
+  }
+  for (const config::TensorSpec& o : config.outputs) {
+    const bool known = std::any_of(signature->outputs.begin(), signature->outputs.end(),
+                                   [&](const config::TensorSpec& s) { return s.name == o.name; });
+    if (!known) {
+      return InvalidArgument("config output '" + o.name + "' is not an output of this model (" +
+                             NamesOf(signature->outputs) + ")");
+    }
+  }
+  return Status::Ok();
+}
+
+int64_t NumClasses(const XgboostModel& model) {
+  switch (model.objective.task) {
+    case Task::kBinary:
+    case Task::kHinge:
+      return 2;
+    case Task::kMultiProb:
+    case Task::kMultiIndex:
+      return model.forest.num_groups;
+    case Task::kRegression:
+      break;
+  }
+  return 0;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<ForestBackend>> ForestBackend::Create(
+    const ForestBackendOptions& options) {
+  if (options.threads < 0) {
+    return InvalidArgument("forest threads must be >= 0, got " + std::to_string(options.threads));
+  }
+  if (options.max_model_file_bytes <= 0) {
+    return InvalidArgument("forest max_model_file_bytes must be > 0");
+  }
+  return std::unique_ptr<ForestBackend>(new ForestBackend(options));
+}
+
+std::optional<std::filesystem::path> ForestBackend::FindModelFile(
+    const std::filesystem::path& version_dir) const {
+  for (const char* name : {"model.json", "model.ubj"}) {
+    std::error_code ec;
+    const std::filesystem::path p = version_dir / name;
+    if (std::filesystem::is_regular_file(p, ec)) return p;
+  }
+  return std::nullopt;
+}
+
+StatusOr<std::unique_ptr<backend::LoadedModel>> ForestBackend::Load(
+    const backend::LoadRequest& request) const {
+  ASSIGN_OR_RETURN(XgboostModel model,
+                   ReadXgboostModel(request.model_file, options_.max_model_file_bytes));
+  const Forest& forest = model.forest;
+
+  backend::ModelSignature signature;
+  signature.platform =
+      FormatForPath(request.model_file) == ModelFormat::kUbjson ? "xgboost_ubj" : "xgboost_json";
+  signature.inputs.push_back(
+      config::TensorSpec{"input", DataType::kFp32, {-1, forest.num_features}, true});
+  std::vector<OutputKind> kinds;
+  for (OutputDef& def : OutputsFor(model)) {
+    signature.outputs.push_back(std::move(def.spec));
+    kinds.push_back(def.kind);
+  }
+  if (request.config != nullptr) {
+    Status st = ApplyConfig(*request.config, forest.num_features, &signature);
+    if (!st.ok()) return st.WithContext(request.model_file.string());
+  }
+  signature.properties = {
+      {"objective", model.objective.name},
+      {"num_features", std::to_string(forest.num_features)},
+      {"num_classes", std::to_string(NumClasses(model))},
+      {"num_trees", std::to_string(forest.trees.size())},
+      {"base_score", model.base_score_text},
+      {"format_version", model.format_version},
+      {"booster", model.booster},
+  };
+  return std::make_unique<LoadedForest>(std::move(model), std::move(signature), std::move(kinds));
+}
+
+}  // namespace inferd::backends::forest

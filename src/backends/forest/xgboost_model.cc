@@ -1,0 +1,515 @@
+#include "backends/forest/xgboost_model.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <new>
+#include <system_error>
+#include <utility>
+
+namespace inferd::backends::forest {
+namespace {
+
+using base::InvalidArgument;
+using base::Status;
+using base::StatusOr;
+
+// ---- field access with the field's path in every message -------------------------------------
+
+std::string Join(std::string_view path, std::string_view key) {
+  return path.empty() ? std::string(key) : std::string(path) + "." + std::string(key);
+}
+
+// "an array", "a string", ... for messages.
+std::string Described(const ModelJson& v) {
+  if (v.is_array()) return "an array";
+  if (v.is_object()) return "an object";
+  if (v.is_null()) return "null";
+  return std::string("a ") + v.type_name();
+}
+
+StatusOr<const ModelJson*> Member(const ModelJson& object, std::string_view path,
+                                  std::string_view key) {
+  const auto& map = object.get_ref<const ModelJson::object_t&>();
+  auto it = map.find(std::string(key));
+  if (it == map.end()) return InvalidArgument("missing field '" + Join(path, key) + "'");
+  return &it->second;
+}
+
+const ModelJson* OptionalMember(const ModelJson& object, std::string_view key) {
+  const auto& map = object.get_ref<const ModelJson::object_t&>();
+  auto it = map.find(std::string(key));
+  return it == map.end() ? nullptr : &it->second;
+}
+
+StatusOr<const ModelJson*> ObjectMember(const ModelJson& object, std::string_view path,
+                                        std::string_view key) {
+  ASSIGN_OR_RETURN(const ModelJson* v, Member(object, path, key));
+  if (!v->is_object()) {
+    return InvalidArgument("field '" + Join(path, key) + "' is " + Described(*v) +
+                           ", expected an object");
+  }
+  return v;
+}
+
+StatusOr<const ModelJson*> ArrayMember(const ModelJson& object, std::string_view path,
+                                       std::string_view key) {
+  ASSIGN_OR_RETURN(const ModelJson* v, Member(object, path, key));
+  if (!v->is_array()) {
+    return InvalidArgument("field '" + Join(path, key) + "' is " + Described(*v) +
+                           ", expected an array");
+  }
+  return v;
+}
+
+StatusOr<std::string> StringMember(const ModelJson& object, std::string_view path,
+                                   std::string_view key) {
+  ASSIGN_OR_RETURN(const ModelJson* v, Member(object, path, key));
+  if (!v->is_string()) {
+    return InvalidArgument("field '" + Join(path, key) + "' is " + Described(*v) +
+                           ", expected a string");
+  }
+  return v->get_ref<const std::string&>();
+}
+
+StatusOr<int64_t> ParseInt(std::string_view text, const std::string& field) {
+  int64_t value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end) {
+    return InvalidArgument("field '" + field + "' is \"" + std::string(text) +
+                           "\", expected an integer");
+  }
+  return value;
+}
+
+// XGBoost stores integer parameters as strings ("30"); a plain integer is accepted too.
+StatusOr<int64_t> IntParam(const ModelJson& v, const std::string& field) {
+  if (v.is_number_integer()) {
+    if (v.is_number_unsigned() &&
+        v.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return InvalidArgument("field '" + field + "' is out of range");
+    }
+    return v.get<int64_t>();
+  }
+  if (!v.is_string()) {
+    return InvalidArgument("field '" + field + "' is " + Described(v) +
+                           ", expected an integer string");
+  }
+  return ParseInt(v.get_ref<const std::string&>(), field);
+}
+
+StatusOr<int64_t> IntParamMember(const ModelJson& object, std::string_view path,
+                                 std::string_view key) {
+  ASSIGN_OR_RETURN(const ModelJson* v, Member(object, path, key));
+  return IntParam(*v, Join(path, key));
+}
+
+StatusOr<int64_t> IntegerValue(const ModelJson& v, const std::string& what) {
+  if (v.is_number_unsigned()) {
+    if (v.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return InvalidArgument(what + " is out of range");
+    }
+    return v.get<int64_t>();
+  }
+  if (v.is_number_integer()) return v.get<int64_t>();
+  if (v.is_boolean()) return v.get<bool>() ? 1 : 0;
+  return InvalidArgument(what + " is " + Described(v) + ", expected an integer");
+}
+
+StatusOr<std::vector<int64_t>> IntArray(const ModelJson& array, const std::string& what) {
+  const auto& items = array.get_ref<const ModelJson::array_t&>();
+  std::vector<int64_t> out;
+  out.reserve(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    ASSIGN_OR_RETURN(int64_t v, IntegerValue(items[i], what + "[" + std::to_string(i) + "]"));
+    out.push_back(v);
+  }
+  return out;
+}
+
+StatusOr<std::vector<float>> FloatArray(const ModelJson& array, const std::string& what) {
+  const auto& items = array.get_ref<const ModelJson::array_t&>();
+  std::vector<float> out;
+  out.reserve(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (!items[i].is_number()) {
+      return InvalidArgument(what + "[" + std::to_string(i) + "] is " + Described(items[i]) +
+                             ", expected a number");
+    }
+    out.push_back(items[i].get<float>());
+  }
+  return out;
+}
+
+// ---- learner-level fields ----------------------------------------------------------------------
+
+// "5E-1", "[5E-1]", "[5E-1,2E-1]" or "(5E-1)" -> floats.
+StatusOr<std::vector<float>> ParseBaseScore(std::string_view text) {
+  auto trim = [](std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+  };
+  std::string_view s = trim(text);
+  if (s.size() >= 2 &&
+      ((s.front() == '[' && s.back() == ']') || (s.front() == '(' && s.back() == ')'))) {
+    s = s.substr(1, s.size() - 2);
+  }
+  std::vector<float> values;
+  while (true) {
+    const size_t comma = s.find(',');
+    std::string_view item = trim(s.substr(0, comma));
+    if (!item.empty() && item.front() == '+') item.remove_prefix(1);
+    float v = 0;
+    const char* end = item.data() + item.size();
+    auto [ptr, ec] = std::from_chars(item.data(), end, v);
+    if (item.empty() || ec != std::errc() || ptr != end) {
+      return InvalidArgument("learner.learner_model_param.base_score \"" + std::string(text) +
+                             "\" is not a number or a bracketed list of numbers");
+    }
+    values.push_back(v);
+    if (comma == std::string_view::npos) break;
+    s = s.substr(comma + 1);
+  }
+  return values;
+}
+
+StatusOr<std::string> ParseVersion(const ModelJson& root) {
+  ASSIGN_OR_RETURN(const ModelJson* version, ArrayMember(root, "", "version"));
+  const auto& items = version->get_ref<const ModelJson::array_t&>();
+  if (items.size() != 3) {
+    return InvalidArgument("field 'version' has " + std::to_string(items.size()) +
+                           " entries, expected 3");
+  }
+  std::string text;
+  for (size_t i = 0; i < 3; ++i) {
+    ASSIGN_OR_RETURN(int64_t v, IntegerValue(items[i], "version[" + std::to_string(i) + "]"));
+    if (v < 0 || (i == 0 && v < 1)) {
+      return InvalidArgument("field 'version' has an invalid entry " + std::to_string(v));
+    }
+    if (i > 0) text += '.';
+    text += std::to_string(v);
+  }
+  return text;
+}
+
+// ---- trees
+// ---------------------------------------------------------------------------------------
+
+struct TreeArrays {
+  std::vector<int64_t> left, right, split_index, default_left, split_type;
+  std::vector<float> split_condition;
+};
+
+StatusOr<std::vector<int64_t>> SizedIntArray(const ModelJson& tree, std::string_view key,
+                                             int64_t num_nodes) {
+  ASSIGN_OR_RETURN(const ModelJson* a, ArrayMember(tree, "", key));
+  if (static_cast<int64_t>(a->size()) != num_nodes) {
+    return InvalidArgument(std::string(key) + " has " + std::to_string(a->size()) +
+                           " entries, expected " + std::to_string(num_nodes));
+  }
+  return IntArray(*a, std::string(key));
+}
+
+StatusOr<TreeArrays> ReadTreeArrays(const ModelJson& tree, int64_t num_nodes) {
+  TreeArrays a;
+  ASSIGN_OR_RETURN(a.left, SizedIntArray(tree, "left_children", num_nodes));
+  ASSIGN_OR_RETURN(a.right, SizedIntArray(tree, "right_children", num_nodes));
+  ASSIGN_OR_RETURN(a.split_index, SizedIntArray(tree, "split_indices", num_nodes));
+  ASSIGN_OR_RETURN(a.default_left, SizedIntArray(tree, "default_left", num_nodes));
+  if (OptionalMember(tree, "split_type") != nullptr) {  // absent in models before 1.6
+    ASSIGN_OR_RETURN(a.split_type, SizedIntArray(tree, "split_type", num_nodes));
+  }
+  ASSIGN_OR_RETURN(const ModelJson* conditions, ArrayMember(tree, "", "split_conditions"));
+  if (static_cast<int64_t>(conditions->size()) != num_nodes) {
+    return InvalidArgument("split_conditions has " + std::to_string(conditions->size()) +
+                           " entries, expected " + std::to_string(num_nodes));
+  }
+  ASSIGN_OR_RETURN(a.split_condition, FloatArray(*conditions, "split_conditions"));
+  return a;
+}
+
+// Reads one tree into `forest` (appending its nodes). Validates everything PredictMargin relies
+// on by walking from the root: children in range, no node reached twice, split features below
+// num_features. Messages do not name the tree; the caller adds it.
+Status ReadTree(const ModelJson& tree, float weight, int32_t group, Forest* forest) {
+  if (!tree.is_object()) {
+    return InvalidArgument("is " + Described(tree) + ", expected an object");
+  }
+  ASSIGN_OR_RETURN(const ModelJson* param, ObjectMember(tree, "", "tree_param"));
+  ASSIGN_OR_RETURN(const int64_t num_nodes, IntParamMember(*param, "tree_param", "num_nodes"));
+  if (num_nodes < 1 || num_nodes > std::numeric_limits<int32_t>::max()) {
+    return InvalidArgument("tree_param.num_nodes is " + std::to_string(num_nodes) +
+                           ", expected at least 1");
+  }
+  if (const ModelJson* slv = OptionalMember(*param, "size_leaf_vector")) {
+    ASSIGN_OR_RETURN(int64_t size_leaf_vector, IntParam(*slv, "tree_param.size_leaf_vector"));
+    if (size_leaf_vector > 1) {
+      return base::Unimplemented(
+          "vector-leaf (multi-target) trees are not supported (size_leaf_vector " +
+          std::to_string(size_leaf_vector) + ")");
+    }
+  }
+  ASSIGN_OR_RETURN(const TreeArrays a, ReadTreeArrays(tree, num_nodes));
+  if (const ModelJson* cats = OptionalMember(tree, "categories_nodes");
+      cats != nullptr && cats->is_array() && !cats->empty()) {
+    return base::Unimplemented("categorical splits are not supported yet (issue #3)");
+  }
+
+  // Walk from the root; unreachable nodes (deleted by pruning) stay zero-valued leaves.
+  const size_t first = forest->nodes.size();
+  forest->nodes.resize(first + static_cast<size_t>(num_nodes));
+  Node* nodes = forest->nodes.data() + first;
+  std::vector<uint8_t> seen(static_cast<size_t>(num_nodes), 0);
+  std::vector<int64_t> pending = {0};
+  seen[0] = 1;
+  while (!pending.empty()) {
+    const int64_t id = pending.back();
+    pending.pop_back();
+    const std::string node = "node " + std::to_string(id);
+    Node& out = nodes[id];
+    out.value = a.split_condition[id];
+    if (a.left[id] == -1) {
+      if (a.right[id] != -1) {
+        return InvalidArgument(node + " has no left child but right child " +
+                               std::to_string(a.right[id]));
+      }
+      continue;  // a leaf: out.left stays -1
+    }
+    for (auto [side, child] : {std::pair{"left", a.left[id]}, std::pair{"right", a.right[id]}}) {
+      if (child < 0 || child >= num_nodes) {
+        return InvalidArgument(node + " has " + side + " child " + std::to_string(child) +
+                               ", outside [0, " + std::to_string(num_nodes) + ")");
+      }
+      if (seen[child]) {
+        return InvalidArgument("node " + std::to_string(child) +
+                               " is reached twice (a cycle or a shared child), again from " + node);
+      }
+      seen[child] = 1;
+      pending.push_back(child);
+    }
+    if (!a.split_type.empty() && a.split_type[id] != 0) {
+      if (a.split_type[id] == 1) {
+        return base::Unimplemented(node +
+                                   " is a categorical split (split_type 1); categorical "
+                                   "splits are not supported yet (issue #3)");
+      }
+      return InvalidArgument(node + " has split_type " + std::to_string(a.split_type[id]) +
+                             ", expected 0 (numerical) or 1 (categorical)");
+    }
+    const int64_t feature = a.split_index[id];
+    if (feature < 0 || feature >= forest->num_features) {
+      return InvalidArgument(node + " splits on feature " + std::to_string(feature) +
+                             ", but num_feature is " + std::to_string(forest->num_features));
+    }
+    if (a.default_left[id] != 0 && a.default_left[id] != 1) {
+      return InvalidArgument(node + " has default_left " + std::to_string(a.default_left[id]) +
+                             ", expected 0 or 1");
+    }
+    out.feature =
+        static_cast<uint32_t>(feature) | (a.default_left[id] != 0 ? Node::kDefaultLeftBit : 0u);
+    out.left = static_cast<int32_t>(a.left[id]);
+    out.right = static_cast<int32_t>(a.right[id]);
+  }
+  forest->trees.push_back(TreeInfo{first, static_cast<size_t>(num_nodes), group, weight});
+  return Status::Ok();
+}
+
+Status CheckIterationIndptr(const ModelJson& model, size_t num_trees) {
+  const ModelJson* indptr = OptionalMember(model, "iteration_indptr");
+  if (indptr == nullptr) return Status::Ok();
+  const std::string field = "learner.gradient_booster.model.iteration_indptr";
+  if (!indptr->is_array()) {
+    return InvalidArgument("field '" + field + "' is " + Described(*indptr) +
+                           ", expected an array");
+  }
+  ASSIGN_OR_RETURN(std::vector<int64_t> v, IntArray(*indptr, field));
+  bool ok = !v.empty() && v.front() == 0 && v.back() == static_cast<int64_t>(num_trees);
+  for (size_t i = 1; ok && i < v.size(); ++i) ok = v[i] >= v[i - 1];
+  if (!ok) {
+    return InvalidArgument("field '" + field +
+                           "' is not a non-decreasing list from 0 to the number of trees (" +
+                           std::to_string(num_trees) + ")");
+  }
+  return Status::Ok();
+}
+
+StatusOr<XgboostModel> ParseModel(const ModelJson& root) {
+  if (!root.is_object()) {
+    return InvalidArgument("the document is " + Described(root) + ", expected an object");
+  }
+  XgboostModel m;
+  ASSIGN_OR_RETURN(m.format_version, ParseVersion(root));
+  ASSIGN_OR_RETURN(const ModelJson* learner, ObjectMember(root, "", "learner"));
+
+  // Objective.
+  ASSIGN_OR_RETURN(const ModelJson* objective, ObjectMember(*learner, "learner", "objective"));
+  ASSIGN_OR_RETURN(std::string objective_name,
+                   StringMember(*objective, "learner.objective", "name"));
+  ASSIGN_OR_RETURN(m.objective, FindObjective(objective_name));
+
+  // Model parameters.
+  const std::string lmp_path = "learner.learner_model_param";
+  ASSIGN_OR_RETURN(const ModelJson* lmp, ObjectMember(*learner, "learner", "learner_model_param"));
+  ASSIGN_OR_RETURN(int64_t num_feature, IntParamMember(*lmp, lmp_path, "num_feature"));
+  if (num_feature < 1 || num_feature > static_cast<int64_t>(Node::kFeatureMask)) {
+    return InvalidArgument(lmp_path + ".num_feature is " + std::to_string(num_feature) +
+                           ", expected 1 to " + std::to_string(Node::kFeatureMask));
+  }
+  ASSIGN_OR_RETURN(m.num_class, IntParamMember(*lmp, lmp_path, "num_class"));
+  if (const ModelJson* nt = OptionalMember(*lmp, "num_target")) {
+    ASSIGN_OR_RETURN(m.num_target, IntParam(*nt, lmp_path + ".num_target"));
+  }
+  constexpr int64_t kMaxGroups = 1 << 20;
+  if (m.num_class < 0 || m.num_class > kMaxGroups || m.num_target < 1 ||
+      m.num_target > kMaxGroups) {
+    return InvalidArgument(lmp_path + ": num_class " + std::to_string(m.num_class) +
+                           " / num_target " + std::to_string(m.num_target) + " out of range");
+  }
+  if (m.num_class > 1 && m.num_target > 1) {
+    return base::Unimplemented("multi-class multi-target models are not supported");
+  }
+  const int64_t num_groups = std::max<int64_t>({m.num_class, m.num_target, 1});
+  const Task task = m.objective.task;
+  if ((task == Task::kMultiProb || task == Task::kMultiIndex) && m.num_class < 1) {
+    return InvalidArgument(m.objective.name + " needs " + lmp_path + ".num_class >= 1, got " +
+                           std::to_string(m.num_class));
+  }
+  if ((task == Task::kBinary || task == Task::kHinge) && num_groups != 1) {
+    return InvalidArgument(m.objective.name + " models have one output group, this one has " +
+                           std::to_string(num_groups));
+  }
+  ASSIGN_OR_RETURN(m.base_score_text, StringMember(*lmp, lmp_path, "base_score"));
+  ASSIGN_OR_RETURN(m.base_score, ParseBaseScore(m.base_score_text));
+  if (m.base_score.size() == 1) {
+    m.base_score.resize(static_cast<size_t>(num_groups), m.base_score[0]);
+  } else if (static_cast<int64_t>(m.base_score.size()) != num_groups) {
+    return InvalidArgument(lmp_path + ".base_score has " + std::to_string(m.base_score.size()) +
+                           " values, expected 1 or " + std::to_string(num_groups));
+  }
+  Forest& forest = m.forest;
+  forest.num_features = num_feature;
+  forest.num_groups = num_groups;
+  for (float bs : m.base_score) {
+    auto margin = BaseScoreToMargin(m.objective, bs);
+    if (!margin.ok()) return margin.status().WithContext(lmp_path);
+    forest.base_margin.push_back(*margin);
+  }
+
+  if (const ModelJson* names = OptionalMember(*learner, "feature_names");
+      names != nullptr && names->is_array()) {
+    for (const ModelJson& n : *names) {
+      if (n.is_string()) m.feature_names.push_back(n.get<std::string>());
+    }
+  }
+
+  // Booster.
+  ASSIGN_OR_RETURN(const ModelJson* booster, ObjectMember(*learner, "learner", "gradient_booster"));
+  ASSIGN_OR_RETURN(m.booster, StringMember(*booster, "learner.gradient_booster", "name"));
+  std::string model_path = "learner.gradient_booster";
+  const ModelJson* gbtree = booster;
+  std::vector<float> weights;
+  if (m.booster == "dart") {
+    ASSIGN_OR_RETURN(gbtree, ObjectMember(*booster, model_path, "gbtree"));
+    ASSIGN_OR_RETURN(const ModelJson* drop, ArrayMember(*booster, model_path, "weight_drop"));
+    ASSIGN_OR_RETURN(weights, FloatArray(*drop, model_path + ".weight_drop"));
+    model_path += ".gbtree";
+  } else if (m.booster == "gblinear") {
+    return base::Unimplemented("gblinear models are not supported (tree models only)");
+  } else if (m.booster != "gbtree") {
+    return InvalidArgument("unknown gradient_booster '" + m.booster + "', expected gbtree or dart");
+  }
+  ASSIGN_OR_RETURN(const ModelJson* model, ObjectMember(*gbtree, model_path, "model"));
+  model_path += ".model";
+  ASSIGN_OR_RETURN(const ModelJson* gbp, ObjectMember(*model, model_path, "gbtree_model_param"));
+  ASSIGN_OR_RETURN(int64_t num_trees,
+                   IntParamMember(*gbp, model_path + ".gbtree_model_param", "num_trees"));
+  ASSIGN_OR_RETURN(const ModelJson* trees, ArrayMember(*model, model_path, "trees"));
+  ASSIGN_OR_RETURN(const ModelJson* tree_info_json, ArrayMember(*model, model_path, "tree_info"));
+  if (num_trees < 0 || static_cast<size_t>(num_trees) != trees->size()) {
+    return InvalidArgument(model_path + ".gbtree_model_param.num_trees is " +
+                           std::to_string(num_trees) + ", but there are " +
+                           std::to_string(trees->size()) + " trees");
+  }
+  if (tree_info_json->size() != trees->size()) {
+    return InvalidArgument(model_path + ".tree_info has " + std::to_string(tree_info_json->size()) +
+                           " entries, expected " + std::to_string(trees->size()) +
+                           " (one per tree)");
+  }
+  ASSIGN_OR_RETURN(std::vector<int64_t> tree_info, IntArray(*tree_info_json, "tree_info"));
+  if (m.booster == "dart") {
+    if (weights.size() != trees->size()) {
+      return InvalidArgument("learner.gradient_booster.weight_drop has " +
+                             std::to_string(weights.size()) + " entries, expected " +
+                             std::to_string(trees->size()) + " (one per tree)");
+    }
+    forest.weighted = true;
+  }
+  RETURN_IF_ERROR(CheckIterationIndptr(*model, trees->size()));
+
+  forest.trees.reserve(trees->size());
+  for (size_t i = 0; i < trees->size(); ++i) {
+    if (tree_info[i] < 0 || tree_info[i] >= num_groups) {
+      return InvalidArgument("tree_info[" + std::to_string(i) + "] is " +
+                             std::to_string(tree_info[i]) + ", but the model has " +
+                             std::to_string(num_groups) + " output group(s) (num_class " +
+                             std::to_string(m.num_class) + ")");
+    }
+    RETURN_IF_ERROR(ReadTree((*trees)[i], weights.empty() ? 1.0f : weights[i],
+                             static_cast<int32_t>(tree_info[i]), &forest)
+                        .WithContext("tree " + std::to_string(i)));
+  }
+  return m;
+}
+
+}  // namespace
+
+StatusOr<XgboostModel> ParseXgboostModel(std::span<const uint8_t> bytes, ModelFormat format) {
+  ASSIGN_OR_RETURN(ModelJson document, ParseModelDocument(bytes, format));
+  try {
+    return ParseModel(document);
+  } catch (const std::bad_alloc&) {
+    return base::ResourceExhausted("out of memory while reading the model");
+  } catch (const std::exception& e) {
+    // Not expected: every access above checks the type first.
+    return base::Internal(std::string("unexpected error reading the model: ") + e.what());
+  }
+}
+
+ModelFormat FormatForPath(const std::filesystem::path& path) {
+  return path.extension() == ".ubj" ? ModelFormat::kUbjson : ModelFormat::kJson;
+}
+
+StatusOr<XgboostModel> ReadXgboostModel(const std::filesystem::path& path, int64_t max_bytes) {
+  const std::string name = path.string();
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(status)) {
+    return base::NotFound(name + ": no such file");
+  }
+  if (!std::filesystem::is_regular_file(status)) {
+    return InvalidArgument(name + ": not a regular file");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return base::Internal(name + ": cannot open for reading");
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  in.seekg(0, std::ios::beg);
+  if (size < 0) return base::Internal(name + ": cannot determine the file size");
+  if (size > max_bytes) {
+    return base::ResourceExhausted(name + ": " + std::to_string(size) +
+                                   " bytes, more than the limit of " + std::to_string(max_bytes));
+  }
+  std::vector<uint8_t> bytes(static_cast<size_t>(size));
+  if (size > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), size)) {
+    return base::Internal(name + ": read error");
+  }
+  auto model = ParseXgboostModel(bytes, FormatForPath(path));
+  if (!model.ok()) return model.status().WithContext(name);
+  return model;
+}
+
+}  // namespace inferd::backends::forest

@@ -1,0 +1,183 @@
+#include "config/model_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace inferd::config {
+
+using base::InvalidArgument;
+using base::Status;
+using base::StatusOr;
+
+std::vector<int64_t> VersionPolicy::Select(std::vector<int64_t> available) const {
+  std::sort(available.begin(), available.end());
+  std::vector<int64_t> out;
+  switch (kind) {
+    case Kind::kAll:
+      out = available;
+      break;
+    case Kind::kLatest: {
+      size_t n = std::min<size_t>(available.size(), static_cast<size_t>(std::max(latest, 0)));
+      out.assign(available.end() - static_cast<std::ptrdiff_t>(n), available.end());
+      break;
+    }
+    case Kind::kSpecific:
+      for (int64_t v : available) {
+        if (std::find(specific.begin(), specific.end(), v) != specific.end()) out.push_back(v);
+      }
+      break;
+  }
+  return out;
+}
+
+std::string VersionPolicy::ToString() const {
+  switch (kind) {
+    case Kind::kAll:
+      return "all";
+    case Kind::kLatest:
+      return "latest " + std::to_string(latest);
+    case Kind::kSpecific: {
+      std::string s = "specific [";
+      for (size_t i = 0; i < specific.size(); ++i)
+        s += (i ? "," : "") + std::to_string(specific[i]);
+      return s + "]";
+    }
+  }
+  return "?";
+}
+
+namespace {
+
+Status CheckKeys(const YAML::Node& node, const std::string& where,
+                 std::initializer_list<std::string_view> allowed) {
+  if (!node.IsMap()) return InvalidArgument(where + " must be a mapping");
+  for (const auto& kv : node) {
+    auto key = kv.first.as<std::string>();
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      std::string list;
+      for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+      return InvalidArgument("unknown key '" + key + "' in " + where + " (known: " + list + ")");
+    }
+  }
+  return Status::Ok();
+}
+
+StatusOr<TensorSpec> ParseTensorSpec(const YAML::Node& n, const std::string& where) {
+  RETURN_IF_ERROR(CheckKeys(n, where, {"name", "datatype", "shape"}));
+  TensorSpec spec;
+  if (!n["name"]) return InvalidArgument(where + ": missing 'name'");
+  spec.name = n["name"].as<std::string>();
+  if (n["datatype"]) {
+    auto dt = tensor::DataTypeFromName(n["datatype"].as<std::string>());
+    if (!dt) {
+      return InvalidArgument(where + ": unknown datatype '" + n["datatype"].as<std::string>() +
+                             "'");
+    }
+    spec.dtype = *dt;
+  }
+  if (n["shape"]) {
+    if (!n["shape"].IsSequence()) return InvalidArgument(where + ": 'shape' must be a list");
+    for (const auto& d : n["shape"]) spec.shape.push_back(d.as<int64_t>());
+  }
+  return spec;
+}
+
+StatusOr<ModelConfig> ParseNode(const YAML::Node& root, const std::string& name) {
+  ModelConfig cfg;
+  cfg.name = name;
+  if (!root || root.IsNull()) return cfg;
+  RETURN_IF_ERROR(CheckKeys(root, "config",
+                            {"name", "backend", "max_batch_size", "version_policy", "inputs",
+                             "outputs", "features", "parameters"}));
+  if (root["name"] && root["name"].as<std::string>() != name) {
+    return InvalidArgument("config name '" + root["name"].as<std::string>() +
+                           "' differs from the model directory name '" + name + "'");
+  }
+  if (root["backend"]) {
+    cfg.backend = root["backend"].as<std::string>();
+    if (cfg.backend != "auto" && cfg.backend != "forest" && cfg.backend != "onnx") {
+      return InvalidArgument("unknown backend '" + cfg.backend + "' (want auto, forest or onnx)");
+    }
+  }
+  if (root["max_batch_size"]) {
+    cfg.max_batch_size = root["max_batch_size"].as<int64_t>();
+    if (cfg.max_batch_size < 0) return InvalidArgument("max_batch_size must be >= 0");
+  }
+  if (const auto& vp = root["version_policy"]) {
+    RETURN_IF_ERROR(CheckKeys(vp, "version_policy", {"latest", "all", "specific"}));
+    if (vp.size() != 1) {
+      return InvalidArgument("version_policy takes exactly one of latest, all, specific");
+    }
+    if (vp["latest"]) {
+      cfg.version_policy.kind = VersionPolicy::Kind::kLatest;
+      cfg.version_policy.latest = vp["latest"].as<int>();
+      if (cfg.version_policy.latest < 1)
+        return InvalidArgument("version_policy.latest must be >= 1");
+    } else if (vp["all"]) {
+      cfg.version_policy.kind = VersionPolicy::Kind::kAll;
+    } else {
+      cfg.version_policy.kind = VersionPolicy::Kind::kSpecific;
+      if (!vp["specific"].IsSequence() || vp["specific"].size() == 0) {
+        return InvalidArgument("version_policy.specific must be a non-empty list of versions");
+      }
+      for (const auto& v : vp["specific"]) {
+        int64_t ver = v.as<int64_t>();
+        if (ver < 1) return InvalidArgument("version_policy.specific: versions are >= 1");
+        cfg.version_policy.specific.push_back(ver);
+      }
+    }
+  }
+  for (const char* key : {"inputs", "outputs"}) {
+    if (!root[key]) continue;
+    if (!root[key].IsSequence()) return InvalidArgument(std::string(key) + " must be a list");
+    auto& dest = std::string_view(key) == "inputs" ? cfg.inputs : cfg.outputs;
+    int i = 0;
+    for (const auto& n : root[key]) {
+      ASSIGN_OR_RETURN(auto spec,
+                       ParseTensorSpec(n, std::string(key) + "[" + std::to_string(i++) + "]"));
+      dest.push_back(std::move(spec));
+    }
+  }
+  if (root["features"]) {
+    if (!root["features"].IsSequence()) return InvalidArgument("features must be a list of names");
+    std::set<std::string> seen;
+    for (const auto& f : root["features"]) {
+      auto s = f.as<std::string>();
+      if (!seen.insert(s).second) return InvalidArgument("features: duplicate name '" + s + "'");
+      cfg.features.push_back(s);
+    }
+  }
+  if (root["parameters"]) {
+    if (!root["parameters"].IsMap()) return InvalidArgument("parameters must be a mapping");
+    for (const auto& kv : root["parameters"]) {
+      cfg.parameters[kv.first.as<std::string>()] = kv.second.as<std::string>();
+    }
+  }
+  return cfg;
+}
+
+}  // namespace
+
+StatusOr<ModelConfig> ParseModelConfig(std::string_view yaml_text, const std::string& name) {
+  try {
+    return ParseNode(YAML::Load(std::string(yaml_text)), name);
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(std::string("invalid YAML: ") + e.what());
+  }
+}
+
+StatusOr<ModelConfig> LoadModelConfig(const std::filesystem::path& path, const std::string& name) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return base::NotFound("cannot read " + path.string());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto cfg = ParseModelConfig(ss.str(), name);
+  if (!cfg.ok()) return cfg.status().WithContext(path.string());
+  return cfg;
+}
+
+}  // namespace inferd::config

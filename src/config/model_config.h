@@ -1,0 +1,59 @@
+// ModelConfig: the per-model configuration read from `<repo>/<model>/config.yaml`; every field is
+// optional and auto-filled from the model file by the backend when absent.
+// Thread-safety: value types.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "tensor/data_type.h"
+#include "tensor/tensor.h"
+
+namespace inferd::config {
+
+// One input or output of a model. A -1 dimension is variable (the batch dimension).
+struct TensorSpec {
+  std::string name;
+  tensor::DataType dtype = tensor::DataType::kFp32;
+  tensor::Shape shape;
+  // Outputs only: false when the output is returned only if a request names it (e.g. `margin`).
+  bool default_output = true;
+};
+
+// Which versions on disk should be served (TF Serving / Triton version_policy).
+struct VersionPolicy {
+  enum class Kind { kLatest, kAll, kSpecific };
+  Kind kind = Kind::kLatest;
+  int latest = 1;                 // kLatest: how many of the highest versions
+  std::vector<int64_t> specific;  // kSpecific: exactly these versions
+
+  // The versions to serve out of `available` (any order); result ascending.
+  std::vector<int64_t> Select(std::vector<int64_t> available) const;
+  std::string ToString() const;
+};
+
+struct ModelConfig {
+  std::string name;
+  std::string backend = "auto";  // auto | forest | (later) onnx
+  int64_t max_batch_size = 256;  // 0 = never batched; rows above it are refused
+  VersionPolicy version_policy;
+  std::vector<TensorSpec> inputs;     // empty = auto-fill from the model
+  std::vector<TensorSpec> outputs;    // empty = auto-fill from the model
+  std::vector<std::string> features;  // optional feature names, in input column order
+  // Free-form backend parameters (string values), e.g. forest `threads`.
+  std::map<std::string, std::string> parameters;
+};
+
+// Parses YAML text. `name` becomes the model name (the directory name wins over a `name:` key that
+// disagrees: that is an error). Unknown keys are errors, so typos do not pass silently.
+base::StatusOr<ModelConfig> ParseModelConfig(std::string_view yaml_text, const std::string& name);
+// Reads `path` and parses it; errors name the file.
+base::StatusOr<ModelConfig> LoadModelConfig(const std::filesystem::path& path,
+                                            const std::string& name);
+
+}  // namespace inferd::config

@@ -1,0 +1,407 @@
+#include "lifecycle/model_manager.h"
+
+#include <algorithm>
+
+#include "base/logging.h"
+
+namespace inferd::lifecycle {
+
+using base::Status;
+using base::StatusOr;
+
+std::string_view VersionStateName(VersionState s) {
+  switch (s) {
+    case VersionState::kLoading:
+      return "LOADING";
+    case VersionState::kReady:
+      return "READY";
+    case VersionState::kUnavailable:
+      return "UNAVAILABLE";
+  }
+  return "UNKNOWN";
+}
+
+ModelManager::ModelManager(const ModelManagerOptions& options) : options_(options) {
+  auto& m = *options_.metrics;
+  loads_ = &m.AddCounter("inferd_model_loads_total",
+                         "Model version load attempts by outcome (success, failure).",
+                         {"model", "outcome"});
+  load_failures_ = &m.AddCounter("inferd_model_load_failures_total",
+                                 "Model version loads that failed.", {"model", "version"});
+  load_seconds_ =
+      &m.AddHistogram("inferd_model_load_duration_seconds", "Time to load one model version.",
+                      {"model"}, {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60});
+  m.AddCallbackGauge("inferd_model_versions_ready", "Model versions loaded and serving.", {"model"},
+                     [this] {
+                       monitoring::MetricsRegistry::GaugeSamples out;
+                       base::MutexLock lock(mu_);
+                       for (const auto& [name, model] : models_) {
+                         double n = 0;
+                         for (const auto& [_, v] : model.versions)
+                           n += v.state == VersionState::kReady;
+                         out.push_back({{name}, n});
+                       }
+                       return out;
+                     });
+  m.AddCallbackGauge("inferd_models", "Models in the repository by readiness (ready, not_ready).",
+                     {"state"}, [this] {
+                       double ready = 0, not_ready = 0;
+                       base::MutexLock lock(mu_);
+                       for (const auto& [_, model] : models_) {
+                         bool r = std::any_of(model.versions.begin(), model.versions.end(),
+                                              [](const auto& kv) {
+                                                return kv.second.state == VersionState::kReady;
+                                              });
+                         (r ? ready : not_ready) += 1;
+                       }
+                       return monitoring::MetricsRegistry::GaugeSamples{{{"ready"}, ready},
+                                                                        {{"not_ready"}, not_ready}};
+                     });
+}
+
+StatusOr<std::unique_ptr<ModelManager>> ModelManager::Create(const ModelManagerOptions& options) {
+  if (!options.source || !options.backends || !options.metrics || !options.clock) {
+    return base::InvalidArgument("ModelManager needs a source, backends, metrics and a clock");
+  }
+  if (options.load_threads < 1) return base::InvalidArgument("load_threads must be >= 1");
+  return std::unique_ptr<ModelManager>(new ModelManager(options));
+}
+
+ModelManager::~ModelManager() { Stop(); }
+
+Status ModelManager::Start() {
+  for (int i = 0; i < options_.load_threads; ++i) workers_.emplace_back([this] { LoadWorker(); });
+  RETURN_IF_ERROR(PollOnce());
+  if (options_.poll_interval.count() > 0) poller_ = std::thread([this] { PollLoop(); });
+  return Status::Ok();
+}
+
+void ModelManager::Stop() {
+  {
+    base::MutexLock lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    queue_.clear();
+  }
+  cv_.NotifyAll();
+  if (poller_.joinable()) poller_.join();
+  for (auto& t : workers_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+Status ModelManager::PollOnce() {
+  base::MutexLock poll_lock(poll_mu_);
+  ASSIGN_OR_RETURN(auto disk, options_.source->Scan());
+  {
+    base::MutexLock lock(mu_);
+    Reconcile(disk);
+  }
+  cv_.NotifyAll();
+  WaitIdle();
+  return Status::Ok();
+}
+
+void ModelManager::PollLoop() {
+  for (;;) {
+    {
+      base::MutexLock lock(mu_);
+      cv_.WaitFor(mu_, options_.poll_interval,
+                  [this]() NO_THREAD_SAFETY_ANALYSIS { return stopping_; });
+      if (stopping_) return;
+    }
+    Status st = PollOnce();
+    if (!st.ok()) LOG_WARN("repository poll failed: {}", st.ToString());
+  }
+}
+
+void ModelManager::WaitIdle() {
+  base::MutexLock lock(mu_);
+  cv_.Wait(mu_, [this]() NO_THREAD_SAFETY_ANALYSIS {
+    return stopping_ || (queue_.empty() && running_loads_ == 0);
+  });
+}
+
+namespace {
+config::ModelConfig DefaultConfig(const std::string& name) {
+  config::ModelConfig cfg;
+  cfg.name = name;
+  return cfg;
+}
+}  // namespace
+
+void ModelManager::Reconcile(const std::vector<repository::ModelOnDisk>& disk) {
+  // Models gone from disk: every version goes (handles in flight keep them alive).
+  for (auto it = models_.begin(); it != models_.end();) {
+    bool present =
+        std::any_of(disk.begin(), disk.end(), [&](const auto& m) { return m.name == it->first; });
+    if (!present) {
+      LOG_INFO("model '{}' removed from the repository: unloading", it->first);
+      it = models_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& d : disk) {
+    Model& model = models_[d.name];
+    // (Re)read the config when it changed. A broken config keeps the previous good one.
+    if (!model.config || d.config_fingerprint != model.config_fingerprint ||
+        !model.config_error.empty()) {
+      StatusOr<config::ModelConfig> cfg =
+          d.config_file ? config::LoadModelConfig(*d.config_file, d.name)
+                        : StatusOr<config::ModelConfig>(DefaultConfig(d.name));
+      if (cfg.ok()) {
+        model.config = std::make_shared<const config::ModelConfig>(std::move(cfg).value());
+        model.config_error.clear();
+      } else if (d.config_fingerprint != model.config_fingerprint || !model.config) {
+        model.config_error = cfg.status().message();
+        LOG_ERROR("model '{}': bad config: {}", d.name, model.config_error);
+      }
+      model.config_fingerprint = d.config_fingerprint;
+    }
+    model.on_disk.clear();
+    model.disk.clear();
+    for (const auto& v : d.versions) {
+      model.on_disk.push_back(v.version);
+      model.disk[v.version] = v;
+    }
+    for (auto& [ver, v] : model.versions) {
+      auto it = model.disk.find(ver);
+      v.on_disk = it != model.disk.end();
+      // A failed version whose files changed gets another try.
+      if (v.on_disk && v.state == VersionState::kUnavailable && v.fingerprint != 0 &&
+          v.fingerprint != it->second.fingerprint) {
+        v.fingerprint = 0;
+        v.reason = "files changed; retrying";
+      }
+    }
+    Plan(d.name, model);
+  }
+}
+
+void ModelManager::Plan(const std::string& name, Model& model) {
+  ComputeAspired(model);
+  for (int64_t ver : model.aspired) {
+    auto it = model.versions.find(ver);
+    bool start = it == model.versions.end() ||
+                 (it->second.state == VersionState::kUnavailable && it->second.fingerprint == 0);
+    if (!start) continue;
+    const auto& vd = model.disk.at(ver);
+    Version& v = model.versions[ver];
+    v.state = VersionState::kLoading;
+    v.reason.clear();
+    v.fingerprint = vd.fingerprint;
+    v.on_disk = true;
+    v.load_generation = next_generation_++;
+    queue_.push_back({name, ver, vd.dir, model.config, v.load_generation});
+    LOG_INFO("model '{}' version {}: loading from {}", name, ver, vd.dir.string());
+  }
+  Settle(name, model);
+}
+
+void ModelManager::ComputeAspired(Model& model) {
+  model.aspired.clear();
+  if (!model.config) return;
+  // For "latest N", a version that failed to load (and whose files have not changed since) does
+  // not count: the newest N versions that can load are served.
+  std::vector<int64_t> candidates;
+  for (int64_t ver : model.on_disk) {
+    auto it = model.versions.find(ver);
+    bool failed = it != model.versions.end() && it->second.state == VersionState::kUnavailable &&
+                  it->second.fingerprint != 0;
+    if (!failed || model.config->version_policy.kind != config::VersionPolicy::Kind::kLatest) {
+      candidates.push_back(ver);
+    }
+  }
+  model.aspired = model.config->version_policy.Select(candidates);
+}
+
+void ModelManager::Settle(const std::string& name, Model& model) {
+  // Fallbacks: ready versions the policy no longer selects stay while selected versions are not
+  // ready yet, newest first, one per missing selected version. A version whose files are gone
+  // stays only while a replacement is still loading.
+  size_t not_ready = 0;
+  bool any_loading = false;
+  for (int64_t ver : model.aspired) {
+    auto it = model.versions.find(ver);
+    if (it == model.versions.end() || it->second.state != VersionState::kReady) ++not_ready;
+    if (it != model.versions.end() && it->second.state == VersionState::kLoading) {
+      any_loading = true;
+    }
+  }
+  std::vector<int64_t> drop;
+  for (auto it = model.versions.rbegin(); it != model.versions.rend(); ++it) {
+    auto& [ver, v] = *it;
+    if (std::find(model.aspired.begin(), model.aspired.end(), ver) != model.aspired.end()) continue;
+    if (v.state == VersionState::kUnavailable && v.on_disk) continue;  // remembers the failure
+    bool keep = v.state == VersionState::kReady && not_ready > 0 && (v.on_disk || any_loading);
+    if (keep) {
+      --not_ready;
+      continue;
+    }
+    drop.push_back(ver);
+  }
+  for (int64_t ver : drop) {
+    auto& v = model.versions[ver];
+    if (v.state == VersionState::kReady) LOG_INFO("model '{}' version {}: unloading", name, ver);
+    model.versions.erase(ver);
+  }
+}
+
+void ModelManager::LoadWorker() {
+  for (;;) {
+    LoadTask task;
+    {
+      base::MutexLock lock(mu_);
+      cv_.Wait(mu_, [this]() NO_THREAD_SAFETY_ANALYSIS { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      task = std::move(queue_.front());
+      queue_.pop_front();
+      ++running_loads_;
+    }
+    RunLoad(task);
+    {
+      base::MutexLock lock(mu_);
+      --running_loads_;
+    }
+    cv_.NotifyAll();
+  }
+}
+
+void ModelManager::RunLoad(const LoadTask& task) {
+  auto start = options_.clock->Now();
+  StatusOr<std::unique_ptr<backend::LoadedModel>> loaded = base::Unavailable("no backend selected");
+  auto match = options_.backends->Resolve(task.config->backend, task.dir);
+  if (!match.ok()) {
+    loaded = match.status();
+  } else {
+    backend::LoadRequest req{task.model, task.version, match->model_file, task.config.get()};
+    loaded = match->backend->Load(req);
+  }
+  double secs = std::chrono::duration<double>(options_.clock->Now() - start).count();
+  load_seconds_->WithLabels({task.model}).Observe(secs);
+  loads_->WithLabels({task.model, loaded.ok() ? "success" : "failure"}).Increment();
+  if (!loaded.ok()) {
+    load_failures_->WithLabels({task.model, std::to_string(task.version)}).Increment();
+  }
+
+  base::MutexLock lock(mu_);
+  auto mit = models_.find(task.model);
+  if (mit == models_.end()) return;  // removed while loading
+  auto vit = mit->second.versions.find(task.version);
+  if (vit == mit->second.versions.end() || vit->second.load_generation != task.generation) return;
+  Version& v = vit->second;
+  if (loaded.ok()) {
+    v.state = VersionState::kReady;
+    v.model = std::shared_ptr<const backend::LoadedModel>(std::move(loaded).value());
+    v.config = task.config;
+    LOG_INFO("model '{}' version {}: ready ({:.1f} ms)", task.model, task.version, secs * 1e3);
+  } else {
+    v.state = VersionState::kUnavailable;
+    v.reason = loaded.status().message();
+    LOG_ERROR("model '{}' version {}: failed to load: {}", task.model, task.version, v.reason);
+  }
+  Plan(task.model, mit->second);
+  cv_.NotifyAll();
+}
+
+StatusOr<ModelHandle> ModelManager::Get(std::string_view name,
+                                        std::optional<int64_t> version) const {
+  base::MutexLock lock(mu_);
+  auto mit = models_.find(name);
+  if (mit == models_.end()) return base::NotFound("unknown model '" + std::string(name) + "'");
+  const Model& model = mit->second;
+  auto make = [&](int64_t ver, const Version& v) {
+    return ModelHandle{std::string(name), ver, v.model, v.config};
+  };
+  if (version) {
+    auto vit = model.versions.find(*version);
+    if (vit == model.versions.end()) {
+      bool on_disk =
+          std::find(model.on_disk.begin(), model.on_disk.end(), *version) != model.on_disk.end();
+      if (on_disk) {
+        return base::Unavailable("model '" + std::string(name) + "' version " +
+                                 std::to_string(*version) + " is not loaded (version policy: " +
+                                 (model.config ? model.config->version_policy.ToString() : "?") +
+                                 ")");
+      }
+      return base::NotFound("model '" + std::string(name) + "' has no version " +
+                            std::to_string(*version));
+    }
+    const Version& v = vit->second;
+    if (v.state != VersionState::kReady) {
+      return base::Unavailable(
+          "model '" + std::string(name) + "' version " + std::to_string(*version) +
+          " is not ready: " + (v.state == VersionState::kLoading ? "loading" : v.reason));
+    }
+    return make(*version, v);
+  }
+  for (auto it = model.versions.rbegin(); it != model.versions.rend(); ++it) {
+    if (it->second.state == VersionState::kReady) return make(it->first, it->second);
+  }
+  std::string why = !model.config_error.empty() ? "bad config: " + model.config_error
+                    : model.on_disk.empty()     ? "no version directories"
+                                                : "no version is ready";
+  for (const auto& [ver, v] : model.versions) {
+    if (v.state == VersionState::kUnavailable) {
+      why += "; version " + std::to_string(ver) + ": " + v.reason;
+    }
+  }
+  return base::Unavailable("model '" + std::string(name) + "' is not ready (" + why + ")");
+}
+
+std::vector<IndexEntry> ModelManager::Index() const {
+  base::MutexLock lock(mu_);
+  std::vector<IndexEntry> out;
+  for (const auto& [name, model] : models_) {
+    if (!model.config_error.empty()) {
+      out.push_back({name, std::nullopt, "UNAVAILABLE", "bad config: " + model.config_error});
+    }
+    if (model.on_disk.empty() && model.versions.empty()) {
+      out.push_back({name, std::nullopt, "UNAVAILABLE", "no version directories"});
+    }
+    std::vector<int64_t> all = model.on_disk;
+    for (const auto& [ver, _] : model.versions) all.push_back(ver);
+    std::sort(all.begin(), all.end());
+    all.erase(std::unique(all.begin(), all.end()), all.end());
+    for (int64_t ver : all) {
+      auto it = model.versions.find(ver);
+      if (it == model.versions.end()) {
+        out.push_back({name, ver, "UNAVAILABLE",
+                       "not selected by version policy (" +
+                           (model.config ? model.config->version_policy.ToString() : "?") + ")"});
+        continue;
+      }
+      std::string reason = it->second.reason;
+      if (it->second.state == VersionState::kReady && !it->second.on_disk) {
+        reason = "files removed; serving until its replacement is ready";
+      }
+      out.push_back({name, ver, std::string(VersionStateName(it->second.state)), reason});
+    }
+  }
+  return out;
+}
+
+StatusOr<std::vector<int64_t>> ModelManager::ReadyVersions(std::string_view name) const {
+  base::MutexLock lock(mu_);
+  auto mit = models_.find(name);
+  if (mit == models_.end()) return base::NotFound("unknown model '" + std::string(name) + "'");
+  std::vector<int64_t> out;
+  for (const auto& [ver, v] : mit->second.versions) {
+    if (v.state == VersionState::kReady) out.push_back(ver);
+  }
+  return out;
+}
+
+bool ModelManager::AllModelsReady() const {
+  base::MutexLock lock(mu_);
+  for (const auto& [_, model] : models_) {
+    bool ready = std::any_of(model.versions.begin(), model.versions.end(), [](const auto& kv) {
+      return kv.second.state == VersionState::kReady;
+    });
+    if (!ready) return false;
+  }
+  return true;
+}
+
+}  // namespace inferd::lifecycle

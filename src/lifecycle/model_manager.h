@@ -1,0 +1,141 @@
+// ModelManager: keeps the versions that the repository and the version policies ask for loaded.
+// It loads on its own threads, swaps a version in only when it is ready, and unloads an old version
+// only when its replacement is ready (or its files are gone); in-flight requests hold a
+// refcounted ModelHandle, so the memory goes when the last of them lets go. A version that fails to
+// load never replaces a working one; it is retried only when its files change.
+// Thread-safety: every public method is thread-safe.
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "backend/backend.h"
+#include "base/clock.h"
+#include "base/status.h"
+#include "base/thread_annotations.h"
+#include "config/model_config.h"
+#include "monitoring/metrics.h"
+#include "repository/file_system_source.h"
+
+namespace inferd::lifecycle {
+
+// A reference to one loaded model version; keeps it alive while held.
+struct ModelHandle {
+  std::string name;
+  int64_t version = 0;
+  std::shared_ptr<const backend::LoadedModel> model;
+  std::shared_ptr<const config::ModelConfig> config;  // the config it was loaded with
+};
+
+enum class VersionState { kLoading, kReady, kUnavailable };
+std::string_view VersionStateName(VersionState s);  // LOADING, READY, UNAVAILABLE
+
+// One row of the repository index (Triton's RepositoryIndex).
+struct IndexEntry {
+  std::string name;
+  std::optional<int64_t> version;  // absent for a model that has no usable version or config
+  std::string state;               // READY, LOADING, UNAVAILABLE
+  std::string reason;              // why UNAVAILABLE; empty otherwise
+};
+
+struct ModelManagerOptions {
+  repository::FileSystemSource* source = nullptr;      // not owned, required
+  const backend::BackendRegistry* backends = nullptr;  // not owned, required
+  monitoring::MetricsRegistry* metrics = nullptr;      // not owned, required
+  const base::Clock* clock = &base::Clock::Real();
+  int load_threads = 2;  // background threads that load models (>= 1)
+  // Poll mode: rescan the repository every poll_interval (0 = never, "none" mode).
+  std::chrono::milliseconds poll_interval{0};
+};
+
+class ModelManager {
+ public:
+  static base::StatusOr<std::unique_ptr<ModelManager>> Create(const ModelManagerOptions& options);
+  ~ModelManager();  // stops the threads; in-flight handles stay valid
+
+  // Scans the repository, loads what the policies select and waits for those loads; then starts
+  // polling when configured. One broken model does not fail Start(): it is reported in Index().
+  // Errors: only when the repository cannot be read.
+  base::Status Start();
+  // Stops polling and loading (idempotent).
+  void Stop();
+  // One scan and reconcile; waits until the loads it started have finished. Used by the poll
+  // thread and by tests.
+  base::Status PollOnce();
+
+  // The handle for `name`, at `version` or, when absent, the highest ready version.
+  // Errors: NOT_FOUND for an unknown model or a version not on disk; UNAVAILABLE when the model
+  // or version exists but is not ready (loading, or failed to load: the reason is included).
+  base::StatusOr<ModelHandle> Get(std::string_view name,
+                                  std::optional<int64_t> version = std::nullopt) const;
+
+  std::vector<IndexEntry> Index() const;
+  // Versions of a model that are ready, ascending; NOT_FOUND for an unknown model.
+  base::StatusOr<std::vector<int64_t>> ReadyVersions(std::string_view name) const;
+  // True when every model in the repository has at least one ready version.
+  bool AllModelsReady() const;
+
+ private:
+  struct Version {
+    VersionState state = VersionState::kLoading;
+    std::string reason;
+    uint64_t fingerprint = 0;
+    bool on_disk = true;
+    std::shared_ptr<const backend::LoadedModel> model;
+    std::shared_ptr<const config::ModelConfig> config;
+    uint64_t load_generation = 0;  // which load attempt owns this slot
+  };
+  struct Model {
+    std::shared_ptr<const config::ModelConfig> config;  // null when the config is broken
+    std::string config_error;
+    uint64_t config_fingerprint = 0;
+    std::vector<int64_t> aspired;  // what the policy selects from the versions on disk
+    std::vector<int64_t> on_disk;  // every version directory, ascending
+    std::map<int64_t, repository::VersionOnDisk> disk;  // the version directories on disk
+    std::map<int64_t, Version> versions;
+  };
+  struct LoadTask {
+    std::string model;
+    int64_t version;
+    std::filesystem::path dir;
+    std::shared_ptr<const config::ModelConfig> config;
+    uint64_t generation;
+  };
+
+  explicit ModelManager(const ModelManagerOptions& options);
+  void Reconcile(const std::vector<repository::ModelOnDisk>& disk) REQUIRES(mu_);
+  // Recomputes what the policy selects, queues the loads it needs and unloads what is no longer
+  // needed.
+  void Plan(const std::string& name, Model& model) REQUIRES(mu_);
+  void Settle(const std::string& name, Model& model) REQUIRES(mu_);
+  static void ComputeAspired(Model& model);
+  void LoadWorker();
+  void PollLoop();
+  void RunLoad(const LoadTask& task) EXCLUDES(mu_);
+  void WaitIdle() EXCLUDES(mu_);
+
+  ModelManagerOptions options_;
+  mutable base::Mutex mu_;
+  base::CondVar cv_;  // signals: tasks queued, loads finished, stop
+  std::map<std::string, Model, std::less<>> models_ GUARDED_BY(mu_);
+  std::deque<LoadTask> queue_ GUARDED_BY(mu_);
+  int running_loads_ GUARDED_BY(mu_) = 0;
+  uint64_t next_generation_ GUARDED_BY(mu_) = 1;
+  bool stopping_ GUARDED_BY(mu_) = false;
+  base::Mutex poll_mu_;  // serializes PollOnce
+  std::vector<std::thread> workers_;
+  std::thread poller_;
+
+  monitoring::Family<monitoring::Counter>* load_failures_;
+  monitoring::Family<monitoring::Counter>* loads_;
+  monitoring::Family<monitoring::Histogram>* load_seconds_;
+};
+
+}  // namespace inferd::lifecycle

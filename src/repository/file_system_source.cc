@@ -1,0 +1,104 @@
+#include "repository/file_system_source.h"
+
+#include <algorithm>
+#include <charconv>
+#include <system_error>
+
+namespace inferd::repository {
+
+namespace fs = std::filesystem;
+
+bool IsValidModelName(std::string_view name) {
+  if (name.empty() || name.size() > 128 || name[0] == '.') return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+  });
+}
+
+std::optional<int64_t> ParseVersion(std::string_view name) {
+  if (name.empty() || name.size() > 18) return std::nullopt;
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(name.data(), name.data() + name.size(), v);
+  if (ec != std::errc() || p != name.data() + name.size() || v <= 0) return std::nullopt;
+  return v;
+}
+
+namespace {
+
+uint64_t Mix(uint64_t h, uint64_t v) {
+  h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+  return h;
+}
+
+uint64_t FileFingerprint(const fs::path& p) {
+  std::error_code ec;
+  uint64_t h = std::hash<std::string>{}(p.filename().string());
+  auto size = fs::file_size(p, ec);
+  h = Mix(h, ec ? 0 : size);
+  auto t = fs::last_write_time(p, ec);
+  h = Mix(h, ec ? 0 : static_cast<uint64_t>(t.time_since_epoch().count()));
+  return h;
+}
+
+uint64_t DirFingerprint(const fs::path& dir) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->is_regular_file(ec)) files.push_back(it->path());
+  }
+  std::sort(files.begin(), files.end());
+  uint64_t h = 1469598103934665603ULL;
+  for (const auto& f : files) h = Mix(h, FileFingerprint(f));
+  return h;
+}
+
+}  // namespace
+
+base::StatusOr<std::unique_ptr<FileSystemSource>> FileSystemSource::Create(
+    const FileSystemSourceOptions& options) {
+  std::error_code ec;
+  if (!fs::is_directory(options.root, ec)) {
+    return base::NotFound("model repository '" + options.root.string() + "' is not a directory");
+  }
+  return std::unique_ptr<FileSystemSource>(new FileSystemSource(options));
+}
+
+base::StatusOr<std::vector<ModelOnDisk>> FileSystemSource::Scan() const {
+  std::error_code ec;
+  std::vector<ModelOnDisk> models;
+  fs::directory_iterator it(options_.root, ec);
+  if (ec) {
+    return base::Unavailable("cannot read model repository '" + options_.root.string() +
+                             "': " + ec.message());
+  }
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) break;
+    const auto& entry = *it;
+    std::string name = entry.path().filename().string();
+    if (!entry.is_directory(ec) || !IsValidModelName(name)) continue;
+    ModelOnDisk m;
+    m.name = name;
+    m.dir = entry.path();
+    fs::path cfg = m.dir / "config.yaml";
+    if (fs::is_regular_file(cfg, ec)) {
+      m.config_file = cfg;
+      m.config_fingerprint = FileFingerprint(cfg);
+    }
+    std::error_code ec2;
+    for (fs::directory_iterator vit(m.dir, ec2); !ec2 && vit != fs::directory_iterator();
+         vit.increment(ec2)) {
+      if (!vit->is_directory(ec2)) continue;
+      auto v = ParseVersion(vit->path().filename().string());
+      if (!v) continue;
+      m.versions.push_back({*v, vit->path(), DirFingerprint(vit->path())});
+    }
+    std::sort(m.versions.begin(), m.versions.end(),
+              [](const auto& a, const auto& b) { return a.version < b.version; });
+    models.push_back(std::move(m));
+  }
+  std::sort(models.begin(), models.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
+  return models;
+}
+
+}  // namespace inferd::repository

@@ -1,0 +1,94 @@
+#include "server/server.h"
+
+#include "api/http/http_api.h"
+#include "backend/backend.h"
+#include "backends/forest/forest_backend.h"
+#include "base/logging.h"
+#include "inference/inference_service.h"
+#include "lifecycle/model_manager.h"
+#include "monitoring/metrics.h"
+#include "monitoring/process_metrics.h"
+#include "repository/file_system_source.h"
+
+namespace inferd::server {
+
+class Server::Parts {
+ public:
+  monitoring::MetricsRegistry metrics;
+  backend::BackendRegistry backends;
+  std::unique_ptr<repository::FileSystemSource> source;
+  std::unique_ptr<lifecycle::ModelManager> models;
+  std::unique_ptr<inference::InferenceService> inference;
+  std::unique_ptr<api::http::HttpApi> http_api;
+  std::unique_ptr<api::http::HttpServer> http;
+};
+
+base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& options) {
+  if (options.model_control_mode != "none" && options.model_control_mode != "poll") {
+    return base::InvalidArgument("--model-control-mode must be none or poll, got '" +
+                                 options.model_control_mode + "'");
+  }
+  if (options.model_control_mode == "poll" && options.repository_poll_interval.count() <= 0) {
+    return base::InvalidArgument("--repository-poll-secs must be > 0");
+  }
+  auto parts = std::make_unique<Parts>();
+  monitoring::RegisterProcessMetrics(&parts->metrics);
+  ASSIGN_OR_RETURN(auto forest, backends::forest::ForestBackend::Create({}));
+  parts->backends.Register(std::move(forest));
+
+  ASSIGN_OR_RETURN(parts->source,
+                   repository::FileSystemSource::Create({.root = options.model_repository}));
+  lifecycle::ModelManagerOptions mm;
+  mm.source = parts->source.get();
+  mm.backends = &parts->backends;
+  mm.metrics = &parts->metrics;
+  mm.load_threads = options.load_threads;
+  if (options.model_control_mode == "poll") mm.poll_interval = options.repository_poll_interval;
+  ASSIGN_OR_RETURN(parts->models, lifecycle::ModelManager::Create(mm));
+  RETURN_IF_ERROR(parts->models->Start());
+
+  ASSIGN_OR_RETURN(parts->inference,
+                   inference::InferenceService::Create(
+                       {.models = parts->models.get(), .metrics = &parts->metrics}));
+  api::http::HttpApiOptions api_options;
+  api_options.inference = parts->inference.get();
+  api_options.models = parts->models.get();
+  api_options.metrics = &parts->metrics;
+  api_options.strict_readiness = options.strict_readiness;
+  parts->http_api = std::make_unique<api::http::HttpApi>(api_options);
+
+  api::http::HttpServerOptions http;
+  http.host = options.host;
+  http.port = options.http_port;
+  http.threads = options.http_threads;
+  http.io_mode = options.http_io_mode;
+  http.max_request_bytes = options.max_request_bytes;
+  http.request_timeout = options.http_request_timeout;
+  http.idle_timeout = options.http_idle_timeout;
+  auto* api = parts->http_api.get();
+  ASSIGN_OR_RETURN(parts->http,
+                   api::http::HttpServer::Create(
+                       http, [api](const auto& req, auto& res) { api->Handle(req, res); }));
+  auto* http_server = parts->http.get();
+  parts->metrics.AddCallbackGauge("inferd_http_open_connections", "Open HTTP connections.", {},
+                                  [http_server] {
+                                    return monitoring::MetricsRegistry::GaugeSamples{
+                                        {{}, static_cast<double>(http_server->open_connections())}};
+                                  });
+  return std::unique_ptr<Server>(new Server(std::move(parts)));
+}
+
+Server::Server(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+Server::~Server() { Stop(); }
+
+void Server::Start() { parts_->http->Start(); }
+
+void Server::Stop() {
+  if (!parts_) return;
+  parts_->http->Stop();
+  parts_->models->Stop();
+}
+
+uint16_t Server::http_port() const { return parts_->http->port(); }
+
+}  // namespace inferd::server

@@ -1,0 +1,52 @@
+// Server: the composition root. Builds every component from ServerOptions, and is the only place
+// that names concrete backends.
+// Thread-safety: Start/Stop from one thread.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "api/http/http_server.h"
+#include "base/status.h"
+
+namespace inferd::server {
+
+struct ServerOptions {
+  std::filesystem::path model_repository;  // required
+  std::string host = "0.0.0.0";
+  uint16_t http_port = 8000;  // 0 = any free port
+  int http_threads = 0;       // 0 = one per core
+  api::http::HttpServerOptions::IoMode http_io_mode =
+      api::http::HttpServerOptions::IoMode::kPerCore;
+  size_t max_request_bytes = 64 << 20;
+  std::chrono::milliseconds http_request_timeout{30000};
+  std::chrono::milliseconds http_idle_timeout{60000};
+  // "none": load at start only; "poll": rescan every repository_poll_interval.
+  std::string model_control_mode = "none";
+  std::chrono::milliseconds repository_poll_interval{15000};
+  bool strict_readiness = true;
+  int load_threads = 2;
+};
+
+class Server {
+ public:
+  // Validates the options, loads the models (waiting for the first loads) and binds the port.
+  // Errors: INVALID_ARGUMENT for bad options, NOT_FOUND for a missing repository, UNAVAILABLE when
+  // the port cannot be bound.
+  static base::StatusOr<std::unique_ptr<Server>> Create(const ServerOptions& options);
+  ~Server();
+
+  void Start();
+  void Stop();
+  uint16_t http_port() const;
+
+  class Parts;  // the components, defined in server.cc
+
+ private:
+  explicit Server(std::unique_ptr<Parts> parts);
+  std::unique_ptr<Parts> parts_;
+};
+
+}  // namespace inferd::server

@@ -1,0 +1,60 @@
+// Tensor: a named, typed, shaped block of elements in row-major order, owning its bytes.
+// Thread-safety: a value type; concurrent const access is safe.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "tensor/data_type.h"
+
+namespace inferd::tensor {
+
+using Shape = std::vector<int64_t>;
+
+// Product of the dimensions; -1 when a dimension is negative or the product overflows int64.
+int64_t ElementCount(const Shape& shape);
+// "[1,30]".
+std::string ShapeToString(const Shape& shape);
+
+class Tensor {
+ public:
+  Tensor() = default;
+  // Zero-filled tensor. Precondition: fixed-size dtype, non-negative dims.
+  Tensor(std::string name, DataType dtype, Shape shape);
+
+  const std::string& name() const { return name_; }
+  void set_name(std::string n) { name_ = std::move(n); }
+  DataType dtype() const { return dtype_; }
+  const Shape& shape() const { return shape_; }
+  // Changes the shape keeping the elements. Precondition: same element count.
+  void Reshape(Shape shape);
+  int64_t element_count() const { return ElementCount(shape_); }
+  size_t byte_size() const { return bytes_.size(); }
+
+  template <typename T>
+  std::span<T> data() {
+    return {reinterpret_cast<T*>(bytes_.data()), bytes_.size() / sizeof(T)};
+  }
+  template <typename T>
+  std::span<const T> data() const {
+    return {reinterpret_cast<const T*>(bytes_.data()), bytes_.size() / sizeof(T)};
+  }
+  std::span<uint8_t> bytes() { return bytes_; }
+  std::span<const uint8_t> bytes() const { return bytes_; }
+
+ private:
+  std::string name_;
+  DataType dtype_ = DataType::kFp32;
+  Shape shape_;
+  std::vector<uint8_t> bytes_;
+};
+
+// Converts every element of `in` to `to` (numeric types and BOOL). Floating to integer truncates
+// toward zero and fails on NaN or out-of-range values; integers to FP32 round to nearest.
+base::StatusOr<Tensor> ConvertTo(const Tensor& in, DataType to);
+
+}  // namespace inferd::tensor

@@ -1,0 +1,304 @@
+#include "e2e/test_support.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+namespace inferd::testing {
+
+TempDir::TempDir() {
+  std::random_device rd;
+  path_ = fs::temp_directory_path() /
+          ("inferd-test-" + std::to_string(getpid()) + "-" + std::to_string(rd()));
+  fs::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+fs::path SourceDir() { return INFERD_SOURCE_DIR; }
+fs::path FixtureDir(const std::string& name) {
+  return SourceDir() / "tests" / "fixtures" / "xgboost" / name;
+}
+
+void AddModel(const fs::path& repo, const std::string& model, int version,
+              const std::string& fixture, const std::string& file) {
+  fs::path dir = repo / model / std::to_string(version);
+  fs::create_directories(dir);
+  fs::copy_file(FixtureDir(fixture) / file, dir / file, fs::copy_options::overwrite_existing);
+}
+
+void WriteFile(const fs::path& path, const std::string& content) {
+  fs::create_directories(path.parent_path());
+  std::ofstream out(path, std::ios::binary);
+  out << content;
+}
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::unique_ptr<ServerProcess> ServerProcess::Start(const fs::path& repo,
+                                                    const std::vector<std::string>& extra) {
+  auto sp = std::unique_ptr<ServerProcess>(new ServerProcess());
+  sp->log_path_ = sp->dir_.path() / "stderr.log";
+  int out_pipe[2];
+  if (pipe(out_pipe) != 0) {
+    ADD_FAILURE() << "pipe failed";
+    return nullptr;
+  }
+  std::vector<std::string> args = {std::string(INFERD_BINARY_DIR) + "/inferd",
+                                   "serve",
+                                   "--model-repository",
+                                   repo.string(),
+                                   "--http-port",
+                                   "0",
+                                   "--host",
+                                   "127.0.0.1"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out_pipe[1], 1);
+    int err = open(sp->log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(err, 2);
+    close(out_pipe[0]);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(out_pipe[1]);
+  sp->pid_ = pid;
+  // Read stdout until the port line (30 s at most: model loads come first).
+  std::string out;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{out_pipe[0], POLLIN, 0};
+    if (poll(&p, 1, 100) > 0) {
+      char buf[512];
+      ssize_t n = read(out_pipe[0], buf, sizeof(buf));
+      if (n <= 0) break;
+      out.append(buf, static_cast<size_t>(n));
+      auto pos = out.find("listening on ");
+      if (pos != std::string::npos && out.find('\n', pos) != std::string::npos) {
+        auto colon = out.rfind(':', out.find('\n', pos));
+        sp->port_ = static_cast<uint16_t>(std::stoi(out.substr(colon + 1)));
+        break;
+      }
+    }
+  }
+  close(out_pipe[0]);
+  if (sp->port_ == 0) {
+    ADD_FAILURE() << "inferd did not report a port; stdout: " << out << "\nstderr: " << sp->Log();
+    return nullptr;
+  }
+  return sp;
+}
+
+ServerProcess::~ServerProcess() {
+  if (pid_ > 0) Stop();
+}
+
+bool ServerProcess::Running() {
+  if (pid_ <= 0) return false;
+  int status;
+  return waitpid(pid_, &status, WNOHANG) == 0;
+}
+
+int ServerProcess::Stop() {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  for (int i = 0; i < 200; ++i) {
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return status;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  kill(pid_, SIGKILL);
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  ADD_FAILURE() << "inferd did not stop on SIGTERM within 5 s";
+  return status;
+}
+
+std::string ServerProcess::Log() const { return ReadFile(log_path_); }
+
+std::string HttpResult::Header(const std::string& name) const {
+  auto it = headers.find(name);
+  return it == headers.end() ? "" : it->second;
+}
+
+HttpConnection::HttpConnection(uint16_t port) {
+  fd_ = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd_);
+    fd_ = -1;
+    return;
+  }
+  int one = 1;
+  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  timeval tv{20, 0};
+  setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
+HttpConnection::~HttpConnection() {
+  if (fd_ >= 0) close(fd_);
+}
+
+void HttpConnection::SendOnly(const std::string& bytes) {
+  size_t off = 0;
+  while (off < bytes.size()) {
+    ssize_t n = send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) return;  // the server may close early (e.g. 413 before the whole body)
+    off += static_cast<size_t>(n);
+  }
+}
+
+HttpResult HttpConnection::ReadResponse(bool skip_interim) {
+  HttpResult r;
+  auto fill = [&]() {
+    char buf[65536];
+    ssize_t n = recv(fd_, buf, sizeof(buf), 0);
+    if (n <= 0) return false;
+    pending_.append(buf, static_cast<size_t>(n));
+    return true;
+  };
+  size_t end;
+  while ((end = pending_.find("\r\n\r\n")) == std::string::npos) {
+    if (!fill()) return r;
+  }
+  std::string head = pending_.substr(0, end);
+  pending_.erase(0, end + 4);
+  std::istringstream hs(head);
+  std::string line;
+  std::getline(hs, line);
+  if (line.size() >= 12) r.status = std::stoi(line.substr(9, 3));
+  while (std::getline(hs, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string k = line.substr(0, colon);
+    for (auto& c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string v = line.substr(colon + 1);
+    while (!v.empty() && v[0] == ' ') v.erase(0, 1);
+    r.headers[k] = v;
+  }
+  if (r.status == 100 && skip_interim) return ReadResponse();
+  if (r.status == 100) return r;
+  size_t len = r.headers.count("content-length") ? std::stoul(r.headers["content-length"]) : 0;
+  while (pending_.size() < len) {
+    if (!fill()) break;
+  }
+  r.body = pending_.substr(0, len);
+  pending_.erase(0, std::min(len, pending_.size()));
+  return r;
+}
+
+HttpResult HttpConnection::Request(
+    const std::string& method, const std::string& target, const std::string& body,
+    const std::vector<std::pair<std::string, std::string>>& headers) {
+  std::string req = method + " " + target + " HTTP/1.1\r\nHost: localhost\r\n";
+  for (const auto& [k, v] : headers) req += k + ": " + v + "\r\n";
+  if (!body.empty() || method == "POST") {
+    req +=
+        "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  }
+  req += "\r\n" + body;
+  return SendRaw(req);
+}
+
+HttpResult HttpConnection::SendRaw(const std::string& bytes) {
+  SendOnly(bytes);
+  return ReadResponse();
+}
+
+bool HttpConnection::ClosedByPeer(std::chrono::milliseconds wait) {
+  pollfd p{fd_, POLLIN, 0};
+  if (poll(&p, 1, static_cast<int>(wait.count())) <= 0) return false;
+  char c;
+  return recv(fd_, &c, 1, MSG_PEEK) == 0;
+}
+
+HttpResult Http(uint16_t port, const std::string& method, const std::string& target,
+                const std::string& body) {
+  HttpConnection c(port);
+  return c.Request(method, target, body, {{"Connection", "close"}});
+}
+
+std::vector<std::vector<double>> ReadCsv(const fs::path& path, bool header) {
+  std::ifstream in(path);
+  std::vector<std::vector<double>> rows;
+  std::string line;
+  if (header) std::getline(in, line);
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    std::vector<double> row;
+    std::string cell;
+    std::istringstream ls(line);
+    while (std::getline(ls, cell, ',')) {
+      row.push_back(cell.empty() ? std::nan("") : std::stod(cell));
+    }
+    if (!line.empty() && line.back() == ',') row.push_back(std::nan(""));
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+std::string V2Request(const std::vector<std::vector<double>>& rows, const std::string& input_name,
+                      const std::vector<std::string>& outputs) {
+  std::string s = "{\"inputs\":[{\"name\":\"" + input_name +
+                  "\",\"datatype\":\"FP32\",\"shape\":[" + std::to_string(rows.size()) + "," +
+                  std::to_string(rows.empty() ? 0 : rows[0].size()) + "],\"data\":[";
+  bool first = true;
+  char buf[64];
+  for (const auto& r : rows) {
+    for (double v : r) {
+      if (!first) s += ',';
+      first = false;
+      if (std::isnan(v)) {
+        s += "null";
+      } else {
+        std::snprintf(buf, sizeof(buf), "%.9g", v);
+        s += buf;
+      }
+    }
+  }
+  s += "]}]";
+  if (!outputs.empty()) {
+    s += ",\"outputs\":[";
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      s += (i ? ",{\"name\":\"" : "{\"name\":\"") + outputs[i] + "\"}";
+    }
+    s += "]";
+  }
+  return s + "}";
+}
+
+}  // namespace inferd::testing

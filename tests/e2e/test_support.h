@@ -1,0 +1,102 @@
+// Support for end-to-end tests: start the real `inferd` binary on port 0 over a temporary model
+// repository, and talk HTTP/1.1 to it over real sockets.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace inferd::testing {
+
+namespace fs = std::filesystem;
+
+// A directory under the system temp dir, removed with its contents on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+fs::path SourceDir();
+fs::path FixtureDir(const std::string& name);  // tests/fixtures/xgboost/<name>
+
+// Puts fixture `fixture`'s model.json (or `file`) at <repo>/<model>/<version>/<file>.
+void AddModel(const fs::path& repo, const std::string& model, int version,
+              const std::string& fixture, const std::string& file = "model.json");
+void WriteFile(const fs::path& path, const std::string& content);
+std::string ReadFile(const fs::path& path);
+
+// The `inferd serve` process.
+class ServerProcess {
+ public:
+  // Starts `build/inferd serve --model-repository repo --http-port 0 <extra>` and waits for the
+  // line that gives the port (fails the test on timeout or early exit).
+  static std::unique_ptr<ServerProcess> Start(const fs::path& repo,
+                                              const std::vector<std::string>& extra = {});
+  ~ServerProcess();  // SIGTERM, then wait
+  uint16_t port() const { return port_; }
+  bool Running();
+  // Sends SIGTERM and returns the exit status.
+  int Stop();
+  std::string Log() const;  // what the server wrote to stderr
+
+ private:
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+  fs::path log_path_;
+  TempDir dir_;
+};
+
+struct HttpResult {
+  int status = 0;                              // 0 when the connection closed without an answer
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+  std::string Header(const std::string& name) const;
+};
+
+// One keep-alive HTTP connection to 127.0.0.1.
+class HttpConnection {
+ public:
+  explicit HttpConnection(uint16_t port);
+  ~HttpConnection();
+  HttpConnection(const HttpConnection&) = delete;
+  HttpConnection& operator=(const HttpConnection&) = delete;
+  HttpResult Request(const std::string& method, const std::string& target,
+                     const std::string& body = "",
+                     const std::vector<std::pair<std::string, std::string>>& headers = {});
+  // Sends raw bytes and reads one response.
+  HttpResult SendRaw(const std::string& bytes);
+  void SendOnly(const std::string& bytes);
+  // Reads one response; interim 1xx responses are skipped unless `skip_interim` is false.
+  HttpResult ReadResponse(bool skip_interim = true);
+  // True when the server closed the connection (read returns 0) within `wait`.
+  bool ClosedByPeer(std::chrono::milliseconds wait);
+  bool connected() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+  std::string pending_;
+};
+
+// A fresh connection per call, for one-shot requests.
+HttpResult Http(uint16_t port, const std::string& method, const std::string& target,
+                const std::string& body = "");
+
+// CSV fixtures: rows of floats; an empty field is NaN. `header` skips the first line.
+std::vector<std::vector<double>> ReadCsv(const fs::path& path, bool header);
+
+// An Open Inference Protocol request body for `rows` (NaN sent as null).
+std::string V2Request(const std::vector<std::vector<double>>& rows,
+                      const std::string& input_name = "input",
+                      const std::vector<std::string>& outputs = {});
+
+}  // namespace inferd::testing
