@@ -61,7 +61,7 @@ format:
 # Thread-safety analysis: compile the libraries with clang -Wthread-safety -Werror.
 tsa:
 	scripts/install-deps.sh build test tsa
-	cmake -S . -B build-tsa -DCMAKE_CXX_COMPILER=clang++ -DINFERD_WERROR=ON -DINFERD_BUILD_BENCH=OFF
+	cmake -S . -B build-tsa -DCMAKE_CXX_COMPILER=clang++ -DINFERD_WERROR=ON -DINFERD_BUILD_BENCH=OFF -DINFERD_BUILD_TESTS=OFF
 	cmake --build build-tsa -j$(JOBS) --target inferd_server
 
 clean:

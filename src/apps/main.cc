@@ -40,6 +40,7 @@ int Serve(const inferd::server::ServerOptions& options) {
 int main(int argc, char** argv) {
   CLI::App app{"inferd: serve, check and watch machine-learning models"};
   app.require_subcommand(1);
+  app.fallthrough();  // global options may also follow the subcommand
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str();

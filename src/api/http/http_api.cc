@@ -175,11 +175,12 @@ void HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* e
         if (!method_is("GET")) return;
         auto handle = models.Get(name, version);
         if (!handle.ok()) return SetError(res, handle.status());
-        std::vector<int64_t> versions;
-        if (version) {
-          versions = {*version};
-        } else {
-          versions = models.ReadyVersions(name).value();
+        std::vector<int64_t> versions = {handle->version};
+        if (!version) {
+          // The model may go away between the two calls: then show the version in hand.
+          if (auto ready = models.ReadyVersions(name); ready.ok() && !ready->empty()) {
+            versions = *ready;
+          }
         }
         res.body = EncodeV2ModelMetadata(name, versions, handle->model->signature());
         return;
