@@ -34,4 +34,47 @@ size_t DataTypeSize(DataType t);
 bool IsFloating(DataType t);
 bool IsInteger(DataType t);
 
+// Calls fn(T{}) with the C++ element type of `t` (bool for BOOL) and returns true; returns false
+// for FP16 and BYTES, which have no numeric C++ type here.
+template <typename Fn>
+bool VisitNumericType(DataType t, Fn&& fn) {
+  switch (t) {
+    case DataType::kBool:
+      fn(bool{});
+      return true;
+    case DataType::kUint8:
+      fn(uint8_t{});
+      return true;
+    case DataType::kUint16:
+      fn(uint16_t{});
+      return true;
+    case DataType::kUint32:
+      fn(uint32_t{});
+      return true;
+    case DataType::kUint64:
+      fn(uint64_t{});
+      return true;
+    case DataType::kInt8:
+      fn(int8_t{});
+      return true;
+    case DataType::kInt16:
+      fn(int16_t{});
+      return true;
+    case DataType::kInt32:
+      fn(int32_t{});
+      return true;
+    case DataType::kInt64:
+      fn(int64_t{});
+      return true;
+    case DataType::kFp32:
+      fn(float{});
+      return true;
+    case DataType::kFp64:
+      fn(double{});
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace inferd::tensor

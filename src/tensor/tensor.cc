@@ -39,47 +39,6 @@ void Tensor::Reshape(Shape shape) {
 
 namespace {
 
-template <typename Fn>
-bool VisitNumeric(DataType t, Fn&& fn) {
-  switch (t) {
-    case DataType::kBool:
-      fn(bool{});
-      return true;
-    case DataType::kUint8:
-      fn(uint8_t{});
-      return true;
-    case DataType::kUint16:
-      fn(uint16_t{});
-      return true;
-    case DataType::kUint32:
-      fn(uint32_t{});
-      return true;
-    case DataType::kUint64:
-      fn(uint64_t{});
-      return true;
-    case DataType::kInt8:
-      fn(int8_t{});
-      return true;
-    case DataType::kInt16:
-      fn(int16_t{});
-      return true;
-    case DataType::kInt32:
-      fn(int32_t{});
-      return true;
-    case DataType::kInt64:
-      fn(int64_t{});
-      return true;
-    case DataType::kFp32:
-      fn(float{});
-      return true;
-    case DataType::kFp64:
-      fn(double{});
-      return true;
-    default:
-      return false;
-  }
-}
-
 template <typename To, typename From>
 bool ConvertOne(From v, To* out) {
   if constexpr (std::is_floating_point_v<To>) {
@@ -116,9 +75,9 @@ base::StatusOr<Tensor> ConvertTo(const Tensor& in, DataType to) {
   if (in.dtype() == to) return in;
   Tensor out(in.name(), to, in.shape());
   base::Status status;
-  bool handled = VisitNumeric(in.dtype(), [&](auto from_tag) {
+  bool handled = VisitNumericType(in.dtype(), [&](auto from_tag) {
     using From = decltype(from_tag);
-    VisitNumeric(to, [&](auto to_tag) {
+    VisitNumericType(to, [&](auto to_tag) {
       using To = decltype(to_tag);
       auto src = in.data<From>();
       auto dst = out.data<To>();

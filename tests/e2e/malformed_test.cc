@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <random>
 #include <thread>
 
 #include "e2e/test_support.h"
@@ -227,6 +228,47 @@ TEST(MalformedTest, StalledAndIdleClientsTimeOut) {
   EXPECT_EQ(idle.Request("GET", "/v2/health/live").status, 200);
   EXPECT_TRUE(idle.ClosedByPeer(std::chrono::seconds(5)));
   EXPECT_EQ(Http(server->port(), "GET", "/v2/health/live").status, 200);
+}
+
+TEST(MalformedTest, RandomBytesAndMutatedBodiesNeverBreakTheServer) {
+  TempDir repo;
+  AddModel(repo.path(), "iris", 1, "multi_softprob");
+  auto server = ServerProcess::Start(repo.path(), {"--http-request-timeout-secs", "0.5"});
+  ASSERT_NE(server, nullptr);
+  std::mt19937 rng(1234);
+  const std::string valid =
+      Infer(R"({"name":"input","shape":[2,4],"datatype":"FP32","data":[[5.1,3.5,1.4,0.2],[1,2,3,4]]})");
+  std::map<int, int> statuses;
+  for (int i = 0; i < 300; ++i) {
+    HttpConnection conn(server->port());
+    ASSERT_TRUE(conn.connected()) << "iteration " << i;
+    HttpResult r;
+    if (i % 3 == 0) {
+      // Raw garbage, sometimes after a valid request line.
+      std::string bytes = i % 2 ? "POST /v2/models/iris/infer HTTP/1.1\r\n" : "";
+      size_t n = rng() % 300 + 1;
+      for (size_t k = 0; k < n; ++k) bytes += static_cast<char>(rng() % 256);
+      bytes += "\r\n\r\n";
+      r = conn.SendRaw(bytes);
+    } else {
+      // A valid body with a few bytes changed, deleted or duplicated.
+      std::string body = valid;
+      for (int m = 0; m < 1 + static_cast<int>(rng() % 4); ++m) {
+        size_t at = rng() % body.size();
+        switch (rng() % 3) {
+          case 0: body[at] = static_cast<char>(rng() % 128); break;
+          case 1: body.erase(at, 1); break;
+          default: body.insert(at, body.substr(at, rng() % 8)); break;
+        }
+      }
+      r = conn.Request("POST", "/v2/models/iris/infer", body);
+      EXPECT_TRUE(r.status == 200 || r.status == 400) << body << " -> " << r.status << " " << r.body;
+    }
+    ++statuses[r.status];
+    ASSERT_TRUE(server->Running()) << "server died at iteration " << i;
+  }
+  EXPECT_GT(statuses[400], 50);
+  EXPECT_EQ(Http(server->port(), "GET", "/v2/health/ready").status, 200);
 }
 
 }  // namespace

@@ -124,34 +124,22 @@ Status DecodeColumn(dom::element value, const config::TensorSpec& spec,
 void WriteRowValue(JsonWriter& w, const tensor::Tensor& t, int64_t row) {
   int64_t width = 1;
   for (size_t d = 1; d < t.shape().size(); ++d) width *= t.shape()[d];
-  auto each = [&](auto tag) {
+  bool numeric = tensor::VisitNumericType(t.dtype(), [&](auto tag) {
     using T = decltype(tag);
     auto data = t.data<T>().subspan(static_cast<size_t>(row * width), static_cast<size_t>(width));
-    if (t.shape().size() <= 1) {
-      w.Number(data[0]);
-      return;
-    }
+    auto one = [&](T v) {
+      if constexpr (std::is_same_v<T, bool>) {
+        w.Bool(v);
+      } else {
+        w.Number(v);
+      }
+    };
+    if (t.shape().size() <= 1) return one(data[0]);
     w.BeginArray();
-    for (T v : data) w.Number(v);
+    for (T v : data) one(v);
     w.EndArray();
-  };
-  switch (t.dtype()) {
-    case tensor::DataType::kFp32:
-      each(float{});
-      break;
-    case tensor::DataType::kFp64:
-      each(double{});
-      break;
-    case tensor::DataType::kInt64:
-      each(int64_t{});
-      break;
-    case tensor::DataType::kInt32:
-      each(int32_t{});
-      break;
-    default:
-      w.Null();
-      break;
-  }
+  });
+  if (!numeric) w.Null();
 }
 
 void WriteColumn(JsonWriter& w, const tensor::Tensor& t) {

@@ -75,49 +75,17 @@ Status DecodeInput(dom::element in, size_t index, size_t body_size, tensor::Tens
 }
 
 void WriteTensorData(JsonWriter& w, const tensor::Tensor& t) {
-  using tensor::DataType;
   w.BeginArray();
-  auto each = [&](auto tag) {
+  tensor::VisitNumericType(t.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    for (T v : t.data<T>()) w.Number(v);
-  };
-  switch (t.dtype()) {
-    case DataType::kFp32:
-      each(float{});
-      break;
-    case DataType::kFp64:
-      each(double{});
-      break;
-    case DataType::kInt64:
-      each(int64_t{});
-      break;
-    case DataType::kInt32:
-      each(int32_t{});
-      break;
-    case DataType::kInt16:
-      each(int16_t{});
-      break;
-    case DataType::kInt8:
-      each(int8_t{});
-      break;
-    case DataType::kUint64:
-      each(uint64_t{});
-      break;
-    case DataType::kUint32:
-      each(uint32_t{});
-      break;
-    case DataType::kUint16:
-      each(uint16_t{});
-      break;
-    case DataType::kUint8:
-      each(uint8_t{});
-      break;
-    case DataType::kBool:
-      for (uint8_t v : t.data<uint8_t>()) w.Bool(v != 0);
-      break;
-    default:
-      break;
-  }
+    for (T v : t.data<T>()) {
+      if constexpr (std::is_same_v<T, bool>) {
+        w.Bool(v);
+      } else {
+        w.Number(v);
+      }
+    }
+  });
   w.EndArray();
 }
 
