@@ -63,6 +63,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve->add_option("--max-request-bytes", opts.max_request_bytes, "Largest request body (413)")
       ->capture_default_str();
+  serve
+      ->add_option("--max-connections", opts.max_connections,
+                   "Open HTTP connections beyond this are closed at once (0 = no cap)")
+      ->capture_default_str();
   double request_timeout = 30, idle_timeout = 60, poll_secs = 15;
   serve
       ->add_option("--http-request-timeout-secs", request_timeout,

@@ -99,7 +99,12 @@ StatusOr<std::vector<tensor::Tensor>> PrepareInputs(const std::vector<config::Te
 StatusOr<InferResponse> InferenceService::Run(InferRequest& request,
                                               const lifecycle::ModelHandle& handle) {
   const auto& sig = handle.model->signature();
-  for (const auto& name : request.outputs) {
+  for (size_t i = 0; i < request.outputs.size(); ++i) {
+    const auto& name = request.outputs[i];
+    if (std::find(request.outputs.begin(), request.outputs.begin() + static_cast<std::ptrdiff_t>(i),
+                  name) != request.outputs.begin() + static_cast<std::ptrdiff_t>(i)) {
+      return InvalidArgument("output '" + name + "' is requested twice");
+    }
     bool known = std::any_of(sig.outputs.begin(), sig.outputs.end(),
                              [&](const auto& s) { return s.name == name; });
     if (!known) {
@@ -136,6 +141,10 @@ StatusOr<lifecycle::ModelHandle> InferenceService::Resolve(std::string_view mode
         .Increment();
   }
   return handle;
+}
+
+void InferenceService::CountRejected(const lifecycle::ModelHandle& handle) {
+  requests_->WithLabels({handle.name, std::to_string(handle.version), "client_error"}).Increment();
 }
 
 StatusOr<InferResponse> InferenceService::Infer(InferRequest request) {

@@ -54,6 +54,10 @@ class InferenceService {
   base::StatusOr<lifecycle::ModelHandle> Resolve(std::string_view model,
                                                  std::optional<int64_t> version);
 
+  // Counts a request for `handle` that the transport refused before Infer (a body it could not
+  // decode), so client errors show per model and version.
+  void CountRejected(const lifecycle::ModelHandle& handle);
+
   lifecycle::ModelManager& models() const { return *options_.models; }
 
  private:

@@ -144,6 +144,7 @@ void ModelManager::Reconcile(const std::vector<repository::ModelOnDisk>& disk) {
   }
   for (const auto& d : disk) {
     Model& model = models_[d.name];
+    bool config_changed = false;
     // (Re)read the config when it changed. A broken config keeps the previous good one.
     if (!model.config || d.config_fingerprint != model.config_fingerprint ||
         !model.config_error.empty()) {
@@ -151,6 +152,7 @@ void ModelManager::Reconcile(const std::vector<repository::ModelOnDisk>& disk) {
           d.config_file ? config::LoadModelConfig(*d.config_file, d.name)
                         : StatusOr<config::ModelConfig>(DefaultConfig(d.name));
       if (cfg.ok()) {
+        config_changed = model.config != nullptr;
         model.config = std::make_shared<const config::ModelConfig>(std::move(cfg).value());
         model.config_error.clear();
       } else if (d.config_fingerprint != model.config_fingerprint || !model.config) {
@@ -173,6 +175,21 @@ void ModelManager::Reconcile(const std::vector<repository::ModelOnDisk>& disk) {
           v.fingerprint != it->second.fingerprint) {
         v.fingerprint = 0;
         v.reason = "files changed; retrying";
+      }
+    }
+    if (config_changed) {
+      // A new config applies to every version: failed ones get another try, ready ones are
+      // reloaded with it and keep serving the old load until the new one is ready.
+      for (auto& [ver, v] : model.versions) {
+        if (!v.on_disk) continue;
+        if (v.state == VersionState::kUnavailable) {
+          v.fingerprint = 0;
+          v.reason = "config changed; retrying";
+        } else if (v.state == VersionState::kReady) {
+          v.load_generation = next_generation_++;
+          queue_.push_back({d.name, ver, model.disk.at(ver).dir, model.config, v.load_generation});
+          LOG_INFO("model '{}' version {}: config changed, reloading", d.name, ver);
+        }
       }
     }
     Plan(d.name, model);
@@ -293,9 +310,15 @@ void ModelManager::RunLoad(const LoadTask& task) {
   Version& v = vit->second;
   if (loaded.ok()) {
     v.state = VersionState::kReady;
+    v.reason.clear();
     v.model = std::shared_ptr<const backend::LoadedModel>(std::move(loaded).value());
     v.config = task.config;
     LOG_INFO("model '{}' version {}: ready ({:.1f} ms)", task.model, task.version, secs * 1e3);
+  } else if (v.state == VersionState::kReady) {
+    // A reload for a new config failed: the version keeps serving as it was loaded.
+    v.reason = "config change not applied: " + loaded.status().message();
+    LOG_ERROR("model '{}' version {}: reload failed, still serving the previous load: {}",
+              task.model, task.version, loaded.status().message());
   } else {
     v.state = VersionState::kUnavailable;
     v.reason = loaded.status().message();

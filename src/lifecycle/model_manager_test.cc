@@ -132,6 +132,30 @@ TEST_F(ModelManagerTest, PoliciesAllAndSpecific) {
   EXPECT_TRUE(manager_->AllModelsReady());
 }
 
+TEST_F(ModelManagerTest, ConfigChangeRetriesFailedAndReloadsReadyVersions) {
+  AddVersion("m", 1, "multi_softprob");
+  Write("m/config.yaml", "inputs: [{name: x, datatype: FP32, shape: [-1, 5]}]\n");
+  StartManager();
+  std::string reason;
+  EXPECT_EQ(StateOf("m", 1, &reason), "UNAVAILABLE");
+  EXPECT_NE(reason.find("5"), std::string::npos) << reason;
+  // Fixed config: the version is retried although its files did not change.
+  Write("m/config.yaml", "inputs: [{name: x, datatype: FP32, shape: [-1, 4]}]\n");
+  ASSERT_TRUE(manager_->PollOnce().ok());
+  ASSERT_EQ(StateOf("m", 1), "READY");
+  EXPECT_EQ(manager_->Get("m")->model->signature().inputs[0].name, "x");
+  // Renamed input: the ready version is reloaded with the new config.
+  Write("m/config.yaml", "inputs: [{name: features, datatype: FP32, shape: [-1, 4]}]\n");
+  ASSERT_TRUE(manager_->PollOnce().ok());
+  EXPECT_EQ(manager_->Get("m")->model->signature().inputs[0].name, "features");
+  // A config the model cannot take: the version keeps serving its previous load, and says so.
+  Write("m/config.yaml", "inputs: [{name: y, datatype: FP32, shape: [-1, 9]}]\n");
+  ASSERT_TRUE(manager_->PollOnce().ok());
+  EXPECT_EQ(StateOf("m", 1, &reason), "READY");
+  EXPECT_NE(reason.find("config change not applied"), std::string::npos) << reason;
+  EXPECT_EQ(manager_->Get("m")->model->signature().inputs[0].name, "features");
+}
+
 TEST_F(ModelManagerTest, ErrorsForUnknownAndBrokenModels) {
   AddVersion("ok", 1, "multi_softprob");
   Write("cfg/config.yaml", "backend: nope\n");

@@ -1,7 +1,10 @@
 #include "repository/file_system_source.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <charconv>
+#include <fstream>
 #include <system_error>
 
 namespace inferd::repository {
@@ -30,14 +33,24 @@ uint64_t Mix(uint64_t h, uint64_t v) {
   return h;
 }
 
+// Name, size, inode and modification time: cheap for large model files, and a file replaced by
+// rename (a new inode) is seen even within the file system's timestamp granularity.
 uint64_t FileFingerprint(const fs::path& p) {
-  std::error_code ec;
   uint64_t h = std::hash<std::string>{}(p.filename().string());
-  auto size = fs::file_size(p, ec);
-  h = Mix(h, ec ? 0 : size);
-  auto t = fs::last_write_time(p, ec);
-  h = Mix(h, ec ? 0 : static_cast<uint64_t>(t.time_since_epoch().count()));
+  struct stat st;
+  if (::stat(p.c_str(), &st) != 0) return Mix(h, 0);
+  h = Mix(h, static_cast<uint64_t>(st.st_size));
+  h = Mix(h, static_cast<uint64_t>(st.st_ino));
+  h = Mix(h, static_cast<uint64_t>(st.st_mtim.tv_sec) * 1'000'000'000ULL +
+                 static_cast<uint64_t>(st.st_mtim.tv_nsec));
   return h;
+}
+
+// Small files (config.yaml) are fingerprinted by content, so an edit in place is always seen.
+uint64_t ContentFingerprint(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return Mix(std::hash<std::string>{}(content), 1);
 }
 
 uint64_t DirFingerprint(const fs::path& dir) {
@@ -82,7 +95,7 @@ base::StatusOr<std::vector<ModelOnDisk>> FileSystemSource::Scan() const {
     fs::path cfg = m.dir / "config.yaml";
     if (fs::is_regular_file(cfg, ec)) {
       m.config_file = cfg;
-      m.config_fingerprint = FileFingerprint(cfg);
+      m.config_fingerprint = ContentFingerprint(cfg);
     }
     std::error_code ec2;
     for (fs::directory_iterator vit(m.dir, ec2); !ec2 && vit != fs::directory_iterator();

@@ -63,6 +63,7 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
   http.threads = options.http_threads;
   http.io_mode = options.http_io_mode;
   http.max_request_bytes = options.max_request_bytes;
+  http.max_connections = options.max_connections;
   http.request_timeout = options.http_request_timeout;
   http.idle_timeout = options.http_idle_timeout;
   auto* api = parts->http_api.get();

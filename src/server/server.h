@@ -21,6 +21,7 @@ struct ServerOptions {
   api::http::HttpServerOptions::IoMode http_io_mode =
       api::http::HttpServerOptions::IoMode::kPerCore;
   size_t max_request_bytes = 64 << 20;
+  int64_t max_connections = 10000;  // HTTP connections beyond this are closed at once; 0 = no cap
   std::chrono::milliseconds http_request_timeout{30000};
   std::chrono::milliseconds http_idle_timeout{60000};
   // "none": load at start only; "poll": rescan every repository_poll_interval.

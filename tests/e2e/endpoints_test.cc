@@ -1,7 +1,9 @@
 // Every REST endpoint of the foundation, against the real server.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "e2e/test_support.h"
 
@@ -148,7 +150,15 @@ TEST_F(EndpointsTest, ShapesNestingTypesAndOutputSelection) {
   auto ints =
       Http(port(), "POST", "/v2/models/iris/infer",
            R"({"inputs":[{"name":"input","shape":[1,4],"datatype":"INT64","data":[5,3,1,0]}]})");
-  EXPECT_EQ(ints.status, 200) << ints.body;
+  ASSERT_EQ(ints.status, 200) << ints.body;
+  auto floats = Http(
+      port(), "POST", "/v2/models/iris/infer",
+      R"({"inputs":[{"name":"input","shape":[1,4],"datatype":"FP32","data":[5.0,3.0,1.0,0.0]}]})");
+  EXPECT_EQ(json::parse(ints.body)["outputs"], json::parse(floats.body)["outputs"]);
+  auto u8 =
+      Http(port(), "POST", "/v2/models/iris/infer",
+           R"({"inputs":[{"name":"input","shape":[1,4],"datatype":"UINT8","data":[5,3,1,0]}]})");
+  EXPECT_EQ(json::parse(u8.body)["outputs"], json::parse(floats.body)["outputs"]);
   auto margin = json::parse(
       Http(
           port(), "POST", "/v2/models/iris/infer",
@@ -251,6 +261,59 @@ TEST_F(EndpointsTest, ExpectContinueIsAnswered) {
   c.SendOnly(body);
   auto r = c.ReadResponse();
   EXPECT_EQ(r.status, 200) << r.body;
+}
+
+TEST_F(EndpointsTest, HeadAnswersWithoutABody) {
+  HttpConnection c(port());
+  c.SendOnly("HEAD /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto head = c.ReadResponse(true, /*head_request=*/true);
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.Header("content-length"), "13");  // what GET sends: {"live":true}
+  // The connection stays in step: the next answer is the next request's.
+  auto next = c.Request("GET", "/v2/models/iris/ready");
+  EXPECT_EQ(next.status, 200);
+  EXPECT_EQ(json::parse(next.body)["name"], "iris");
+}
+
+TEST_F(EndpointsTest, AbsoluteFormTarget) {
+  auto r = Http(port(), "GET", "http://localhost:" + std::to_string(port()) + "/v2/models/iris");
+  EXPECT_EQ(r.status, 200) << r.body;
+}
+
+TEST_F(EndpointsTest, SecondServerOnTheSamePortFails) {
+  std::string log = (repo_->path() / "second.txt").string();
+  std::string cmd = std::string(INFERD_BINARY_DIR) + "/inferd serve --model-repository " +
+                    repo_->path().string() + " --host 127.0.0.1 --http-port " +
+                    std::to_string(port()) + " 2>" + log;
+  EXPECT_NE(std::system(cmd.c_str()), 0);
+  EXPECT_NE(ReadFile(log).find("in use"), std::string::npos) << ReadFile(log);
+  EXPECT_EQ(Http(port(), "GET", "/v2/health/live").status, 200);
+}
+
+TEST(SharedIoModeTest, ServesConcurrentKeepAliveClients) {
+  TempDir repo;
+  AddModel(repo.path(), "iris", 1, "multi_softprob");
+  auto server =
+      ServerProcess::Start(repo.path(), {"--http-io-mode", "shared", "--http-threads", "3"});
+  ASSERT_NE(server, nullptr);
+  std::string body =
+      R"({"inputs":[{"name":"input","shape":[1,4],"datatype":"FP32","data":[5.1,3.5,1.4,0.2]}]})";
+  std::string expected =
+      json::parse(Http(server->port(), "POST", "/v2/models/iris/infer", body).body)["outputs"]
+          .dump();
+  std::atomic<int> ok{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t) {
+    clients.emplace_back([&] {
+      HttpConnection c(server->port());
+      for (int i = 0; i < 100; ++i) {
+        auto r = c.Request("POST", "/v2/models/iris/infer", body);
+        if (r.status == 200 && json::parse(r.body)["outputs"].dump() == expected) ++ok;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(ok.load(), 400);
 }
 
 }  // namespace

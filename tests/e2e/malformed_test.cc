@@ -109,7 +109,34 @@ std::vector<Case> Cases() {
        "needs 4 elements, data has 3", ""},
       {"too many elements", "POST", infer,
        Infer(R"({"name":"input","shape":[1,4],"datatype":"FP32","data":[1,2,3,4,5]})"), 400,
-       "more elements than its shape", ""},
+       "needs 4 elements, data has 5", ""},
+      {"ragged nested data", "POST", infer,
+       Infer(R"({"name":"input","shape":[2,4],"datatype":"FP32","data":[[1,2,3],[4,5,6,7,8]]})"),
+       400, "a list at level 1 has 3 values, expected 4", ""},
+      {"data nested deeper than the shape", "POST", infer,
+       Infer(R"({"name":"input","shape":[1,4],"datatype":"FP32","data":[[[1],[2],[3],[4]]]})"), 400,
+       "nested deeper than its shape", ""},
+      {"lists mixed with values", "POST", infer,
+       Infer(R"({"name":"input","shape":[1,4],"datatype":"FP32","data":[1,[2],3,4]})"), 400,
+       "mixes lists and values", ""},
+      {"binary tensor extension", "", "", "", 400, "binary tensor data extension",
+       "POST /v2/models/iris/infer HTTP/1.1\r\nInference-Header-Content-Length: 10\r\n"
+       "Content-Length: 15\r\n\r\n{\"inputs\":[]}xx"},
+      {"id too long", "POST", infer,
+       R"({"id":")" + std::string(300, 'i') +
+           R"(","inputs":[{"name":"input","shape":[1,4],"datatype":"FP32",)" + kRow + "}]}",
+       400, "the limit is 256", ""},
+      {"id with a line break (header injection)", "POST", infer,
+       R"({"id":"x\r\nSet-Cookie: a=1","inputs":[{"name":"input","shape":[1,4],"datatype":"FP32",)" +
+           kRow + "}]}",
+       400, "control characters", ""},
+      {"output requested twice", "POST", infer,
+       R"({"inputs":[{"name":"input","shape":[1,4],"datatype":"FP32",)" + kRow +
+           R"(}],"outputs":[{"name":"label"},{"name":"label"}]})",
+       400, "requested twice", ""},
+      {"one header over the limit", "", "", "", 431, "header block",
+       "GET /v2 HTTP/1.1\r\nX-A: " + std::string(20000, 'a') + "\r\n\r\n"},
+      {"invalid UTF-8 in the path", "GET", "/v2/models/a%ff%fe", "", 404, "unknown model", ""},
       {"wrong number of features", "POST", infer,
        Infer(R"({"name":"input","shape":[1,3],"datatype":"FP32","data":[1,2,3]})"), 400,
        "expected 4 features in dimension 1, got 3", ""},
@@ -160,6 +187,12 @@ std::vector<Case> Cases() {
        ""},
       {"v1 wrong feature count", "POST", "/v1/models/iris:predict", R"({"instances":[[1,2,3]]})",
        400, "expected 4 features, got 3", ""},
+      {"v1 ragged columnar rows", "POST", "/v1/models/iris:predict",
+       R"({"inputs":[[1,2],[3,4,5,6,7,8]]})", 400, "has 2 values, expected 4", ""},
+      {"v1 row nested too deep", "POST", "/v1/models/iris:predict",
+       R"({"instances":[[[1,2],[3,4]]]})", 400, "expected 4 features, got 2", ""},
+      {"v1 input given twice in a row", "POST", "/v1/models/iris:predict",
+       R"({"instances":[{"input":[1,2,3,4],"input":[1,2,3,4]}]})", 400, "given twice", ""},
       {"v1 instances not a list", "POST", "/v1/models/iris:predict", R"({"instances":7})", 400,
        "must be a list", ""},
       {"v1 empty instances", "POST", "/v1/models/iris:predict", R"({"instances":[]})", 400,
@@ -198,6 +231,7 @@ TEST(MalformedTest, EveryMalformedRequestGetsTheRightError) {
     if (r.status == 405) {
       EXPECT_FALSE(r.Header("allow").empty());
     }
+    EXPECT_FALSE(r.Header("inferd-request-id").empty());
   }
   // Still healthy and serving.
   EXPECT_TRUE(server->Running());
@@ -230,14 +264,41 @@ TEST(MalformedTest, StalledAndIdleClientsTimeOut) {
   EXPECT_EQ(Http(server->port(), "GET", "/v2/health/live").status, 200);
 }
 
+TEST(MalformedTest, OutOfFileDescriptorsBacksOffAndRecovers) {
+  TempDir repo;
+  AddModel(repo.path(), "iris", 1, "multi_softprob");
+  auto server = ServerProcess::Start(repo.path(), {"--http-threads", "1"}, 64);
+  ASSERT_NE(server, nullptr);
+  {
+    std::vector<std::unique_ptr<HttpConnection>> flood;
+    for (int i = 0; i < 100; ++i) flood.push_back(std::make_unique<HttpConnection>(server->port()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  }
+  // The accept errors are logged at most once a second (a spinning loop would log thousands).
+  std::string log = server->Log();
+  size_t lines = 0;
+  for (size_t p = log.find("accept failed"); p != std::string::npos;
+       p = log.find("accept failed", p + 1)) {
+    ++lines;
+  }
+  EXPECT_GE(lines, 1u) << log;
+  EXPECT_LE(lines, 4u) << log;
+  bool ok = false;
+  for (int i = 0; i < 40 && !ok; ++i) {
+    ok = Http(server->port(), "GET", "/v2/health/live").status == 200;
+    if (!ok) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(ok);
+}
+
 TEST(MalformedTest, RandomBytesAndMutatedBodiesNeverBreakTheServer) {
   TempDir repo;
   AddModel(repo.path(), "iris", 1, "multi_softprob");
   auto server = ServerProcess::Start(repo.path(), {"--http-request-timeout-secs", "0.5"});
   ASSERT_NE(server, nullptr);
   std::mt19937 rng(1234);
-  const std::string valid =
-      Infer(R"({"name":"input","shape":[2,4],"datatype":"FP32","data":[[5.1,3.5,1.4,0.2],[1,2,3,4]]})");
+  const std::string valid = Infer(
+      R"({"name":"input","shape":[2,4],"datatype":"FP32","data":[[5.1,3.5,1.4,0.2],[1,2,3,4]]})");
   std::map<int, int> statuses;
   for (int i = 0; i < 300; ++i) {
     HttpConnection conn(server->port());
@@ -256,13 +317,20 @@ TEST(MalformedTest, RandomBytesAndMutatedBodiesNeverBreakTheServer) {
       for (int m = 0; m < 1 + static_cast<int>(rng() % 4); ++m) {
         size_t at = rng() % body.size();
         switch (rng() % 3) {
-          case 0: body[at] = static_cast<char>(rng() % 128); break;
-          case 1: body.erase(at, 1); break;
-          default: body.insert(at, body.substr(at, rng() % 8)); break;
+          case 0:
+            body[at] = static_cast<char>(rng() % 128);
+            break;
+          case 1:
+            body.erase(at, 1);
+            break;
+          default:
+            body.insert(at, body.substr(at, rng() % 8));
+            break;
         }
       }
       r = conn.Request("POST", "/v2/models/iris/infer", body);
-      EXPECT_TRUE(r.status == 200 || r.status == 400) << body << " -> " << r.status << " " << r.body;
+      EXPECT_TRUE(r.status == 200 || r.status == 400)
+          << body << " -> " << r.status << " " << r.body;
     }
     ++statuses[r.status];
     ASSERT_TRUE(server->Running()) << "server died at iteration " << i;

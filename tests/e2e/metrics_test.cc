@@ -30,6 +30,7 @@ TEST(MetricsTest, CountsRequestsAndPassesPromtool) {
         200);
   }
   EXPECT_EQ(Http(port, "POST", "/v2/models/iris/infer", V2Request({{1, 2, 3}})).status, 400);
+  EXPECT_EQ(Http(port, "POST", "/v2/models/iris/infer", "{not json").status, 400);
   EXPECT_EQ(Http(port, "POST", "/v2/models/nope/infer", V2Request({{1}})).status, 404);
 
   auto r = Http(port, "GET", "/metrics");
@@ -42,7 +43,7 @@ TEST(MetricsTest, CountsRequestsAndPassesPromtool) {
   EXPECT_EQ(
       Sample(m,
              R"(inferd_inference_requests_total{model="iris",version="1",outcome="client_error"})"),
-      1);
+      2);
   EXPECT_EQ(
       Sample(m, R"(inferd_inference_requests_total{model="",version="",outcome="client_error"})"),
       1);
@@ -60,6 +61,7 @@ TEST(MetricsTest, CountsRequestsAndPassesPromtool) {
   EXPECT_EQ(Sample(m, R"(inferd_models{state="ready"})"), 1);
   EXPECT_EQ(Sample(m, R"(inferd_http_requests_total{endpoint="v2_infer",code="200"})"), 5);
   EXPECT_EQ(Sample(m, R"(inferd_http_requests_total{endpoint="v2_infer",code="404"})"), 1);
+  EXPECT_EQ(Sample(m, R"(inferd_http_requests_total{endpoint="v2_infer",code="400"})"), 2);
   EXPECT_GT(Sample(m, "process_resident_memory_bytes"), 1e6);
 
   TempDir out;

@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -59,7 +60,8 @@ std::string ReadFile(const fs::path& path) {
 }
 
 std::unique_ptr<ServerProcess> ServerProcess::Start(const fs::path& repo,
-                                                    const std::vector<std::string>& extra) {
+                                                    const std::vector<std::string>& extra,
+                                                    int max_open_files) {
   auto sp = std::unique_ptr<ServerProcess>(new ServerProcess());
   sp->log_path_ = sp->dir_.path() / "stderr.log";
   int out_pipe[2];
@@ -82,6 +84,10 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(const fs::path& repo,
     int err = open(sp->log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(err, 2);
     close(out_pipe[0]);
+    if (max_open_files > 0) {
+      rlimit lim{static_cast<rlim_t>(max_open_files), static_cast<rlim_t>(max_open_files)};
+      setrlimit(RLIMIT_NOFILE, &lim);
+    }
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -181,7 +187,7 @@ void HttpConnection::SendOnly(const std::string& bytes) {
   }
 }
 
-HttpResult HttpConnection::ReadResponse(bool skip_interim) {
+HttpResult HttpConnection::ReadResponse(bool skip_interim, bool head_request) {
   HttpResult r;
   auto fill = [&]() {
     char buf[65536];
@@ -210,8 +216,8 @@ HttpResult HttpConnection::ReadResponse(bool skip_interim) {
     while (!v.empty() && v[0] == ' ') v.erase(0, 1);
     r.headers[k] = v;
   }
-  if (r.status == 100 && skip_interim) return ReadResponse();
-  if (r.status == 100) return r;
+  if (r.status == 100 && skip_interim) return ReadResponse(skip_interim, head_request);
+  if (r.status == 100 || head_request) return r;
   size_t len = r.headers.count("content-length") ? std::stoul(r.headers["content-length"]) : 0;
   while (pending_.size() < len) {
     if (!fill()) break;

@@ -41,7 +41,8 @@ class ServerProcess {
   // Starts `build/inferd serve --model-repository repo --http-port 0 <extra>` and waits for the
   // line that gives the port (fails the test on timeout or early exit).
   static std::unique_ptr<ServerProcess> Start(const fs::path& repo,
-                                              const std::vector<std::string>& extra = {});
+                                              const std::vector<std::string>& extra = {},
+                                              int max_open_files = 0);
   ~ServerProcess();  // SIGTERM, then wait
   uint16_t port() const { return port_; }
   bool Running();
@@ -77,7 +78,8 @@ class HttpConnection {
   HttpResult SendRaw(const std::string& bytes);
   void SendOnly(const std::string& bytes);
   // Reads one response; interim 1xx responses are skipped unless `skip_interim` is false.
-  HttpResult ReadResponse(bool skip_interim = true);
+  // `head`: the answer to a HEAD request, which has no body whatever Content-Length says.
+  HttpResult ReadResponse(bool skip_interim = true, bool head = false);
   // True when the server closed the connection (read returns 0) within `wait`.
   bool ClosedByPeer(std::chrono::milliseconds wait);
   bool connected() const { return fd_ >= 0; }

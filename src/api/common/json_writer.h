@@ -83,10 +83,54 @@ class JsonWriter {
     if (!first_ && !out_->empty()) *out_ += ',';
     first_ = false;
   }
+  // Length of the valid UTF-8 sequence starting at s[i] (0 when invalid: overlong, surrogate,
+  // beyond U+10FFFF, or truncated).
+  static size_t Utf8Length(std::string_view s, size_t i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t n;
+    uint32_t cp;
+    if (c >= 0xC2 && c <= 0xDF) {
+      n = 2;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 3;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 4;
+      cp = c & 0x07;
+    } else {
+      return 0;
+    }
+    if (i + n > s.size()) return 0;
+    for (size_t k = 1; k < n; ++k) {
+      unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return 0;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return 0;
+    }
+    return n;
+  }
+
+  // Escapes as JSON requires; bytes that are not valid UTF-8 become U+FFFD, so the output is
+  // always valid JSON text whatever a client put in a name or path.
   void String(std::string_view s) {
     *out_ += '"';
-    for (char ch : s) {
+    for (size_t i = 0; i < s.size(); ++i) {
+      char ch = s[i];
       unsigned char c = static_cast<unsigned char>(ch);
+      if (c >= 0x80) {
+        size_t n = Utf8Length(s, i);
+        if (n == 0) {
+          *out_ += "\\ufffd";
+        } else {
+          out_->append(s.substr(i, n));
+          i += n - 1;
+        }
+        continue;
+      }
       switch (c) {
         case '"':
           *out_ += "\\\"";

@@ -15,6 +15,11 @@ using base::Status;
 
 bool SplitPath(std::string_view target, std::vector<std::string>* segments) {
   segments->clear();
+  // Absolute form (RFC 9112 section 3.2.2): "http://host:port/path".
+  if (target.starts_with("http://") || target.starts_with("https://")) {
+    auto slash = target.find('/', target.find("//") + 2);
+    target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+  }
   auto q = target.find('?');
   std::string_view path = target.substr(0, q);
   if (path.empty() || path[0] != '/') return false;
@@ -61,6 +66,17 @@ base::StatusOr<int64_t> ParseVersion(const std::string& s) {
   return v;
 }
 
+// Triton's binary tensor extension (JSON header followed by raw tensor bytes) is not implemented
+// yet: say so instead of failing on the bytes as malformed JSON.
+Status BinaryExtensionCheck(const HttpRequest& req) {
+  if (req.header("Inference-Header-Content-Length")) {
+    return base::InvalidArgument(
+        "the binary tensor data extension (Inference-Header-Content-Length) is not supported yet; "
+        "send tensors as JSON 'data'");
+  }
+  return Status::Ok();
+}
+
 std::string RequestIdFromHeader(const HttpRequest& req) {
   if (auto h = req.header("inferd-request-id"); h && !h->empty() && h->size() <= 128) {
     return std::string(*h);
@@ -100,7 +116,7 @@ void HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* e
   auto& models = *options_.models;
   // Checks the method; on mismatch answers 405 with Allow and returns false.
   auto method_is = [&](std::string_view want) {
-    if (req.method == want) return true;
+    if (req.method == want || (want == "GET" && req.method == "HEAD")) return true;
     SetError(
         res, 405,
         "method " + std::string(req.method) + " is not allowed here; use " + std::string(want));
@@ -122,8 +138,7 @@ void HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* e
       std::string out;
       JsonWriter w(&out);
       w.BeginObject().Key("name").Str(options_.server_name).Key("version");
-      w.Str(options_.server_version).Key("extensions").BeginArray().Str("model_repository");
-      w.EndArray().EndObject();
+      w.Str(options_.server_version).Key("extensions").BeginArray().EndArray().EndObject();
       res.body = std::move(out);
       return;
     }
@@ -141,6 +156,7 @@ void HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* e
       if (!method_is("POST")) return;
       bool ready_only = false;
       if (!req.body.empty()) {
+        ParserScope scope;
         simdjson::dom::element root;
         auto err = ThreadParser().parse(req.body.data(), req.body.size()).get(root);
         if (err) return SetError(res, JsonParseError(err));
@@ -213,10 +229,14 @@ void HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* e
           res.headers.emplace_back("inferd-request-id", header_id);
           return SetError(res, handle.status());
         }
-        Status st = DecodeV2InferRequest(req.body, &ireq);
-        if (ireq.id.empty()) ireq.id = header_id;
+        Status st = BinaryExtensionCheck(req);
+        if (st.ok()) st = DecodeV2InferRequest(req.body, &ireq);
+        if (ireq.id.empty() || !st.ok()) ireq.id = header_id;
         res.headers.emplace_back("inferd-request-id", ireq.id);
-        if (!st.ok()) return SetError(res, st);
+        if (!st.ok()) {
+          options_.inference->CountRejected(*handle);
+          return SetError(res, st);
+        }
         auto out = options_.inference->Infer(std::move(ireq), *handle);
         if (!out.ok()) return SetError(res, out.status());
         res.body = EncodeV2InferResponse(*out);
@@ -269,7 +289,10 @@ void HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* e
     ireq.id = id;
     V1Format format;
     Status st = DecodeV1PredictRequest(req.body, handle->model->signature(), &ireq, &format);
-    if (!st.ok()) return SetError(res, st);
+    if (!st.ok()) {
+      options_.inference->CountRejected(*handle);
+      return SetError(res, st);
+    }
     auto out = options_.inference->Infer(std::move(ireq), *handle);
     if (!out.ok()) return SetError(res, out.status());
     res.body = EncodeV1PredictResponse(*out, format);

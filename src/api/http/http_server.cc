@@ -10,6 +10,7 @@
 
 #include <thread>
 
+#include "base/ids.h"
 #include "base/logging.h"
 
 namespace inferd::api::http {
@@ -32,9 +33,19 @@ class HttpServer::BeastServer {
   const HttpServerOptions options_;
   const Handler handler_;
   std::atomic<int64_t> connections_{0};
+  net::thread_pool* workers() { return workers_.get(); }
 
  private:
   void Accept(size_t i);
+  int Threads() const {
+    return options_.threads > 0
+               ? options_.threads
+               : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+
+  std::unique_ptr<net::thread_pool> workers_;
+  std::vector<std::unique_ptr<net::steady_timer>> accept_backoff_;
+  std::atomic<int64_t> last_accept_error_log_{0};  // steady-clock ns of the last logged error
 
   std::vector<std::unique_ptr<net::io_context>> contexts_;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;  // one per context in per-core mode
@@ -136,10 +147,12 @@ class Session : public std::enable_shared_from_this<Session> {
                                 std::to_string(opts().max_request_bytes) + " bytes");
     }
     if (ec == bhttp::error::header_limit) {
-      // Is it the request line (URL) or the header block that is too long?
+      // Is it the request line (URL) or the header block that is too long? Once the parser has
+      // the request line, the header fields are to blame.
       std::string_view data(static_cast<const char*>(buffer_.data().data()), buffer_.size());
       auto eol = data.find("\r\n");
-      if (eol == std::string_view::npos || eol > opts().max_url_bytes) {
+      bool line_parsed = !parser_->get().target().empty();
+      if (!line_parsed && (eol == std::string_view::npos || eol > opts().max_url_bytes)) {
         return SendError(414, "request line is over the limit of " +
                                   std::to_string(opts().max_url_bytes) + " bytes");
       }
@@ -157,6 +170,7 @@ class Session : public std::enable_shared_from_this<Session> {
     res->set(bhttp::field::server, "inferd");
     res->set(bhttp::field::content_type, "application/json");
     res->set(bhttp::field::connection, "close");
+    res->set("inferd-request-id", base::NewRequestId());
     std::string body = "{\"error\":\"";
     for (char c : message) {
       if (c == '"' || c == '\\') body += '\\';
@@ -190,7 +204,22 @@ class Session : public std::enable_shared_from_this<Session> {
                             });
   }
 
+  // Runs the handler inline for small bodies, or on the worker pool for large ones (decoding a
+  // large body must not stall the other connections of this event loop), then writes the answer
+  // on the connection's own executor.
   void Handle() {
+    if (parser_->get().body().size() >= opts().offload_body_bytes && server_->workers()) {
+      net::post(*server_->workers(), [self = shared_from_this()] {
+        self->RunHandler();
+        net::post(self->stream_.get_executor(), [self] { self->Write(); });
+      });
+      return;
+    }
+    RunHandler();
+    Write();
+  }
+
+  void RunHandler() {
     auto& req = parser_->get();
     HttpRequest hreq;
     hreq.method = req.method_string();
@@ -201,18 +230,36 @@ class Session : public std::enable_shared_from_this<Session> {
       if (it == req.end()) return std::nullopt;
       return it->value();
     };
-    HttpResponse hres;
-    server_->handler_(hreq, hres);
+    hres_ = HttpResponse();
+    try {
+      server_->handler_(hreq, hres_);
+    } catch (const std::exception& e) {
+      LOG_ERROR("request handler failed: {}", e.what());
+      hres_ = HttpResponse();
+      hres_.status = 500;
+      hres_.body = "{\"error\":\"internal error while handling the request\"}";
+    }
+  }
 
+  void Write() {
+    auto& req = parser_->get();
     res_.emplace();
     res_->version(req.version());
-    res_->result(static_cast<unsigned>(hres.status));
+    res_->result(static_cast<unsigned>(hres_.status));
     res_->set(bhttp::field::server, "inferd");
-    res_->set(bhttp::field::content_type, hres.content_type);
-    for (auto& [k, v] : hres.headers) res_->set(k, v);
-    res_->body() = std::move(hres.body);
+    res_->set(bhttp::field::content_type, hres_.content_type);
+    for (auto& [k, v] : hres_.headers) {
+      // Header values come from clients at times (request ids): never let one break the framing.
+      if (v.size() > 1024 || v.find_first_of("\r\n") != std::string::npos) continue;
+      res_->set(k, v);
+    }
     res_->keep_alive(req.keep_alive());
-    res_->prepare_payload();
+    if (req.method() == bhttp::verb::head) {
+      res_->content_length(hres_.body.size());  // what GET would send, without the body
+    } else {
+      res_->body() = std::move(hres_.body);
+      res_->prepare_payload();
+    }
     ArmTimer(opts().request_timeout);  // a client that does not read its answer is dropped
     bhttp::async_write(stream_, *res_, [self = shared_from_this()](beast::error_code ec, size_t) {
       if (ec || !self->res_->keep_alive()) return self->Close();
@@ -235,6 +282,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::optional<bhttp::response<bhttp::string_body>> res_;
+  HttpResponse hres_;
   HttpServer::BeastServer* server_;
   bool first_ = true;
   std::vector<char> drain_;
@@ -243,14 +291,27 @@ class Session : public std::enable_shared_from_this<Session> {
 }  // namespace
 
 base::Status HttpServer::BeastServer::Listen() {
-  int n = options_.threads > 0
-              ? options_.threads
-              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int n = Threads();
   beast::error_code ec;
   auto addr = net::ip::make_address(options_.host, ec);
   if (ec) return base::InvalidArgument("invalid --host '" + options_.host + "': " + ec.message());
   int contexts = options_.io_mode == HttpServerOptions::IoMode::kPerCore ? n : 1;
   uint16_t port = options_.port;
+  if (contexts > 1) {
+    // SO_REUSEPORT would let a second server share the port silently: first bind once without
+    // it, so a port in use is an error (and port 0 gets its number).
+    net::io_context probe_context;
+    tcp::acceptor probe(probe_context);
+    tcp::endpoint ep(addr, port);
+    probe.open(ep.protocol(), ec);
+    if (!ec) probe.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) probe.bind(ep, ec);
+    if (ec) {
+      return base::Unavailable("cannot listen on " + options_.host + ":" + std::to_string(port) +
+                               ": " + ec.message());
+    }
+    port = probe.local_endpoint().port();
+  }
   for (int i = 0; i < contexts; ++i) {
     contexts_.push_back(std::make_unique<net::io_context>(
         options_.io_mode == HttpServerOptions::IoMode::kPerCore ? 1 : n));
@@ -277,25 +338,44 @@ base::Status HttpServer::BeastServer::Listen() {
 
 void HttpServer::BeastServer::Accept(size_t i) {
   auto& ioc = *contexts_[options_.io_mode == HttpServerOptions::IoMode::kPerCore ? i : 0];
-  acceptors_[i]->async_accept(net::make_strand(ioc),
-                              [this, i](beast::error_code ec, tcp::socket socket) {
-                                if (ec == net::error::operation_aborted) return;
-                                if (!ec) {
-                                  beast::error_code ignored;
-                                  socket.set_option(tcp::no_delay(true), ignored);
-                                  std::make_shared<Session>(std::move(socket), this)->Run();
-                                }
-                                Accept(i);
-                              });
+  acceptors_[i]->async_accept(net::make_strand(ioc), [this, i](beast::error_code ec,
+                                                               tcp::socket socket) {
+    if (ec == net::error::operation_aborted) return;
+    if (ec) {
+      // Out of file descriptors or memory: back off instead of spinning on the error.
+      int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
+      int64_t last = last_accept_error_log_.load();
+      if (now - last > 1'000'000'000 && last_accept_error_log_.compare_exchange_strong(last, now)) {
+        LOG_WARN("accept failed: {} (open connections: {}); retrying in 100 ms", ec.message(),
+                 connections_.load());
+      }
+      accept_backoff_[i]->expires_after(std::chrono::milliseconds(100));
+      accept_backoff_[i]->async_wait([this, i](beast::error_code wait_ec) {
+        if (!wait_ec) Accept(i);
+      });
+      return;
+    }
+    if (options_.max_connections > 0 && connections_.load() >= options_.max_connections) {
+      beast::error_code ignored;
+      socket.close(ignored);  // over the cap: refuse at once rather than queue
+    } else {
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      std::make_shared<Session>(std::move(socket), this)->Run();
+    }
+    Accept(i);
+  });
 }
 
 void HttpServer::BeastServer::Start() {
   if (started_) return;
   started_ = true;
-  for (size_t i = 0; i < acceptors_.size(); ++i) Accept(i);
-  int n = options_.threads > 0
-              ? options_.threads
-              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int n = Threads();
+  workers_ = std::make_unique<net::thread_pool>(static_cast<size_t>(n));
+  for (size_t i = 0; i < acceptors_.size(); ++i) {
+    accept_backoff_.push_back(std::make_unique<net::steady_timer>(acceptors_[i]->get_executor()));
+    Accept(i);
+  }
   for (int t = 0; t < n; ++t) {
     auto& ioc = *contexts_[contexts_.size() == 1 ? 0 : static_cast<size_t>(t)];
     threads_.emplace_back([&ioc] { ioc.run(); });
@@ -315,6 +395,7 @@ void HttpServer::BeastServer::Stop() {
   for (auto& c : contexts_) c->stop();
   for (auto& t : threads_) t.join();
   threads_.clear();
+  if (workers_) workers_->join();  // tasks in flight finish; their writes are never run
 }
 
 HttpServer::HttpServer(std::unique_ptr<BeastServer> server) : server_(std::move(server)) {}

@@ -51,6 +51,11 @@ struct HttpServerOptions {
   size_t max_url_bytes = 8 << 10;       // request target: 414 above it
   std::chrono::milliseconds request_timeout{30000};  // to receive one whole request: 408 after
   std::chrono::milliseconds idle_timeout{60000};     // keep-alive wait for the next request
+  // Bodies at least this large are handled on a worker pool (one thread per I/O thread), so that
+  // decoding them does not stall the other connections of an event loop.
+  size_t offload_body_bytes = 256 << 10;
+  // Connections above this many are closed as soon as they are accepted; 0 = no cap.
+  int64_t max_connections = 10000;
 };
 
 class HttpServer {

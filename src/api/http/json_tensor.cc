@@ -20,6 +20,14 @@ simdjson::dom::parser& ThreadParser() {
   return parser;
 }
 
+ParserScope::~ParserScope() {
+  auto& parser = ThreadParser();
+  if (parser.capacity() > kParserKeepBytes) {
+    auto err = parser.allocate(1 << 16, kMaxJsonDepth);
+    if (err) std::abort();  // shrinking cannot fail short of memory corruption
+  }
+}
+
 Status JsonParseError(simdjson::error_code code) {
   if (code == simdjson::DEPTH_ERROR) {
     return InvalidArgument("request JSON is nested deeper than " + std::to_string(kMaxJsonDepth) +
@@ -118,20 +126,64 @@ Status PutOne(dom::element e, tensor::DataType dtype, const std::string& what,
 
 }  // namespace
 
-Status AppendJsonElements(dom::element value, tensor::DataType dtype, const std::string& what,
-                          size_t limit, std::vector<uint8_t>* out, size_t* count) {
+namespace {
+
+Status AppendNested(dom::element e, tensor::DataType dtype, const std::string& what,
+                    const tensor::Shape& shape, size_t level, std::vector<uint8_t>* out) {
   dom::array arr;
-  if (value.get_array().get(arr) == simdjson::SUCCESS) {
-    for (dom::element child : arr) {
-      RETURN_IF_ERROR(AppendJsonElements(child, dtype, what, limit, out, count));
+  bool is_array = e.get_array().get(arr) == simdjson::SUCCESS;
+  if (level == shape.size()) {
+    if (is_array) {
+      return InvalidArgument("tensor '" + what + "': data is nested deeper than its shape " +
+                             tensor::ShapeToString(shape));
     }
-    return Status::Ok();
+    return PutOne(e, dtype, what, out);
   }
-  if (++*count > limit) {
-    return InvalidArgument("tensor '" + what + "': data has more elements than its shape allows (" +
-                           std::to_string(limit) + ")");
+  if (!is_array) {
+    return InvalidArgument("tensor '" + what + "': data nesting does not match shape " +
+                           tensor::ShapeToString(shape) + ": found a value where level " +
+                           std::to_string(level) + " needs a list of " +
+                           std::to_string(shape[level]));
   }
-  return PutOne(value, dtype, what, out);
+  if (static_cast<int64_t>(arr.size()) != shape[level]) {
+    return InvalidArgument("tensor '" + what + "': data nesting does not match shape " +
+                           tensor::ShapeToString(shape) + ": a list at level " +
+                           std::to_string(level) + " has " + std::to_string(arr.size()) +
+                           " values, expected " + std::to_string(shape[level]));
+  }
+  for (dom::element child : arr) {
+    RETURN_IF_ERROR(AppendNested(child, dtype, what, shape, level + 1, out));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status AppendJsonTensorData(dom::element data, tensor::DataType dtype, const std::string& what,
+                            const tensor::Shape& shape, std::vector<uint8_t>* out) {
+  dom::array arr;
+  if (data.get_array().get(arr) != simdjson::SUCCESS) {
+    if (shape.empty()) return PutOne(data, dtype, what, out);  // a scalar
+    return InvalidArgument("tensor '" + what + "': data must be a list");
+  }
+  const int64_t expected = tensor::ElementCount(shape);
+  bool nested = arr.size() > 0 && arr.at(0).is_array();
+  if (nested && shape.size() > 1) return AppendNested(data, dtype, what, shape, 0, out);
+  size_t count = 0;
+  for (dom::element e : arr) {
+    if (e.is_array()) {
+      return InvalidArgument("tensor '" + what + "': data mixes lists and values (shape " +
+                             tensor::ShapeToString(shape) + ")");
+    }
+    if (static_cast<int64_t>(++count) > expected) break;
+    RETURN_IF_ERROR(PutOne(e, dtype, what, out));
+  }
+  if (static_cast<int64_t>(arr.size()) != expected) {
+    return InvalidArgument("tensor '" + what + "': shape " + tensor::ShapeToString(shape) +
+                           " needs " + std::to_string(expected) + " elements, data has " +
+                           std::to_string(arr.size()));
+  }
+  return Status::Ok();
 }
 
 }  // namespace inferd::api::http

@@ -1,5 +1,7 @@
 #include "api/http/v1_codec.h"
 
+#include <algorithm>
+
 #include "api/common/json_writer.h"
 #include "api/http/json_tensor.h"
 
@@ -11,32 +13,22 @@ namespace dom = simdjson::dom;
 
 namespace {
 
-// Elements per row of an input: the product of the non-batch dimensions.
-int64_t RowWidth(const config::TensorSpec& spec) {
-  int64_t w = 1;
-  for (size_t d = 1; d < spec.shape.size(); ++d) w *= spec.shape[d] < 0 ? 1 : spec.shape[d];
-  return w;
-}
-
-tensor::Shape BatchShape(const config::TensorSpec& spec, int64_t rows) {
-  tensor::Shape s = spec.shape;
-  if (s.empty()) return {rows};
-  s[0] = rows;
-  for (auto& d : s) d = d < 0 ? rows : d;
-  return s;
-}
-
-Status FinishTensor(const config::TensorSpec& spec, int64_t rows, std::vector<uint8_t>& bytes,
-                    size_t count, tensor::Tensor* out) {
-  auto shape = BatchShape(spec, rows);
-  if (static_cast<int64_t>(count) != tensor::ElementCount(shape)) {
-    return InvalidArgument("input '" + spec.name + "': expected " + std::to_string(RowWidth(spec)) +
-                           " values per row, got " + std::to_string(count) + " values in " +
-                           std::to_string(rows) + " row(s)");
+// The shape of one row of an input: its declared shape without the batch dimension.
+base::StatusOr<tensor::Shape> RowShape(const config::TensorSpec& spec) {
+  tensor::Shape row(spec.shape.begin() + (spec.shape.empty() ? 0 : 1), spec.shape.end());
+  for (int64_t d : row) {
+    if (d < 0) {
+      return InvalidArgument("input '" + spec.name +
+                             "' has a variable dimension besides the batch; TF Serving requests "
+                             "cannot give it");
+    }
   }
-  *out = tensor::Tensor(spec.name, spec.dtype, shape);
-  std::copy(bytes.begin(), bytes.end(), out->bytes().begin());
-  return Status::Ok();
+  return row;
+}
+
+tensor::Shape WithRows(tensor::Shape row_shape, int64_t rows) {
+  row_shape.insert(row_shape.begin(), rows);
+  return row_shape;
 }
 
 const config::TensorSpec* FindInput(const backend::ModelSignature& sig, std::string_view name) {
@@ -51,31 +43,30 @@ Status DecodeRows(dom::array instances, const backend::ModelSignature& sig,
   int64_t rows = static_cast<int64_t>(instances.size());
   if (rows == 0) return InvalidArgument("'instances' is empty");
   std::vector<std::vector<uint8_t>> bytes(sig.inputs.size());
-  std::vector<size_t> counts(sig.inputs.size(), 0);
+  std::vector<tensor::Shape> row_shapes;
+  for (const auto& spec : sig.inputs) {
+    ASSIGN_OR_RETURN(auto rs, RowShape(spec));
+    row_shapes.push_back(std::move(rs));
+  }
   int64_t r = 0;
   for (dom::element row : instances) {
-    std::string where = "instances[" + std::to_string(r) + "]";
+    std::string where = "instances[" + std::to_string(r++) + "]";
     dom::object obj;
     if (row.get_object().get(obj) == simdjson::SUCCESS) {
-      size_t seen = 0;
+      std::vector<bool> seen(sig.inputs.size(), false);
       for (auto field : obj) {
         const auto* spec = FindInput(sig, field.key);
         if (!spec) {
           return InvalidArgument(where + ": model has no input '" + std::string(field.key) + "'");
         }
         size_t i = static_cast<size_t>(spec - sig.inputs.data());
-        size_t before = counts[i];
-        RETURN_IF_ERROR(AppendJsonElements(field.value, spec->dtype, spec->name,
-                                           static_cast<size_t>(RowWidth(*spec) * rows), &bytes[i],
-                                           &counts[i]));
-        if (counts[i] - before != static_cast<size_t>(RowWidth(*spec))) {
-          return InvalidArgument(where + ": input '" + spec->name + "' needs " +
-                                 std::to_string(RowWidth(*spec)) + " values, got " +
-                                 std::to_string(counts[i] - before));
-        }
-        ++seen;
+        if (seen[i]) return InvalidArgument(where + ": input '" + spec->name + "' is given twice");
+        seen[i] = true;
+        Status st =
+            AppendJsonTensorData(field.value, spec->dtype, spec->name, row_shapes[i], &bytes[i]);
+        if (!st.ok()) return st.WithContext(where);
       }
-      if (seen != sig.inputs.size()) {
+      if (std::find(seen.begin(), seen.end(), false) != seen.end()) {
         return InvalidArgument(where + ": every row must give all " +
                                std::to_string(sig.inputs.size()) + " inputs");
       }
@@ -84,20 +75,18 @@ Status DecodeRows(dom::array instances, const backend::ModelSignature& sig,
         return InvalidArgument(where + ": the model has several inputs; send rows as objects");
       }
       const auto& spec = sig.inputs[0];
-      size_t before = counts[0];
-      RETURN_IF_ERROR(AppendJsonElements(row, spec.dtype, spec.name,
-                                         static_cast<size_t>(RowWidth(spec) * rows), &bytes[0],
-                                         &counts[0]));
-      if (counts[0] - before != static_cast<size_t>(RowWidth(spec))) {
-        return InvalidArgument(where + ": expected " + std::to_string(RowWidth(spec)) +
-                               " features, got " + std::to_string(counts[0] - before));
+      if (row_shapes[0].size() == 1 && row.is_array() &&
+          static_cast<int64_t>(dom::array(row).size()) != row_shapes[0][0]) {
+        return InvalidArgument(where + ": expected " + std::to_string(row_shapes[0][0]) +
+                               " features, got " + std::to_string(dom::array(row).size()));
       }
+      Status st = AppendJsonTensorData(row, spec.dtype, spec.name, row_shapes[0], &bytes[0]);
+      if (!st.ok()) return st.WithContext(where);
     }
-    ++r;
   }
   for (size_t i = 0; i < sig.inputs.size(); ++i) {
-    tensor::Tensor t;
-    RETURN_IF_ERROR(FinishTensor(sig.inputs[i], rows, bytes[i], counts[i], &t));
+    tensor::Tensor t(sig.inputs[i].name, sig.inputs[i].dtype, WithRows(row_shapes[i], rows));
+    std::copy(bytes[i].begin(), bytes[i].end(), t.bytes().begin());
     request->inputs.push_back(std::move(t));
   }
   return Status::Ok();
@@ -105,18 +94,19 @@ Status DecodeRows(dom::array instances, const backend::ModelSignature& sig,
 
 Status DecodeColumn(dom::element value, const config::TensorSpec& spec,
                     inference::InferRequest* request) {
-  // Rows = length of the outer list (a flat list for a [-1, F] input is one row).
+  ASSIGN_OR_RETURN(auto row_shape, RowShape(spec));
+  // Rows = length of the outer list; a flat list for a [-1, F] input is one row.
   int64_t rows = 1;
   dom::array arr;
-  if (value.get_array().get(arr) == simdjson::SUCCESS && arr.size() > 0 && arr.at(0).is_array()) {
+  if (value.get_array().get(arr) == simdjson::SUCCESS && arr.size() > 0 &&
+      (arr.at(0).is_array() || row_shape.empty())) {
     rows = static_cast<int64_t>(arr.size());
   }
+  tensor::Shape shape = WithRows(row_shape, rows);
   std::vector<uint8_t> bytes;
-  size_t count = 0;
-  RETURN_IF_ERROR(AppendJsonElements(value, spec.dtype, spec.name,
-                                     static_cast<size_t>(RowWidth(spec) * rows), &bytes, &count));
-  tensor::Tensor t;
-  RETURN_IF_ERROR(FinishTensor(spec, rows, bytes, count, &t));
+  RETURN_IF_ERROR(AppendJsonTensorData(value, spec.dtype, spec.name, shape, &bytes));
+  tensor::Tensor t(spec.name, spec.dtype, shape);
+  std::copy(bytes.begin(), bytes.end(), t.bytes().begin());
   request->inputs.push_back(std::move(t));
   return Status::Ok();
 }
@@ -153,6 +143,7 @@ void WriteColumn(JsonWriter& w, const tensor::Tensor& t) {
 
 Status DecodeV1PredictRequest(std::string_view body, const backend::ModelSignature& signature,
                               inference::InferRequest* request, V1Format* format) {
+  ParserScope scope;
   dom::element root;
   auto err = ThreadParser().parse(body.data(), body.size()).get(root);
   if (err) return JsonParseError(err);

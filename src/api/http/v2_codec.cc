@@ -1,5 +1,7 @@
 #include "api/http/v2_codec.h"
 
+#include <algorithm>
+
 #include "api/common/json_writer.h"
 #include "api/http/json_tensor.h"
 
@@ -61,14 +63,7 @@ Status DecodeInput(dom::element in, size_t index, size_t body_size, tensor::Tens
   if (!data.is_array()) return InvalidArgument(where + ": 'data' must be an array");
   std::vector<uint8_t> bytes;
   bytes.reserve(static_cast<size_t>(expected) * tensor::DataTypeSize(*dtype));
-  size_t count = 0;
-  RETURN_IF_ERROR(AppendJsonElements(data, *dtype, std::string(name), static_cast<size_t>(expected),
-                                     &bytes, &count));
-  if (count != static_cast<size_t>(expected)) {
-    return InvalidArgument(where + ": shape " + tensor::ShapeToString(shape) + " needs " +
-                           std::to_string(expected) + " elements, data has " +
-                           std::to_string(count));
-  }
+  RETURN_IF_ERROR(AppendJsonTensorData(data, *dtype, std::string(name), shape, &bytes));
   *out = tensor::Tensor(std::string(name), *dtype, shape);
   std::copy(bytes.begin(), bytes.end(), out->bytes().begin());
   return Status::Ok();
@@ -103,6 +98,7 @@ void WriteSpecs(JsonWriter& w, const std::vector<config::TensorSpec>& specs) {
 }  // namespace
 
 Status DecodeV2InferRequest(std::string_view body, inference::InferRequest* request) {
+  ParserScope scope;
   dom::element root;
   auto err = ThreadParser().parse(body.data(), body.size()).get(root);
   if (err) return JsonParseError(err);
@@ -115,6 +111,15 @@ Status DecodeV2InferRequest(std::string_view body, inference::InferRequest* requ
     std::string_view s;
     if (id.get_string().get(s) != simdjson::SUCCESS) {
       return InvalidArgument("'id' must be a string");
+    }
+    // The id is echoed in a response header: keep it short and free of control characters.
+    if (s.size() > kMaxRequestIdBytes) {
+      return InvalidArgument("'id' is " + std::to_string(s.size()) + " bytes; the limit is " +
+                             std::to_string(kMaxRequestIdBytes));
+    }
+    if (std::any_of(s.begin(), s.end(),
+                    [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+      return InvalidArgument("'id' must not contain control characters");
     }
     request->id = std::string(s);
   }
@@ -143,6 +148,10 @@ Status DecodeV2InferRequest(std::string_view body, inference::InferRequest* requ
       std::string_view name;
       if (o["name"].get_string().get(name) != simdjson::SUCCESS) {
         return InvalidArgument("each of 'outputs' needs a string 'name'");
+      }
+      if (std::find(request->outputs.begin(), request->outputs.end(), name) !=
+          request->outputs.end()) {
+        return InvalidArgument("output '" + std::string(name) + "' is requested twice");
       }
       request->outputs.emplace_back(name);
     }

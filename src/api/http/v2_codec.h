@@ -14,6 +14,9 @@
 
 namespace inferd::api::http {
 
+// Longest request id accepted (it is echoed in the inferd-request-id header).
+inline constexpr size_t kMaxRequestIdBytes = 256;
+
 // Decodes an infer request body into `request` (model and version are set by the caller).
 // Errors (INVALID_ARGUMENT) name the problem: malformed JSON, missing or mistyped fields, unknown
 // datatype, negative or overflowing shape, element count that does not match the shape.
