@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "api/http/http_api.h"
+#include "api/http/json_tensor.h"
 #include "api/http/v1_codec.h"
 #include "api/http/v2_codec.h"
 
@@ -77,6 +78,23 @@ TEST(V1CodecTest, RowAndColumnarAgree) {
   inference::InferRequest one;
   ASSERT_TRUE(DecodeV1PredictRequest(R"({"inputs":[5,6]})", sig, &one, &f).ok());
   EXPECT_EQ(one.inputs[0].shape(), (tensor::Shape{1, 2}));
+}
+
+}  // namespace
+}  // namespace inferd::api::http
+
+namespace inferd::api::http {
+namespace {
+
+TEST(ParserScopeTest, LargeBodiesGiveTheirMemoryBack) {
+  std::string body = R"({"inputs":[{"name":"input","shape":[600000],"datatype":"FP32","data":[)";
+  for (int i = 0; i < 600000; ++i) body += i ? ",1.5" : "1.5";
+  body += "]}]}";
+  ASSERT_GT(body.size(), 2 * kParserKeepBytes);
+  inference::InferRequest req;
+  ASSERT_TRUE(DecodeV2InferRequest(body, &req).ok());
+  EXPECT_EQ(req.inputs[0].element_count(), 600000);
+  EXPECT_LE(ThreadParser().capacity(), kParserKeepBytes);
 }
 
 }  // namespace
