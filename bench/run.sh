@@ -3,5 +3,6 @@
 set -euo pipefail
 BUILD_DIR=${1:-build}
 cd "$(dirname "$0")/.."
-"$BUILD_DIR/bench/forest_bench"
+"$BUILD_DIR/bench/forest_bench" --model-dir "$BUILD_DIR/bench-models"
 bench/http_bench.sh "$BUILD_DIR"
+bench/predict_bench.sh "$BUILD_DIR"

@@ -6,7 +6,7 @@
 #
 #   build     compiler, cmake and the libraries the server links
 #   test      GoogleTest, libxgboost (reference results), promtool (metrics validator), curl
-#   bench     libxgboost (the engine's peer), wrk (HTTP load)
+#   bench     libxgboost (the engine's peer), wrk (HTTP load), time (peak memory of runs)
 #   fixtures  python3-xgboost and python3-sklearn, to regenerate the committed test fixtures
 #   tsa       clang, for the thread-safety analysis build (make tsa)
 set -euo pipefail
@@ -14,7 +14,7 @@ set -euo pipefail
 declare -A groups=(
   [build]="g++ make cmake pkg-config ccache libboost-dev libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev"
   [test]="libgtest-dev libgmock-dev libxgboost-dev prometheus curl"
-  [bench]="libxgboost-dev wrk"
+  [bench]="libxgboost-dev wrk time"
   [fixtures]="python3 python3-xgboost python3-sklearn"
   [tsa]="clang"
 )

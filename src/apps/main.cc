@@ -5,8 +5,11 @@
 #include <cstdio>
 #include <iostream>
 
+#include "backend/backend.h"
 #include "base/logging.h"
+#include "server/backends.h"
 #include "server/server.h"
+#include "tools/predict.h"
 
 namespace {
 
@@ -32,6 +35,22 @@ int Serve(const inferd::server::ServerOptions& options) {
   sigwait(&set, &sig);
   LOG_INFO("signal {}: stopping", sig);
   (*server)->Stop();
+  return 0;
+}
+
+int Predict(inferd::tools::PredictOptions options) {
+  inferd::backend::BackendRegistry backends;
+  // The workers of `predict` run one chunk each: a backend pool on top would oversubscribe.
+  if (auto st = inferd::server::RegisterBackends({.threads = 1}, &backends); !st.ok()) {
+    std::fprintf(stderr, "inferd predict: %s\n", st.message().c_str());
+    return 1;
+  }
+  options.backends = &backends;
+  auto stats = inferd::tools::RunPredict(options);
+  if (!stats.ok()) {
+    std::fprintf(stderr, "inferd predict: %s\n", stats.status().message().c_str());
+    return 1;
+  }
   return 0;
 }
 
@@ -90,6 +109,43 @@ int main(int argc, char** argv) {
   serve->add_option("--load-threads", opts.load_threads, "Threads that load models")
       ->capture_default_str();
 
+  inferd::tools::PredictOptions popts;
+  auto* predict =
+      app.add_subcommand("predict", "Score a CSV or JSON-lines file offline, writing CSV");
+  std::string predict_model, predict_input, predict_output;
+  std::string predict_format = "auto", predict_progress = "auto";
+  int64_t predict_version = 0;
+  predict
+      ->add_option("model", predict_model,
+                   "Model file (model.json, model.ubj), version directory, or model directory "
+                   "(its highest version)")
+      ->required();
+  predict
+      ->add_option("--input,-i", predict_input,
+                   "Rows to score: CSV (header optional) or JSON lines; - reads standard input")
+      ->required();
+  predict->add_option("--output,-o", predict_output,
+                      "CSV file to write (default: standard output)");
+  predict->add_option("--threads", popts.threads, "Worker threads; 0 = one per core")
+      ->capture_default_str();
+  predict->add_option("--batch", popts.batch_rows, "Input lines per chunk (one model call each)")
+      ->capture_default_str();
+  auto* version_option =
+      predict->add_option("--model-version", predict_version,
+                          "Version to load from a model directory (default: the highest)");
+  predict->add_option("--format", predict_format, "Input format: auto, csv or jsonl")
+      ->check(CLI::IsMember({"auto", "csv", "jsonl"}))
+      ->capture_default_str();
+  predict
+      ->add_option("--outputs", popts.outputs,
+                   "Outputs to write, comma separated (default: the model's default outputs)")
+      ->delimiter(',');
+  predict->add_option("--progress", predict_progress, "auto (bar on a terminal), bar, lines, none")
+      ->check(CLI::IsMember({"auto", "bar", "lines", "none"}))
+      ->capture_default_str();
+  predict->add_flag("--profile", popts.profile,
+                    "Print the load time and the time spent in each stage");
+
   app.add_subcommand("version", "Print the version")->callback([] {
     std::printf("inferd 0.1.0\n");
   });
@@ -113,6 +169,20 @@ int main(int argc, char** argv) {
     opts.http_idle_timeout = ms(idle_timeout);
     opts.repository_poll_interval = ms(poll_secs);
     return Serve(opts);
+  }
+  if (predict->parsed()) {
+    using Mode = inferd::tools::PredictOptions::ProgressMode;
+    popts.model = predict_model;
+    popts.input = predict_input;
+    popts.output = predict_output;
+    if (version_option->count() > 0) popts.model_version = predict_version;
+    if (predict_format == "csv") popts.input_format = inferd::tools::InputFormat::kCsv;
+    if (predict_format == "jsonl") popts.input_format = inferd::tools::InputFormat::kJsonLines;
+    popts.progress_mode = predict_progress == "bar"     ? Mode::kBar
+                          : predict_progress == "lines" ? Mode::kLines
+                          : predict_progress == "none"  ? Mode::kNone
+                                                        : Mode::kAuto;
+    return Predict(popts);
   }
   return 0;
 }

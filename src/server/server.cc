@@ -2,13 +2,13 @@
 
 #include "api/http/http_api.h"
 #include "backend/backend.h"
-#include "backends/forest/forest_backend.h"
 #include "base/logging.h"
 #include "inference/inference_service.h"
 #include "lifecycle/model_manager.h"
 #include "monitoring/metrics.h"
 #include "monitoring/process_metrics.h"
 #include "repository/file_system_source.h"
+#include "server/backends.h"
 
 namespace inferd::server {
 
@@ -33,8 +33,7 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
   }
   auto parts = std::make_unique<Parts>();
   monitoring::RegisterProcessMetrics(&parts->metrics);
-  ASSIGN_OR_RETURN(auto forest, backends::forest::ForestBackend::Create({}));
-  parts->backends.Register(std::move(forest));
+  RETURN_IF_ERROR(RegisterBackends({}, &parts->backends));
 
   ASSIGN_OR_RETURN(parts->source,
                    repository::FileSystemSource::Create({.root = options.model_repository}));

@@ -59,6 +59,46 @@ std::string ReadFile(const fs::path& path) {
   return ss.str();
 }
 
+CommandResult RunInferd(const std::vector<std::string>& args, const fs::path& stdin_path,
+                        std::chrono::seconds timeout) {
+  TempDir dir;
+  const fs::path out_path = dir.path() / "stdout", err_path = dir.path() / "stderr";
+  std::vector<std::string> argv_s = {std::string(INFERD_BINARY_DIR) + "/inferd"};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  const std::string in_path = stdin_path.empty() ? "/dev/null" : stdin_path.string();
+  pid_t pid = fork();
+  if (pid == 0) {
+    int in = open(in_path.c_str(), O_RDONLY);
+    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (in < 0 || out < 0 || err < 0) _exit(126);
+    dup2(in, 0);
+    dup2(out, 1);
+    dup2(err, 2);
+    std::vector<char*> argv;
+    for (auto& a : argv_s) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  CommandResult result;
+  int status = 0;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      ADD_FAILURE() << "inferd did not finish within " << timeout.count() << " s";
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  result.out = ReadFile(out_path);
+  result.err = ReadFile(err_path);
+  return result;
+}
+
 std::unique_ptr<ServerProcess> ServerProcess::Start(const fs::path& repo,
                                                     const std::vector<std::string>& extra,
                                                     int max_open_files) {
@@ -277,10 +317,13 @@ std::vector<std::vector<double>> ReadCsv(const fs::path& path, bool header) {
   return rows;
 }
 
-std::string V2Request(const std::vector<std::vector<double>>& rows, const std::string& input_name,
-                      const std::vector<std::string>& outputs) {
-  std::string s = "{\"inputs\":[{\"name\":\"" + input_name +
-                  "\",\"datatype\":\"FP32\",\"shape\":[" + std::to_string(rows.size()) + "," +
+namespace {
+
+std::string V2RequestAs(const std::vector<std::vector<double>>& rows, const std::string& datatype,
+                        const char* format, const std::string& input_name,
+                        const std::vector<std::string>& outputs) {
+  std::string s = "{\"inputs\":[{\"name\":\"" + input_name + "\",\"datatype\":\"" + datatype +
+                  "\",\"shape\":[" + std::to_string(rows.size()) + "," +
                   std::to_string(rows.empty() ? 0 : rows[0].size()) + "],\"data\":[";
   bool first = true;
   char buf[64];
@@ -291,7 +334,7 @@ std::string V2Request(const std::vector<std::vector<double>>& rows, const std::s
       if (std::isnan(v)) {
         s += "null";
       } else {
-        std::snprintf(buf, sizeof(buf), "%.9g", v);
+        std::snprintf(buf, sizeof(buf), format, v);
         s += buf;
       }
     }
@@ -305,6 +348,18 @@ std::string V2Request(const std::vector<std::vector<double>>& rows, const std::s
     s += "]";
   }
   return s + "}";
+}
+
+}  // namespace
+
+std::string V2Request(const std::vector<std::vector<double>>& rows, const std::string& input_name,
+                      const std::vector<std::string>& outputs) {
+  return V2RequestAs(rows, "FP32", "%.9g", input_name, outputs);
+}
+
+std::string V2RequestFp64(const std::vector<std::vector<double>>& rows,
+                          const std::string& input_name, const std::vector<std::string>& outputs) {
+  return V2RequestAs(rows, "FP64", "%.17g", input_name, outputs);
 }
 
 }  // namespace inferd::testing

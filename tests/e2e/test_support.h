@@ -35,6 +35,18 @@ void AddModel(const fs::path& repo, const std::string& model, int version,
 void WriteFile(const fs::path& path, const std::string& content);
 std::string ReadFile(const fs::path& path);
 
+// A finished run of the `inferd` binary.
+struct CommandResult {
+  int exit_code = -1;  // -1 when it was killed by a signal (or timed out)
+  std::string out;     // what it wrote to stdout
+  std::string err;     // what it wrote to stderr
+};
+
+// Runs `build/inferd <args>` to completion (stdin from `stdin_path`, or /dev/null when empty),
+// capturing its output; a run over `timeout` is killed (and fails the test).
+CommandResult RunInferd(const std::vector<std::string>& args, const fs::path& stdin_path = {},
+                        std::chrono::seconds timeout = std::chrono::seconds(120));
+
 // The `inferd serve` process.
 class ServerProcess {
  public:
@@ -100,5 +112,9 @@ std::vector<std::vector<double>> ReadCsv(const fs::path& path, bool header);
 std::string V2Request(const std::vector<std::vector<double>>& rows,
                       const std::string& input_name = "input",
                       const std::vector<std::string>& outputs = {});
+// The same with datatype FP64, values written with 17 significant digits (exact doubles).
+std::string V2RequestFp64(const std::vector<std::vector<double>>& rows,
+                          const std::string& input_name = "input",
+                          const std::vector<std::string>& outputs = {});
 
 }  // namespace inferd::testing

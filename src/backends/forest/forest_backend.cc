@@ -5,10 +5,14 @@
 #include <span>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
+#include "backends/forest/compiled_forest.h"
+#include "backends/forest/lightgbm_loaded.h"
 #include "backends/forest/xgboost_model.h"
+#include "base/thread_pool.h"
 #include "tensor/tensor.h"
 
 namespace inferd::backends::forest {
@@ -59,8 +63,14 @@ std::vector<OutputDef> OutputsFor(const XgboostModel& model) {
 
 class LoadedForest final : public backend::LoadedModel {
  public:
-  LoadedForest(XgboostModel model, backend::ModelSignature signature, std::vector<OutputKind> kinds)
-      : model_(std::move(model)), signature_(std::move(signature)), kinds_(std::move(kinds)) {}
+  LoadedForest(Objective objective, CompiledForest<float> compiled,
+               std::shared_ptr<base::ThreadPool> pool, backend::ModelSignature signature,
+               std::vector<OutputKind> kinds)
+      : objective_(std::move(objective)),
+        compiled_(std::move(compiled)),
+        pool_(std::move(pool)),
+        signature_(std::move(signature)),
+        kinds_(std::move(kinds)) {}
 
   const backend::ModelSignature& signature() const override { return signature_; }
 
@@ -72,7 +82,9 @@ class LoadedForest final : public backend::LoadedModel {
   // Output indices (into signature_.outputs) for a request; INVALID_ARGUMENT for unknown names.
   StatusOr<std::vector<size_t>> Select(std::span<const std::string> requested) const;
 
-  XgboostModel model_;
+  Objective objective_;
+  CompiledForest<float> compiled_;
+  std::shared_ptr<base::ThreadPool> pool_;  // shared with the backend; kept alive by the model
   backend::ModelSignature signature_;
   std::vector<OutputKind> kinds_;  // parallel to signature_.outputs
 };
@@ -97,7 +109,7 @@ StatusOr<std::vector<size_t>> LoadedForest::Select(std::span<const std::string> 
 
 StatusOr<std::vector<Tensor>> LoadedForest::Execute(
     std::span<const Tensor> inputs, std::span<const std::string> requested_outputs) const {
-  const Forest& forest = model_.forest;
+  const CompiledForest<float>& forest = compiled_;
   const config::TensorSpec& input_spec = signature_.inputs[0];
   if (inputs.size() != 1) {
     return InvalidArgument("expected 1 input tensor, got " + std::to_string(inputs.size()));
@@ -107,21 +119,21 @@ StatusOr<std::vector<Tensor>> LoadedForest::Execute(
     return InvalidArgument("input '" + input_spec.name + "' must be FP32, got " +
                            std::string(tensor::DataTypeName(x.dtype())));
   }
-  if (x.shape().size() != 2 || x.shape()[0] < 0 || x.shape()[1] != forest.num_features ||
+  if (x.shape().size() != 2 || x.shape()[0] < 0 || x.shape()[1] != forest.num_features() ||
       x.element_count() < 0 ||
       x.byte_size() != static_cast<size_t>(x.element_count()) * sizeof(float)) {
     return InvalidArgument("input '" + input_spec.name + "' must have shape [N, " +
-                           std::to_string(forest.num_features) + "], got " +
+                           std::to_string(forest.num_features()) + "], got " +
                            tensor::ShapeToString(x.shape()));
   }
   ASSIGN_OR_RETURN(std::vector<size_t> selected, Select(requested_outputs));
 
   const int64_t rows = x.shape()[0];
-  const int64_t groups = forest.num_groups;
+  const int64_t groups = forest.num_groups();
   std::vector<float> margin(static_cast<size_t>(rows * groups));
-  forest.PredictMargin(x.data<float>(), rows, margin);
+  forest.PredictMargin(x.data<float>().data(), rows, margin.data(), pool_.get());
 
-  const Objective& objective = model_.objective;
+  const Objective& objective = objective_;
   // libxgboost's output for regression-like tasks and binary:hinge ([rows, groups]).
   auto transformed = [&] {
     std::vector<float> v = margin;
@@ -261,12 +273,17 @@ StatusOr<std::unique_ptr<ForestBackend>> ForestBackend::Create(
   if (options.max_model_file_bytes <= 0) {
     return InvalidArgument("forest max_model_file_bytes must be > 0");
   }
-  return std::unique_ptr<ForestBackend>(new ForestBackend(options));
+  const int threads = options.threads > 0
+                          ? options.threads
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // The calling thread takes a share of every batch, so the pool has one thread fewer.
+  auto pool = std::make_shared<base::ThreadPool>(threads - 1);
+  return std::unique_ptr<ForestBackend>(new ForestBackend(options, std::move(pool)));
 }
 
 std::optional<std::filesystem::path> ForestBackend::FindModelFile(
     const std::filesystem::path& version_dir) const {
-  for (const char* name : {"model.json", "model.ubj"}) {
+  for (const char* name : {"model.json", "model.ubj", "model.txt"}) {
     std::error_code ec;
     const std::filesystem::path p = version_dir / name;
     if (std::filesystem::is_regular_file(p, ec)) return p;
@@ -276,9 +293,13 @@ std::optional<std::filesystem::path> ForestBackend::FindModelFile(
 
 StatusOr<std::unique_ptr<backend::LoadedModel>> ForestBackend::Load(
     const backend::LoadRequest& request) const {
+  if (request.model_file.extension() == ".txt") {
+    return LoadLightgbmModel(request, options_.max_model_file_bytes, pool_);
+  }
   ASSIGN_OR_RETURN(XgboostModel model,
                    ReadXgboostModel(request.model_file, options_.max_model_file_bytes));
-  const Forest& forest = model.forest;
+  const TreeEnsemble& forest = model.forest;
+  ASSIGN_OR_RETURN(CompiledForest<float> compiled, CompiledForest<float>::Compile(forest));
 
   backend::ModelSignature signature;
   signature.platform =
@@ -303,7 +324,8 @@ StatusOr<std::unique_ptr<backend::LoadedModel>> ForestBackend::Load(
       {"format_version", model.format_version},
       {"booster", model.booster},
   };
-  return std::make_unique<LoadedForest>(std::move(model), std::move(signature), std::move(kinds));
+  return std::make_unique<LoadedForest>(std::move(model.objective), std::move(compiled), pool_,
+                                        std::move(signature), std::move(kinds));
 }
 
 }  // namespace inferd::backends::forest

@@ -19,7 +19,7 @@
 // binary:hinge, else 0), num_trees, base_score (as stored), format_version, booster.
 //
 // Thread-safety: Load may run concurrently; a loaded model is immutable and Execute is const and
-// thread-safe (outputs are allocated per call; rows run on the calling thread).
+// thread-safe (outputs are allocated per call; large batches are split over the backend's pool).
 #pragma once
 
 #include <cstdint>
@@ -30,12 +30,14 @@
 
 #include "backend/backend.h"
 #include "base/status.h"
+#include "base/thread_pool.h"
 
 namespace inferd::backends::forest {
 
 struct ForestBackendOptions {
-  // Threads one Execute call may use for its rows. Reserved: today every batch runs on the
-  // calling thread whatever the value. 0 = one per core. Must be >= 0.
+  // Threads one Execute call uses for the rows of a large batch (at least
+  // CompiledForest::kParallelMinRows rows), the calling thread included; smaller batches run on
+  // the calling thread alone. 0 = one per core. Must be >= 0.
   int threads = 0;
   // Largest model file Load accepts, in bytes (the parsed document takes several times this in
   // memory). Default 1 GiB. Must be > 0.
@@ -62,9 +64,11 @@ class ForestBackend final : public backend::Backend {
       const backend::LoadRequest& request) const override;
 
  private:
-  explicit ForestBackend(const ForestBackendOptions& options) : options_(options) {}
+  ForestBackend(const ForestBackendOptions& options, std::shared_ptr<base::ThreadPool> pool)
+      : options_(options), pool_(std::move(pool)) {}
 
   ForestBackendOptions options_;
+  std::shared_ptr<base::ThreadPool> pool_;  // for the rows of large batches, shared by models
 };
 
 }  // namespace inferd::backends::forest

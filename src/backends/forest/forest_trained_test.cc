@@ -171,11 +171,11 @@ void Train(const TrainCase& c, const fs::path& dir) {
 
 // Test rows: random ones (with the case's missing rate) and rows whose values are split
 // thresholds of the model itself, so that `x == threshold` decisions are exercised.
-Matrix TestRows(const TrainCase& c, const Forest& forest) {
+Matrix TestRows(const TrainCase& c, const TreeEnsemble& forest) {
   Matrix x = RandomRows(150, c.features, c.missing, 11);
   std::vector<std::vector<float>> thresholds(static_cast<size_t>(c.features));
-  for (const Node& n : forest.nodes) {
-    if (!n.is_leaf()) thresholds[n.feature_index()].push_back(n.value);
+  for (const TreeNode& n : forest.nodes) {
+    if (!n.is_leaf()) thresholds[n.feature].push_back(static_cast<float>(n.value));
   }
   for (int64_t r = 0; r < 100; ++r) {
     for (int64_t f = 0; f < c.features; ++f) {

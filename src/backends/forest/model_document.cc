@@ -1,12 +1,109 @@
 #include "backends/forest/model_document.h"
 
+#include <algorithm>
+#include <cmath>
 #include <exception>
+#include <limits>
 #include <new>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace inferd::backends::forest {
 namespace {
+
+// XGBoost's JSON writer prints non-finite floats as the bare tokens NaN, Infinity and -Infinity
+// (a categorical split's split_conditions entry is NaN), which JSON does not allow. Before
+// parsing, each such token outside strings is replaced by a number literal that cannot occur in
+// the input: "0e", more zeros than the longest run of zeros in the input, then 1 (NaN),
+// 2 (Infinity) or 3 (-Infinity); DomBuilder turns these literals back into the values.
+struct NonFiniteMarkers {
+  std::string nan, inf, negative_inf;  // empty: the input has no such token
+};
+
+bool IsDelimiter(uint8_t c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',' || c == ':' || c == '[' ||
+         c == ']' || c == '{' || c == '}';
+}
+
+// Whether `in` holds the whole token `token` at `i` (delimiters or the ends around it).
+bool At(std::span<const uint8_t> in, size_t i, std::string_view token) {
+  return in.size() - i >= token.size() &&
+         std::equal(token.begin(), token.end(), in.begin() + static_cast<std::ptrdiff_t>(i)) &&
+         (i == 0 || IsDelimiter(in[i - 1])) &&
+         (i + token.size() == in.size() || IsDelimiter(in[i + token.size()]));
+}
+
+// Copies `in` to `*out` with the non-finite tokens replaced, or returns false (and leaves `*out`
+// alone) when there is none. Error positions reported for the copy are shifted by the
+// replacements before them.
+bool ReplaceNonFiniteTokens(std::span<const uint8_t> in, std::vector<uint8_t>* out,
+                            NonFiniteMarkers* markers) {
+  size_t longest_zeros = 0;
+  size_t zeros = 0;
+  bool found = false;
+  bool in_string = false;
+  bool escaped = false;
+  for (const uint8_t c : in) {
+    zeros = c == '0' ? zeros + 1 : 0;
+    longest_zeros = std::max(longest_zeros, zeros);
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == 'N' || c == 'I') {  // outside strings only NaN and Infinity hold capitals
+      found = true;
+    }
+  }
+  if (!found) return false;
+  const std::string prefix = "0e" + std::string(longest_zeros + 1, '0');
+  markers->nan = prefix + "1";
+  markers->inf = prefix + "2";
+  markers->negative_inf = prefix + "3";
+  out->clear();
+  out->reserve(in.size() + 64);
+  in_string = false;
+  escaped = false;
+  for (size_t i = 0; i < in.size();) {
+    const uint8_t c = in[i];
+    const std::string* replacement = nullptr;
+    size_t length = 0;
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (At(in, i, "NaN")) {
+      replacement = &markers->nan;
+      length = 3;
+    } else if (At(in, i, "Infinity")) {
+      replacement = &markers->inf;
+      length = 8;
+    } else if (At(in, i, "-Infinity")) {
+      replacement = &markers->negative_inf;
+      length = 9;
+    }
+    if (replacement != nullptr) {
+      out->insert(out->end(), replacement->begin(), replacement->end());
+      i += length;
+    } else {
+      out->push_back(c);
+      ++i;
+    }
+  }
+  return true;
+}
 
 // A SAX handler that builds a ModelJson tree (like nlohmann's own DOM parser) and refuses
 // input past the limits. Returning false stops the parser; nothing throws.
@@ -18,13 +115,19 @@ class DomBuilder {
   using string_t = ModelJson::string_t;
   using binary_t = ModelJson::binary_t;
 
-  explicit DomBuilder(size_t input_size) : input_size_(input_size) {}
+  DomBuilder(size_t input_size, const NonFiniteMarkers* markers)
+      : input_size_(input_size), markers_(markers) {}
 
   bool null() { return Put(ModelJson(nullptr)) != nullptr; }
   bool boolean(bool v) { return Put(ModelJson(v)) != nullptr; }
   bool number_integer(number_integer_t v) { return Put(ModelJson(v)) != nullptr; }
   bool number_unsigned(number_unsigned_t v) { return Put(ModelJson(v)) != nullptr; }
-  bool number_float(number_float_t v, const string_t& /*text*/) {
+  bool number_float(number_float_t v, const string_t& text) {
+    if (markers_ != nullptr && text.size() == markers_->nan.size()) {
+      if (text == markers_->nan) v = std::numeric_limits<number_float_t>::quiet_NaN();
+      if (text == markers_->inf) v = std::numeric_limits<number_float_t>::infinity();
+      if (text == markers_->negative_inf) v = -std::numeric_limits<number_float_t>::infinity();
+    }
     return Put(ModelJson(v)) != nullptr;
   }
   bool string(string_t& v) { return Put(ModelJson(std::move(v))) != nullptr; }
@@ -98,6 +201,7 @@ class DomBuilder {
   }
 
   size_t input_size_;
+  const NonFiniteMarkers* markers_;  // null when the input has no non-finite token
   ModelJson root_;
   std::vector<ModelJson*> stack_;  // open containers; pointers stay valid (see Put)
   std::string key_;
@@ -126,8 +230,17 @@ std::string ShortParseMessage(const std::string& what) {
 base::StatusOr<ModelJson> ParseModelDocument(std::span<const uint8_t> bytes, ModelFormat format) {
   const char* kind = format == ModelFormat::kJson ? "JSON" : "UBJSON";
   if (bytes.empty()) return base::DataLoss("empty file");
-  DomBuilder builder(bytes.size());
+  NonFiniteMarkers markers;
+  std::vector<uint8_t> replaced;
   bool ok = false;
+  try {
+    if (format == ModelFormat::kJson && ReplaceNonFiniteTokens(bytes, &replaced, &markers)) {
+      bytes = replaced;
+    }
+  } catch (const std::bad_alloc&) {
+    return base::ResourceExhausted("out of memory while reading the JSON document");
+  }
+  DomBuilder builder(bytes.size(), markers.nan.empty() ? nullptr : &markers);
   try {
     ok = ModelJson::sax_parse(bytes.begin(), bytes.end(), &builder,
                               format == ModelFormat::kJson ? ModelJson::input_format_t::json

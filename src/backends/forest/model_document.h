@@ -2,7 +2,9 @@
 // without letting exceptions out and with limits that keep corrupt input from exhausting the
 // stack or memory: nesting deeper than kMaxDepth and containers that claim more elements than
 // the file has bytes are refused. Floating-point numbers are parsed straight to float32 (as
-// libxgboost does), so thresholds and leaf values are exact.
+// libxgboost does), so thresholds and leaf values are exact. In JSON, the bare tokens NaN,
+// Infinity and -Infinity that libxgboost writes for non-finite floats (categorical splits store
+// NaN) are read as those values.
 // Thread-safety: a pure function.
 #pragma once
 

@@ -232,10 +232,132 @@ StatusOr<TreeArrays> ReadTreeArrays(const ModelJson& tree, int64_t num_nodes) {
   return a;
 }
 
-// Reads one tree into `forest` (appending its nodes). Validates everything PredictMargin relies
-// on by walking from the root: children in range, no node reached twice, split features below
-// num_features. Messages do not name the tree; the caller adds it.
-Status ReadTree(const ModelJson& tree, float weight, int32_t group, Forest* forest) {
+// ---- categorical splits ------------------------------------------------------------------------
+//
+// A tree with categorical splits (split_type 1, xgboost >= 1.6) lists them in categories_nodes
+// (ascending node ids: exactly the nodes whose split_type is 1); the k-th has the categories
+// categories[categories_segments[k] .. + categories_sizes[k]). libxgboost 1.7.4 decides, for a
+// feature value x (float32): NaN follows default_left; x < 0 (-0.5 too, not -0.0) or x >= 2^24
+// goes left; otherwise category (int32)x (truncated) goes RIGHT when it is in the set and LEFT
+// when it is not. Established by experiment against libxgboost 1.7.4 (the edge rows of
+// tests/fixtures/xgboost/*categorical*, xgboost_categorical_test.cc); xgboost's current source
+// states the same rule in common::Decision ("go to left if it's NOT the matching category") and
+// common::InvalidCat (cat < 0 || cat >= 2^24).
+
+// Categories must lie below 2^24: libxgboost sends every value at or above it left, so a larger
+// category could never be matched (and xgboost cannot train one).
+constexpr int64_t kCategoryLimit = int64_t{1} << 24;
+// Total size of all category bitsets of a model: a category near 2^24 costs 2 MiB of bits, so a
+// small corrupt file could otherwise claim gigabytes.
+constexpr int64_t kMaxCategoryWords = int64_t{1} << 25;  // 128 MiB
+
+struct CategoricalArrays {
+  std::vector<int64_t> nodes, segments, sizes, categories;
+  std::vector<int32_t> index_of_node;  // node id -> k, or -1
+};
+
+// Reads and checks the categories* arrays against split_type. A tree without categorical splits
+// may lack them (models before 1.6) or hold them empty.
+StatusOr<CategoricalArrays> ReadCategoricalArrays(const ModelJson& tree, const TreeArrays& a,
+                                                  int64_t num_nodes) {
+  CategoricalArrays c;
+  const bool present = OptionalMember(tree, "categories_nodes") != nullptr ||
+                       OptionalMember(tree, "categories") != nullptr ||
+                       OptionalMember(tree, "categories_segments") != nullptr ||
+                       OptionalMember(tree, "categories_sizes") != nullptr;
+  if (present) {
+    ASSIGN_OR_RETURN(const ModelJson* nodes, ArrayMember(tree, "", "categories_nodes"));
+    ASSIGN_OR_RETURN(const ModelJson* segments, ArrayMember(tree, "", "categories_segments"));
+    ASSIGN_OR_RETURN(const ModelJson* sizes, ArrayMember(tree, "", "categories_sizes"));
+    ASSIGN_OR_RETURN(const ModelJson* categories, ArrayMember(tree, "", "categories"));
+    ASSIGN_OR_RETURN(c.nodes, IntArray(*nodes, "categories_nodes"));
+    ASSIGN_OR_RETURN(c.segments, IntArray(*segments, "categories_segments"));
+    ASSIGN_OR_RETURN(c.sizes, IntArray(*sizes, "categories_sizes"));
+    ASSIGN_OR_RETURN(c.categories, IntArray(*categories, "categories"));
+  }
+  const size_t n = c.nodes.size();
+  for (const auto& [name, v] :
+       {std::pair{"categories_segments", &c.segments}, std::pair{"categories_sizes", &c.sizes}}) {
+    if (v->size() != n) {
+      return InvalidArgument(std::string(name) + " has " + std::to_string(v->size()) +
+                             " entries, expected " + std::to_string(n) +
+                             " (one per categories_nodes entry)");
+    }
+  }
+  c.index_of_node.assign(static_cast<size_t>(num_nodes), -1);
+  for (size_t k = 0; k < n; ++k) {
+    const int64_t node = c.nodes[k];
+    const std::string where = "categories_nodes[" + std::to_string(k) + "]";
+    if (node < 0 || node >= num_nodes || (k > 0 && node <= c.nodes[k - 1])) {
+      return InvalidArgument(where + " is " + std::to_string(node) +
+                             ", expected ascending node ids below " + std::to_string(num_nodes));
+    }
+    if (a.split_type.empty() || a.split_type[node] != 1) {
+      return InvalidArgument(
+          where + " is node " + std::to_string(node) +
+          ", which is not a categorical split (split_type " +
+          (a.split_type.empty() ? std::string("absent") : std::to_string(a.split_type[node])) +
+          ")");
+    }
+    const int64_t begin = c.segments[k];
+    const int64_t size = c.sizes[k];
+    const int64_t total = static_cast<int64_t>(c.categories.size());
+    if (size < 1 || begin < 0 || begin > total || size > total - begin) {
+      return InvalidArgument(
+          "node " + std::to_string(node) + ": categories_segments[" + std::to_string(k) + "] " +
+          std::to_string(begin) + " and categories_sizes[" + std::to_string(k) + "] " +
+          std::to_string(size) + " do not give a non-empty range inside categories (" +
+          std::to_string(total) + " entries)");
+    }
+    c.index_of_node[node] = static_cast<int32_t>(k);
+  }
+  for (size_t i = 0; i < a.split_type.size(); ++i) {
+    if (a.split_type[i] == 1 && c.index_of_node[i] < 0) {
+      return InvalidArgument("node " + std::to_string(i) +
+                             " is a categorical split (split_type 1) but is not listed in "
+                             "categories_nodes");
+    }
+  }
+  for (size_t j = 0; j < c.categories.size(); ++j) {
+    if (c.categories[j] < 0 || c.categories[j] >= kCategoryLimit) {
+      return InvalidArgument("categories[" + std::to_string(j) + "] is " +
+                             std::to_string(c.categories[j]) + ", expected 0 to " +
+                             std::to_string(kCategoryLimit - 1));
+    }
+  }
+  return c;
+}
+
+// The category set of categorical node `node`, appended to forest->category_sets; returns its
+// index. `words_left` is the remaining bitset budget of the model.
+StatusOr<int32_t> AddCategorySet(const CategoricalArrays& c, int64_t node, TreeEnsemble* forest,
+                                 int64_t* words_left) {
+  const size_t k = static_cast<size_t>(c.index_of_node[static_cast<size_t>(node)]);
+  const auto begin = c.categories.begin() + c.segments[k];
+  const auto end = begin + c.sizes[k];
+  const int64_t words = *std::max_element(begin, end) / 32 + 1;
+  if (words > *words_left) {
+    return base::ResourceExhausted("node " + std::to_string(node) +
+                                   ": the category sets of the model need more than " +
+                                   std::to_string(kMaxCategoryWords * 4 / (1 << 20)) + " MiB");
+  }
+  *words_left -= words;
+  CategorySet set;
+  set.bits.assign(static_cast<size_t>(words), 0);
+  for (auto it = begin; it != end; ++it) {
+    set.bits[static_cast<size_t>(*it / 32)] |= uint32_t{1} << (*it % 32);
+  }
+  set.in_set_goes_left = false;  // libxgboost: a matching category goes right
+  set.invalid_goes_left = true;  // negative or >= 2^24 goes left (NaN: default_left)
+  forest->category_sets.push_back(std::move(set));
+  return static_cast<int32_t>(forest->category_sets.size() - 1);
+}
+
+// Reads one tree into `forest` (appending its nodes). Validates everything the engine relies on
+// by walking from the root: children in range, no node reached twice, split features below
+// num_features, categorical split arrays. Messages do not name the tree; the caller adds it.
+Status ReadTree(const ModelJson& tree, float weight, int32_t group, TreeEnsemble* forest,
+                int64_t* category_words_left) {
   if (!tree.is_object()) {
     return InvalidArgument("is " + Described(tree) + ", expected an object");
   }
@@ -254,15 +376,12 @@ Status ReadTree(const ModelJson& tree, float weight, int32_t group, Forest* fore
     }
   }
   ASSIGN_OR_RETURN(const TreeArrays a, ReadTreeArrays(tree, num_nodes));
-  if (const ModelJson* cats = OptionalMember(tree, "categories_nodes");
-      cats != nullptr && cats->is_array() && !cats->empty()) {
-    return base::Unimplemented("categorical splits are not supported yet (issue #3)");
-  }
+  ASSIGN_OR_RETURN(const CategoricalArrays categorical, ReadCategoricalArrays(tree, a, num_nodes));
 
   // Walk from the root; unreachable nodes (deleted by pruning) stay zero-valued leaves.
   const size_t first = forest->nodes.size();
   forest->nodes.resize(first + static_cast<size_t>(num_nodes));
-  Node* nodes = forest->nodes.data() + first;
+  TreeNode* nodes = forest->nodes.data() + first;
   std::vector<uint8_t> seen(static_cast<size_t>(num_nodes), 0);
   std::vector<int64_t> pending = {0};
   seen[0] = 1;
@@ -270,7 +389,7 @@ Status ReadTree(const ModelJson& tree, float weight, int32_t group, Forest* fore
     const int64_t id = pending.back();
     pending.pop_back();
     const std::string node = "node " + std::to_string(id);
-    Node& out = nodes[id];
+    TreeNode& out = nodes[id];
     out.value = a.split_condition[id];
     if (a.left[id] == -1) {
       if (a.right[id] != -1) {
@@ -291,14 +410,15 @@ Status ReadTree(const ModelJson& tree, float weight, int32_t group, Forest* fore
       seen[child] = 1;
       pending.push_back(child);
     }
-    if (!a.split_type.empty() && a.split_type[id] != 0) {
-      if (a.split_type[id] == 1) {
-        return base::Unimplemented(node +
-                                   " is a categorical split (split_type 1); categorical "
-                                   "splits are not supported yet (issue #3)");
-      }
-      return InvalidArgument(node + " has split_type " + std::to_string(a.split_type[id]) +
+    const int64_t split_type = a.split_type.empty() ? 0 : a.split_type[id];
+    if (split_type != 0 && split_type != 1) {
+      return InvalidArgument(node + " has split_type " + std::to_string(split_type) +
                              ", expected 0 (numerical) or 1 (categorical)");
+    }
+    if (split_type == 1) {
+      ASSIGN_OR_RETURN(out.category_set,
+                       AddCategorySet(categorical, id, forest, category_words_left));
+      out.value = 0;  // the stored split condition is NaN and unused
     }
     const int64_t feature = a.split_index[id];
     if (feature < 0 || feature >= forest->num_features) {
@@ -309,8 +429,8 @@ Status ReadTree(const ModelJson& tree, float weight, int32_t group, Forest* fore
       return InvalidArgument(node + " has default_left " + std::to_string(a.default_left[id]) +
                              ", expected 0 or 1");
     }
-    out.feature =
-        static_cast<uint32_t>(feature) | (a.default_left[id] != 0 ? Node::kDefaultLeftBit : 0u);
+    out.feature = static_cast<uint32_t>(feature);
+    out.default_left = a.default_left[id] != 0;
     out.left = static_cast<int32_t>(a.left[id]);
     out.right = static_cast<int32_t>(a.right[id]);
   }
@@ -355,9 +475,9 @@ StatusOr<XgboostModel> ParseModel(const ModelJson& root) {
   const std::string lmp_path = "learner.learner_model_param";
   ASSIGN_OR_RETURN(const ModelJson* lmp, ObjectMember(*learner, "learner", "learner_model_param"));
   ASSIGN_OR_RETURN(int64_t num_feature, IntParamMember(*lmp, lmp_path, "num_feature"));
-  if (num_feature < 1 || num_feature > static_cast<int64_t>(Node::kFeatureMask)) {
+  if (num_feature < 1 || num_feature > kMaxFeatures) {
     return InvalidArgument(lmp_path + ".num_feature is " + std::to_string(num_feature) +
-                           ", expected 1 to " + std::to_string(Node::kFeatureMask));
+                           ", expected 1 to " + std::to_string(kMaxFeatures));
   }
   ASSIGN_OR_RETURN(m.num_class, IntParamMember(*lmp, lmp_path, "num_class"));
   if (const ModelJson* nt = OptionalMember(*lmp, "num_target")) {
@@ -390,7 +510,9 @@ StatusOr<XgboostModel> ParseModel(const ModelJson& root) {
     return InvalidArgument(lmp_path + ".base_score has " + std::to_string(m.base_score.size()) +
                            " values, expected 1 or " + std::to_string(num_groups));
   }
-  Forest& forest = m.forest;
+  TreeEnsemble& forest = m.forest;
+  forest.precision = Precision::kFloat32;
+  forest.comparison = Comparison::kLess;
   forest.num_features = num_feature;
   forest.num_groups = num_groups;
   for (float bs : m.base_score) {
@@ -451,6 +573,7 @@ StatusOr<XgboostModel> ParseModel(const ModelJson& root) {
   RETURN_IF_ERROR(CheckIterationIndptr(*model, trees->size()));
 
   forest.trees.reserve(trees->size());
+  int64_t category_words_left = kMaxCategoryWords;
   for (size_t i = 0; i < trees->size(); ++i) {
     if (tree_info[i] < 0 || tree_info[i] >= num_groups) {
       return InvalidArgument("tree_info[" + std::to_string(i) + "] is " +
@@ -459,9 +582,10 @@ StatusOr<XgboostModel> ParseModel(const ModelJson& root) {
                              std::to_string(m.num_class) + ")");
     }
     RETURN_IF_ERROR(ReadTree((*trees)[i], weights.empty() ? 1.0f : weights[i],
-                             static_cast<int32_t>(tree_info[i]), &forest)
+                             static_cast<int32_t>(tree_info[i]), &forest, &category_words_left)
                         .WithContext("tree " + std::to_string(i)));
   }
+  RETURN_IF_ERROR(Validate(forest));
   return m;
 }
 

@@ -4,8 +4,11 @@
 // crashes or hangs prediction.
 //
 // Accepted: gradient_booster "gbtree" and "dart" (weight_drop), scalar-leaf trees with numerical
-// splits, every objective of objective.h. Refused with UNIMPLEMENTED: "gblinear", categorical
-// splits (split_type 1, issue #3), vector-leaf (multi-target) trees, unknown objectives.
+// and categorical splits, every objective of objective.h. Categorical splits (split_type 1,
+// `enable_categorical`) become TreeEnsemble category sets with libxgboost 1.7's rule: a category
+// in the node's set goes right, any other value left (also negative values and values >= 2^24;
+// x is truncated to an int: 2.5 is category 2), NaN follows default_left. Refused with
+// UNIMPLEMENTED: "gblinear", vector-leaf (multi-target) trees, unknown objectives.
 // Format differences handled: base_score as "5E-1" (1.x, 2.x) or "[5E-1]" / "[a,b,c]" (3.1:
 // one per output, or one for all); optional num_target, boost_from_average,
 // iteration_indptr (checked), gbtree_model_param.size_leaf_vector, tree size_leaf_vector "0"
@@ -20,17 +23,17 @@
 #include <string_view>
 #include <vector>
 
-#include "backends/forest/forest.h"
 #include "backends/forest/model_document.h"
 #include "backends/forest/objective.h"
+#include "backends/forest/tree_ensemble.h"
 #include "base/status.h"
 
 namespace inferd::backends::forest {
 
 struct XgboostModel {
   Objective objective;
-  Forest forest;
-  std::string booster;                     // "gbtree" or "dart"
+  TreeEnsemble forest;  // float32 values (held exactly in double), x < threshold, NaN = missing
+  std::string booster;  // "gbtree" or "dart"
   std::string format_version;              // the file's "version", e.g. "1.7.4"
   std::string base_score_text;             // learner_model_param.base_score as stored, e.g. "5E-1"
   std::vector<float> base_score;           // parsed, one per output group (output space)
@@ -45,8 +48,10 @@ struct XgboostModel {
 // e.g. "missing field 'learner.objective'", "tree 3: left_children has 5 entries, expected 7",
 // "tree 0: node 4 has right child 99, outside [0, 13)", "tree 2: node 7 is reached twice (a
 // cycle)", "tree 1: node 0 splits on feature 40, but num_feature is 30",
-// "tree_info[5] is 3, but the model has 3 output groups (num_class 3)";
-// UNIMPLEMENTED for "unknown objective 'foo'", gblinear, categorical splits, vector leaves.
+// "tree_info[5] is 3, but the model has 3 output groups (num_class 3)", "tree 2: categories[7]
+// is -1, expected 0 to 16777215", "tree 0: node 3 is a categorical split (split_type 1) but is
+// not listed in categories_nodes"; RESOURCE_EXHAUSTED when the category sets would need more
+// than 128 MiB; UNIMPLEMENTED for "unknown objective 'foo'", gblinear, vector leaves.
 base::StatusOr<XgboostModel> ParseXgboostModel(std::span<const uint8_t> bytes, ModelFormat format);
 
 // The format a file name implies: ".ubj" is UBJSON, anything else JSON.

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/forest/compiled_forest.h"
 #include "backends/forest/forest_test_util.h"
 
 namespace inferd::backends::forest::testing {
@@ -67,10 +68,10 @@ TEST(XgboostModelTest, UbjsonGivesTheSameForestAsJson) {
     ASSERT_TRUE(u.ok()) << u.status().ToString();
     ASSERT_EQ(j->forest.nodes.size(), u->forest.nodes.size());
     for (size_t i = 0; i < j->forest.nodes.size(); ++i) {
-      const Node& a = j->forest.nodes[i];
-      const Node& b = u->forest.nodes[i];
+      const TreeNode& a = j->forest.nodes[i];
+      const TreeNode& b = u->forest.nodes[i];
       EXPECT_TRUE(a.value == b.value && a.feature == b.feature && a.left == b.left &&
-                  a.right == b.right)
+                  a.right == b.right && a.default_left == b.default_left)
           << "node " << i;
     }
     EXPECT_EQ(j->forest.base_margin, u->forest.base_margin);
@@ -83,11 +84,11 @@ TEST(XgboostModelTest, BaseScoreForms) {
   bs = "[1E-1,2E-1,3E-1]";
   auto m = ParseDoc(doc);
   ASSERT_TRUE(m.ok()) << m.status().ToString();
-  EXPECT_EQ(m->forest.base_margin, (std::vector<float>{0.1f, 0.2f, 0.3f}));
+  EXPECT_EQ(m->forest.base_margin, (std::vector<double>{0.1f, 0.2f, 0.3f}));
   bs = "[2.5E-1]";
   m = ParseDoc(doc);
   ASSERT_TRUE(m.ok()) << m.status().ToString();
-  EXPECT_EQ(m->forest.base_margin, (std::vector<float>{0.25f, 0.25f, 0.25f}));
+  EXPECT_EQ(m->forest.base_margin, (std::vector<double>{0.25f, 0.25f, 0.25f}));
   bs = "[5E-1,5E-1]";
   EXPECT_STATUS(ParseDoc(doc), StatusCode::kInvalidArgument,
                 "base_score has 2 values, expected 1 or 3");
@@ -328,14 +329,6 @@ TEST(XgboostModelTest, BadSplits) {
 
 TEST(XgboostModelTest, UnsupportedTreeKinds) {
   json doc = Fixture("binary_logistic");
-  Tree0(doc)["split_type"][0] = 1;
-  EXPECT_STATUS(ParseDoc(doc), StatusCode::kUnimplemented,
-                "tree 0: node 0 is a categorical split (split_type 1); categorical splits are "
-                "not supported yet (issue #3)");
-  doc = Fixture("binary_logistic");
-  Tree0(doc)["categories_nodes"] = {0};
-  EXPECT_STATUS(ParseDoc(doc), StatusCode::kUnimplemented, "issue #3");
-  doc = Fixture("binary_logistic");
   Tree0(doc)["tree_param"]["size_leaf_vector"] = "3";
   EXPECT_STATUS(ParseDoc(doc), StatusCode::kUnimplemented, "vector-leaf");
 }
@@ -355,13 +348,16 @@ TEST(XgboostModelTest, DartNeedsOneWeightPerTree) {
   EXPECT_TRUE(m->forest.weighted);
 }
 
-// Random corruption of real files: the loader either refuses the bytes or builds a forest that
-// predicts without crashing.
+// Random corruption of real files (categorical splits included): the loader either refuses the
+// bytes or builds a forest that predicts without crashing.
 TEST(XgboostModelTest, RandomCorruptionNeverCrashes) {
   std::mt19937 rng(1234);
   int accepted = 0, refused = 0;
-  for (const char* file : {"model.json", "model.ubj"}) {
-    const auto original = ReadBytes(XgboostFixtureRoot() / "multi_softprob_missing" / file);
+  for (const auto& [fixture, file] : {std::pair{"multi_softprob_missing", "model.json"},
+                                      std::pair{"multi_softprob_missing", "model.ubj"},
+                                      std::pair{"multi_softprob_categorical", "model.json"},
+                                      std::pair{"multi_softprob_categorical", "model.ubj"}}) {
+    const auto original = ReadBytes(XgboostFixtureRoot() / fixture / file);
     const ModelFormat format = FormatForPath(file);
     for (int i = 0; i < 300; ++i) {
       std::vector<uint8_t> bytes = original;
@@ -387,11 +383,13 @@ TEST(XgboostModelTest, RandomCorruptionNeverCrashes) {
         continue;
       }
       ++accepted;
-      const Forest& f = m->forest;
+      const TreeEnsemble& f = m->forest;
       std::vector<float> x(static_cast<size_t>(4 * f.num_features));
       for (size_t k = 0; k < x.size(); ++k) x[k] = k % 3 == 0 ? NAN : static_cast<float>(k) - 20;
       std::vector<float> out(static_cast<size_t>(4 * f.num_groups));
-      f.PredictMargin(x, 4, out);
+      auto compiled = CompiledForest<float>::Compile(f);
+      ASSERT_TRUE(compiled.ok()) << compiled.status().ToString();
+      compiled->PredictMargin(x.data(), 4, out.data());
     }
   }
   std::printf("[ corrupt ] %d corrupted files refused, %d still valid models\n", refused, accepted);

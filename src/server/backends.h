@@ -1,0 +1,21 @@
+// RegisterBackends: the engines this build has, registered into a BackendRegistry. The server and
+// the offline tools (apps/main.cc builds the registry for `inferd predict`) share this one list,
+// so server/ stays the only place that names concrete backends.
+// Thread-safety: call before the registry is shared (BackendRegistry is immutable after set-up).
+#pragma once
+
+#include "backend/backend.h"
+#include "base/status.h"
+
+namespace inferd::server {
+
+struct BackendOptions {
+  // Threads one Execute call may use, for engines that split a batch across a pool (forest).
+  // 0 = one per core. Tools that run batches on their own threads pass 1. Must be >= 0.
+  int threads = 0;
+};
+
+// Creates every backend and registers it. Errors: INVALID_ARGUMENT for options out of range.
+base::Status RegisterBackends(const BackendOptions& options, backend::BackendRegistry* registry);
+
+}  // namespace inferd::server
