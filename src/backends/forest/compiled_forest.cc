@@ -45,7 +45,8 @@ inline int32_t Select(bool go_left, int32_t left, int32_t right) {
 }  // namespace
 
 template <typename T>
-base::StatusOr<CompiledForest<T>> CompiledForest<T>::Compile(const TreeEnsemble& e) {
+base::StatusOr<CompiledForest<T>> CompiledForest<T>::Compile(const TreeEnsemble& e,
+                                                             const Options& options) {
   RETURN_IF_ERROR(Validate(e));
   CompiledForest f;
   f.num_features_ = e.num_features;
@@ -92,6 +93,8 @@ base::StatusOr<CompiledForest<T>> CompiledForest<T>::Compile(const TreeEnsemble&
 
   if (f.implicit_) {
     f.depth_ = max_depth;
+    f.simd_ = options.allow_simd && std::is_same_v<T, float> && !f.less_equal_ && !f.special_ &&
+              HaveAvx512();
     const size_t internal = per_tree - 1;
     f.split_value_.resize(e.trees.size() * internal + kPadding);
     f.split_feature_.resize(e.trees.size() * internal + kPadding);
@@ -284,7 +287,7 @@ template <bool kLessEqual, bool kSpecial>
 void CompiledForest<T>::PredictRows(const T* x, int64_t begin, int64_t end, T* out) const {
   if (!implicit_) return PointerRows<kLessEqual, kSpecial>(x, begin, end, out);
   if constexpr (std::is_same_v<T, float> && !kLessEqual && !kSpecial) {
-    if (HaveAvx512()) {
+    if (simd_) {
       const ImplicitView view{split_value_.data(),
                               split_feature_.data(),
                               split_packed_.data(),

@@ -31,9 +31,18 @@ namespace inferd::backends::forest {
 template <typename T>
 class CompiledForest {
  public:
+  struct Options {
+    // Use the AVX-512 kernels when the CPU has them (float models with XGBoost's split rule).
+    // Off only to test the portable code on machines that have them.
+    bool allow_simd = true;
+  };
   // Validates `ensemble` (see Validate) and compiles it. Errors: INVALID_ARGUMENT as Validate,
   // or for a tree deeper than 2^15 levels.
-  static base::StatusOr<CompiledForest> Compile(const TreeEnsemble& ensemble);
+  static base::StatusOr<CompiledForest> Compile(const TreeEnsemble& ensemble,
+                                                const Options& options);
+  static base::StatusOr<CompiledForest> Compile(const TreeEnsemble& ensemble) {
+    return Compile(ensemble, Options());
+  }
 
   int64_t num_features() const { return num_features_; }
   int64_t num_groups() const { return num_groups_; }
@@ -100,6 +109,7 @@ class CompiledForest {
   bool special_ = false;  // categorical splits or non-NaN missing kinds present
   bool weighted_ = false;
   bool implicit_ = false;
+  bool simd_ = false;  // the AVX-512 kernels apply and may be used
   int32_t depth_ = 0;  // implicit layout: every tree's depth
   std::vector<T> base_margin_;
   std::vector<Tree> trees_;
