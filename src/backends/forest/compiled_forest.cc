@@ -140,6 +140,19 @@ base::StatusOr<CompiledForest<T>> CompiledForest<T>::Compile(const TreeEnsemble&
       f.tree_group_.push_back(e.trees[t].group);
       f.tree_weight_.push_back(static_cast<T>(e.trees[t].weight));
     }
+    if constexpr (std::is_same_v<T, float>) {
+      f.top_stride_ = (static_cast<int64_t>(e.trees.size()) + 63) / 64 * 64;
+      f.top_value_.assign(static_cast<size_t>(kTopNodes * f.top_stride_), 0.0f);
+      f.top_feature_.assign(f.top_value_.size(), 0);
+      for (size_t t = 0; t < e.trees.size(); ++t) {
+        for (size_t i = 0; i < static_cast<size_t>(kTopNodes) && i < internal; ++i) {
+          f.top_value_[i * static_cast<size_t>(f.top_stride_) + t] =
+              f.split_value_[t * internal + i];
+          f.top_feature_[i * static_cast<size_t>(f.top_stride_) + t] =
+              f.split_feature_[t * internal + i];
+        }
+      }
+    }
     return f;
   }
 
@@ -292,6 +305,9 @@ void CompiledForest<T>::PredictRows(const T* x, int64_t begin, int64_t end, T* o
                               split_feature_.data(),
                               split_packed_.data(),
                               leaves_.data(),
+                              top_value_.data(),
+                              top_feature_.data(),
+                              top_stride_,
                               tree_group_.data(),
                               weighted_ ? tree_weight_.data() : nullptr,
                               static_cast<int64_t>(trees_.size()),

@@ -118,6 +118,9 @@ class CompiledForest {
   std::vector<T> split_value_;
   std::vector<uint32_t> split_feature_;
   std::vector<uint64_t> split_packed_;  // float models: value bits | feature << 32, for gathers
+  std::vector<T> top_value_;  // float models: the top splits node-major (see ImplicitView)
+  std::vector<uint32_t> top_feature_;
+  int64_t top_stride_ = 0;
   std::vector<T> leaves_;
   std::vector<int32_t> tree_group_;  // per tree, for the vector kernels
   std::vector<T> tree_weight_;

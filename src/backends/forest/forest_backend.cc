@@ -70,7 +70,11 @@ class LoadedForest final : public backend::LoadedModel {
         compiled_(std::move(compiled)),
         pool_(std::move(pool)),
         signature_(std::move(signature)),
-        kinds_(std::move(kinds)) {}
+        kinds_(std::move(kinds)) {
+    for (size_t i = 0; i < signature_.outputs.size(); ++i) {
+      if (signature_.outputs[i].default_output) default_outputs_.push_back(i);
+    }
+  }
 
   const backend::ModelSignature& signature() const override { return signature_; }
 
@@ -79,25 +83,21 @@ class LoadedForest final : public backend::LoadedModel {
       std::span<const std::string> requested_outputs) const override;
 
  private:
-  // Output indices (into signature_.outputs) for a request; INVALID_ARGUMENT for unknown names.
+  // Output indices (into signature_.outputs) for the names a request gives; INVALID_ARGUMENT for
+  // unknown names.
   StatusOr<std::vector<size_t>> Select(std::span<const std::string> requested) const;
 
   Objective objective_;
   CompiledForest<float> compiled_;
   std::shared_ptr<base::ThreadPool> pool_;  // shared with the backend; kept alive by the model
   backend::ModelSignature signature_;
-  std::vector<OutputKind> kinds_;  // parallel to signature_.outputs
+  std::vector<OutputKind> kinds_;        // parallel to signature_.outputs
+  std::vector<size_t> default_outputs_;  // what a request that names no output gets
 };
 
 StatusOr<std::vector<size_t>> LoadedForest::Select(std::span<const std::string> requested) const {
   std::vector<size_t> out;
   const auto& outputs = signature_.outputs;
-  if (requested.empty()) {
-    for (size_t i = 0; i < outputs.size(); ++i) {
-      if (outputs[i].default_output) out.push_back(i);
-    }
-    return out;
-  }
   for (const std::string& name : requested) {
     auto it = std::find_if(outputs.begin(), outputs.end(),
                            [&](const config::TensorSpec& s) { return s.name == name; });
@@ -126,51 +126,65 @@ StatusOr<std::vector<Tensor>> LoadedForest::Execute(
                            std::to_string(forest.num_features()) + "], got " +
                            tensor::ShapeToString(x.shape()));
   }
-  ASSIGN_OR_RETURN(std::vector<size_t> selected, Select(requested_outputs));
+  std::vector<size_t> requested_selection;
+  const std::vector<size_t>* selection = &default_outputs_;
+  if (!requested_outputs.empty()) {
+    ASSIGN_OR_RETURN(requested_selection, Select(requested_outputs));
+    selection = &requested_selection;
+  }
 
   const int64_t rows = x.shape()[0];
   const int64_t groups = forest.num_groups();
-  std::vector<float> margin(static_cast<size_t>(rows * groups));
+  // Small batches keep their scratch on the stack: at batch 1 the allocations would cost as much
+  // as the trees.
+  constexpr size_t kInline = 256;
+  float margin_inline[kInline], probabilities_inline[kInline];
+  std::vector<float> margin_heap, probabilities_heap;
+  auto scratch = [&](float* inline_buffer, std::vector<float>& heap, size_t n) {
+    if (n <= kInline) return std::span<float>(inline_buffer, n);
+    heap.resize(n);
+    return std::span<float>(heap);
+  };
+  const std::span<float> margin =
+      scratch(margin_inline, margin_heap, static_cast<size_t>(rows * groups));
   forest.PredictMargin(x.data<float>().data(), rows, margin.data(), pool_.get());
 
   const Objective& objective = objective_;
-  // libxgboost's output for regression-like tasks and binary:hinge ([rows, groups]).
-  auto transformed = [&] {
-    std::vector<float> v = margin;
-    ApplyTransform(objective.transform, rows, groups, v);
-    return v;
-  };
   // Class probabilities, [rows, 2] for binary:logistic, [rows, groups] for multi-class.
-  std::vector<float> probabilities;
+  const int64_t width = objective.task == Task::kBinary ? 2 : groups;
+  std::span<float> probabilities;
   auto compute_probabilities = [&] {
     if (!probabilities.empty() || rows == 0) return;
+    probabilities =
+        scratch(probabilities_inline, probabilities_heap, static_cast<size_t>(rows * width));
     if (objective.task == Task::kBinary) {
-      probabilities.resize(static_cast<size_t>(rows * 2));
       for (int64_t r = 0; r < rows; ++r) {
-        const float p = Sigmoid(margin[r]);
-        probabilities[2 * r] = 1.0f - p;
-        probabilities[2 * r + 1] = p;
+        const float p = Sigmoid(margin[static_cast<size_t>(r)]);
+        probabilities[static_cast<size_t>(2 * r)] = 1.0f - p;
+        probabilities[static_cast<size_t>(2 * r + 1)] = p;
       }
     } else {
-      probabilities = margin;
+      std::copy(margin.begin(), margin.end(), probabilities.begin());
       ApplyTransform(PredTransform::kSoftmax, rows, groups, probabilities);
     }
   };
 
   std::vector<Tensor> out;
-  out.reserve(selected.size());
-  for (size_t index : selected) {
+  out.reserve(selection->size());
+  for (size_t index : *selection) {
     const config::TensorSpec& spec = signature_.outputs[index];
     Shape shape = spec.shape;
     shape[0] = rows;
-    Tensor t(spec.name, spec.dtype, shape);
+    Tensor t(spec.name, spec.dtype, std::move(shape));
     switch (kinds_[index]) {
       case OutputKind::kMargin:
         std::copy(margin.begin(), margin.end(), t.data<float>().begin());
         break;
       case OutputKind::kPrediction: {
-        const std::vector<float> v = transformed();
-        std::copy(v.begin(), v.end(), t.data<float>().begin());
+        // libxgboost's output for regression-like tasks and binary:hinge.
+        std::span<float> v = t.data<float>();
+        std::copy(margin.begin(), margin.end(), v.begin());
+        ApplyTransform(objective.transform, rows, groups, v);
         break;
       }
       case OutputKind::kProbabilities: {
@@ -183,17 +197,17 @@ StatusOr<std::vector<Tensor>> LoadedForest::Execute(
         for (int64_t r = 0; r < rows; ++r) {
           switch (objective.task) {
             case Task::kBinary:
-            case Task::kMultiProb: {
+            case Task::kMultiProb:
               compute_probabilities();
-              const int64_t width = objective.task == Task::kBinary ? 2 : groups;
-              labels[r] = ArgMax(std::span<const float>(probabilities).subspan(r * width, width));
+              labels[static_cast<size_t>(r)] = ArgMax(probabilities.subspan(
+                  static_cast<size_t>(r * width), static_cast<size_t>(width)));
               break;
-            }
             case Task::kMultiIndex:
-              labels[r] = ArgMax(std::span<const float>(margin).subspan(r * groups, groups));
+              labels[static_cast<size_t>(r)] = ArgMax(
+                  margin.subspan(static_cast<size_t>(r * groups), static_cast<size_t>(groups)));
               break;
             case Task::kHinge:
-              labels[r] = margin[r] > 0.0f ? 1 : 0;
+              labels[static_cast<size_t>(r)] = margin[static_cast<size_t>(r)] > 0.0f ? 1 : 0;
               break;
             case Task::kRegression:
               return base::Internal("label output on a regression model");

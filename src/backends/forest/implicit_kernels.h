@@ -15,13 +15,22 @@ struct ImplicitView {
   const uint32_t* feature;  // [trees * internal], feature id | kDefaultLeft bit; same padding
   const uint64_t* packed;   // [trees * internal]: threshold bits | (feature << 32), for gathers
   const float* leaves;      // [trees * (internal + 1)]
-  const int32_t* group;     // [trees]
-  const float* weight;      // [trees], or null when leaves are not weighted
+  // The first kTopNodes splits of every tree, node-major: node i of tree t at [i * top_stride + t]
+  // (top_stride >= trees, a multiple of 64, zero-padded), so the top levels of 16 trees load
+  // with plain vector loads instead of gathers.
+  const float* top_threshold;
+  const uint32_t* top_feature;
+  int64_t top_stride;
+  const int32_t* group;  // [trees]
+  const float* weight;   // [trees], or null when leaves are not weighted
   int64_t num_trees;
   int32_t depth;  // internal = 2^depth - 1
   int64_t num_features;
   int64_t num_groups;
 };
+
+inline constexpr int kTopLevels = 3;
+inline constexpr int kTopNodes = (1 << kTopLevels) - 1;
 
 // True when this CPU runs the AVX-512 kernels (AVX512F, BW, VL, DQ).
 bool HaveAvx512();

@@ -56,6 +56,8 @@ bool HaveAvx512() {
 // Walks are latency-bound (each level's loads depend on the previous level), so kUnroll groups
 // of 16 independent walks are interleaved to keep several loads in flight.
 constexpr int kUnroll = 4;
+// One row: more walks at once (its feature values sit in registers, so there is room).
+constexpr int kTreeUnroll = 8;
 
 INFERD_AVX512 void Avx512AddLeavesRows(const ImplicitView& v, const float* x, int64_t rows,
                                        float* out) {
@@ -138,13 +140,21 @@ INFERD_AVX512 void Avx512AddLeavesOneRow(const ImplicitView& v, const float* row
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const __m512i feature_mask = _mm512_set1_epi32(static_cast<int>(kFeatureMaskBits));
   const __m512i internal_v = _mm512_set1_epi32(static_cast<int>(internal));
-  constexpr int64_t kBlock = 16 * kUnroll;
+  constexpr int64_t kBlock = 16 * kTreeUnroll;
   alignas(64) float leaf[kBlock];
+  const bool narrow = v.num_features <= 32;
+  const __m512 row_lo = _mm512_maskz_loadu_ps(
+      static_cast<__mmask16>(v.num_features >= 16 ? 0xFFFF : (1u << v.num_features) - 1), row);
+  const __m512 row_hi = _mm512_maskz_loadu_ps(
+      static_cast<__mmask16>(v.num_features >= 32   ? 0xFFFF
+                             : v.num_features <= 16 ? 0
+                                                    : (1u << (v.num_features - 16)) - 1),
+      row + 16);
   for (int64_t t0 = 0; t0 < v.num_trees; t0 += kBlock) {
     const int64_t n = v.num_trees - t0 < kBlock ? v.num_trees - t0 : kBlock;
-    __mmask16 active[kUnroll];
-    __m512i tree[kUnroll], idx[kUnroll];
-    for (int u = 0; u < kUnroll; ++u) {
+    __mmask16 active[kTreeUnroll];
+    __m512i tree[kTreeUnroll], idx[kTreeUnroll];
+    for (int u = 0; u < kTreeUnroll; ++u) {
       const int64_t m = n - 16 * u;
       active[u] =
           m >= 16 ? static_cast<__mmask16>(0xFFFF)
@@ -153,18 +163,38 @@ INFERD_AVX512 void Avx512AddLeavesOneRow(const ImplicitView& v, const float* row
       idx[u] = _mm512_setzero_si512();
     }
     for (int32_t level = 0; level < v.depth; ++level) {
-      for (int u = 0; u < kUnroll; ++u) {
-        // Tree k's splits start at k * internal.
-        const __m512i at = _mm512_add_epi32(_mm512_mullo_epi32(tree[u], internal_v), idx[u]);
+      for (int u = 0; u < kTreeUnroll; ++u) {
+        if (active[u] == 0) continue;
         __m512 threshold;
         __m512i feature;
-        GatherSplits(v.packed, at, active[u], &threshold, &feature);
-        const __m512 value = _mm512_mask_i32gather_ps(
-            _mm512_setzero_ps(), active[u], _mm512_and_si512(feature, feature_mask), row, 4);
+        if (level < kTopLevels) {
+          // The level's 2^level nodes of these 16 trees, one vector each; pick per lane.
+          const int first = (1 << level) - 1;
+          const int64_t at = t0 + 16 * u;
+          const __m512i in_level = _mm512_sub_epi32(idx[u], _mm512_set1_epi32(first));
+          threshold = _mm512_loadu_ps(v.top_threshold + first * v.top_stride + at);
+          feature = _mm512_loadu_si512(v.top_feature + first * v.top_stride + at);
+          for (int p = 1; p < (1 << level); ++p) {
+            const __mmask16 here = _mm512_cmpeq_epi32_mask(in_level, _mm512_set1_epi32(p));
+            threshold = _mm512_mask_loadu_ps(threshold, here,
+                                             v.top_threshold + (first + p) * v.top_stride + at);
+            feature = _mm512_mask_loadu_epi32(feature, here,
+                                              v.top_feature + (first + p) * v.top_stride + at);
+          }
+        } else {
+          // Tree k's splits start at k * internal.
+          const __m512i at = _mm512_add_epi32(_mm512_mullo_epi32(tree[u], internal_v), idx[u]);
+          GatherSplits(v.packed, at, active[u], &threshold, &feature);
+        }
+        const __m512i f = _mm512_and_si512(feature, feature_mask);
+        // A row of up to 32 features sits in two registers: pick instead of gathering.
+        const __m512 value =
+            narrow ? _mm512_permutex2var_ps(row_lo, f, row_hi)
+                   : _mm512_mask_i32gather_ps(_mm512_setzero_ps(), active[u], f, row, 4);
         idx[u] = Step(idx[u], threshold, feature, value);
       }
     }
-    for (int u = 0; u < kUnroll; ++u) {
+    for (int u = 0; u < kTreeUnroll; ++u) {
       const __m512i leaf_at = _mm512_add_epi32(
           _mm512_mullo_epi32(tree[u], _mm512_add_epi32(internal_v, _mm512_set1_epi32(1))),
           _mm512_sub_epi32(idx[u], internal_v));
