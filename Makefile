@@ -62,7 +62,7 @@ format:
 tsa:
 	scripts/install-deps.sh build test tsa
 	cmake -S . -B build-tsa -DCMAKE_CXX_COMPILER=clang++ -DINFERD_WERROR=ON -DINFERD_BUILD_BENCH=OFF -DINFERD_BUILD_TESTS=OFF
-	cmake --build build-tsa -j$(JOBS) --target inferd_server
+	cmake --build build-tsa -j$(JOBS) --target inferd
 
 clean:
 	rm -rf $(BUILD_DIR) build-tsa

@@ -1,6 +1,8 @@
 // GCC 12 reports -Wmaybe-uninitialized inside its own AVX-512 intrinsics (their "undefined"
 // pass-through operands); the code here never reads an undefined lane.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 #include <immintrin.h>
 
