@@ -197,8 +197,8 @@ int Run(const fs::path& model_path, const Options& o) {
     if (o.json) {
       std::printf(
           "{\"model\": \"%s\", \"batch\": %lld, \"xgboost_ns_per_row\": %.1f, "
-          "\"inferd_ns_per_row\": %.1f, \"ratio\": %.2f, \"inferd_engine_ns_per_row\": %.1f}\n",
-          name.c_str(), static_cast<long long>(batch), x, y, ratio, z);
+          "\"inferd_ns_per_row\": %.1f, \"ratio\": %.2f}\n",
+          name.c_str(), static_cast<long long>(batch), x, y, ratio);
     } else {
       std::printf("  %8lld %18.1f %18.1f %7.2fx %16.1f\n", static_cast<long long>(batch), x, y,
                   ratio, z);

@@ -108,6 +108,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve->add_option("--load-threads", opts.load_threads, "Threads that load models")
       ->capture_default_str();
+  serve
+      ->add_option("--forest-threads", opts.forest_threads,
+                   "Threads a large tree-model batch is split over; 0 = one per core")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
 
   inferd::tools::PredictOptions popts;
   auto* predict =

@@ -29,6 +29,9 @@ struct ServerOptions {
   std::chrono::milliseconds repository_poll_interval{15000};
   bool strict_readiness = true;
   int load_threads = 2;
+  // Threads the forest engine splits a large batch over (the calling thread included);
+  // 0 = one per core.
+  int forest_threads = 0;
 };
 
 class Server {

@@ -49,8 +49,26 @@ class OutputFile {
       out->fd_ = STDOUT_FILENO;
       return out;
     }
-    out->path_ = path;
-    out->tmp_ = path.string() + ".tmp";
+    std::error_code ec;
+    // Through symbolic links to the file they name; a directory is refused before any work.
+    const fs::path target = fs::weakly_canonical(path, ec);
+    const fs::path real = ec ? path : target;
+    const auto status = fs::status(real, ec);
+    if (!ec && fs::is_directory(status)) {
+      return base::InvalidArgument("output " + path.string() + " is a directory");
+    }
+    if (!ec && fs::exists(status) && !fs::is_regular_file(status)) {
+      // A device or a pipe (e.g. /dev/null): write to it directly, never replace it.
+      out->fd_ = ::open(real.c_str(), O_WRONLY | O_CLOEXEC);
+      if (out->fd_ < 0) {
+        return base::Unavailable("cannot open output " + path.string() + ": " +
+                                 std::strerror(errno));
+      }
+      out->direct_ = real;
+      return out;
+    }
+    out->path_ = real;
+    out->tmp_ = real.string() + ".tmp";
     out->fd_ = ::open(out->tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (out->fd_ < 0) {
       return base::Unavailable("cannot create output file " + out->tmp_.string() + ": " +
@@ -73,6 +91,9 @@ class OutputFile {
   }
 
   Status Commit() {
+    if (!direct_.empty() && fd_ >= 0 && ::close(std::exchange(fd_, -1)) != 0) {
+      return base::Unavailable("writing " + direct_.string() + ": " + std::strerror(errno));
+    }
     if (path_.empty()) return Status::Ok();
     int fd = std::exchange(fd_, -1);
     if (::close(fd) != 0) {
@@ -98,11 +119,15 @@ class OutputFile {
 
  private:
   OutputFile() = default;
-  std::string Name() const { return path_.empty() ? "standard output" : tmp_.string(); }
+  std::string Name() const {
+    if (!direct_.empty()) return direct_.string();
+    return path_.empty() ? "standard output" : tmp_.string();
+  }
 
   int fd_ = -1;
   fs::path path_;  // empty: standard output
   fs::path tmp_;
+  fs::path direct_;  // a device or pipe written in place
 };
 
 // What every worker shares. The reader and the output are each used by one worker at a time.
@@ -364,7 +389,12 @@ StatusOr<PredictStats> PredictFile(const backend::LoadedModel& model,
   for (const auto& o : outputs) p.requested.push_back(o.name);
   p.input_name = in.name;
   p.dtype = in.dtype;
-  p.batch_rows = options.batch_rows;
+  // Memory is bounded by the chunk: a wide model gets fewer rows per chunk, so that one chunk's
+  // input tensor stays within kMaxChunkTensorBytes whatever --batch says.
+  constexpr int64_t kMaxChunkTensorBytes = int64_t{32} << 20;
+  const int64_t row_bytes =
+      std::max<int64_t>(1, num_features * static_cast<int64_t>(tensor::DataTypeSize(in.dtype)));
+  p.batch_rows = std::clamp<int64_t>(kMaxChunkTensorBytes / row_bytes, 1, options.batch_rows);
 
   PredictStats stats;
   stats.threads = options.threads > 0

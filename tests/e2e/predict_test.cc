@@ -322,3 +322,33 @@ TEST(Predict, MissingFilesAndUnknownModels) {
 
 }  // namespace
 }  // namespace inferd::testing
+
+namespace inferd::testing {
+namespace {
+
+TEST(PredictOutput, DevicesAndSymlinksAreWrittenNotReplaced) {
+  const std::string fx = "binary_logistic";
+  TempDir dir;
+  // A device stays a device.
+  auto r = RunInferd(
+      {"predict", Model(fx), "--input", Input(fx), "--output", "/dev/null", "--progress", "none"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(fs::is_character_file("/dev/null"));
+  EXPECT_FALSE(fs::exists("/dev/null.tmp"));
+  // A symbolic link keeps pointing where it did, and that file gets the rows.
+  const fs::path real = dir.path() / "real.csv";
+  const fs::path link = dir.path() / "link.csv";
+  WriteFile(real, "old");
+  fs::create_symlink(real, link);
+  r = RunInferd({"predict", Model(fx), "--input", Input(fx), "--output", link.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(fs::is_symlink(link));
+  EXPECT_NE(ReadFile(real).find("p0,p1,label"), std::string::npos);
+  // A directory is refused before any work.
+  r = RunInferd({"predict", Model(fx), "--input", Input(fx), "--output", dir.path().string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("is a directory"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace inferd::testing

@@ -87,8 +87,11 @@ base::StatusOr<CompiledForest<T>> CompiledForest<T>::Compile(const TreeEnsemble&
   }
   const size_t per_tree = size_t{1} << std::min(max_depth, 30);
   // (The cap also keeps every index of the layout within int32, as the vector kernels need.)
+  // Per node slot: threshold, feature, leaf, and for float models the packed copy.
+  const size_t slot_bytes =
+      2 * sizeof(T) + sizeof(uint32_t) + (std::is_same_v<T, float> ? sizeof(uint64_t) : 0);
   f.implicit_ = max_depth <= kMaxImplicitDepth &&
-                e.trees.size() * per_tree * (sizeof(Split) + sizeof(T)) <= kMaxImplicitBytes &&
+                e.trees.size() * per_tree * slot_bytes <= kMaxImplicitBytes &&
                 e.num_features * 16 < (int64_t{1} << 31);
 
   if (f.implicit_) {
@@ -286,6 +289,12 @@ void CompiledForest<T>::PointerRows(const T* x, int64_t begin, int64_t end, T* o
           const Node& n = nodes[idx[r]];
           const T v = xb[r * features + (n.split.feature & kFeatureMask)];
           idx[r] = Select(GoesLeft<kLessEqual, kSpecial>(n.split, v), n.left, n.right);
+        }
+        // Deep, unbalanced trees: stop once every walk has reached its leaf.
+        if ((s & 7) == 7) {
+          bool all_leaves = true;
+          for (int64_t r = 0; r < rows; ++r) all_leaves &= nodes[idx[r]].left == idx[r];
+          if (all_leaves) break;
         }
       }
       for (int64_t r = 0; r < rows; ++r) {

@@ -9,8 +9,6 @@
 #include <random>
 #include <vector>
 
-#include "backends/forest/implicit_kernels.h"
-
 namespace inferd::backends::forest {
 namespace {
 
@@ -138,6 +136,9 @@ TEST(CompiledForestTest, MatchesTheReferenceOnRandomEnsembles) {
       {11, 1, 50, 7, Precision::kFloat64, Comparison::kLessEqual, true, false},
       {11, 3, 45, 16, Precision::kFloat64, Comparison::kLessEqual, true, true},
       {4, 1, 70, 5, Precision::kFloat64, Comparison::kLessEqual, false, false},
+      // Over 32 features (one row gathers its values) and over 128 trees (several blocks).
+      {45, 1, 300, 6, Precision::kFloat32, Comparison::kLess, false, false},
+      {40, 4, 260, 5, Precision::kFloat32, Comparison::kLess, false, true},
   };
   uint32_t seed = 1;
   for (const Shape& s : shapes) {
@@ -168,10 +169,29 @@ TEST(CompiledForestTest, RefusesInvalidEnsembles) {
   EXPECT_NE(c.status().message().find("outside"), std::string::npos) << c.status().message();
 }
 
-TEST(CompiledForestTest, ReportsWhichKernelsRun) {
-  // Informational: whether this machine exercised the AVX-512 kernels above.
-  std::printf("[ kernels ] AVX-512 %s\n", HaveAvx512() ? "available and tested" : "not available");
-  SUCCEED();
+TEST(CompiledForestTest, LightgbmZeroThresholdIsTheFloatConstant) {
+  // LightGBM's kZeroThreshold is 1e-35f; a value between it and the double 1e-35 is zero for it.
+  TreeEnsemble e;
+  e.precision = Precision::kFloat64;
+  e.comparison = Comparison::kLessEqual;
+  e.num_features = 1;
+  e.base_margin = {0};
+  e.nodes.resize(3);
+  e.nodes[0].left = 1;
+  e.nodes[0].right = 2;
+  e.nodes[0].value = 1.0;
+  e.nodes[0].missing = MissingKind::kZero;
+  e.nodes[0].default_left = false;
+  e.nodes[1].value = 10;
+  e.nodes[2].value = 20;
+  e.trees.push_back({0, 3, 0, 1.0});
+  auto c = CompiledForest<double>::Compile(e);
+  ASSERT_TRUE(c.ok());
+  const double x = 1.00000001e-35;  // > 1e-35, <= 1e-35f
+  ASSERT_GT(x, 1e-35);
+  double out = 0;
+  c->PredictMargin(&x, 1, &out);
+  EXPECT_EQ(out, 20);  // treated as zero: the default (right) direction
 }
 
 }  // namespace

@@ -483,23 +483,31 @@ StatusOr<LightgbmModel> ParseLightgbmModel(std::string_view text) {
 const double* LightgbmInputs(const std::vector<uint32_t>& categorical_features,
                              int64_t num_features, const double* x, int64_t rows,
                              std::vector<double>* scratch) {
-  auto needs_rewrite = [](double v) { return v < 0 && v > -1; };
-  int64_t first = rows;
-  for (int64_t r = 0; r < rows && first == rows; ++r) {
-    for (uint32_t f : categorical_features) {
-      if (needs_rewrite(x[r * num_features + f])) {
-        first = r;
+  // LightGBM keeps only values with |x| > kZeroThreshold (or NaN) when it builds a row, so tiny
+  // values are 0.0 for it; in categorical columns (-1, 0) truncates to category 0.
+  std::vector<uint8_t> categorical(static_cast<size_t>(num_features), 0);
+  for (uint32_t f : categorical_features) categorical[f] = 1;
+  auto rewritten = [&](double v, int64_t f) {
+    if (v != 0.0 && std::fabs(v) <= kZeroThreshold) return 0.0;
+    if (categorical[static_cast<size_t>(f)] && v < 0 && v > -1) return 0.0;
+    return v;
+  };
+  const int64_t n = rows * num_features;
+  int64_t first = n;
+  for (int64_t i = 0; i < n; ++i) {
+    const double v = x[i];
+    if (!(v == rewritten(v, i % num_features))) {
+      if (!std::isnan(v)) {
+        first = i;
         break;
       }
     }
   }
-  if (first == rows) return x;
-  scratch->assign(x, x + rows * num_features);
-  for (int64_t r = first; r < rows; ++r) {
-    for (uint32_t f : categorical_features) {
-      double& v = (*scratch)[static_cast<size_t>(r * num_features + f)];
-      if (needs_rewrite(v)) v = 0.0;
-    }
+  if (first == n) return x;
+  scratch->assign(x, x + n);
+  for (int64_t i = first; i < n; ++i) {
+    double& v = (*scratch)[static_cast<size_t>(i)];
+    v = rewritten(v, i % num_features);
   }
   return scratch->data();
 }

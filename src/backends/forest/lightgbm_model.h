@@ -69,9 +69,10 @@ inline constexpr int64_t kLightgbmMaxLeaves = int64_t{1} << 20;
 // UNIMPLEMENTED for linear trees and unknown objectives.
 base::StatusOr<LightgbmModel> ParseLightgbmModel(std::string_view text);
 
-// The rows to evaluate the ensemble on: `x` itself (row-major [rows, num_features]) unless a
-// categorical column holds a value in (-1, 0), which LightGBM takes as category 0; then a copy in
-// `scratch` with those values replaced by 0.0.
+// The rows to evaluate the ensemble on, as LightGBM sees them: `x` itself (row-major
+// [rows, num_features]) unless a value needs rewriting; then a copy in `scratch` where values with
+// |x| <= kZeroThreshold are 0.0 (LightGBM drops them when it builds a row) and, in categorical
+// columns, values in (-1, 0) are 0.0 (LightGBM takes them as category 0).
 const double* LightgbmInputs(const std::vector<uint32_t>& categorical_features,
                              int64_t num_features, const double* x, int64_t rows,
                              std::vector<double>* scratch);

@@ -25,7 +25,8 @@ enum class MissingKind : uint8_t {
   kZero,  // NaN and |x| <= kZeroThreshold follow default_left (LightGBM missing type Zero)
   kNone,  // NaN is taken as 0.0 and compared like any value (LightGBM missing type None)
 };
-inline constexpr double kZeroThreshold = 1e-35;            // LightGBM's kZeroThreshold
+// LightGBM's kZeroThreshold: a float constant (1e-35f), not the double 1e-35.
+inline constexpr double kZeroThreshold = static_cast<double>(1e-35f);
 inline constexpr int64_t kMaxFeatures = int64_t{1} << 28;  // feature ids fit in 28 bits
 
 // The categories of a categorical split. A value x is category (int32)trunc(x).
