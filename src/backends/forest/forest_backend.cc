@@ -11,6 +11,7 @@
 
 #include "backends/forest/compiled_forest.h"
 #include "backends/forest/lightgbm_loaded.h"
+#include "backends/forest/model_common.h"
 #include "backends/forest/xgboost_model.h"
 #include "base/thread_pool.h"
 #include "tensor/tensor.h"
@@ -70,11 +71,8 @@ class LoadedForest final : public backend::LoadedModel {
         compiled_(std::move(compiled)),
         pool_(std::move(pool)),
         signature_(std::move(signature)),
-        kinds_(std::move(kinds)) {
-    for (size_t i = 0; i < signature_.outputs.size(); ++i) {
-      if (signature_.outputs[i].default_output) default_outputs_.push_back(i);
-    }
-  }
+        kinds_(std::move(kinds)),
+        default_outputs_(DefaultOutputs(signature_)) {}
 
   const backend::ModelSignature& signature() const override { return signature_; }
 
@@ -83,10 +81,6 @@ class LoadedForest final : public backend::LoadedModel {
       std::span<const std::string> requested_outputs) const override;
 
  private:
-  // Output indices (into signature_.outputs) for the names a request gives; INVALID_ARGUMENT for
-  // unknown names.
-  StatusOr<std::vector<size_t>> Select(std::span<const std::string> requested) const;
-
   Objective objective_;
   CompiledForest<float> compiled_;
   std::shared_ptr<base::ThreadPool> pool_;  // shared with the backend; kept alive by the model
@@ -94,18 +88,6 @@ class LoadedForest final : public backend::LoadedModel {
   std::vector<OutputKind> kinds_;        // parallel to signature_.outputs
   std::vector<size_t> default_outputs_;  // what a request that names no output gets
 };
-
-StatusOr<std::vector<size_t>> LoadedForest::Select(std::span<const std::string> requested) const {
-  std::vector<size_t> out;
-  const auto& outputs = signature_.outputs;
-  for (const std::string& name : requested) {
-    auto it = std::find_if(outputs.begin(), outputs.end(),
-                           [&](const config::TensorSpec& s) { return s.name == name; });
-    if (it == outputs.end()) return InvalidArgument("unknown output '" + name + "'");
-    out.push_back(static_cast<size_t>(it - outputs.begin()));
-  }
-  return out;
-}
 
 StatusOr<std::vector<Tensor>> LoadedForest::Execute(
     std::span<const Tensor> inputs, std::span<const std::string> requested_outputs) const {
@@ -129,7 +111,7 @@ StatusOr<std::vector<Tensor>> LoadedForest::Execute(
   std::vector<size_t> requested_selection;
   const std::vector<size_t>* selection = &default_outputs_;
   if (!requested_outputs.empty()) {
-    ASSIGN_OR_RETURN(requested_selection, Select(requested_outputs));
+    ASSIGN_OR_RETURN(requested_selection, SelectOutputs(signature_, requested_outputs));
     selection = &requested_selection;
   }
 
@@ -221,48 +203,6 @@ StatusOr<std::vector<Tensor>> LoadedForest::Execute(
   return out;
 }
 
-std::string NamesOf(const std::vector<config::TensorSpec>& specs) {
-  std::string s;
-  for (const auto& spec : specs) s += (s.empty() ? "" : ", ") + spec.name;
-  return s;
-}
-
-// Applies config.yaml's inputs/outputs to the signature; errors do not name the file.
-Status ApplyConfig(const config::ModelConfig& config, int64_t num_features,
-                   backend::ModelSignature* signature) {
-  if (config.inputs.size() > 1) {
-    return InvalidArgument("forest models take one input, config lists " +
-                           std::to_string(config.inputs.size()));
-  }
-  if (config.inputs.size() == 1) {
-    const config::TensorSpec& in = config.inputs[0];
-    if (in.dtype != DataType::kFp32) {
-      return InvalidArgument("config input '" + in.name + "' is " +
-                             std::string(tensor::DataTypeName(in.dtype)) +
-                             ", forest models take FP32");
-    }
-    const bool shape_ok =
-        in.shape.empty() || (in.shape.size() <= 2 && in.shape.back() == num_features &&
-                             (in.shape.size() == 1 || in.shape[0] == -1 || in.shape[0] > 0));
-    if (!shape_ok) {
-      return InvalidArgument("config input '" + in.name + "' has shape " +
-                             tensor::ShapeToString(in.shape) + ", but the model takes [-1, " +
-                             std::to_string(num_features) + "] (num_feature " +
-                             std::to_string(num_features) + ")");
-    }
-    if (!in.name.empty()) signature->inputs[0].name = in.name;
-  }
-  for (const config::TensorSpec& o : config.outputs) {
-    const bool known = std::any_of(signature->outputs.begin(), signature->outputs.end(),
-                                   [&](const config::TensorSpec& s) { return s.name == o.name; });
-    if (!known) {
-      return InvalidArgument("config output '" + o.name + "' is not an output of this model (" +
-                             NamesOf(signature->outputs) + ")");
-    }
-  }
-  return Status::Ok();
-}
-
 int64_t NumClasses(const XgboostModel& model) {
   switch (model.objective.task) {
     case Task::kBinary:
@@ -326,7 +266,8 @@ StatusOr<std::unique_ptr<backend::LoadedModel>> ForestBackend::Load(
     kinds.push_back(def.kind);
   }
   if (request.config != nullptr) {
-    Status st = ApplyConfig(*request.config, forest.num_features, &signature);
+    Status st =
+        ApplyConfig(*request.config, DataType::kFp32, forest.num_features, "forest", &signature);
     if (!st.ok()) return st.WithContext(request.model_file.string());
   }
   signature.properties = {

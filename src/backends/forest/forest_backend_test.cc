@@ -221,7 +221,7 @@ TEST(ForestBackendTest, ConfigInputsAndOutputs) {
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(bad.status().message(), path.string() +
                                         ": config input 'features' has shape [-1,31], but the "
-                                        "model takes [-1, 30] (num_feature 30)");
+                                        "model takes [-1, 30] (30 features)");
 
   cfg.inputs = {TensorSpec{"features", DataType::kInt32, {-1, 30}}};
   EXPECT_NE(LoadPath(path, cfg).status().message().find("forest models take FP32"),

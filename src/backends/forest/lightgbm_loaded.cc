@@ -8,6 +8,7 @@
 
 #include "backends/forest/compiled_forest.h"
 #include "backends/forest/lightgbm_model.h"
+#include "backends/forest/model_common.h"
 #include "tensor/tensor.h"
 
 namespace inferd::backends::forest {
@@ -48,33 +49,12 @@ class LoadedLightgbm final : public backend::LoadedModel {
       std::span<const std::string> requested_outputs) const override;
 
  private:
-  // Output indices (into signature_.outputs) for a request; INVALID_ARGUMENT for unknown names.
-  StatusOr<std::vector<size_t>> Select(std::span<const std::string> requested) const;
-
   Recipe recipe_;
   CompiledForest<double> compiled_;
   std::shared_ptr<base::ThreadPool> pool_;  // may be null
   backend::ModelSignature signature_;
   std::vector<OutputKind> kinds_;  // parallel to signature_.outputs
 };
-
-StatusOr<std::vector<size_t>> LoadedLightgbm::Select(std::span<const std::string> requested) const {
-  std::vector<size_t> out;
-  const auto& outputs = signature_.outputs;
-  if (requested.empty()) {
-    for (size_t i = 0; i < outputs.size(); ++i) {
-      if (outputs[i].default_output) out.push_back(i);
-    }
-    return out;
-  }
-  for (const std::string& name : requested) {
-    auto it = std::find_if(outputs.begin(), outputs.end(),
-                           [&](const config::TensorSpec& s) { return s.name == name; });
-    if (it == outputs.end()) return InvalidArgument("unknown output '" + name + "'");
-    out.push_back(static_cast<size_t>(it - outputs.begin()));
-  }
-  return out;
-}
 
 StatusOr<std::vector<Tensor>> LoadedLightgbm::Execute(
     std::span<const Tensor> inputs, std::span<const std::string> requested_outputs) const {
@@ -94,7 +74,7 @@ StatusOr<std::vector<Tensor>> LoadedLightgbm::Execute(
     return InvalidArgument("input '" + input_spec.name + "' must have shape [N, " +
                            std::to_string(features) + "], got " + tensor::ShapeToString(x.shape()));
   }
-  ASSIGN_OR_RETURN(std::vector<size_t> selected, Select(requested_outputs));
+  ASSIGN_OR_RETURN(std::vector<size_t> selected, SelectOutputs(signature_, requested_outputs));
 
   const int64_t rows = x.shape()[0];
   const int64_t groups = compiled_.num_groups();
@@ -207,48 +187,6 @@ std::vector<OutputDef> OutputsFor(const LightgbmModel& model) {
   return {{spec("prediction", DataType::kFp64, per_row), OutputKind::kPrediction}, margin};
 }
 
-std::string NamesOf(const std::vector<config::TensorSpec>& specs) {
-  std::string s;
-  for (const auto& spec : specs) s += (s.empty() ? "" : ", ") + spec.name;
-  return s;
-}
-
-// Applies config.yaml's inputs/outputs to the signature; errors do not name the file.
-Status ApplyConfig(const config::ModelConfig& config, int64_t num_features,
-                   backend::ModelSignature* signature) {
-  if (config.inputs.size() > 1) {
-    return InvalidArgument("LightGBM models take one input, config lists " +
-                           std::to_string(config.inputs.size()));
-  }
-  if (config.inputs.size() == 1) {
-    const config::TensorSpec& in = config.inputs[0];
-    if (in.dtype != DataType::kFp64) {
-      return InvalidArgument("config input '" + in.name + "' is " +
-                             std::string(tensor::DataTypeName(in.dtype)) +
-                             ", LightGBM models take FP64 (FP32 requests are widened)");
-    }
-    const bool shape_ok =
-        in.shape.empty() || (in.shape.size() <= 2 && in.shape.back() == num_features &&
-                             (in.shape.size() == 1 || in.shape[0] == -1 || in.shape[0] > 0));
-    if (!shape_ok) {
-      return InvalidArgument("config input '" + in.name + "' has shape " +
-                             tensor::ShapeToString(in.shape) + ", but the model takes [-1, " +
-                             std::to_string(num_features) + "] (max_feature_idx " +
-                             std::to_string(num_features - 1) + ")");
-    }
-    if (!in.name.empty()) signature->inputs[0].name = in.name;
-  }
-  for (const config::TensorSpec& o : config.outputs) {
-    const bool known = std::any_of(signature->outputs.begin(), signature->outputs.end(),
-                                   [&](const config::TensorSpec& s) { return s.name == o.name; });
-    if (!known) {
-      return InvalidArgument("config output '" + o.name + "' is not an output of this model (" +
-                             NamesOf(signature->outputs) + ")");
-    }
-  }
-  return Status::Ok();
-}
-
 int64_t NumClasses(const LightgbmModel& model) {
   switch (model.objective.task) {
     case LightgbmTask::kBinary:
@@ -281,7 +219,8 @@ StatusOr<std::unique_ptr<backend::LoadedModel>> LoadLightgbmModel(
     kinds.push_back(def.kind);
   }
   if (request.config != nullptr) {
-    Status st = ApplyConfig(*request.config, e.num_features, &signature);
+    Status st =
+        ApplyConfig(*request.config, DataType::kFp64, e.num_features, "LightGBM", &signature);
     if (!st.ok()) return st.WithContext(request.model_file.string());
   }
   signature.properties = {

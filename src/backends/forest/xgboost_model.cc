@@ -9,6 +9,8 @@
 #include <system_error>
 #include <utility>
 
+#include "backends/forest/model_common.h"
+
 namespace inferd::backends::forest {
 namespace {
 
@@ -608,31 +610,11 @@ ModelFormat FormatForPath(const std::filesystem::path& path) {
 }
 
 StatusOr<XgboostModel> ReadXgboostModel(const std::filesystem::path& path, int64_t max_bytes) {
-  const std::string name = path.string();
-  std::error_code ec;
-  const auto status = std::filesystem::status(path, ec);
-  if (ec || !std::filesystem::exists(status)) {
-    return base::NotFound(name + ": no such file");
-  }
-  if (!std::filesystem::is_regular_file(status)) {
-    return InvalidArgument(name + ": not a regular file");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return base::Internal(name + ": cannot open for reading");
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  in.seekg(0, std::ios::beg);
-  if (size < 0) return base::Internal(name + ": cannot determine the file size");
-  if (size > max_bytes) {
-    return base::ResourceExhausted(name + ": " + std::to_string(size) +
-                                   " bytes, more than the limit of " + std::to_string(max_bytes));
-  }
-  std::vector<uint8_t> bytes(static_cast<size_t>(size));
-  if (size > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), size)) {
-    return base::Internal(name + ": read error");
-  }
-  auto model = ParseXgboostModel(bytes, FormatForPath(path));
-  if (!model.ok()) return model.status().WithContext(name);
+  ASSIGN_OR_RETURN(std::string bytes, ReadModelFile(path, max_bytes));
+  auto model = ParseXgboostModel(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()),
+      FormatForPath(path));
+  if (!model.ok()) return model.status().WithContext(path.string());
   return model;
 }
 

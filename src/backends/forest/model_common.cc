@@ -1,0 +1,101 @@
+#include "backends/forest/model_common.h"
+
+#include <algorithm>
+#include <fstream>
+
+namespace inferd::backends::forest {
+
+using base::InvalidArgument;
+using base::Status;
+
+base::StatusOr<std::string> ReadModelFile(const std::filesystem::path& path, int64_t max_bytes) {
+  const std::string name = path.string();
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(status)) return base::NotFound(name + ": no such file");
+  if (!std::filesystem::is_regular_file(status)) {
+    return InvalidArgument(name + ": not a regular file");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return base::Internal(name + ": cannot open for reading");
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  in.seekg(0, std::ios::beg);
+  if (size < 0) return base::Internal(name + ": cannot determine the file size");
+  if (size > max_bytes) {
+    return base::ResourceExhausted(name + ": " + std::to_string(size) +
+                                   " bytes, more than the limit of " + std::to_string(max_bytes));
+  }
+  std::string bytes(static_cast<size_t>(size), '\0');
+  if (size > 0 && !in.read(bytes.data(), size)) return base::Internal(name + ": read error");
+  return bytes;
+}
+
+namespace {
+
+std::string NamesOf(const std::vector<config::TensorSpec>& specs) {
+  std::string s;
+  for (const auto& spec : specs) s += (s.empty() ? "" : ", ") + spec.name;
+  return s;
+}
+
+}  // namespace
+
+Status ApplyConfig(const config::ModelConfig& config, tensor::DataType dtype, int64_t num_features,
+                   std::string_view family, backend::ModelSignature* signature) {
+  if (config.inputs.size() > 1) {
+    return InvalidArgument(std::string(family) + " models take one input, config lists " +
+                           std::to_string(config.inputs.size()));
+  }
+  if (config.inputs.size() == 1) {
+    const config::TensorSpec& in = config.inputs[0];
+    if (in.dtype != dtype) {
+      return InvalidArgument(
+          "config input '" + in.name + "' is " + std::string(tensor::DataTypeName(in.dtype)) +
+          ", " + std::string(family) + " models take " + std::string(tensor::DataTypeName(dtype)));
+    }
+    const bool shape_ok =
+        in.shape.empty() || (in.shape.size() <= 2 && in.shape.back() == num_features &&
+                             (in.shape.size() == 1 || in.shape[0] == -1 || in.shape[0] > 0));
+    if (!shape_ok) {
+      return InvalidArgument("config input '" + in.name + "' has shape " +
+                             tensor::ShapeToString(in.shape) + ", but the model takes [-1, " +
+                             std::to_string(num_features) + "] (" + std::to_string(num_features) +
+                             " features)");
+    }
+    if (!in.name.empty()) signature->inputs[0].name = in.name;
+  }
+  for (const config::TensorSpec& o : config.outputs) {
+    const bool known = std::any_of(signature->outputs.begin(), signature->outputs.end(),
+                                   [&](const config::TensorSpec& s) { return s.name == o.name; });
+    if (!known) {
+      return InvalidArgument("config output '" + o.name + "' is not an output of this model (" +
+                             NamesOf(signature->outputs) + ")");
+    }
+  }
+  return Status::Ok();
+}
+
+base::StatusOr<std::vector<size_t>> SelectOutputs(const backend::ModelSignature& signature,
+                                                  std::span<const std::string> requested) {
+  if (requested.empty()) return DefaultOutputs(signature);
+  std::vector<size_t> out;
+  const auto& outputs = signature.outputs;
+  for (const std::string& name : requested) {
+    auto it = std::find_if(outputs.begin(), outputs.end(),
+                           [&](const config::TensorSpec& s) { return s.name == name; });
+    if (it == outputs.end()) return InvalidArgument("unknown output '" + name + "'");
+    out.push_back(static_cast<size_t>(it - outputs.begin()));
+  }
+  return out;
+}
+
+std::vector<size_t> DefaultOutputs(const backend::ModelSignature& signature) {
+  std::vector<size_t> out;
+  for (size_t i = 0; i < signature.outputs.size(); ++i) {
+    if (signature.outputs[i].default_output) out.push_back(i);
+  }
+  return out;
+}
+
+}  // namespace inferd::backends::forest
