@@ -9,8 +9,9 @@
 //   regression_500x8  reg:squarederror, 500 trees of depth 8, 30 features
 //   softprob_10class  multi:softprob, 10 classes x 20 rounds of depth 6, 30 features
 //
-//   forest_bench [--json] [--model-dir DIR] [--engine both|inferd|xgboost] [--batch N]
-//                [--reps N] [MODEL.json ...]
+//   forest_bench [--json] [--portable] [--model-dir DIR] [--engine both|inferd|xgboost]
+//                [--batch N] [--reps N] [MODEL.json ...]
+// --portable measures the portable kernels even on a CPU with AVX-512.
 #include <xgboost/c_api.h>
 
 #include <algorithm>
@@ -42,6 +43,7 @@ using Clock = std::chrono::steady_clock;
 
 struct Options {
   bool json = false;
+  bool portable = false;  // the portable kernels even where AVX-512 is available
   std::string engine = "both";
   std::vector<int64_t> batches = {1, 64, 10000};
   int reps = 9;
@@ -130,6 +132,7 @@ double MedianNs(Fn&& fn, int iters, int reps) {
 int Run(const fs::path& model_path, const Options& o) {
   inferd::backends::forest::ForestBackendOptions fo;
   fo.threads = 1;  // one thread, as libxgboost below
+  fo.allow_simd = !o.portable;
   auto backend = inferd::backends::forest::ForestBackend::Create(fo).value();
   inferd::config::ModelConfig cfg;
   cfg.name = "bench";
@@ -141,7 +144,9 @@ int Run(const fs::path& model_path, const Options& o) {
   const auto& sig = (*model)->signature();
   auto parsed = inferd::backends::forest::ReadXgboostModel(model_path, int64_t{1} << 30);
   if (!parsed.ok()) return 1;
-  auto engine = inferd::backends::forest::CompiledForest<float>::Compile(parsed->forest);
+  inferd::backends::forest::CompiledForest<float>::Options co;
+  co.allow_simd = !o.portable;
+  auto engine = inferd::backends::forest::CompiledForest<float>::Compile(parsed->forest, co);
   if (!engine.ok()) return 1;
   const int64_t features = sig.inputs[0].shape[1];
   BoosterHandle booster;
@@ -224,6 +229,8 @@ int main(int argc, char** argv) {
     };
     if (a == "--json") {
       o.json = true;
+    } else if (a == "--portable") {
+      o.portable = true;
     } else if (a == "--engine") {
       o.engine = next();
     } else if (a == "--batch") {

@@ -253,7 +253,10 @@ StatusOr<std::unique_ptr<backend::LoadedModel>> ForestBackend::Load(
   ASSIGN_OR_RETURN(XgboostModel model,
                    ReadXgboostModel(request.model_file, options_.max_model_file_bytes));
   const TreeEnsemble& forest = model.forest;
-  ASSIGN_OR_RETURN(CompiledForest<float> compiled, CompiledForest<float>::Compile(forest));
+  CompiledForest<float>::Options compile_options;
+  compile_options.allow_simd = options_.allow_simd;
+  ASSIGN_OR_RETURN(CompiledForest<float> compiled,
+                   CompiledForest<float>::Compile(forest, compile_options));
 
   backend::ModelSignature signature;
   signature.platform =

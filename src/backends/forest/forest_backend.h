@@ -42,6 +42,9 @@ struct ForestBackendOptions {
   // Largest model file Load accepts, in bytes (the parsed document takes several times this in
   // memory). Default 1 GiB. Must be > 0.
   int64_t max_model_file_bytes = int64_t{1} << 30;
+  // Use the AVX-512 kernels where the CPU has them. Off only to measure or test the portable
+  // kernels on such a CPU (bench/forest_bench --portable).
+  bool allow_simd = true;
 };
 
 class ForestBackend final : public backend::Backend {
