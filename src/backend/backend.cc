@@ -34,4 +34,17 @@ base::StatusOr<BackendRegistry::Match> BackendRegistry::Resolve(
                         " (looked for model.json, model.ubj, model.txt)");
 }
 
+base::StatusOr<const Backend*> BackendRegistry::ForFileName(std::string_view backend_name,
+                                                            std::string_view file_name) const {
+  if (backend_name != "auto") {
+    ASSIGN_OR_RETURN(const Backend* b, Find(backend_name));
+    if (b->LoadsFileName(file_name)) return b;
+  } else {
+    for (const auto& b : backends_) {
+      if (b->LoadsFileName(file_name)) return b.get();
+    }
+  }
+  return base::NotFound("no backend loads a model file named '" + std::string(file_name) + "'");
+}
+
 }  // namespace inferd::backend

@@ -58,6 +58,8 @@ class Backend {
   // The model file this backend would load from a version directory, if any.
   virtual std::optional<std::filesystem::path> FindModelFile(
       const std::filesystem::path& version_dir) const = 0;
+  // Whether this backend loads model files of this name (e.g. "model.json").
+  virtual bool LoadsFileName(std::string_view file_name) const = 0;
   // Loads a model. Errors: NOT_FOUND (file missing), INVALID_ARGUMENT or DATA_LOSS (malformed or
   // truncated file, with the place), UNIMPLEMENTED (an objective or feature the engine lacks).
   virtual base::StatusOr<std::unique_ptr<LoadedModel>> Load(const LoadRequest& request) const = 0;
@@ -77,6 +79,10 @@ class BackendRegistry {
   };
   base::StatusOr<Match> Resolve(std::string_view backend_name,
                                 const std::filesystem::path& version_dir) const;
+  // The backend that loads a model file named `file_name` (the first that does, for "auto").
+  // NOT_FOUND when none does.
+  base::StatusOr<const Backend*> ForFileName(std::string_view backend_name,
+                                             std::string_view file_name) const;
 
  private:
   std::vector<std::unique_ptr<Backend>> backends_;

@@ -29,38 +29,13 @@ std::map<int64_t, fs::path> VersionDirs(const fs::path& dir) {
   return versions;
 }
 
-bool SameFile(const fs::path& a, const fs::path& b) {
-  std::error_code ec;
-  return fs::equivalent(a, b, ec);
-}
-
-// The backend that loads `file`. With backend "auto": the backend that would pick this file from
-// its own directory, else the one that picks a file of this name from a directory holding only
-// that name (so `model.ubj` is found even when a `model.json` sits beside it).
+// The backend that loads `file`, by its name.
 StatusOr<const backend::Backend*> BackendForFile(const backend::BackendRegistry& registry,
                                                  const std::string& backend_name,
                                                  const fs::path& file) {
-  if (backend_name != "auto") return registry.Find(backend_name);
-  auto match = registry.Resolve("auto", file.parent_path());
-  if (match.ok() && SameFile(match->model_file, file)) return match->backend;
-  std::string scratch = (fs::temp_directory_path() / "inferd-probe-XXXXXX").string();
-  if (::mkdtemp(scratch.data()) == nullptr) {
-    return base::Unavailable("cannot create a temporary directory to probe " + file.string());
-  }
-  std::error_code ec;
-  const fs::path probe = fs::path(scratch) / file.filename();
-  const backend::Backend* found = nullptr;
-  if (FILE* f = std::fopen(probe.c_str(), "w")) {
-    std::fclose(f);
-    auto m = registry.Resolve("auto", scratch);
-    if (m.ok() && m->model_file.filename() == file.filename()) found = m->backend;
-  }
-  fs::remove_all(scratch, ec);
-  if (!found) {
-    return base::NotFound("no backend loads a model file named '" + file.filename().string() +
-                          "' (" + file.string() + ")");
-  }
-  return found;
+  auto b = registry.ForFileName(backend_name, file.filename().string());
+  if (!b.ok()) return b.status().WithContext(file.string());
+  return b;
 }
 
 }  // namespace

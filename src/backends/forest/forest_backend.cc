@@ -235,14 +235,24 @@ StatusOr<std::unique_ptr<ForestBackend>> ForestBackend::Create(
   return std::unique_ptr<ForestBackend>(new ForestBackend(options, std::move(pool)));
 }
 
+namespace {
+// In the order FindModelFile prefers them.
+constexpr std::string_view kModelFileNames[] = {"model.json", "model.ubj", "model.txt"};
+}  // namespace
+
 std::optional<std::filesystem::path> ForestBackend::FindModelFile(
     const std::filesystem::path& version_dir) const {
-  for (const char* name : {"model.json", "model.ubj", "model.txt"}) {
+  for (std::string_view name : kModelFileNames) {
     std::error_code ec;
     const std::filesystem::path p = version_dir / name;
     if (std::filesystem::is_regular_file(p, ec)) return p;
   }
   return std::nullopt;
+}
+
+bool ForestBackend::LoadsFileName(std::string_view file_name) const {
+  return std::find(std::begin(kModelFileNames), std::end(kModelFileNames), file_name) !=
+         std::end(kModelFileNames);
 }
 
 StatusOr<std::unique_ptr<backend::LoadedModel>> ForestBackend::Load(

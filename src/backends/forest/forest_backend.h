@@ -58,6 +58,9 @@ class ForestBackend final : public backend::Backend {
   std::optional<std::filesystem::path> FindModelFile(
       const std::filesystem::path& version_dir) const override;
 
+  // model.json, model.ubj and model.txt.
+  bool LoadsFileName(std::string_view file_name) const override;
+
   // Reads request.model_file (UBJSON when it ends in .ubj, JSON otherwise) and checks it
   // against request.config: a single configured input must be FP32 with num_feature columns
   // (its name replaces `input`); configured output names must be outputs of the model.
