@@ -55,6 +55,8 @@ bench: deps-bench $(BUILD_DIR)/CMakeCache.txt
 fixtures:
 	scripts/install-deps.sh fixtures
 	/usr/bin/python3 tools/fixtures/make_fixtures.py
+	cd tools/fixtures/ort && npm ci --ignore-scripts --no-audit --no-fund
+	/usr/bin/python3 tools/fixtures/make_onnx_fixtures.py
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')

@@ -7,7 +7,8 @@
 #   build     compiler, cmake and the libraries the server links
 #   test      GoogleTest, libxgboost (reference results), promtool (metrics validator), curl
 #   bench     libxgboost (the engine's peer), wrk (HTTP load), time (peak memory of runs)
-#   fixtures  python3-xgboost and python3-sklearn, to regenerate the committed test fixtures
+#   fixtures  python3-xgboost, python3-sklearn, python3-torch, python3-onnx and node/npm (ONNX
+#             Runtime from npm gives reference outputs), to regenerate the committed test fixtures
 #   tsa       clang, for the thread-safety analysis build (make tsa)
 set -euo pipefail
 
@@ -15,7 +16,7 @@ declare -A groups=(
   [build]="g++ make cmake pkg-config ccache libboost-dev libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev"
   [test]="libgtest-dev libgmock-dev libxgboost-dev prometheus curl"
   [bench]="libxgboost-dev wrk time"
-  [fixtures]="python3 python3-xgboost python3-sklearn"
+  [fixtures]="python3 python3-xgboost python3-sklearn python3-torch python3-onnx python3-numpy nodejs npm"
   [tsa]="clang"
 )
 
@@ -30,6 +31,9 @@ done
 
 missing=()
 for p in "${wanted[@]}"; do
+  # A node from another source (e.g. NodeSource) brings its own npm: Debian's npm would conflict.
+  if [[ $p == npm ]] && command -v npm >/dev/null; then continue; fi
+  if [[ $p == nodejs ]] && command -v node >/dev/null; then continue; fi
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
   fi
