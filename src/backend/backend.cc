@@ -31,7 +31,7 @@ base::StatusOr<BackendRegistry::Match> BackendRegistry::Resolve(
     if (auto file = b->FindModelFile(version_dir)) return Match{b.get(), *file};
   }
   return base::NotFound("no model file in " + version_dir.string() +
-                        " (looked for model.json, model.ubj, model.txt)");
+                        " (looked for model.json, model.ubj, model.txt, model.onnx)");
 }
 
 base::StatusOr<const Backend*> BackendRegistry::ForFileName(std::string_view backend_name,

@@ -1,6 +1,8 @@
 #include "server/backends.h"
 
 #include "backends/forest/forest_backend.h"
+#include "backends/onnx/plugin.h"
+#include "server/plugin_backend.h"
 
 namespace inferd::server {
 
@@ -9,6 +11,13 @@ base::Status RegisterBackends(const BackendOptions& options, backend::BackendReg
   forest_options.threads = options.threads;
   ASSIGN_OR_RETURN(auto forest, backends::forest::ForestBackend::Create(forest_options));
   registry->Register(std::move(forest));
+  // ONNX runs in a plugin beside the executable, loaded only when an ONNX model is.
+  PluginBackendOptions onnx;
+  onnx.name = "onnx";
+  onnx.model_file_name = "model.onnx";
+  onnx.library = ExecutableDir() / kOnnxPluginFile;
+  onnx.symbol = kOnnxPluginSymbol;
+  registry->Register(std::make_unique<PluginBackend>(std::move(onnx)));
   return base::Status::Ok();
 }
 

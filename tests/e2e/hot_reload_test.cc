@@ -174,6 +174,30 @@ TEST(HotReloadTest, BrokenModelAtStartupLeavesOthersServing) {
   EXPECT_EQ(Http(lenient->port(), "GET", "/v2/health/ready").status, 200);
 }
 
+TEST(HotReloadTest, OnnxModelsAreRefusedWithTheOperatorsTheyNeed) {
+  TempDir tmp;
+  fs::path repo = tmp.path() / "repo";
+  AddModel(repo, "trees", 1, "multi_softprob");
+  // Forest models alone never load the ONNX plugin.
+  {
+    auto server = ServerProcess::Start(repo);
+    ASSERT_NE(server, nullptr);
+    EXPECT_EQ(server->Log().find("onnx backend"), std::string::npos) << server->Log();
+  }
+  fs::create_directories(repo / "mlp" / "1");
+  fs::copy_file(SourceDir() / "tests/fixtures/onnx/mlp_tabular/model.onnx",
+                repo / "mlp" / "1" / "model.onnx");
+  auto server = ServerProcess::Start(repo);
+  ASSERT_NE(server, nullptr);
+  const uint16_t port = server->port();
+  EXPECT_EQ(Http(port, "GET", "/v2/models/trees/ready").status, 200);
+  EXPECT_EQ(IndexEntry(port, "mlp", "1").value("state", ""), "UNAVAILABLE");
+  const std::string reason = IndexEntry(port, "mlp", "1").value("reason", "");
+  EXPECT_NE(reason.find("unsupported operators: Gemm"), std::string::npos) << reason;
+  EXPECT_EQ(Http(port, "POST", "/v2/models/mlp/infer", V2Request({{1, 2}})).status, 503);
+  EXPECT_NE(server->Log().find("loaded the onnx backend"), std::string::npos) << server->Log();
+}
+
 TEST(HotReloadTest, MissingRepositoryIsAClearError) {
   TempDir tmp;
   auto log = tmp.path() / "err.txt";

@@ -515,7 +515,7 @@ const double* LightgbmInputs(const std::vector<uint32_t>& categorical_features,
 }
 
 StatusOr<LightgbmModel> ReadLightgbmModel(const std::filesystem::path& path, int64_t max_bytes) {
-  ASSIGN_OR_RETURN(std::string text, ReadModelFile(path, max_bytes));
+  ASSIGN_OR_RETURN(std::string text, backend::ReadModelFile(path, max_bytes));
   auto model = ParseLightgbmModel(text);
   if (!model.ok()) return model.status().WithContext(path.string());
   return model;

@@ -1,35 +1,12 @@
 #include "backends/forest/model_common.h"
 
 #include <algorithm>
-#include <fstream>
 
 namespace inferd::backends::forest {
 
 using base::InvalidArgument;
 using base::Status;
 
-base::StatusOr<std::string> ReadModelFile(const std::filesystem::path& path, int64_t max_bytes) {
-  const std::string name = path.string();
-  std::error_code ec;
-  const auto status = std::filesystem::status(path, ec);
-  if (ec || !std::filesystem::exists(status)) return base::NotFound(name + ": no such file");
-  if (!std::filesystem::is_regular_file(status)) {
-    return InvalidArgument(name + ": not a regular file");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return base::Internal(name + ": cannot open for reading");
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  in.seekg(0, std::ios::beg);
-  if (size < 0) return base::Internal(name + ": cannot determine the file size");
-  if (size > max_bytes) {
-    return base::ResourceExhausted(name + ": " + std::to_string(size) +
-                                   " bytes, more than the limit of " + std::to_string(max_bytes));
-  }
-  std::string bytes(static_cast<size_t>(size), '\0');
-  if (size > 0 && !in.read(bytes.data(), size)) return base::Internal(name + ": read error");
-  return bytes;
-}
 
 namespace {
 

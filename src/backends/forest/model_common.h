@@ -1,6 +1,5 @@
-// What the XGBoost and LightGBM models share outside the engine: reading a model file within a
-// size limit, applying config.yaml's input and outputs to a signature, and choosing the outputs a
-// request gets.
+// What the XGBoost and LightGBM models share outside the engine: applying config.yaml's input and
+// outputs to a signature, and choosing the outputs a request gets.
 // Thread-safety: pure functions.
 #pragma once
 
@@ -12,15 +11,11 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "backend/model_file.h"
 #include "base/status.h"
 #include "config/model_config.h"
 
 namespace inferd::backends::forest {
-
-// The bytes of `path`. Errors (each starting with the path): NOT_FOUND when it does not exist,
-// INVALID_ARGUMENT when it is not a regular file, RESOURCE_EXHAUSTED when it is larger than
-// `max_bytes`, INTERNAL on read errors.
-base::StatusOr<std::string> ReadModelFile(const std::filesystem::path& path, int64_t max_bytes);
 
 // Applies config.yaml's inputs and outputs to a one-input signature: a single configured input
 // must have `dtype` and `num_features` columns (its name replaces the default); configured output

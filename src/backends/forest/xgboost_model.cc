@@ -610,7 +610,7 @@ ModelFormat FormatForPath(const std::filesystem::path& path) {
 }
 
 StatusOr<XgboostModel> ReadXgboostModel(const std::filesystem::path& path, int64_t max_bytes) {
-  ASSIGN_OR_RETURN(std::string bytes, ReadModelFile(path, max_bytes));
+  ASSIGN_OR_RETURN(std::string bytes, backend::ReadModelFile(path, max_bytes));
   auto model = ParseXgboostModel(
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()),
       FormatForPath(path));

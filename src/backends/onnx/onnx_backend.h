@@ -1,0 +1,39 @@
+// OnnxBackend: the "onnx" engine for `model.onnx` files. It is built as a plugin
+// (libinferd_onnx.so, see plugin.cc) that the server loads only when a repository holds an ONNX
+// model, so a forest-only server never pays for protobuf and the ONNX libraries.
+//
+// Issue #4 in progress: a model is parsed, checked (the ONNX checker, IR version, opset) and
+// refused with one error that lists every operator the engine lacks and the nodes using it.
+// Thread-safety: Load may run concurrently.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "backend/backend.h"
+
+namespace inferd::backends::onnx {
+
+struct OnnxBackendOptions {
+  int64_t max_model_file_bytes = int64_t{1} << 30;  // larger files are refused
+};
+
+class OnnxBackend final : public backend::Backend {
+ public:
+  explicit OnnxBackend(const OnnxBackendOptions& options) : options_(options) {}
+  std::string_view name() const override { return "onnx"; }
+  std::optional<std::filesystem::path> FindModelFile(
+      const std::filesystem::path& version_dir) const override;
+  bool LoadsFileName(std::string_view file_name) const override {
+    return file_name == "model.onnx";
+  }
+  // Errors: as ReadModelFile and InspectOnnxModel (INVALID_ARGUMENT), every message starting with
+  // the file; UNIMPLEMENTED listing the operators the engine lacks.
+  base::StatusOr<std::unique_ptr<backend::LoadedModel>> Load(
+      const backend::LoadRequest& request) const override;
+
+ private:
+  OnnxBackendOptions options_;
+};
+
+}  // namespace inferd::backends::onnx
