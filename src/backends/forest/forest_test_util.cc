@@ -357,4 +357,22 @@ Task TaskOf(const backend::LoadedModel& model) {
   return objective->task;
 }
 
+nlohmann::json Fixture(const std::string& name) {
+  return nlohmann::json::parse(ReadText(XgboostFixtureRoot() / name / "model.json"));
+}
+
+base::StatusOr<XgboostModel> ParseBytes(const std::vector<uint8_t>& bytes, ModelFormat format) {
+  return ParseXgboostModel(bytes, format);
+}
+
+base::StatusOr<XgboostModel> ParseText(const std::string& text) {
+  return ParseBytes(std::vector<uint8_t>(text.begin(), text.end()), ModelFormat::kJson);
+}
+
+base::StatusOr<XgboostModel> ParseDoc(const nlohmann::json& doc) { return ParseText(doc.dump()); }
+
+nlohmann::json& Tree0(nlohmann::json& doc) {
+  return doc["learner"]["gradient_booster"]["model"]["trees"][0];
+}
+
 }  // namespace inferd::backends::forest::testing

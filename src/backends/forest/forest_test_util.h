@@ -9,11 +9,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "backend/backend.h"
 #include "backends/forest/objective.h"
+#include "backends/forest/xgboost_model.h"
 #include "base/status.h"
 
 namespace inferd::backends::forest::testing {
@@ -130,5 +132,22 @@ std::string MakeModelJson(const std::string& objective, int num_feature, int num
 
 // Task of a model from its signature's `objective` property.
 Task TaskOf(const backend::LoadedModel& model);
+
+// XGBoost model documents for loader tests.
+nlohmann::json Fixture(const std::string& name);  // a fixture's model.json
+base::StatusOr<XgboostModel> ParseBytes(const std::vector<uint8_t>& bytes, ModelFormat format);
+base::StatusOr<XgboostModel> ParseText(const std::string& text);  // JSON text
+base::StatusOr<XgboostModel> ParseDoc(const nlohmann::json& doc);
+nlohmann::json& Tree0(nlohmann::json& doc);  // the first tree of a model document
+
+// Expects `expr` (a StatusOr) to fail with `status_code` and a message containing `substring`.
+#define EXPECT_STATUS(expr, status_code, substring)                                          \
+  do {                                                                                       \
+    const auto& _r = (expr);                                                                 \
+    ASSERT_FALSE(_r.ok()) << "expected an error containing: " << (substring);                \
+    EXPECT_EQ(_r.status().code(), (status_code)) << _r.status().ToString();                  \
+    EXPECT_NE(_r.status().message().find(substring), std::string::npos)                      \
+        << "message: " << _r.status().message() << "\nexpected to contain: " << (substring); \
+  } while (0)
 
 }  // namespace inferd::backends::forest::testing

@@ -7,7 +7,6 @@ namespace inferd::backends::forest {
 using base::InvalidArgument;
 using base::Status;
 
-
 namespace {
 
 std::string NamesOf(const std::vector<config::TensorSpec>& specs) {

@@ -20,31 +20,6 @@ namespace fs = std::filesystem;
 using base::StatusCode;
 using nlohmann::json;
 
-json Fixture(const std::string& name) {
-  return json::parse(ReadText(XgboostFixtureRoot() / name / "model.json"));
-}
-
-base::StatusOr<XgboostModel> ParseBytes(const std::vector<uint8_t>& bytes, ModelFormat format) {
-  return ParseXgboostModel(bytes, format);
-}
-
-base::StatusOr<XgboostModel> ParseText(const std::string& text) {
-  return ParseBytes(std::vector<uint8_t>(text.begin(), text.end()), ModelFormat::kJson);
-}
-
-base::StatusOr<XgboostModel> ParseDoc(const json& doc) { return ParseText(doc.dump()); }
-
-json& Tree0(json& doc) { return doc["learner"]["gradient_booster"]["model"]["trees"][0]; }
-
-#define EXPECT_STATUS(expr, status_code, substring)                                          \
-  do {                                                                                       \
-    const auto& _r = (expr);                                                                 \
-    ASSERT_FALSE(_r.ok()) << "expected an error containing: " << (substring);                \
-    EXPECT_EQ(_r.status().code(), (status_code)) << _r.status().ToString();                  \
-    EXPECT_NE(_r.status().message().find(substring), std::string::npos)                      \
-        << "message: " << _r.status().message() << "\nexpected to contain: " << (substring); \
-  } while (0)
-
 TEST(XgboostModelTest, LoadsAFixture) {
   auto m = ParseDoc(Fixture("binary_logistic"));
   ASSERT_TRUE(m.ok()) << m.status().ToString();
