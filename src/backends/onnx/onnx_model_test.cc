@@ -7,6 +7,7 @@
 
 #include "backend/model_file.h"
 #include "backends/onnx/onnx_backend.h"
+#include "backends/onnx/onnx_graph.h"
 
 namespace inferd::backends::onnx {
 namespace {
@@ -88,6 +89,59 @@ TEST(OnnxModelTest, RefusesWhatItCannotServe) {
               c.mutable_graph()->mutable_node(0)->set_input(0, "nowhere");
             }).find("checker"),
             std::string::npos);
+}
+
+}  // namespace
+}  // namespace inferd::backends::onnx
+
+namespace inferd::backends::onnx {
+namespace {
+
+TEST(OnnxGraphTest, BuildsValuesNodesAndInitializers) {
+  auto g = BuildOnnxGraph(Bytes("mlp_tabular"));
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ(g->opset, 14);
+  ASSERT_EQ(g->inputs.size(), 1u);
+  EXPECT_EQ(g->values[static_cast<size_t>(g->inputs[0])].name, "features");
+  ASSERT_EQ(g->outputs.size(), 1u);
+  EXPECT_EQ(g->values[static_cast<size_t>(g->outputs[0])].name, "logits");
+  size_t gemms = 0;
+  for (const auto& n : g->nodes) {
+    if (n.op != "Gemm") continue;
+    ++gemms;
+    ASSERT_EQ(n.inputs.size(), 3u);
+    const auto& w = g->values[static_cast<size_t>(n.inputs[1])];
+    ASSERT_TRUE(w.constant.has_value()) << n.name;
+    EXPECT_EQ(w.constant->dtype(), tensor::DataType::kFp32);
+    EXPECT_EQ(w.constant->shape().size(), 2u);
+    auto trans_b = n.Get<int64_t>("transB", 0);
+    ASSERT_TRUE(trans_b.ok());
+  }
+  EXPECT_EQ(gemms, 3u);
+  // First layer: 30 -> 64 (torch stores [out, in] with transB = 1).
+  const auto& first = g->nodes[0];
+  EXPECT_EQ(g->values[static_cast<size_t>(first.inputs[1])].constant->shape(),
+            (tensor::Shape{64, 30}));
+  EXPECT_EQ(*first.Get<int64_t>("transB", 0), 1);
+  EXPECT_FALSE(first.Get<float>("transB", 0.0f).ok());  // present, but an int
+}
+
+TEST(OnnxGraphTest, EveryFixtureBuilds) {
+  for (const char* f :
+       {"mlp_mnist", "cnn_small", "attention_tiny", "op_elementwise", "op_activations",
+        "op_compare_where", "op_reductions", "op_slice_split_concat", "op_pad_tile_expand",
+        "op_shape_range", "op_gemm_matmul", "op_conv_pool", "op_layernorm17"}) {
+    auto g = BuildOnnxGraph(Bytes(f));
+    ASSERT_TRUE(g.ok()) << f << ": " << g.status().ToString();
+    EXPECT_FALSE(g->nodes.empty()) << f;
+    for (const auto& n : g->nodes) {
+      for (int in : n.inputs) {
+        if (in >= 0) {
+          EXPECT_LT(static_cast<size_t>(in), g->values.size()) << f;
+        }
+      }
+    }
+  }
 }
 
 }  // namespace
