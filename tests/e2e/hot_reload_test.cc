@@ -174,7 +174,7 @@ TEST(HotReloadTest, BrokenModelAtStartupLeavesOthersServing) {
   EXPECT_EQ(Http(lenient->port(), "GET", "/v2/health/ready").status, 200);
 }
 
-TEST(HotReloadTest, OnnxModelsAreRefusedWithTheOperatorsTheyNeed) {
+TEST(HotReloadTest, OnnxModelsServeOrAreRefusedWithTheOperatorsTheyNeed) {
   TempDir tmp;
   fs::path repo = tmp.path() / "repo";
   AddModel(repo, "trees", 1, "multi_softprob");
@@ -187,14 +187,29 @@ TEST(HotReloadTest, OnnxModelsAreRefusedWithTheOperatorsTheyNeed) {
   fs::create_directories(repo / "mlp" / "1");
   fs::copy_file(SourceDir() / "tests/fixtures/onnx/mlp_tabular/model.onnx",
                 repo / "mlp" / "1" / "model.onnx");
+  fs::create_directories(repo / "cnn" / "1");
+  fs::copy_file(SourceDir() / "tests/fixtures/onnx/cnn_small/model.onnx",
+                repo / "cnn" / "1" / "model.onnx");
   auto server = ServerProcess::Start(repo);
   ASSERT_NE(server, nullptr);
   const uint16_t port = server->port();
   EXPECT_EQ(Http(port, "GET", "/v2/models/trees/ready").status, 200);
-  EXPECT_EQ(IndexEntry(port, "mlp", "1").value("state", ""), "UNAVAILABLE");
-  const std::string reason = IndexEntry(port, "mlp", "1").value("reason", "");
-  EXPECT_NE(reason.find("unsupported operators: Gemm"), std::string::npos) << reason;
-  EXPECT_EQ(Http(port, "POST", "/v2/models/mlp/infer", V2Request({{1, 2}})).status, 503);
+  // A graph the engine runs: its real input and output names, and answers.
+  auto meta = json::parse(Http(port, "GET", "/v2/models/mlp").body);
+  EXPECT_EQ(meta["platform"], "onnx");
+  EXPECT_EQ(meta["inputs"][0]["name"], "features");
+  EXPECT_EQ(meta["inputs"][0]["shape"], json::array({-1, 30}));
+  EXPECT_EQ(meta["outputs"][0]["name"], "logits");
+  std::vector<double> row(30, 0.5);
+  auto r = Http(port, "POST", "/v2/models/mlp/infer", V2Request({row}, "features"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["outputs"][0]["shape"], json::array({1, 2}));
+  // One it cannot: refused with every operator it lacks.
+  EXPECT_EQ(IndexEntry(port, "cnn", "1").value("state", ""), "UNAVAILABLE");
+  const std::string reason = IndexEntry(port, "cnn", "1").value("reason", "");
+  EXPECT_NE(reason.find("unsupported operators: "), std::string::npos) << reason;
+  EXPECT_NE(reason.find("Conv"), std::string::npos) << reason;
+  EXPECT_EQ(Http(port, "POST", "/v2/models/cnn/infer", V2Request({{1, 2}})).status, 503);
   EXPECT_NE(server->Log().find("loaded the onnx backend"), std::string::npos) << server->Log();
 }
 

@@ -1,9 +1,62 @@
 #include "backends/onnx/onnx_backend.h"
 
+#include <map>
+#include <mutex>
+
 #include "backend/model_file.h"
+#include "backends/onnx/onnx_graph.h"
 #include "backends/onnx/onnx_model.h"
+#include "backends/onnx/plan.h"
 
 namespace inferd::backends::onnx {
+namespace {
+
+// A loaded ONNX model: the graph, and its plans by batch size (made on first use).
+class LoadedOnnx final : public backend::LoadedModel {
+ public:
+  LoadedOnnx(OnnxGraph graph, backend::ModelSignature signature)
+      : graph_(std::move(graph)), signature_(std::move(signature)) {}
+  const backend::ModelSignature& signature() const override { return signature_; }
+
+  base::StatusOr<const OnnxPlan*> PlanFor(int64_t batch) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = plans_.find(batch);
+    if (it != plans_.end()) return it->second.get();
+    ASSIGN_OR_RETURN(auto plan, OnnxPlan::Create(graph_, batch));
+    const OnnxPlan* raw = plan.get();
+    if (plans_.size() < kMaxPlans)
+      plans_.emplace(batch, std::move(plan));
+    else
+      retired_.push_back(std::move(plan));  // kept: a concurrent call may still use it
+    return raw;
+  }
+
+  base::StatusOr<std::vector<tensor::Tensor>> Execute(
+      std::span<const tensor::Tensor> inputs,
+      std::span<const std::string> requested_outputs) const override {
+    const int64_t batch = inputs.empty() || inputs[0].shape().empty() ? 1 : inputs[0].shape()[0];
+    ASSIGN_OR_RETURN(const OnnxPlan* plan, PlanFor(batch));
+    ASSIGN_OR_RETURN(std::vector<tensor::Tensor> outputs, plan->Run(inputs));
+    if (requested_outputs.empty()) return outputs;
+    std::vector<tensor::Tensor> selected;
+    for (const std::string& name : requested_outputs) {
+      for (auto& t : outputs) {
+        if (t.name() == name) selected.push_back(t);
+      }
+    }
+    return selected;
+  }
+
+ private:
+  static constexpr size_t kMaxPlans = 64;  // distinct batch sizes kept
+  OnnxGraph graph_;
+  backend::ModelSignature signature_;
+  mutable std::mutex mu_;
+  mutable std::map<int64_t, std::unique_ptr<OnnxPlan>> plans_;
+  mutable std::vector<std::unique_ptr<OnnxPlan>> retired_;
+};
+
+}  // namespace
 
 std::optional<std::filesystem::path> OnnxBackend::FindModelFile(
     const std::filesystem::path& version_dir) const {
@@ -23,7 +76,13 @@ base::StatusOr<std::unique_ptr<backend::LoadedModel>> OnnxBackend::Load(
   if (!info->unsupported.empty()) {
     return base::Unimplemented(file + ": " + DescribeUnsupported(info->unsupported));
   }
-  return base::Unimplemented(file + ": the ONNX engine cannot run graphs yet");
+  auto graph = BuildOnnxGraph(bytes);
+  if (!graph.ok()) return graph.status().WithContext(file);
+  auto model = std::make_unique<LoadedOnnx>(std::move(graph).value(), info->signature);
+  // Plan batch 1 now: a graph whose shapes do not fit is refused at load, not at the first call.
+  auto plan = model->PlanFor(1);
+  if (!plan.ok()) return plan.status().WithContext(file);
+  return std::unique_ptr<backend::LoadedModel>(std::move(model));
 }
 
 }  // namespace inferd::backends::onnx

@@ -204,6 +204,7 @@ StatusOr<OnnxGraph> BuildOnnxGraph(std::string_view bytes) {
   for (const auto& n : graph.node()) {
     OnnxNode node;
     node.op = n.op_type();
+    node.opset = g.opset;
     node.name = n.name().empty() ? n.op_type() + "_" + std::to_string(g.nodes.size()) : n.name();
     for (const auto& in : n.input()) {
       if (in.empty()) {

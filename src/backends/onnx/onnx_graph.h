@@ -25,6 +25,7 @@ using Attribute = std::variant<int64_t, float, std::string, std::vector<int64_t>
 struct OnnxNode {
   std::string op;
   std::string name;
+  int64_t opset = 0;         // of the graph: some operators changed meaning across opsets
   std::vector<int> inputs;   // value ids; -1 for an omitted optional input
   std::vector<int> outputs;  // value ids; -1 for an omitted optional output
   std::map<std::string, Attribute, std::less<>> attributes;

@@ -5,19 +5,14 @@
 
 #include <set>
 
+#include "backends/onnx/kernels.h"
+
 namespace inferd::backends::onnx {
 
 using base::InvalidArgument;
 using base::StatusOr;
 
 namespace {
-
-// Operators the engine runs. Empty until the kernels land (issue #4): every graph is refused
-// with the list of what it needs.
-const std::set<std::string, std::less<>>& SupportedOps() {
-  static const std::set<std::string, std::less<>> ops = {};
-  return ops;
-}
 
 StatusOr<tensor::DataType> ToDataType(int32_t elem_type, const std::string& what) {
   using ::onnx::TensorProto_DataType;
@@ -61,7 +56,7 @@ StatusOr<config::TensorSpec> ToSpec(const ::onnx::ValueInfoProto& v, const std::
 
 }  // namespace
 
-bool IsSupportedOp(std::string_view op) { return SupportedOps().count(op) > 0; }
+bool IsSupportedOp(std::string_view op) { return FindOp(op) != nullptr; }
 
 std::string DescribeUnsupported(const std::map<std::string, std::vector<std::string>>& ops) {
   std::string s = "unsupported operators: ";

@@ -1,0 +1,311 @@
+#include "backends/onnx/kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <string>
+
+namespace inferd::backends::onnx {
+
+using base::InvalidArgument;
+using base::Status;
+using tensor::DataType;
+using tensor::Shape;
+
+namespace {
+
+Status Error(const OnnxNode& n, const std::string& what) {
+  return InvalidArgument("node '" + n.name + "' (" + n.op + "): " + what);
+}
+
+Status NeedInputs(const OnnxNode& n, std::span<const TensorView> in, size_t min, size_t max) {
+  if (in.size() < min || in.size() > max) {
+    return Error(n, "takes " + std::to_string(min) + "-" + std::to_string(max) + " inputs, got " +
+                        std::to_string(in.size()));
+  }
+  return Status::Ok();
+}
+
+Status NeedFloat(const OnnxNode& n, const TensorView& v) {
+  if (v.dtype != DataType::kFp32) {
+    return Error(n, "computes in FP32, got " + std::string(tensor::DataTypeName(v.dtype)));
+  }
+  return Status::Ok();
+}
+
+// ---- unary element-wise ------------------------------------------------------------------
+
+Status SameShape(const OnnxNode& n, std::span<const TensorView> in, std::vector<TensorView>* out) {
+  RETURN_IF_ERROR(NeedInputs(n, in, 1, 3));  // Dropout may carry ratio and training_mode
+  out->assign(1, TensorView{in[0].dtype, in[0].shape, nullptr});
+  return Status::Ok();
+}
+
+Status CopyKernel(const OnnxNode&, std::span<const TensorView> in,
+                  std::span<const TensorView> out) {
+  if (in[0].data != out[0].data) {
+    std::memcpy(out[0].data, in[0].data,
+                static_cast<size_t>(in[0].elements()) * tensor::DataTypeSize(in[0].dtype));
+  }
+  return Status::Ok();
+}
+
+template <float (*F)(float)>
+Status UnaryKernel(const OnnxNode& n, std::span<const TensorView> in,
+                   std::span<const TensorView> out) {
+  RETURN_IF_ERROR(NeedFloat(n, in[0]));
+  const float* x = in[0].as<float>();
+  float* y = out[0].as<float>();
+  const int64_t count = in[0].elements();
+  for (int64_t i = 0; i < count; ++i) y[i] = F(x[i]);
+  return Status::Ok();
+}
+
+float Relu(float x) { return x > 0.0f ? x : 0.0f; }
+float Sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+float Tanh(float x) { return std::tanh(x); }
+
+// ---- binary element-wise with broadcasting -------------------------------------------------
+
+base::StatusOr<Shape> Broadcast(const OnnxNode& n, const Shape& a, const Shape& b) {
+  const size_t rank = std::max(a.size(), b.size());
+  Shape out(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    const int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
+    const int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
+    if (da != db && da != 1 && db != 1) {
+      return Error(n, "shapes " + tensor::ShapeToString(a) + " and " + tensor::ShapeToString(b) +
+                          " do not broadcast");
+    }
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+Status BinaryShape(const OnnxNode& n, std::span<const TensorView> in,
+                   std::vector<TensorView>* out) {
+  RETURN_IF_ERROR(NeedInputs(n, in, 2, 2));
+  if (in[0].dtype != in[1].dtype) return Error(n, "inputs have different datatypes");
+  ASSIGN_OR_RETURN(Shape s, Broadcast(n, in[0].shape, in[1].shape));
+  out->assign(1, TensorView{in[0].dtype, s, nullptr});
+  return Status::Ok();
+}
+
+// Strides of `s` aligned to `rank` dimensions, 0 where the dimension is broadcast.
+std::array<int64_t, kMaxRank> BroadcastStrides(const Shape& s, size_t rank) {
+  std::array<int64_t, kMaxRank> st{};
+  int64_t stride = 1;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const size_t d = s.size() - 1 - i;
+    st[rank - 1 - i] = s[d] == 1 ? 0 : stride;
+    stride *= s[d];
+  }
+  return st;
+}
+
+template <typename T, typename Op>
+void BinaryLoop(const TensorView& a, const TensorView& b, const TensorView& y, Op op) {
+  const T* pa = a.as<T>();
+  const T* pb = b.as<T>();
+  T* py = y.as<T>();
+  const int64_t count = y.elements();
+  if (a.shape == y.shape && b.shape == y.shape) {
+    for (int64_t i = 0; i < count; ++i) py[i] = op(pa[i], pb[i]);
+    return;
+  }
+  if (a.shape == y.shape && b.elements() == 1) {
+    for (int64_t i = 0; i < count; ++i) py[i] = op(pa[i], pb[0]);
+    return;
+  }
+  const size_t rank = y.shape.size();
+  const auto sa = BroadcastStrides(a.shape, rank), sb = BroadcastStrides(b.shape, rank);
+  std::array<int64_t, kMaxRank> idx{};
+  int64_t ia = 0, ib = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    py[i] = op(pa[ia], pb[ib]);
+    for (size_t d = rank; d-- > 0;) {  // odometer over the output dimensions
+      ++idx[d];
+      ia += sa[d];
+      ib += sb[d];
+      if (idx[d] < y.shape[d]) break;
+      ia -= sa[d] * idx[d];
+      ib -= sb[d] * idx[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+template <typename Op>
+Status BinaryKernel(const OnnxNode& n, std::span<const TensorView> in,
+                    std::span<const TensorView> out) {
+  if (out[0].shape.size() > static_cast<size_t>(kMaxRank)) return Error(n, "rank above 8");
+  switch (in[0].dtype) {
+    case DataType::kFp32:
+      BinaryLoop<float>(in[0], in[1], out[0], Op());
+      return Status::Ok();
+    case DataType::kInt64:
+      BinaryLoop<int64_t>(in[0], in[1], out[0], Op());
+      return Status::Ok();
+    default:
+      return Error(n, "datatype " + std::string(tensor::DataTypeName(in[0].dtype)));
+  }
+}
+
+struct AddOp {
+  template <typename T>
+  T operator()(T a, T b) const {
+    return a + b;
+  }
+};
+struct SubOp {
+  template <typename T>
+  T operator()(T a, T b) const {
+    return a - b;
+  }
+};
+struct MulOp {
+  template <typename T>
+  T operator()(T a, T b) const {
+    return a * b;
+  }
+};
+struct DivOp {
+  template <typename T>
+  T operator()(T a, T b) const {
+    return b == T(0) && std::is_integral_v<T> ? T(0) : a / b;
+  }
+};
+
+// ---- Gemm, MatMul ----------------------------------------------------------------------------
+
+Status GemmShape(const OnnxNode& n, std::span<const TensorView> in, std::vector<TensorView>* out) {
+  RETURN_IF_ERROR(NeedInputs(n, in, 2, 3));
+  RETURN_IF_ERROR(NeedFloat(n, in[0]));
+  if (in[0].shape.size() != 2 || in[1].shape.size() != 2) return Error(n, "A and B must be 2-D");
+  ASSIGN_OR_RETURN(int64_t ta, n.Get<int64_t>("transA", 0));
+  ASSIGN_OR_RETURN(int64_t tb, n.Get<int64_t>("transB", 0));
+  const int64_t m = ta ? in[0].shape[1] : in[0].shape[0];
+  const int64_t k = ta ? in[0].shape[0] : in[0].shape[1];
+  const int64_t kb = tb ? in[1].shape[1] : in[1].shape[0];
+  const int64_t nn = tb ? in[1].shape[0] : in[1].shape[1];
+  if (k != kb) {
+    return Error(n, "inner dimensions differ: " + std::to_string(k) + " and " + std::to_string(kb));
+  }
+  if (in.size() == 3 && !in[2].shape.empty()) {
+    ASSIGN_OR_RETURN(Shape c, Broadcast(n, in[2].shape, Shape{m, nn}));
+    if (c != Shape{m, nn}) return Error(n, "C does not broadcast to [M, N]");
+  }
+  out->assign(1, TensorView{DataType::kFp32, Shape{m, nn}, nullptr});
+  return Status::Ok();
+}
+
+Status GemmKernel(const OnnxNode& n, std::span<const TensorView> in,
+                  std::span<const TensorView> out) {
+  ASSIGN_OR_RETURN(int64_t ta, n.Get<int64_t>("transA", 0));
+  ASSIGN_OR_RETURN(int64_t tb, n.Get<int64_t>("transB", 0));
+  ASSIGN_OR_RETURN(float alpha, n.Get<float>("alpha", 1.0f));
+  ASSIGN_OR_RETURN(float beta, n.Get<float>("beta", 1.0f));
+  const float* a = in[0].as<float>();
+  const float* b = in[1].as<float>();
+  float* y = out[0].as<float>();
+  const int64_t m = out[0].shape[0], nn = out[0].shape[1];
+  const int64_t k = ta ? in[0].shape[0] : in[0].shape[1];
+  // y = beta * C (broadcast) then += alpha * A·B, row by row with a contiguous inner loop.
+  if (in.size() == 3 && in[2].data != nullptr && beta != 0.0f) {
+    TensorView yv{DataType::kFp32, out[0].shape, y};
+    TensorView zero{DataType::kFp32, Shape{1}, nullptr};
+    float z = 0.0f;
+    zero.data = &z;
+    BinaryLoop<float>(zero, in[2], yv, [beta](float, float c) { return beta * c; });
+  } else {
+    std::fill(y, y + m * nn, 0.0f);
+  }
+  for (int64_t i = 0; i < m; ++i) {
+    float* yr = y + i * nn;
+    for (int64_t p = 0; p < k; ++p) {
+      const float av = alpha * (ta ? a[p * m + i] : a[i * k + p]);
+      if (!tb) {
+        const float* br = b + p * nn;
+        for (int64_t j = 0; j < nn; ++j) yr[j] += av * br[j];
+      } else {
+        for (int64_t j = 0; j < nn; ++j) yr[j] += av * b[j * k + p];
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+// ---- Softmax, Flatten -------------------------------------------------------------------------
+
+Status SoftmaxKernel(const OnnxNode& n, std::span<const TensorView> in,
+                     std::span<const TensorView> out) {
+  RETURN_IF_ERROR(NeedFloat(n, in[0]));
+  const int64_t rank = static_cast<int64_t>(in[0].shape.size());
+  ASSIGN_OR_RETURN(int64_t axis, n.Get<int64_t>("axis", n.opset >= 13 ? -1 : 1));
+  if (axis < 0) axis += rank;
+  if (axis < 0 || axis >= std::max<int64_t>(rank, 1)) return Error(n, "axis out of range");
+  // Opset 13+: along `axis`; before: over the flattened dimensions from `axis` on.
+  int64_t outer = 1, len = 1, inner = 1;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (d < axis) {
+      outer *= in[0].shape[static_cast<size_t>(d)];
+    } else if (d == axis || n.opset < 13) {
+      len *= in[0].shape[static_cast<size_t>(d)];
+    } else {
+      inner *= in[0].shape[static_cast<size_t>(d)];
+    }
+  }
+  const float* x = in[0].as<float>();
+  float* y = out[0].as<float>();
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t i = 0; i < inner; ++i) {
+      const int64_t base = o * len * inner + i;
+      float mx = -INFINITY;
+      for (int64_t j = 0; j < len; ++j) mx = std::max(mx, x[base + j * inner]);
+      float sum = 0.0f;
+      for (int64_t j = 0; j < len; ++j) {
+        const float e = std::exp(x[base + j * inner] - mx);
+        y[base + j * inner] = e;
+        sum += e;
+      }
+      for (int64_t j = 0; j < len; ++j) y[base + j * inner] /= sum;
+    }
+  }
+  return Status::Ok();
+}
+
+Status FlattenShape(const OnnxNode& n, std::span<const TensorView> in,
+                    std::vector<TensorView>* out) {
+  RETURN_IF_ERROR(NeedInputs(n, in, 1, 1));
+  const int64_t rank = static_cast<int64_t>(in[0].shape.size());
+  ASSIGN_OR_RETURN(int64_t axis, n.Get<int64_t>("axis", 1));
+  if (axis < 0) axis += rank;
+  if (axis < 0 || axis > rank) return Error(n, "axis out of range");
+  int64_t a = 1, b = 1;
+  for (int64_t d = 0; d < rank; ++d) (d < axis ? a : b) *= in[0].shape[static_cast<size_t>(d)];
+  out->assign(1, TensorView{in[0].dtype, Shape{a, b}, nullptr});
+  return Status::Ok();
+}
+
+}  // namespace
+
+const OpDef* FindOp(std::string_view op) {
+  static const std::map<std::string, OpDef, std::less<>> ops = {
+      {"Identity", {SameShape, CopyKernel}},
+      {"Dropout", {SameShape, CopyKernel}},  // inference: the identity
+      {"Flatten", {FlattenShape, CopyKernel}},
+      {"Relu", {SameShape, UnaryKernel<Relu>}},
+      {"Sigmoid", {SameShape, UnaryKernel<Sigmoid>}},
+      {"Tanh", {SameShape, UnaryKernel<Tanh>}},
+      {"Add", {BinaryShape, BinaryKernel<AddOp>}},
+      {"Sub", {BinaryShape, BinaryKernel<SubOp>}},
+      {"Mul", {BinaryShape, BinaryKernel<MulOp>}},
+      {"Div", {BinaryShape, BinaryKernel<DivOp>}},
+      {"Gemm", {GemmShape, GemmKernel}},
+      {"Softmax", {SameShape, SoftmaxKernel}},
+  };
+  auto it = ops.find(op);
+  return it == ops.end() ? nullptr : &it->second;
+}
+
+}  // namespace inferd::backends::onnx

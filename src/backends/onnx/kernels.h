@@ -1,0 +1,50 @@
+// Kernels of the ONNX engine and their shape rules. A kernel reads and writes TensorViews that
+// point into the plan's arena or into constants, so running a planned graph allocates nothing.
+// Thread-safety: kernels are pure functions of their arguments.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "backends/onnx/onnx_graph.h"
+#include "base/status.h"
+#include "tensor/tensor.h"
+
+namespace inferd::backends::onnx {
+
+inline constexpr int kMaxRank = 8;
+
+// A tensor's type and shape, and where its elements are (null while planning).
+struct TensorView {
+  tensor::DataType dtype = tensor::DataType::kFp32;
+  tensor::Shape shape;
+  void* data = nullptr;
+
+  int64_t elements() const { return tensor::ElementCount(shape); }
+  template <typename T>
+  T* as() const {
+    return static_cast<T*>(data);
+  }
+};
+
+// The shape rule of an operator: output types and shapes from the inputs' (whose data is set for
+// constants, so that shape-computing inputs such as Reshape's can be read). Errors:
+// INVALID_ARGUMENT naming the node and the mismatch.
+using ShapeFn = base::Status (*)(const OnnxNode& node, std::span<const TensorView> inputs,
+                                 std::vector<TensorView>* outputs);
+// Computes the outputs (whose shapes and buffers are set) from the inputs.
+using KernelFn = base::Status (*)(const OnnxNode& node, std::span<const TensorView> inputs,
+                                  std::span<const TensorView> outputs);
+
+struct OpDef {
+  ShapeFn shape;
+  KernelFn kernel;
+};
+
+// The operator `op` of the default domain, or null when the engine lacks it.
+const OpDef* FindOp(std::string_view op);
+
+}  // namespace inferd::backends::onnx
