@@ -64,6 +64,73 @@ Status UnaryKernel(const OnnxNode& n, std::span<const TensorView> in,
 float Relu(float x) { return x > 0.0f ? x : 0.0f; }
 float Sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 float Tanh(float x) { return std::tanh(x); }
+float Neg(float x) { return -x; }
+float Abs(float x) { return std::fabs(x); }
+float Sqrt(float x) { return std::sqrt(x); }
+float Exp(float x) { return std::exp(x); }
+float Log(float x) { return std::log(x); }
+float Erf(float x) { return std::erf(x); }
+
+// Element-wise with float attributes: `F(x, a, b)` with a and b read from the node (defaults per
+// the ONNX spec).
+template <float (*F)(float, float, float)>
+Status ParamKernel(const OnnxNode& n, std::span<const TensorView> in,
+                   std::span<const TensorView> out, float a, float b) {
+  RETURN_IF_ERROR(NeedFloat(n, in[0]));
+  const float* x = in[0].as<float>();
+  float* y = out[0].as<float>();
+  const int64_t count = in[0].elements();
+  for (int64_t i = 0; i < count; ++i) y[i] = F(x[i], a, b);
+  return Status::Ok();
+}
+
+float LeakyRelu(float x, float alpha, float) { return x >= 0.0f ? x : alpha * x; }
+float Elu(float x, float alpha, float) { return x >= 0.0f ? x : alpha * (std::exp(x) - 1.0f); }
+float HardSigmoid(float x, float alpha, float beta) {
+  return std::max(0.0f, std::min(1.0f, alpha * x + beta));
+}
+
+Status LeakyReluKernel(const OnnxNode& n, std::span<const TensorView> in,
+                       std::span<const TensorView> out) {
+  ASSIGN_OR_RETURN(float alpha, n.Get<float>("alpha", 0.01f));
+  return ParamKernel<LeakyRelu>(n, in, out, alpha, 0.0f);
+}
+Status EluKernel(const OnnxNode& n, std::span<const TensorView> in,
+                 std::span<const TensorView> out) {
+  ASSIGN_OR_RETURN(float alpha, n.Get<float>("alpha", 1.0f));
+  return ParamKernel<Elu>(n, in, out, alpha, 0.0f);
+}
+Status HardSigmoidKernel(const OnnxNode& n, std::span<const TensorView> in,
+                         std::span<const TensorView> out) {
+  ASSIGN_OR_RETURN(float alpha, n.Get<float>("alpha", 0.2f));
+  ASSIGN_OR_RETURN(float beta, n.Get<float>("beta", 0.5f));
+  return ParamKernel<HardSigmoid>(n, in, out, alpha, beta);
+}
+
+// Clip: bounds from the optional inputs (opset 11+) or the min/max attributes (before).
+Status ClipKernel(const OnnxNode& n, std::span<const TensorView> in,
+                  std::span<const TensorView> out) {
+  RETURN_IF_ERROR(NeedFloat(n, in[0]));
+  float lo = -INFINITY, hi = INFINITY;
+  if (n.opset < 11) {
+    ASSIGN_OR_RETURN(lo, n.Get<float>("min", lo));
+    ASSIGN_OR_RETURN(hi, n.Get<float>("max", hi));
+  } else {
+    if (in.size() > 1 && in[1].present) {
+      if (in[1].elements() != 1) return Error(n, "min must be a scalar");
+      lo = *in[1].as<float>();
+    }
+    if (in.size() > 2 && in[2].present) {
+      if (in[2].elements() != 1) return Error(n, "max must be a scalar");
+      hi = *in[2].as<float>();
+    }
+  }
+  const float* x = in[0].as<float>();
+  float* y = out[0].as<float>();
+  const int64_t count = in[0].elements();
+  for (int64_t i = 0; i < count; ++i) y[i] = std::min(std::max(x[i], lo), hi);
+  return Status::Ok();
+}
 
 // ---- binary element-wise with broadcasting -------------------------------------------------
 
@@ -175,6 +242,12 @@ struct DivOp {
     return b == T(0) && std::is_integral_v<T> ? T(0) : a / b;
   }
 };
+struct PowOp {
+  template <typename T>
+  T operator()(T a, T b) const {
+    return static_cast<T>(std::pow(static_cast<double>(a), static_cast<double>(b)));
+  }
+};
 
 // ---- Gemm, MatMul ----------------------------------------------------------------------------
 
@@ -237,6 +310,7 @@ Status GemmKernel(const OnnxNode& n, std::span<const TensorView> in,
 
 // ---- Softmax, Flatten -------------------------------------------------------------------------
 
+template <bool kLog>
 Status SoftmaxKernel(const OnnxNode& n, std::span<const TensorView> in,
                      std::span<const TensorView> out) {
   RETURN_IF_ERROR(NeedFloat(n, in[0]));
@@ -268,7 +342,14 @@ Status SoftmaxKernel(const OnnxNode& n, std::span<const TensorView> in,
         y[base + j * inner] = e;
         sum += e;
       }
-      for (int64_t j = 0; j < len; ++j) y[base + j * inner] /= sum;
+      if constexpr (kLog) {
+        const float log_sum = std::log(sum);
+        for (int64_t j = 0; j < len; ++j) {
+          y[base + j * inner] = x[base + j * inner] - mx - log_sum;
+        }
+      } else {
+        for (int64_t j = 0; j < len; ++j) y[base + j * inner] /= sum;
+      }
     }
   }
   return Status::Ok();
@@ -302,7 +383,19 @@ const OpDef* FindOp(std::string_view op) {
       {"Mul", {BinaryShape, BinaryKernel<MulOp>}},
       {"Div", {BinaryShape, BinaryKernel<DivOp>}},
       {"Gemm", {GemmShape, GemmKernel}},
-      {"Softmax", {SameShape, SoftmaxKernel}},
+      {"Softmax", {SameShape, SoftmaxKernel<false>}},
+      {"LogSoftmax", {SameShape, SoftmaxKernel<true>}},
+      {"Neg", {SameShape, UnaryKernel<Neg>}},
+      {"Abs", {SameShape, UnaryKernel<Abs>}},
+      {"Sqrt", {SameShape, UnaryKernel<Sqrt>}},
+      {"Exp", {SameShape, UnaryKernel<Exp>}},
+      {"Log", {SameShape, UnaryKernel<Log>}},
+      {"Erf", {SameShape, UnaryKernel<Erf>}},
+      {"Pow", {BinaryShape, BinaryKernel<PowOp>}},
+      {"LeakyRelu", {SameShape, LeakyReluKernel}},
+      {"Elu", {SameShape, EluKernel}},
+      {"HardSigmoid", {SameShape, HardSigmoidKernel}},
+      {"Clip", {SameShape, ClipKernel}},
   };
   auto it = ops.find(op);
   return it == ops.end() ? nullptr : &it->second;

@@ -22,6 +22,7 @@ struct TensorView {
   tensor::DataType dtype = tensor::DataType::kFp32;
   tensor::Shape shape;
   void* data = nullptr;
+  bool present = true;  // false for an omitted optional input
 
   int64_t elements() const { return tensor::ElementCount(shape); }
   template <typename T>

@@ -199,6 +199,11 @@ TEST(OnnxEngineTest, MlpsMatchOnnxRuntime) {
   ExpectMatchesOrt("mlp_mnist", 1e-5);
 }
 
+TEST(OnnxEngineTest, ElementwiseAndActivationsMatchOnnxRuntime) {
+  ExpectMatchesOrt("op_elementwise", 1e-5);
+  ExpectMatchesOrt("op_activations", 1e-5);
+}
+
 TEST(OnnxEngineTest, PlansEveryBatchSize) {
   OnnxBackend backend({});
   config::ModelConfig cfg;

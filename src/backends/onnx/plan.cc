@@ -52,7 +52,12 @@ StatusOr<std::unique_ptr<OnnxPlan>> OnnxPlan::Create(const OnnxGraph& graph, int
     in_views.clear();
     bool all_constant = true;
     for (int id : node.inputs) {
-      if (id < 0) continue;  // an omitted optional input
+      if (id < 0) {  // an omitted optional input keeps its position
+        TensorView absent;
+        absent.present = false;
+        in_views.push_back(absent);
+        continue;
+      }
       if (!known[static_cast<size_t>(id)]) {
         return InvalidArgument("node '" + node.name + "' reads '" +
                                graph.values[static_cast<size_t>(id)].name + "' before it exists");
@@ -86,10 +91,7 @@ StatusOr<std::unique_ptr<OnnxPlan>> OnnxPlan::Create(const OnnxGraph& graph, int
       }
       continue;
     }
-    Step step{&node, op, {}, outputs};
-    for (int id : node.inputs) {
-      if (id >= 0) step.inputs.push_back(id);
-    }
+    Step step{&node, op, node.inputs, outputs};
     for (size_t o = 0; o < outputs.size(); ++o) {
       const size_t id = static_cast<size_t>(outputs[o]);
       Slot& slot = plan->slots_[id];
@@ -137,6 +139,11 @@ void OnnxPlan::Return(std::unique_ptr<Arena> arena) const {
 StatusOr<std::vector<tensor::Tensor>> OnnxPlan::Run(std::span<const tensor::Tensor> inputs) const {
   auto arena = Checkout();
   auto view_of = [&](int id) {
+    if (id < 0) {
+      TensorView absent;
+      absent.present = false;
+      return absent;
+    }
     const Slot& s = slots_[static_cast<size_t>(id)];
     TensorView v = s.view;
     if (s.input >= 0) {
