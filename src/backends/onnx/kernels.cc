@@ -5,6 +5,8 @@
 #include <map>
 #include <string>
 
+#include "backends/onnx/shape_ops.h"
+
 namespace inferd::backends::onnx {
 
 using base::InvalidArgument;
@@ -371,32 +373,36 @@ Status FlattenShape(const OnnxNode& n, std::span<const TensorView> in,
 }  // namespace
 
 const OpDef* FindOp(std::string_view op) {
-  static const std::map<std::string, OpDef, std::less<>> ops = {
-      {"Identity", {SameShape, CopyKernel}},
-      {"Dropout", {SameShape, CopyKernel}},  // inference: the identity
-      {"Flatten", {FlattenShape, CopyKernel}},
-      {"Relu", {SameShape, UnaryKernel<Relu>}},
-      {"Sigmoid", {SameShape, UnaryKernel<Sigmoid>}},
-      {"Tanh", {SameShape, UnaryKernel<Tanh>}},
-      {"Add", {BinaryShape, BinaryKernel<AddOp>}},
-      {"Sub", {BinaryShape, BinaryKernel<SubOp>}},
-      {"Mul", {BinaryShape, BinaryKernel<MulOp>}},
-      {"Div", {BinaryShape, BinaryKernel<DivOp>}},
-      {"Gemm", {GemmShape, GemmKernel}},
-      {"Softmax", {SameShape, SoftmaxKernel<false>}},
-      {"LogSoftmax", {SameShape, SoftmaxKernel<true>}},
-      {"Neg", {SameShape, UnaryKernel<Neg>}},
-      {"Abs", {SameShape, UnaryKernel<Abs>}},
-      {"Sqrt", {SameShape, UnaryKernel<Sqrt>}},
-      {"Exp", {SameShape, UnaryKernel<Exp>}},
-      {"Log", {SameShape, UnaryKernel<Log>}},
-      {"Erf", {SameShape, UnaryKernel<Erf>}},
-      {"Pow", {BinaryShape, BinaryKernel<PowOp>}},
-      {"LeakyRelu", {SameShape, LeakyReluKernel}},
-      {"Elu", {SameShape, EluKernel}},
-      {"HardSigmoid", {SameShape, HardSigmoidKernel}},
-      {"Clip", {SameShape, ClipKernel}},
-  };
+  static const std::map<std::string, OpDef, std::less<>> ops = [] {
+    std::map<std::string, OpDef, std::less<>> m = {
+        {"Identity", {SameShape, CopyKernel}},
+        {"Dropout", {SameShape, CopyKernel}},  // inference: the identity
+        {"Flatten", {FlattenShape, CopyKernel}},
+        {"Relu", {SameShape, UnaryKernel<Relu>}},
+        {"Sigmoid", {SameShape, UnaryKernel<Sigmoid>}},
+        {"Tanh", {SameShape, UnaryKernel<Tanh>}},
+        {"Add", {BinaryShape, BinaryKernel<AddOp>}},
+        {"Sub", {BinaryShape, BinaryKernel<SubOp>}},
+        {"Mul", {BinaryShape, BinaryKernel<MulOp>}},
+        {"Div", {BinaryShape, BinaryKernel<DivOp>}},
+        {"Gemm", {GemmShape, GemmKernel}},
+        {"Softmax", {SameShape, SoftmaxKernel<false>}},
+        {"LogSoftmax", {SameShape, SoftmaxKernel<true>}},
+        {"Neg", {SameShape, UnaryKernel<Neg>}},
+        {"Abs", {SameShape, UnaryKernel<Abs>}},
+        {"Sqrt", {SameShape, UnaryKernel<Sqrt>}},
+        {"Exp", {SameShape, UnaryKernel<Exp>}},
+        {"Log", {SameShape, UnaryKernel<Log>}},
+        {"Erf", {SameShape, UnaryKernel<Erf>}},
+        {"Pow", {BinaryShape, BinaryKernel<PowOp>}},
+        {"LeakyRelu", {SameShape, LeakyReluKernel}},
+        {"Elu", {SameShape, EluKernel}},
+        {"HardSigmoid", {SameShape, HardSigmoidKernel}},
+        {"Clip", {SameShape, ClipKernel}},
+    };
+    AddShapeOps(&m);
+    return m;
+  }();
   auto it = ops.find(op);
   return it == ops.end() ? nullptr : &it->second;
 }

@@ -43,6 +43,8 @@ using KernelFn = base::Status (*)(const OnnxNode& node, std::span<const TensorVi
 struct OpDef {
   ShapeFn shape;
   KernelFn kernel;
+  // The kernel reads only its inputs' shapes (Shape): it runs at plan time whatever the data.
+  bool shape_only = false;
 };
 
 // The operator `op` of the default domain, or null when the engine lacks it.

@@ -168,11 +168,18 @@ void ExpectMatchesOrt(const std::string& fixture, double tolerance) {
   for (size_t c = 0; c < inputs["cases"].size(); ++c) {
     std::vector<tensor::Tensor> in;
     for (const auto& i : inputs["cases"][c]["inputs"]) {
-      ASSERT_EQ(i["datatype"], "FP32");
-      tensor::Tensor t(i["name"], tensor::DataType::kFp32, i["shape"].get<tensor::Shape>());
-      auto data = t.data<float>();
-      for (size_t k = 0; k < data.size(); ++k)
-        data[k] = static_cast<float>(i["data"][k].get<double>());
+      const auto dtype = tensor::DataTypeFromName(i["datatype"].get<std::string>());
+      ASSERT_TRUE(dtype.has_value());
+      tensor::Tensor t(i["name"], *dtype, i["shape"].get<tensor::Shape>());
+      for (size_t k = 0; k < static_cast<size_t>(t.element_count()); ++k) {
+        if (*dtype == tensor::DataType::kFp32) {
+          t.data<float>()[k] = static_cast<float>(i["data"][k].get<double>());
+        } else if (*dtype == tensor::DataType::kInt64) {
+          t.data<int64_t>()[k] = i["data"][k].get<int64_t>();
+        } else {
+          FAIL() << "input datatype " << i["datatype"];
+        }
+      }
       in.push_back(std::move(t));
     }
     auto out = (*model)->Execute(in, {});
@@ -183,11 +190,18 @@ void ExpectMatchesOrt(const std::string& fixture, double tolerance) {
       const tensor::Tensor& got = (*out)[o];
       EXPECT_EQ(got.name(), want[o]["name"]);
       EXPECT_EQ(got.shape(), want[o]["shape"].get<tensor::Shape>());
-      auto g = got.data<float>();
-      ASSERT_EQ(g.size(), want[o]["data"].size());
-      for (size_t k = 0; k < g.size(); ++k) {
+      ASSERT_EQ(got.element_count(), static_cast<int64_t>(want[o]["data"].size()));
+      for (size_t k = 0; k < want[o]["data"].size(); ++k) {
         const double w = want[o]["data"][k].get<double>();
-        EXPECT_LE(std::abs(g[k] - w), tolerance * std::max(1.0, std::abs(w)))
+        double g = 0;
+        if (got.dtype() == tensor::DataType::kFp32) {
+          g = got.data<float>()[k];
+        } else if (got.dtype() == tensor::DataType::kInt64) {
+          g = static_cast<double>(got.data<int64_t>()[k]);
+        } else {
+          FAIL() << "output datatype " << tensor::DataTypeName(got.dtype());
+        }
+        EXPECT_LE(std::abs(g - w), tolerance * std::max(1.0, std::abs(w)))
             << "case " << c << " output " << got.name() << " element " << k;
       }
     }
@@ -197,6 +211,11 @@ void ExpectMatchesOrt(const std::string& fixture, double tolerance) {
 TEST(OnnxEngineTest, MlpsMatchOnnxRuntime) {
   ExpectMatchesOrt("mlp_tabular", 1e-5);
   ExpectMatchesOrt("mlp_mnist", 1e-5);
+}
+
+TEST(OnnxEngineTest, AttentionBlockMatchesOnnxRuntime) {
+  ExpectMatchesOrt("attention_tiny", 1e-5);
+  ExpectMatchesOrt("op_reductions", 1e-5);
 }
 
 TEST(OnnxEngineTest, ElementwiseAndActivationsMatchOnnxRuntime) {

@@ -75,8 +75,8 @@ StatusOr<std::unique_ptr<OnnxPlan>> OnnxPlan::Create(const OnnxGraph& graph, int
                              std::to_string(outputs.size()) + " outputs; inferd computes " +
                              std::to_string(out_views.size()));
     }
-    if (all_constant) {
-      // Constant folding: run it now; the results are constants of the plan.
+    if (all_constant || op->shape_only) {
+      // Constant and shape folding: run it now; the results are constants of the plan.
       for (size_t o = 0; o < outputs.size(); ++o) {
         plan->folded_.emplace_back(graph.values[static_cast<size_t>(outputs[o])].name,
                                    out_views[o].dtype, out_views[o].shape);

@@ -1,0 +1,636 @@
+// Operators that move, select or reshape data (any element type), compare, reduce, and MatMul.
+#include "backends/onnx/shape_ops.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+
+#include "backends/onnx/kernels.h"
+
+namespace inferd::backends::onnx {
+
+using base::InvalidArgument;
+using base::Status;
+using base::StatusOr;
+using tensor::DataType;
+using tensor::Shape;
+
+namespace {
+
+Status Error(const OnnxNode& n, const std::string& what) {
+  return InvalidArgument("node '" + n.name + "' (" + n.op + "): " + what);
+}
+
+size_t ElemSize(const TensorView& v) { return tensor::DataTypeSize(v.dtype); }
+
+// The values of an INT64 or INT32 input that must be known when planning (a shape, axes, ...).
+StatusOr<std::vector<int64_t>> ConstInts(const OnnxNode& n, const TensorView& v, const char* what) {
+  if (!v.present) return std::vector<int64_t>{};
+  if (v.data == nullptr) {
+    return Error(n, std::string(what) + " must be known when planning (a constant or a shape)");
+  }
+  std::vector<int64_t> out(static_cast<size_t>(v.elements()));
+  if (v.dtype == DataType::kInt64) {
+    std::memcpy(out.data(), v.data, out.size() * sizeof(int64_t));
+  } else if (v.dtype == DataType::kInt32) {
+    for (size_t i = 0; i < out.size(); ++i) out[i] = v.as<int32_t>()[i];
+  } else {
+    return Error(n, std::string(what) + " must be INT64");
+  }
+  return out;
+}
+
+StatusOr<int64_t> Axis(const OnnxNode& n, int64_t axis, int64_t rank) {
+  if (axis < -rank || axis >= rank) {
+    return Error(
+        n, "axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
+  }
+  return axis < 0 ? axis + rank : axis;
+}
+
+std::vector<int64_t> Strides(const Shape& s) {
+  std::vector<int64_t> st(s.size(), 1);
+  for (size_t i = s.size(); i-- > 1;) st[i - 1] = st[i] * s[i];
+  return st;
+}
+
+// ---- Constant, Shape, Cast, ConstantOfShape -------------------------------------------------
+
+Status ConstantShape(const OnnxNode& n, std::span<const TensorView>, std::vector<TensorView>* out) {
+  auto it = n.attributes.find("value");
+  if (it == n.attributes.end()) return Error(n, "only the 'value' attribute is supported");
+  const auto* t = std::get_if<tensor::Tensor>(&it->second);
+  if (t == nullptr) return Error(n, "'value' is not a tensor");
+  out->assign(1, TensorView{t->dtype(), t->shape(), nullptr});
+  return Status::Ok();
+}
+
+Status ConstantKernel(const OnnxNode& n, std::span<const TensorView>,
+                      std::span<const TensorView> out) {
+  const auto& t = std::get<tensor::Tensor>(n.attributes.find("value")->second);
+  std::memcpy(out[0].data, t.bytes().data(), t.byte_size());
+  return Status::Ok();
+}
+
+Status ShapeShape(const OnnxNode& n, std::span<const TensorView> in, std::vector<TensorView>* out) {
+  if (in.size() != 1) return Error(n, "takes one input");
+  out->assign(
+      1, TensorView{DataType::kInt64, Shape{static_cast<int64_t>(in[0].shape.size())}, nullptr});
+  return Status::Ok();
+}
+
+Status ShapeKernel(const OnnxNode&, std::span<const TensorView> in,
+                   std::span<const TensorView> out) {
+  std::copy(in[0].shape.begin(), in[0].shape.end(), out[0].as<int64_t>());
+  return Status::Ok();
+}
+
+StatusOr<DataType> OnnxType(const OnnxNode& n, int64_t onnx_type) {
+  switch (onnx_type) {
+    case 1:
+      return DataType::kFp32;
+    case 11:
+      return DataType::kFp64;
+    case 7:
+      return DataType::kInt64;
+    case 6:
+      return DataType::kInt32;
+    case 9:
+      return DataType::kBool;
+    case 2:
+      return DataType::kUint8;
+    case 3:
+      return DataType::kInt8;
+    default:
+      return Error(n, "cast to ONNX type " + std::to_string(onnx_type) + " is not supported");
+  }
+}
+
+Status CastShape(const OnnxNode& n, std::span<const TensorView> in, std::vector<TensorView>* out) {
+  if (in.size() != 1) return Error(n, "takes one input");
+  ASSIGN_OR_RETURN(int64_t to, n.Get<int64_t>("to", 1));
+  ASSIGN_OR_RETURN(DataType dt, OnnxType(n, to));
+  out->assign(1, TensorView{dt, in[0].shape, nullptr});
+  return Status::Ok();
+}
+
+template <typename To>
+void CastInto(const TensorView& in, To* out) {
+  tensor::VisitNumericType(in.dtype, [&](auto tag) {
+    using From = decltype(tag);
+    const From* x = in.as<From>();
+    const int64_t n = in.elements();
+    for (int64_t i = 0; i < n; ++i) {
+      if constexpr (std::is_same_v<To, bool>) {
+        out[i] = x[i] != From(0);
+      } else {
+        out[i] = static_cast<To>(x[i]);
+      }
+    }
+  });
+}
+
+Status CastKernel(const OnnxNode& n, std::span<const TensorView> in,
+                  std::span<const TensorView> out) {
+  bool ok = tensor::VisitNumericType(out[0].dtype, [&](auto tag) {
+    using To = decltype(tag);
+    CastInto<To>(in[0], out[0].as<To>());
+  });
+  return ok ? Status::Ok() : Error(n, "unsupported cast");
+}
+
+Status ConstantOfShapeShape(const OnnxNode& n, std::span<const TensorView> in,
+                            std::vector<TensorView>* out) {
+  ASSIGN_OR_RETURN(auto dims, ConstInts(n, in[0], "the shape"));
+  DataType dt = DataType::kFp32;
+  if (auto it = n.attributes.find("value"); it != n.attributes.end()) {
+    dt = std::get<tensor::Tensor>(it->second).dtype();
+  }
+  out->assign(1, TensorView{dt, Shape(dims.begin(), dims.end()), nullptr});
+  return Status::Ok();
+}
+
+Status ConstantOfShapeKernel(const OnnxNode& n, std::span<const TensorView>,
+                             std::span<const TensorView> out) {
+  const size_t es = ElemSize(out[0]);
+  std::vector<uint8_t> value(es, 0);
+  if (auto it = n.attributes.find("value"); it != n.attributes.end()) {
+    const auto& t = std::get<tensor::Tensor>(it->second);
+    std::memcpy(value.data(), t.bytes().data(), std::min(es, t.byte_size()));
+  }
+  auto* p = static_cast<uint8_t*>(out[0].data);
+  for (int64_t i = 0; i < out[0].elements(); ++i) std::memcpy(p + i * es, value.data(), es);
+  return Status::Ok();
+}
+
+// ---- Reshape, Squeeze, Unsqueeze (shape changes, same bytes) ----------------------------------
+
+Status ReshapeShape(const OnnxNode& n, std::span<const TensorView> in,
+                    std::vector<TensorView>* out) {
+  ASSIGN_OR_RETURN(auto dims, ConstInts(n, in[1], "the new shape"));
+  ASSIGN_OR_RETURN(int64_t allowzero, n.Get<int64_t>("allowzero", 0));
+  Shape s(dims.begin(), dims.end());
+  int64_t known = 1, infer = -1;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == 0 && !allowzero) s[i] = i < in[0].shape.size() ? in[0].shape[i] : 0;
+    if (s[i] == -1) {
+      if (infer >= 0) return Error(n, "more than one -1 in the new shape");
+      infer = static_cast<int64_t>(i);
+    } else {
+      known *= s[i];
+    }
+  }
+  if (infer >= 0) s[static_cast<size_t>(infer)] = known == 0 ? 0 : in[0].elements() / known;
+  if (tensor::ElementCount(s) != in[0].elements()) {
+    return Error(n, "cannot reshape " + tensor::ShapeToString(in[0].shape) + " to " +
+                        tensor::ShapeToString(s));
+  }
+  out->assign(1, TensorView{in[0].dtype, s, nullptr});
+  return Status::Ok();
+}
+
+Status SqueezeShape(const OnnxNode& n, std::span<const TensorView> in,
+                    std::vector<TensorView>* out) {
+  const int64_t rank = static_cast<int64_t>(in[0].shape.size());
+  std::vector<int64_t> axes;
+  if (in.size() > 1 && in[1].present) {
+    ASSIGN_OR_RETURN(axes, ConstInts(n, in[1], "axes"));
+  } else {
+    ASSIGN_OR_RETURN(axes, n.Get<std::vector<int64_t>>("axes", {}));
+  }
+  std::vector<bool> drop(static_cast<size_t>(rank), false);
+  for (int64_t a : axes) {
+    ASSIGN_OR_RETURN(int64_t ax, Axis(n, a, rank));
+    if (in[0].shape[static_cast<size_t>(ax)] != 1) return Error(n, "squeezed axis is not 1");
+    drop[static_cast<size_t>(ax)] = true;
+  }
+  Shape s;
+  for (int64_t d = 0; d < rank; ++d) {
+    const bool squeeze =
+        axes.empty() ? in[0].shape[static_cast<size_t>(d)] == 1 : drop[static_cast<size_t>(d)];
+    if (!squeeze) s.push_back(in[0].shape[static_cast<size_t>(d)]);
+  }
+  out->assign(1, TensorView{in[0].dtype, s, nullptr});
+  return Status::Ok();
+}
+
+Status UnsqueezeShape(const OnnxNode& n, std::span<const TensorView> in,
+                      std::vector<TensorView>* out) {
+  std::vector<int64_t> axes;
+  if (in.size() > 1 && in[1].present) {
+    ASSIGN_OR_RETURN(axes, ConstInts(n, in[1], "axes"));
+  } else {
+    ASSIGN_OR_RETURN(axes, n.Get<std::vector<int64_t>>("axes", {}));
+  }
+  const int64_t rank = static_cast<int64_t>(in[0].shape.size() + axes.size());
+  std::vector<bool> added(static_cast<size_t>(rank), false);
+  for (int64_t a : axes) {
+    ASSIGN_OR_RETURN(int64_t ax, Axis(n, a, rank));
+    added[static_cast<size_t>(ax)] = true;
+  }
+  Shape s;
+  size_t k = 0;
+  for (int64_t d = 0; d < rank; ++d)
+    s.push_back(added[static_cast<size_t>(d)] ? 1 : in[0].shape[k++]);
+  out->assign(1, TensorView{in[0].dtype, s, nullptr});
+  return Status::Ok();
+}
+
+Status CopyBytes(const OnnxNode&, std::span<const TensorView> in, std::span<const TensorView> out) {
+  std::memcpy(out[0].data, in[0].data, static_cast<size_t>(in[0].elements()) * ElemSize(in[0]));
+  return Status::Ok();
+}
+
+// ---- Transpose, Concat, Gather ----------------------------------------------------------------
+
+StatusOr<std::vector<int64_t>> Perm(const OnnxNode& n, size_t rank) {
+  std::vector<int64_t> perm(rank);
+  std::iota(perm.rbegin(), perm.rend(), 0);  // default: reverse
+  ASSIGN_OR_RETURN(perm, n.Get<std::vector<int64_t>>("perm", perm));
+  if (perm.size() != rank) return Error(n, "perm has the wrong length");
+  return perm;
+}
+
+Status TransposeShape(const OnnxNode& n, std::span<const TensorView> in,
+                      std::vector<TensorView>* out) {
+  ASSIGN_OR_RETURN(auto perm, Perm(n, in[0].shape.size()));
+  Shape s;
+  for (int64_t p : perm) {
+    if (p < 0 || p >= static_cast<int64_t>(in[0].shape.size())) return Error(n, "bad perm");
+    s.push_back(in[0].shape[static_cast<size_t>(p)]);
+  }
+  out->assign(1, TensorView{in[0].dtype, s, nullptr});
+  return Status::Ok();
+}
+
+Status TransposeKernel(const OnnxNode& n, std::span<const TensorView> in,
+                       std::span<const TensorView> out) {
+  ASSIGN_OR_RETURN(auto perm, Perm(n, in[0].shape.size()));
+  const size_t rank = perm.size(), es = ElemSize(in[0]);
+  const auto in_strides = Strides(in[0].shape);
+  std::vector<int64_t> idx(rank, 0);
+  const auto* src = static_cast<const uint8_t*>(in[0].data);
+  auto* dst = static_cast<uint8_t*>(out[0].data);
+  const int64_t count = out[0].elements();
+  for (int64_t i = 0; i < count; ++i) {
+    int64_t off = 0;
+    for (size_t d = 0; d < rank; ++d) off += idx[d] * in_strides[static_cast<size_t>(perm[d])];
+    std::memcpy(dst + i * static_cast<int64_t>(es), src + off * static_cast<int64_t>(es), es);
+    for (size_t d = rank; d-- > 0;) {
+      if (++idx[d] < out[0].shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return Status::Ok();
+}
+
+Status ConcatShape(const OnnxNode& n, std::span<const TensorView> in,
+                   std::vector<TensorView>* out) {
+  if (in.empty()) return Error(n, "needs inputs");
+  const int64_t rank = static_cast<int64_t>(in[0].shape.size());
+  ASSIGN_OR_RETURN(int64_t axis, n.Get<int64_t>("axis", 0));
+  ASSIGN_OR_RETURN(axis, Axis(n, axis, rank));
+  Shape s = in[0].shape;
+  s[static_cast<size_t>(axis)] = 0;
+  for (const auto& v : in) {
+    if (v.shape.size() != static_cast<size_t>(rank) || v.dtype != in[0].dtype) {
+      return Error(n, "inputs differ in rank or datatype");
+    }
+    for (int64_t d = 0; d < rank; ++d) {
+      if (d != axis && v.shape[static_cast<size_t>(d)] != s[static_cast<size_t>(d)]) {
+        return Error(n, "inputs differ outside the axis");
+      }
+    }
+    s[static_cast<size_t>(axis)] += v.shape[static_cast<size_t>(axis)];
+  }
+  out->assign(1, TensorView{in[0].dtype, s, nullptr});
+  return Status::Ok();
+}
+
+Status ConcatKernel(const OnnxNode& n, std::span<const TensorView> in,
+                    std::span<const TensorView> out) {
+  const int64_t rank = static_cast<int64_t>(out[0].shape.size());
+  ASSIGN_OR_RETURN(int64_t axis, n.Get<int64_t>("axis", 0));
+  ASSIGN_OR_RETURN(axis, Axis(n, axis, rank));
+  int64_t outer = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= out[0].shape[static_cast<size_t>(d)];
+  const size_t es = ElemSize(out[0]);
+  auto* dst = static_cast<uint8_t*>(out[0].data);
+  for (int64_t o = 0; o < outer; ++o) {
+    for (const auto& v : in) {
+      const size_t chunk = static_cast<size_t>(v.elements() / std::max<int64_t>(outer, 1)) * es;
+      std::memcpy(dst, static_cast<const uint8_t*>(v.data) + static_cast<size_t>(o) * chunk, chunk);
+      dst += chunk;
+    }
+  }
+  return Status::Ok();
+}
+
+Status GatherShape(const OnnxNode& n, std::span<const TensorView> in,
+                   std::vector<TensorView>* out) {
+  if (in.size() != 2) return Error(n, "takes data and indices");
+  const int64_t rank = static_cast<int64_t>(in[0].shape.size());
+  ASSIGN_OR_RETURN(int64_t axis, n.Get<int64_t>("axis", 0));
+  ASSIGN_OR_RETURN(axis, Axis(n, axis, rank));
+  if (in[1].dtype != DataType::kInt64 && in[1].dtype != DataType::kInt32) {
+    return Error(n, "indices must be INT64 or INT32");
+  }
+  Shape s(in[0].shape.begin(), in[0].shape.begin() + axis);
+  s.insert(s.end(), in[1].shape.begin(), in[1].shape.end());
+  s.insert(s.end(), in[0].shape.begin() + axis + 1, in[0].shape.end());
+  out->assign(1, TensorView{in[0].dtype, s, nullptr});
+  return Status::Ok();
+}
+
+Status GatherKernel(const OnnxNode& n, std::span<const TensorView> in,
+                    std::span<const TensorView> out) {
+  const int64_t rank = static_cast<int64_t>(in[0].shape.size());
+  ASSIGN_OR_RETURN(int64_t axis, n.Get<int64_t>("axis", 0));
+  ASSIGN_OR_RETURN(axis, Axis(n, axis, rank));
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= in[0].shape[static_cast<size_t>(d)];
+  for (int64_t d = axis + 1; d < rank; ++d) inner *= in[0].shape[static_cast<size_t>(d)];
+  const int64_t dim = in[0].shape[static_cast<size_t>(axis)];
+  const int64_t count = in[1].elements();
+  const size_t es = ElemSize(in[0]);
+  const auto* src = static_cast<const uint8_t*>(in[0].data);
+  auto* dst = static_cast<uint8_t*>(out[0].data);
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t i = 0; i < count; ++i) {
+      int64_t k = in[1].dtype == DataType::kInt64 ? in[1].as<int64_t>()[i] : in[1].as<int32_t>()[i];
+      if (k < 0) k += dim;
+      if (k < 0 || k >= dim) return Error(n, "index " + std::to_string(k) + " is out of range");
+      std::memcpy(dst, src + static_cast<size_t>((o * dim + k) * inner) * es,
+                  static_cast<size_t>(inner) * es);
+      dst += static_cast<size_t>(inner) * es;
+    }
+  }
+  return Status::Ok();
+}
+
+// ---- MatMul (batched, broadcasting the leading dimensions) ------------------------------------
+
+Status MatMulShape(const OnnxNode& n, std::span<const TensorView> in,
+                   std::vector<TensorView>* out) {
+  if (in.size() != 2 || in[0].dtype != DataType::kFp32 || in[1].dtype != DataType::kFp32) {
+    return Error(n, "takes two FP32 inputs");
+  }
+  Shape a = in[0].shape, b = in[1].shape;
+  if (a.empty() || b.empty()) return Error(n, "inputs must not be scalars");
+  if (a.size() == 1) a.insert(a.begin(), 1);
+  if (b.size() == 1) b.push_back(1);
+  if (a.back() != b[b.size() - 2]) {
+    return Error(n, "inner dimensions differ: " + tensor::ShapeToString(in[0].shape) + " x " +
+                        tensor::ShapeToString(in[1].shape));
+  }
+  Shape batch_a(a.begin(), a.end() - 2), batch_b(b.begin(), b.end() - 2);
+  const size_t r = std::max(batch_a.size(), batch_b.size());
+  Shape s(r);
+  for (size_t i = 0; i < r; ++i) {
+    const int64_t da = i < r - batch_a.size() ? 1 : batch_a[i - (r - batch_a.size())];
+    const int64_t db = i < r - batch_b.size() ? 1 : batch_b[i - (r - batch_b.size())];
+    if (da != db && da != 1 && db != 1) return Error(n, "batch dimensions do not broadcast");
+    s[i] = std::max(da, db);
+  }
+  if (in[0].shape.size() > 1) s.push_back(a[a.size() - 2]);
+  if (in[1].shape.size() > 1) s.push_back(b.back());
+  out->assign(1, TensorView{DataType::kFp32, s, nullptr});
+  return Status::Ok();
+}
+
+Status MatMulKernel(const OnnxNode&, std::span<const TensorView> in,
+                    std::span<const TensorView> out) {
+  Shape a = in[0].shape, b = in[1].shape;
+  if (a.size() == 1) a.insert(a.begin(), 1);
+  if (b.size() == 1) b.push_back(1);
+  const int64_t m = a[a.size() - 2], k = a.back(), nn = b.back();
+  const int64_t batches = std::max<int64_t>(1, tensor::ElementCount(out[0].shape) / (m * nn));
+  const int64_t a_batches = tensor::ElementCount(a) / (m * k);
+  const int64_t b_batches = tensor::ElementCount(b) / (k * nn);
+  const float* pa = in[0].as<float>();
+  const float* pb = in[1].as<float>();
+  float* py = out[0].as<float>();
+  for (int64_t bt = 0; bt < batches; ++bt) {
+    // Broadcast by repetition (enough for the usual [B,H,S,D] x [B,H,D,S] and [..,K] x [K,N]).
+    const float* xa = pa + (a_batches == 1 ? 0 : bt % a_batches) * m * k;
+    const float* xb = pb + (b_batches == 1 ? 0 : bt % b_batches) * k * nn;
+    float* y = py + bt * m * nn;
+    std::fill(y, y + m * nn, 0.0f);
+    for (int64_t i = 0; i < m; ++i) {
+      for (int64_t p = 0; p < k; ++p) {
+        const float av = xa[i * k + p];
+        const float* br = xb + p * nn;
+        for (int64_t j = 0; j < nn; ++j) y[i * nn + j] += av * br[j];
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+// ---- ReduceMean/Sum/Max, ArgMax, Split --------------------------------------------------------
+
+// The reduced axes (all when none are given, unless noop_with_empty_axes), from the attribute
+// (before opset 18, and ReduceSum before 13) or the second input.
+StatusOr<std::vector<bool>> ReducedAxes(const OnnxNode& n, std::span<const TensorView> in) {
+  const int64_t rank = static_cast<int64_t>(in[0].shape.size());
+  std::vector<int64_t> axes;
+  if (in.size() > 1 && in[1].present) {
+    ASSIGN_OR_RETURN(axes, ConstInts(n, in[1], "axes"));
+  } else {
+    ASSIGN_OR_RETURN(axes, n.Get<std::vector<int64_t>>("axes", {}));
+  }
+  std::vector<bool> reduced(static_cast<size_t>(rank), axes.empty());
+  ASSIGN_OR_RETURN(int64_t noop, n.Get<int64_t>("noop_with_empty_axes", 0));
+  if (axes.empty() && noop) reduced.assign(static_cast<size_t>(rank), false);
+  for (int64_t a : axes) {
+    ASSIGN_OR_RETURN(int64_t ax, Axis(n, a, rank));
+    reduced[static_cast<size_t>(ax)] = true;
+  }
+  return reduced;
+}
+
+Status ReduceShape(const OnnxNode& n, std::span<const TensorView> in,
+                   std::vector<TensorView>* out) {
+  if (in[0].dtype != DataType::kFp32) return Error(n, "computes in FP32");
+  ASSIGN_OR_RETURN(auto reduced, ReducedAxes(n, in));
+  ASSIGN_OR_RETURN(int64_t keep, n.Get<int64_t>("keepdims", 1));
+  Shape s;
+  for (size_t d = 0; d < reduced.size(); ++d) {
+    if (!reduced[d]) {
+      s.push_back(in[0].shape[d]);
+    } else if (keep) {
+      s.push_back(1);
+    }
+  }
+  out->assign(1, TensorView{DataType::kFp32, s, nullptr});
+  return Status::Ok();
+}
+
+enum class Reduce { kMean, kSum, kMax };
+
+template <Reduce R>
+Status ReduceKernel(const OnnxNode& n, std::span<const TensorView> in,
+                    std::span<const TensorView> out) {
+  ASSIGN_OR_RETURN(auto reduced, ReducedAxes(n, in));
+  const Shape& s = in[0].shape;
+  const size_t rank = s.size();
+  // Output index of each input element: strides of the kept dimensions.
+  std::vector<int64_t> out_stride(rank, 0);
+  int64_t stride = 1;
+  for (size_t d = rank; d-- > 0;) {
+    if (!reduced[d]) {
+      out_stride[d] = stride;
+      stride *= s[d];
+    }
+  }
+  const int64_t out_count = out[0].elements();
+  float* y = out[0].as<float>();
+  std::fill(y, y + out_count, R == Reduce::kMax ? -INFINITY : 0.0f);
+  const float* x = in[0].as<float>();
+  std::vector<int64_t> idx(rank, 0);
+  int64_t o = 0;
+  const int64_t count = in[0].elements();
+  for (int64_t i = 0; i < count; ++i) {
+    if constexpr (R == Reduce::kMax) {
+      y[o] = std::max(y[o], x[i]);
+    } else {
+      y[o] += x[i];
+    }
+    for (size_t d = rank; d-- > 0;) {
+      ++idx[d];
+      o += out_stride[d];
+      if (idx[d] < s[d]) break;
+      o -= out_stride[d] * idx[d];
+      idx[d] = 0;
+    }
+  }
+  if constexpr (R == Reduce::kMean) {
+    const float per = static_cast<float>(count / std::max<int64_t>(out_count, 1));
+    for (int64_t i = 0; i < out_count; ++i) y[i] /= per;
+  }
+  return Status::Ok();
+}
+
+Status ArgMaxShape(const OnnxNode& n, std::span<const TensorView> in,
+                   std::vector<TensorView>* out) {
+  if (in[0].dtype != DataType::kFp32) return Error(n, "computes in FP32");
+  const int64_t rank = static_cast<int64_t>(in[0].shape.size());
+  ASSIGN_OR_RETURN(int64_t axis, n.Get<int64_t>("axis", 0));
+  ASSIGN_OR_RETURN(axis, Axis(n, axis, rank));
+  ASSIGN_OR_RETURN(int64_t keep, n.Get<int64_t>("keepdims", 1));
+  Shape s = in[0].shape;
+  if (keep) {
+    s[static_cast<size_t>(axis)] = 1;
+  } else {
+    s.erase(s.begin() + axis);
+  }
+  out->assign(1, TensorView{DataType::kInt64, s, nullptr});
+  return Status::Ok();
+}
+
+Status ArgMaxKernel(const OnnxNode& n, std::span<const TensorView> in,
+                    std::span<const TensorView> out) {
+  const int64_t rank = static_cast<int64_t>(in[0].shape.size());
+  ASSIGN_OR_RETURN(int64_t axis, n.Get<int64_t>("axis", 0));
+  ASSIGN_OR_RETURN(axis, Axis(n, axis, rank));
+  ASSIGN_OR_RETURN(int64_t last, n.Get<int64_t>("select_last_index", 0));
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= in[0].shape[static_cast<size_t>(d)];
+  for (int64_t d = axis + 1; d < rank; ++d) inner *= in[0].shape[static_cast<size_t>(d)];
+  const int64_t len = in[0].shape[static_cast<size_t>(axis)];
+  const float* x = in[0].as<float>();
+  int64_t* y = out[0].as<int64_t>();
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t i = 0; i < inner; ++i) {
+      int64_t best = 0;
+      for (int64_t j = 1; j < len; ++j) {
+        const float v = x[(o * len + j) * inner + i], b = x[(o * len + best) * inner + i];
+        if (v > b || (last && v == b)) best = j;
+      }
+      y[o * inner + i] = best;
+    }
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::vector<int64_t>> SplitSizes(const OnnxNode& n, std::span<const TensorView> in,
+                                          size_t outputs, int64_t dim) {
+  std::vector<int64_t> sizes;
+  if (in.size() > 1 && in[1].present) {
+    ASSIGN_OR_RETURN(sizes, ConstInts(n, in[1], "split"));
+  } else {
+    ASSIGN_OR_RETURN(sizes, n.Get<std::vector<int64_t>>("split", {}));
+  }
+  if (sizes.empty()) {
+    if (outputs == 0) return Error(n, "no outputs");
+    const int64_t each = (dim + static_cast<int64_t>(outputs) - 1) / static_cast<int64_t>(outputs);
+    for (size_t i = 0; i < outputs; ++i) {
+      sizes.push_back(std::min(each, dim - each * static_cast<int64_t>(i)));
+    }
+  }
+  if (std::accumulate(sizes.begin(), sizes.end(), int64_t{0}) != dim) {
+    return Error(n, "split sizes do not add up to the axis length");
+  }
+  return sizes;
+}
+
+Status SplitShape(const OnnxNode& n, std::span<const TensorView> in, std::vector<TensorView>* out) {
+  const int64_t rank = static_cast<int64_t>(in[0].shape.size());
+  ASSIGN_OR_RETURN(int64_t axis, n.Get<int64_t>("axis", 0));
+  ASSIGN_OR_RETURN(axis, Axis(n, axis, rank));
+  size_t outputs = 0;
+  for (int id : n.outputs) outputs += id >= 0 ? 1 : 0;
+  ASSIGN_OR_RETURN(auto sizes, SplitSizes(n, in, outputs, in[0].shape[static_cast<size_t>(axis)]));
+  out->clear();
+  for (int64_t sz : sizes) {
+    Shape s = in[0].shape;
+    s[static_cast<size_t>(axis)] = sz;
+    out->push_back(TensorView{in[0].dtype, s, nullptr});
+  }
+  return Status::Ok();
+}
+
+Status SplitKernel(const OnnxNode& n, std::span<const TensorView> in,
+                   std::span<const TensorView> out) {
+  const int64_t rank = static_cast<int64_t>(in[0].shape.size());
+  ASSIGN_OR_RETURN(int64_t axis, n.Get<int64_t>("axis", 0));
+  ASSIGN_OR_RETURN(axis, Axis(n, axis, rank));
+  int64_t outer = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= in[0].shape[static_cast<size_t>(d)];
+  const size_t es = ElemSize(in[0]);
+  const auto* src = static_cast<const uint8_t*>(in[0].data);
+  for (int64_t o = 0; o < outer; ++o) {
+    for (const auto& v : out) {
+      const size_t chunk = static_cast<size_t>(v.elements() / std::max<int64_t>(outer, 1)) * es;
+      std::memcpy(static_cast<uint8_t*>(v.data) + static_cast<size_t>(o) * chunk, src, chunk);
+      src += chunk;
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+void AddShapeOps(std::map<std::string, OpDef, std::less<>>* ops) {
+  ops->insert({
+      {"Constant", {ConstantShape, ConstantKernel}},
+      {"Shape", {ShapeShape, ShapeKernel, /*shape_only=*/true}},
+      {"Cast", {CastShape, CastKernel}},
+      {"ConstantOfShape", {ConstantOfShapeShape, ConstantOfShapeKernel}},
+      {"Reshape", {ReshapeShape, CopyBytes}},
+      {"Squeeze", {SqueezeShape, CopyBytes}},
+      {"Unsqueeze", {UnsqueezeShape, CopyBytes}},
+      {"Transpose", {TransposeShape, TransposeKernel}},
+      {"Concat", {ConcatShape, ConcatKernel}},
+      {"Gather", {GatherShape, GatherKernel}},
+      {"MatMul", {MatMulShape, MatMulKernel}},
+      {"ReduceMean", {ReduceShape, ReduceKernel<Reduce::kMean>}},
+      {"ReduceSum", {ReduceShape, ReduceKernel<Reduce::kSum>}},
+      {"ReduceMax", {ReduceShape, ReduceKernel<Reduce::kMax>}},
+      {"ArgMax", {ArgMaxShape, ArgMaxKernel}},
+      {"Split", {SplitShape, SplitKernel}},
+  });
+}
+
+}  // namespace inferd::backends::onnx

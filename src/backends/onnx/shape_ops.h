@@ -1,0 +1,13 @@
+// Registration of the data-movement operators (shape_ops.cc) into the operator table.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "backends/onnx/kernels.h"
+
+namespace inferd::backends::onnx {
+
+void AddShapeOps(std::map<std::string, OpDef, std::less<>>* ops);
+
+}  // namespace inferd::backends::onnx
