@@ -401,6 +401,7 @@ const OpDef* FindOp(std::string_view op) {
         {"Clip", {SameShape, ClipKernel}},
     };
     AddShapeOps(&m);
+    AddMoreOps(&m);
     return m;
   }();
   auto it = ops.find(op);

@@ -192,12 +192,17 @@ void ExpectMatchesOrt(const std::string& fixture, double tolerance) {
       EXPECT_EQ(got.shape(), want[o]["shape"].get<tensor::Shape>());
       ASSERT_EQ(got.element_count(), static_cast<int64_t>(want[o]["data"].size()));
       for (size_t k = 0; k < want[o]["data"].size(); ++k) {
-        const double w = want[o]["data"][k].get<double>();
+        const auto& wj = want[o]["data"][k];
+        const double w = wj.is_boolean() ? (wj.get<bool>() ? 1.0 : 0.0) : wj.get<double>();
         double g = 0;
         if (got.dtype() == tensor::DataType::kFp32) {
           g = got.data<float>()[k];
         } else if (got.dtype() == tensor::DataType::kInt64) {
           g = static_cast<double>(got.data<int64_t>()[k]);
+        } else if (got.dtype() == tensor::DataType::kInt32) {
+          g = static_cast<double>(got.data<int32_t>()[k]);
+        } else if (got.dtype() == tensor::DataType::kBool) {
+          g = got.data<uint8_t>()[k] ? 1.0 : 0.0;
         } else {
           FAIL() << "output datatype " << tensor::DataTypeName(got.dtype());
         }
@@ -216,6 +221,13 @@ TEST(OnnxEngineTest, MlpsMatchOnnxRuntime) {
 TEST(OnnxEngineTest, AttentionBlockMatchesOnnxRuntime) {
   ExpectMatchesOrt("attention_tiny", 1e-5);
   ExpectMatchesOrt("op_reductions", 1e-5);
+}
+
+TEST(OnnxEngineTest, SelectionSlicingPaddingAndLayerNormMatchOnnxRuntime) {
+  for (const char* f : {"op_compare_where", "op_slice_split_concat", "op_pad_tile_expand",
+                        "op_shape_range", "op_gemm_matmul", "op_layernorm17"}) {
+    ExpectMatchesOrt(f, 1e-5);
+  }
 }
 
 TEST(OnnxEngineTest, ElementwiseAndActivationsMatchOnnxRuntime) {
