@@ -402,6 +402,7 @@ const OpDef* FindOp(std::string_view op) {
     };
     AddShapeOps(&m);
     AddMoreOps(&m);
+    AddConvOps(&m);
     return m;
   }();
   auto it = ops.find(op);

@@ -11,5 +11,7 @@ namespace inferd::backends::onnx {
 void AddShapeOps(std::map<std::string, OpDef, std::less<>>* ops);
 // Comparison, selection, Slice, Expand, Tile, Range, Pad, LayerNormalization (more_ops.cc).
 void AddMoreOps(std::map<std::string, OpDef, std::less<>>* ops);
+// Conv, pooling and BatchNormalization (conv_ops.cc).
+void AddConvOps(std::map<std::string, OpDef, std::less<>>* ops);
 
 }  // namespace inferd::backends::onnx
