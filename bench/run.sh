@@ -6,3 +6,8 @@ cd "$(dirname "$0")/.."
 "$BUILD_DIR/bench/forest_bench" --model-dir "$BUILD_DIR/bench-models"
 bench/http_bench.sh "$BUILD_DIR"
 bench/predict_bench.sh "$BUILD_DIR"
+# ONNX Runtime (the ONNX engine's peer) from npm; without it onnx_bench skips the ORT column.
+if command -v npm >/dev/null && [[ ! -d tools/fixtures/ort/node_modules/onnxruntime-node ]]; then
+  (cd tools/fixtures/ort && npm ci --ignore-scripts --no-audit --no-fund)
+fi
+"$BUILD_DIR/bench/onnx_bench"

@@ -295,6 +295,26 @@ Status GemmKernel(const OnnxNode& n, std::span<const TensorView> in,
   } else {
     std::fill(y, y + m * nn, 0.0f);
   }
+  if (tb && !ta) {
+    // B is [N, K] (PyTorch's Linear weights): each output is a dot product of two contiguous
+    // rows, summed in 8 lanes so that the compiler vectorizes it.
+    for (int64_t i = 0; i < m; ++i) {
+      const float* ar = a + i * k;
+      for (int64_t j = 0; j < nn; ++j) {
+        const float* br = b + j * k;
+        float lane[8] = {};
+        int64_t p = 0;
+        for (; p + 8 <= k; p += 8) {
+          for (int l = 0; l < 8; ++l) lane[l] += ar[p + l] * br[p + l];
+        }
+        float dot = 0;
+        for (; p < k; ++p) dot += ar[p] * br[p];
+        for (int l = 0; l < 8; ++l) dot += lane[l];
+        y[i * nn + j] += alpha * dot;
+      }
+    }
+    return Status::Ok();
+  }
   for (int64_t i = 0; i < m; ++i) {
     float* yr = y + i * nn;
     for (int64_t p = 0; p < k; ++p) {
