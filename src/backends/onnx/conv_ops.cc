@@ -15,10 +15,6 @@ using tensor::Shape;
 
 namespace {
 
-Status Error(const OnnxNode& n, const std::string& what) {
-  return InvalidArgument("node '" + n.name + "' (" + n.op + "): " + what);
-}
-
 // Window geometry of a 2-D convolution or pooling.
 struct Window {
   int64_t kh, kw, sh = 1, sw = 1, dh = 1, dw = 1;
@@ -34,10 +30,11 @@ StatusOr<Window> Geometry(const OnnxNode& n, int64_t h, int64_t w, int64_t kh, i
   ASSIGN_OR_RETURN(std::string auto_pad, n.Get<std::string>("auto_pad", "NOTSET"));
   ASSIGN_OR_RETURN(int64_t ceil_mode, n.Get<int64_t>("ceil_mode", 0));
   if (strides.size() != 2 || dil.size() != 2 || pads.size() != 4) {
-    return Error(n, "only 2-D windows are supported so far");
+    return NodeError(n, "only 2-D windows are supported so far");
   }
   g.sh = strides[0], g.sw = strides[1], g.dh = dil[0], g.dw = dil[1];
-  if (g.sh < 1 || g.sw < 1 || g.dh < 1 || g.dw < 1) return Error(n, "strides and dilations >= 1");
+  if (g.sh < 1 || g.sw < 1 || g.dh < 1 || g.dw < 1)
+    return NodeError(n, "strides and dilations >= 1");
   const int64_t eh = g.dh * (kh - 1) + 1, ew = g.dw * (kw - 1) + 1;  // effective kernel
   if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
     g.oh = (h + g.sh - 1) / g.sh;
@@ -54,7 +51,7 @@ StatusOr<Window> Geometry(const OnnxNode& n, int64_t h, int64_t w, int64_t kh, i
   if (auto_pad == "NOTSET") {
     g.top = pads[0], g.left = pads[1], g.bottom = pads[2], g.right = pads[3];
   } else if (auto_pad != "VALID") {
-    return Error(n, "auto_pad '" + auto_pad + "' is not supported");
+    return NodeError(n, "auto_pad '" + auto_pad + "' is not supported");
   }
   auto out_dim = [&](int64_t in, int64_t b, int64_t e, int64_t k, int64_t s) {
     const int64_t span = in + b + e - k;
@@ -65,14 +62,14 @@ StatusOr<Window> Geometry(const OnnxNode& n, int64_t h, int64_t w, int64_t kh, i
   };
   g.oh = out_dim(h, g.top, g.bottom, eh, g.sh);
   g.ow = out_dim(w, g.left, g.right, ew, g.sw);
-  if (g.oh < 1 || g.ow < 1) return Error(n, "the window is larger than the padded input");
+  if (g.oh < 1 || g.ow < 1) return NodeError(n, "the window is larger than the padded input");
   return g;
 }
 
 Status Need4d(const OnnxNode& n, const TensorView& x) {
   if (x.shape.size() != 4 || x.dtype != DataType::kFp32) {
-    return Error(n, "takes an FP32 [N, C, H, W] input (2-D only so far), got " +
-                        tensor::ShapeToString(x.shape));
+    return NodeError(n, "takes an FP32 [N, C, H, W] input (2-D only so far), got " +
+                            tensor::ShapeToString(x.shape));
   }
   return Status::Ok();
 }
@@ -81,16 +78,17 @@ Status Need4d(const OnnxNode& n, const TensorView& x) {
 
 Status ConvShape(const OnnxNode& n, std::span<const TensorView> in, std::vector<TensorView>* out) {
   RETURN_IF_ERROR(Need4d(n, in[0]));
-  if (in.size() < 2 || in[1].shape.size() != 4) return Error(n, "W must be [M, C/group, kH, kW]");
+  if (in.size() < 2 || in[1].shape.size() != 4)
+    return NodeError(n, "W must be [M, C/group, kH, kW]");
   ASSIGN_OR_RETURN(int64_t group, n.Get<int64_t>("group", 1));
   const int64_t c = in[0].shape[1], m = in[1].shape[0];
   if (group < 1 || c % group != 0 || m % group != 0 || in[1].shape[1] != c / group) {
-    return Error(n, "channels " + std::to_string(c) + " and weights " +
-                        tensor::ShapeToString(in[1].shape) + " do not fit group " +
-                        std::to_string(group));
+    return NodeError(n, "channels " + std::to_string(c) + " and weights " +
+                            tensor::ShapeToString(in[1].shape) + " do not fit group " +
+                            std::to_string(group));
   }
   if (in.size() > 2 && in[2].present && in[2].elements() != m)
-    return Error(n, "B must have M values");
+    return NodeError(n, "B must have M values");
   ASSIGN_OR_RETURN(Window g,
                    Geometry(n, in[0].shape[2], in[0].shape[3], in[1].shape[2], in[1].shape[3]));
   out->assign(1, TensorView{DataType::kFp32, Shape{in[0].shape[0], m, g.oh, g.ow}, nullptr});
@@ -141,9 +139,9 @@ Status ConvKernel(const OnnxNode& n, std::span<const TensorView> in,
 Status PoolShape(const OnnxNode& n, std::span<const TensorView> in, std::vector<TensorView>* out) {
   RETURN_IF_ERROR(Need4d(n, in[0]));
   ASSIGN_OR_RETURN(auto k, n.Get<std::vector<int64_t>>("kernel_shape", {}));
-  if (k.size() != 2) return Error(n, "kernel_shape must have 2 values");
+  if (k.size() != 2) return NodeError(n, "kernel_shape must have 2 values");
   if (n.outputs.size() > 1 && n.outputs[1] >= 0) {
-    return Error(n, "the Indices output is not supported");
+    return NodeError(n, "the Indices output is not supported");
   }
   ASSIGN_OR_RETURN(Window g, Geometry(n, in[0].shape[2], in[0].shape[3], k[0], k[1]));
   out->assign(
@@ -196,7 +194,7 @@ Status PoolKernel(const OnnxNode& n, std::span<const TensorView> in,
 Status GlobalPoolShape(const OnnxNode& n, std::span<const TensorView> in,
                        std::vector<TensorView>* out) {
   if (in.empty() || in[0].shape.size() < 3 || in[0].dtype != DataType::kFp32) {
-    return Error(n, "takes an FP32 [N, C, ...] input");
+    return NodeError(n, "takes an FP32 [N, C, ...] input");
   }
   Shape s = in[0].shape;
   for (size_t d = 2; d < s.size(); ++d) s[d] = 1;
@@ -225,13 +223,13 @@ Status GlobalPoolKernel(const OnnxNode&, std::span<const TensorView> in,
 Status BatchNormShape(const OnnxNode& n, std::span<const TensorView> in,
                       std::vector<TensorView>* out) {
   if (in.size() != 5 || in[0].shape.size() < 2 || in[0].dtype != DataType::kFp32) {
-    return Error(n, "takes X [N, C, ...], scale, B, mean and var");
+    return NodeError(n, "takes X [N, C, ...], scale, B, mean and var");
   }
   for (size_t i = 1; i < 5; ++i) {
-    if (in[i].elements() != in[0].shape[1]) return Error(n, "parameters must have C values");
+    if (in[i].elements() != in[0].shape[1]) return NodeError(n, "parameters must have C values");
   }
   ASSIGN_OR_RETURN(int64_t training, n.Get<int64_t>("training_mode", 0));
-  if (training) return Error(n, "training_mode is not supported");
+  if (training) return NodeError(n, "training_mode is not supported");
   out->assign(1, TensorView{DataType::kFp32, in[0].shape, nullptr});
   return Status::Ok();
 }

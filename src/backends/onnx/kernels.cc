@@ -16,21 +16,17 @@ using tensor::Shape;
 
 namespace {
 
-Status Error(const OnnxNode& n, const std::string& what) {
-  return InvalidArgument("node '" + n.name + "' (" + n.op + "): " + what);
-}
-
 Status NeedInputs(const OnnxNode& n, std::span<const TensorView> in, size_t min, size_t max) {
   if (in.size() < min || in.size() > max) {
-    return Error(n, "takes " + std::to_string(min) + "-" + std::to_string(max) + " inputs, got " +
-                        std::to_string(in.size()));
+    return NodeError(n, "takes " + std::to_string(min) + "-" + std::to_string(max) +
+                            " inputs, got " + std::to_string(in.size()));
   }
   return Status::Ok();
 }
 
 Status NeedFloat(const OnnxNode& n, const TensorView& v) {
   if (v.dtype != DataType::kFp32) {
-    return Error(n, "computes in FP32, got " + std::string(tensor::DataTypeName(v.dtype)));
+    return NodeError(n, "computes in FP32, got " + std::string(tensor::DataTypeName(v.dtype)));
   }
   return Status::Ok();
 }
@@ -119,11 +115,11 @@ Status ClipKernel(const OnnxNode& n, std::span<const TensorView> in,
     ASSIGN_OR_RETURN(hi, n.Get<float>("max", hi));
   } else {
     if (in.size() > 1 && in[1].present) {
-      if (in[1].elements() != 1) return Error(n, "min must be a scalar");
+      if (in[1].elements() != 1) return NodeError(n, "min must be a scalar");
       lo = *in[1].as<float>();
     }
     if (in.size() > 2 && in[2].present) {
-      if (in[2].elements() != 1) return Error(n, "max must be a scalar");
+      if (in[2].elements() != 1) return NodeError(n, "max must be a scalar");
       hi = *in[2].as<float>();
     }
   }
@@ -136,26 +132,11 @@ Status ClipKernel(const OnnxNode& n, std::span<const TensorView> in,
 
 // ---- binary element-wise with broadcasting -------------------------------------------------
 
-base::StatusOr<Shape> Broadcast(const OnnxNode& n, const Shape& a, const Shape& b) {
-  const size_t rank = std::max(a.size(), b.size());
-  Shape out(rank);
-  for (size_t i = 0; i < rank; ++i) {
-    const int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
-    const int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
-    if (da != db && da != 1 && db != 1) {
-      return Error(n, "shapes " + tensor::ShapeToString(a) + " and " + tensor::ShapeToString(b) +
-                          " do not broadcast");
-    }
-    out[i] = da == 1 ? db : da;
-  }
-  return out;
-}
-
 Status BinaryShape(const OnnxNode& n, std::span<const TensorView> in,
                    std::vector<TensorView>* out) {
   RETURN_IF_ERROR(NeedInputs(n, in, 2, 2));
-  if (in[0].dtype != in[1].dtype) return Error(n, "inputs have different datatypes");
-  ASSIGN_OR_RETURN(Shape s, Broadcast(n, in[0].shape, in[1].shape));
+  if (in[0].dtype != in[1].dtype) return NodeError(n, "inputs have different datatypes");
+  ASSIGN_OR_RETURN(Shape s, BroadcastShapes(n, in[0].shape, in[1].shape));
   out->assign(1, TensorView{in[0].dtype, s, nullptr});
   return Status::Ok();
 }
@@ -207,7 +188,7 @@ void BinaryLoop(const TensorView& a, const TensorView& b, const TensorView& y, O
 template <typename Op>
 Status BinaryKernel(const OnnxNode& n, std::span<const TensorView> in,
                     std::span<const TensorView> out) {
-  if (out[0].shape.size() > static_cast<size_t>(kMaxRank)) return Error(n, "rank above 8");
+  if (out[0].shape.size() > static_cast<size_t>(kMaxRank)) return NodeError(n, "rank above 8");
   switch (in[0].dtype) {
     case DataType::kFp32:
       BinaryLoop<float>(in[0], in[1], out[0], Op());
@@ -216,7 +197,7 @@ Status BinaryKernel(const OnnxNode& n, std::span<const TensorView> in,
       BinaryLoop<int64_t>(in[0], in[1], out[0], Op());
       return Status::Ok();
     default:
-      return Error(n, "datatype " + std::string(tensor::DataTypeName(in[0].dtype)));
+      return NodeError(n, "datatype " + std::string(tensor::DataTypeName(in[0].dtype)));
   }
 }
 
@@ -256,7 +237,8 @@ struct PowOp {
 Status GemmShape(const OnnxNode& n, std::span<const TensorView> in, std::vector<TensorView>* out) {
   RETURN_IF_ERROR(NeedInputs(n, in, 2, 3));
   RETURN_IF_ERROR(NeedFloat(n, in[0]));
-  if (in[0].shape.size() != 2 || in[1].shape.size() != 2) return Error(n, "A and B must be 2-D");
+  if (in[0].shape.size() != 2 || in[1].shape.size() != 2)
+    return NodeError(n, "A and B must be 2-D");
   ASSIGN_OR_RETURN(int64_t ta, n.Get<int64_t>("transA", 0));
   ASSIGN_OR_RETURN(int64_t tb, n.Get<int64_t>("transB", 0));
   const int64_t m = ta ? in[0].shape[1] : in[0].shape[0];
@@ -264,11 +246,12 @@ Status GemmShape(const OnnxNode& n, std::span<const TensorView> in, std::vector<
   const int64_t kb = tb ? in[1].shape[1] : in[1].shape[0];
   const int64_t nn = tb ? in[1].shape[0] : in[1].shape[1];
   if (k != kb) {
-    return Error(n, "inner dimensions differ: " + std::to_string(k) + " and " + std::to_string(kb));
+    return NodeError(
+        n, "inner dimensions differ: " + std::to_string(k) + " and " + std::to_string(kb));
   }
   if (in.size() == 3 && !in[2].shape.empty()) {
-    ASSIGN_OR_RETURN(Shape c, Broadcast(n, in[2].shape, Shape{m, nn}));
-    if (c != Shape{m, nn}) return Error(n, "C does not broadcast to [M, N]");
+    ASSIGN_OR_RETURN(Shape c, BroadcastShapes(n, in[2].shape, Shape{m, nn}));
+    if (c != Shape{m, nn}) return NodeError(n, "C does not broadcast to [M, N]");
   }
   out->assign(1, TensorView{DataType::kFp32, Shape{m, nn}, nullptr});
   return Status::Ok();
@@ -339,7 +322,7 @@ Status SoftmaxKernel(const OnnxNode& n, std::span<const TensorView> in,
   const int64_t rank = static_cast<int64_t>(in[0].shape.size());
   ASSIGN_OR_RETURN(int64_t axis, n.Get<int64_t>("axis", n.opset >= 13 ? -1 : 1));
   if (axis < 0) axis += rank;
-  if (axis < 0 || axis >= std::max<int64_t>(rank, 1)) return Error(n, "axis out of range");
+  if (axis < 0 || axis >= std::max<int64_t>(rank, 1)) return NodeError(n, "axis out of range");
   // Opset 13+: along `axis`; before: over the flattened dimensions from `axis` on.
   int64_t outer = 1, len = 1, inner = 1;
   for (int64_t d = 0; d < rank; ++d) {
@@ -383,7 +366,7 @@ Status FlattenShape(const OnnxNode& n, std::span<const TensorView> in,
   const int64_t rank = static_cast<int64_t>(in[0].shape.size());
   ASSIGN_OR_RETURN(int64_t axis, n.Get<int64_t>("axis", 1));
   if (axis < 0) axis += rank;
-  if (axis < 0 || axis > rank) return Error(n, "axis out of range");
+  if (axis < 0 || axis > rank) return NodeError(n, "axis out of range");
   int64_t a = 1, b = 1;
   for (int64_t d = 0; d < rank; ++d) (d < axis ? a : b) *= in[0].shape[static_cast<size_t>(d)];
   out->assign(1, TensorView{in[0].dtype, Shape{a, b}, nullptr});
@@ -391,6 +374,51 @@ Status FlattenShape(const OnnxNode& n, std::span<const TensorView> in,
 }
 
 }  // namespace
+
+Status NodeError(const OnnxNode& n, const std::string& what) {
+  return InvalidArgument("node '" + n.name + "' (" + n.op + "): " + what);
+}
+
+size_t ElemSize(const TensorView& v) { return tensor::DataTypeSize(v.dtype); }
+
+base::StatusOr<Shape> BroadcastShapes(const OnnxNode& n, const Shape& a, const Shape& b) {
+  const size_t rank = std::max(a.size(), b.size());
+  Shape out(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    const int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
+    const int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
+    if (da != db && da != 1 && db != 1) {
+      return NodeError(n, "shapes " + tensor::ShapeToString(a) + " and " +
+                              tensor::ShapeToString(b) + " do not broadcast");
+    }
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+base::StatusOr<std::vector<int64_t>> ConstInts(const OnnxNode& n, const TensorView& v,
+                                               const char* what) {
+  if (!v.present) return std::vector<int64_t>{};
+  if (v.data == nullptr) {
+    return NodeError(n, std::string(what) + " must be known when planning (a constant or a shape)");
+  }
+  if (v.dtype != DataType::kInt64 && v.dtype != DataType::kInt32) {
+    return NodeError(n, std::string(what) + " must be INT64");
+  }
+  std::vector<int64_t> out(static_cast<size_t>(v.elements()));
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i] = v.dtype == DataType::kInt64 ? v.as<int64_t>()[i] : v.as<int32_t>()[i];
+  }
+  return out;
+}
+
+base::StatusOr<int64_t> NormalizeAxis(const OnnxNode& n, int64_t axis, int64_t rank) {
+  if (axis < -rank || axis >= rank) {
+    return NodeError(
+        n, "axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
+  }
+  return axis < 0 ? axis + rank : axis;
+}
 
 const OpDef* FindOp(std::string_view op) {
   static const std::map<std::string, OpDef, std::less<>> ops = [] {

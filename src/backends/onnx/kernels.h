@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -46,6 +47,19 @@ struct OpDef {
   // The kernel reads only its inputs' shapes (Shape): it runs at plan time whatever the data.
   bool shape_only = false;
 };
+
+// Helpers the operator files share. Errors are INVALID_ARGUMENT naming the node.
+base::Status NodeError(const OnnxNode& n, const std::string& what);
+size_t ElemSize(const TensorView& v);
+// numpy-style broadcasting of two shapes.
+base::StatusOr<tensor::Shape> BroadcastShapes(const OnnxNode& n, const tensor::Shape& a,
+                                              const tensor::Shape& b);
+// The values of an INT64/INT32 input that must be known when planning (a shape, axes, pads...);
+// empty for an omitted optional input.
+base::StatusOr<std::vector<int64_t>> ConstInts(const OnnxNode& n, const TensorView& v,
+                                               const char* what);
+// `axis` in [-rank, rank) made non-negative.
+base::StatusOr<int64_t> NormalizeAxis(const OnnxNode& n, int64_t axis, int64_t rank);
 
 // The operator `op` of the default domain, or null when the engine lacks it.
 const OpDef* FindOp(std::string_view op);

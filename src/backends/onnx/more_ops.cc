@@ -17,39 +17,6 @@ using tensor::Shape;
 
 namespace {
 
-Status Error(const OnnxNode& n, const std::string& what) {
-  return InvalidArgument("node '" + n.name + "' (" + n.op + "): " + what);
-}
-
-size_t ElemSize(const TensorView& v) { return tensor::DataTypeSize(v.dtype); }
-
-StatusOr<std::vector<int64_t>> Ints(const OnnxNode& n, const TensorView& v, const char* what) {
-  if (!v.present) return std::vector<int64_t>{};
-  if (v.data == nullptr) {
-    return Error(n, std::string(what) + " must be known when planning (a constant or a shape)");
-  }
-  std::vector<int64_t> out(static_cast<size_t>(v.elements()));
-  for (size_t i = 0; i < out.size(); ++i) {
-    out[i] = v.dtype == DataType::kInt64 ? v.as<int64_t>()[i] : v.as<int32_t>()[i];
-  }
-  return out;
-}
-
-StatusOr<Shape> Broadcast(const OnnxNode& n, const Shape& a, const Shape& b) {
-  const size_t rank = std::max(a.size(), b.size());
-  Shape out(rank);
-  for (size_t i = 0; i < rank; ++i) {
-    const int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
-    const int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
-    if (da != db && da != 1 && db != 1) {
-      return Error(n, "shapes " + tensor::ShapeToString(a) + " and " + tensor::ShapeToString(b) +
-                          " do not broadcast");
-    }
-    out[i] = da == 1 ? db : da;
-  }
-  return out;
-}
-
 // Offset into `s` (aligned right to `rank` dims, broadcast dims read index 0) of output index.
 int64_t BroadcastOffset(const Shape& s, const std::vector<int64_t>& idx) {
   const size_t rank = idx.size();
@@ -75,8 +42,9 @@ void NextIndex(std::vector<int64_t>& idx, const Shape& shape) {
 
 Status CompareShape(const OnnxNode& n, std::span<const TensorView> in,
                     std::vector<TensorView>* out) {
-  if (in.size() != 2 || in[0].dtype != in[1].dtype) return Error(n, "takes two inputs of one type");
-  ASSIGN_OR_RETURN(Shape s, Broadcast(n, in[0].shape, in[1].shape));
+  if (in.size() != 2 || in[0].dtype != in[1].dtype)
+    return NodeError(n, "takes two inputs of one type");
+  ASSIGN_OR_RETURN(Shape s, BroadcastShapes(n, in[0].shape, in[1].shape));
   out->assign(1, TensorView{DataType::kBool, s, nullptr});
   return Status::Ok();
 }
@@ -95,7 +63,7 @@ Status CompareKernel(const OnnxNode& n, std::span<const TensorView> in,
       y[i] = Cmp()(a[BroadcastOffset(in[0].shape, idx)], b[BroadcastOffset(in[1].shape, idx)]);
     }
   });
-  return ok ? Status::Ok() : Error(n, "unsupported datatype");
+  return ok ? Status::Ok() : NodeError(n, "unsupported datatype");
 }
 
 struct EqualCmp {
@@ -118,7 +86,7 @@ struct LessCmp {
 };
 
 Status NotShape(const OnnxNode& n, std::span<const TensorView> in, std::vector<TensorView>* out) {
-  if (in.size() != 1 || in[0].dtype != DataType::kBool) return Error(n, "takes one BOOL input");
+  if (in.size() != 1 || in[0].dtype != DataType::kBool) return NodeError(n, "takes one BOOL input");
   out->assign(1, TensorView{DataType::kBool, in[0].shape, nullptr});
   return Status::Ok();
 }
@@ -130,10 +98,10 @@ Status NotKernel(const OnnxNode&, std::span<const TensorView> in, std::span<cons
 
 Status WhereShape(const OnnxNode& n, std::span<const TensorView> in, std::vector<TensorView>* out) {
   if (in.size() != 3 || in[0].dtype != DataType::kBool || in[1].dtype != in[2].dtype) {
-    return Error(n, "takes a BOOL condition and two inputs of one type");
+    return NodeError(n, "takes a BOOL condition and two inputs of one type");
   }
-  ASSIGN_OR_RETURN(Shape s, Broadcast(n, in[0].shape, in[1].shape));
-  ASSIGN_OR_RETURN(s, Broadcast(n, s, in[2].shape));
+  ASSIGN_OR_RETURN(Shape s, BroadcastShapes(n, in[0].shape, in[1].shape));
+  ASSIGN_OR_RETURN(s, BroadcastShapes(n, s, in[2].shape));
   out->assign(1, TensorView{in[1].dtype, s, nullptr});
   return Status::Ok();
 }
@@ -159,8 +127,8 @@ Status WhereKernel(const OnnxNode&, std::span<const TensorView> in,
 
 Status ExpandShape(const OnnxNode& n, std::span<const TensorView> in,
                    std::vector<TensorView>* out) {
-  ASSIGN_OR_RETURN(auto dims, Ints(n, in[1], "the shape"));
-  ASSIGN_OR_RETURN(Shape s, Broadcast(n, in[0].shape, Shape(dims.begin(), dims.end())));
+  ASSIGN_OR_RETURN(auto dims, ConstInts(n, in[1], "the shape"));
+  ASSIGN_OR_RETURN(Shape s, BroadcastShapes(n, in[0].shape, Shape(dims.begin(), dims.end())));
   out->assign(1, TensorView{in[0].dtype, s, nullptr});
   return Status::Ok();
 }
@@ -180,11 +148,12 @@ Status BroadcastCopyKernel(const OnnxNode&, std::span<const TensorView> in,
 }
 
 Status TileShape(const OnnxNode& n, std::span<const TensorView> in, std::vector<TensorView>* out) {
-  ASSIGN_OR_RETURN(auto reps, Ints(n, in[1], "repeats"));
-  if (reps.size() != in[0].shape.size()) return Error(n, "repeats must have one entry per axis");
+  ASSIGN_OR_RETURN(auto reps, ConstInts(n, in[1], "repeats"));
+  if (reps.size() != in[0].shape.size())
+    return NodeError(n, "repeats must have one entry per axis");
   Shape s = in[0].shape;
   for (size_t d = 0; d < s.size(); ++d) {
-    if (reps[d] < 0) return Error(n, "negative repeat");
+    if (reps[d] < 0) return NodeError(n, "negative repeat");
     s[d] *= reps[d];
   }
   out->assign(1, TensorView{in[0].dtype, s, nullptr});
@@ -216,13 +185,13 @@ StatusOr<SliceSpec> Slicing(const OnnxNode& n, std::span<const TensorView> in) {
   const int64_t rank = static_cast<int64_t>(in[0].shape.size());
   std::vector<int64_t> starts, ends, axes, steps;
   if (n.opset >= 10) {
-    ASSIGN_OR_RETURN(starts, Ints(n, in[1], "starts"));
-    ASSIGN_OR_RETURN(ends, Ints(n, in[2], "ends"));
+    ASSIGN_OR_RETURN(starts, ConstInts(n, in[1], "starts"));
+    ASSIGN_OR_RETURN(ends, ConstInts(n, in[2], "ends"));
     if (in.size() > 3) {
-      ASSIGN_OR_RETURN(axes, Ints(n, in[3], "axes"));
+      ASSIGN_OR_RETURN(axes, ConstInts(n, in[3], "axes"));
     }
     if (in.size() > 4) {
-      ASSIGN_OR_RETURN(steps, Ints(n, in[4], "steps"));
+      ASSIGN_OR_RETURN(steps, ConstInts(n, in[4], "steps"));
     }
   }
   if (axes.empty()) {
@@ -231,7 +200,7 @@ StatusOr<SliceSpec> Slicing(const OnnxNode& n, std::span<const TensorView> in) {
   if (steps.empty()) steps.assign(starts.size(), 1);
   if (ends.size() != starts.size() || axes.size() != starts.size() ||
       steps.size() != starts.size()) {
-    return Error(n, "starts, ends, axes and steps differ in length");
+    return NodeError(n, "starts, ends, axes and steps differ in length");
   }
   SliceSpec spec;
   spec.start.assign(static_cast<size_t>(rank), 0);
@@ -239,10 +208,10 @@ StatusOr<SliceSpec> Slicing(const OnnxNode& n, std::span<const TensorView> in) {
   spec.shape = in[0].shape;
   for (size_t i = 0; i < starts.size(); ++i) {
     int64_t ax = axes[i] < 0 ? axes[i] + rank : axes[i];
-    if (ax < 0 || ax >= rank) return Error(n, "axis out of range");
+    if (ax < 0 || ax >= rank) return NodeError(n, "axis out of range");
     const int64_t dim = in[0].shape[static_cast<size_t>(ax)];
     const int64_t step = steps[i];
-    if (step == 0) return Error(n, "step 0");
+    if (step == 0) return NodeError(n, "step 0");
     auto clamp = [&](int64_t v, int64_t lo, int64_t hi) { return std::min(std::max(v, lo), hi); };
     int64_t s = starts[i] < 0 ? starts[i] + dim : starts[i];
     int64_t e = ends[i] < 0 ? ends[i] + dim : ends[i];
@@ -288,9 +257,10 @@ Status SliceKernel(const OnnxNode& n, std::span<const TensorView> in,
 // ---- Range --------------------------------------------------------------------------------------
 
 Status RangeShape(const OnnxNode& n, std::span<const TensorView> in, std::vector<TensorView>* out) {
-  if (in.size() != 3) return Error(n, "takes start, limit and delta");
+  if (in.size() != 3) return NodeError(n, "takes start, limit and delta");
   for (const auto& v : in) {
-    if (v.data == nullptr) return Error(n, "start, limit and delta must be known when planning");
+    if (v.data == nullptr)
+      return NodeError(n, "start, limit and delta must be known when planning");
   }
   double start = 0, limit = 0, delta = 1;
   tensor::VisitNumericType(in[0].dtype, [&](auto tag) {
@@ -299,7 +269,7 @@ Status RangeShape(const OnnxNode& n, std::span<const TensorView> in, std::vector
     limit = static_cast<double>(*in[1].as<T>());
     delta = static_cast<double>(*in[2].as<T>());
   });
-  if (delta == 0) return Error(n, "delta is 0");
+  if (delta == 0) return NodeError(n, "delta is 0");
   const int64_t count =
       std::max<int64_t>(0, static_cast<int64_t>(std::ceil((limit - start) / delta)));
   out->assign(1, TensorView{in[0].dtype, Shape{count}, nullptr});
@@ -315,15 +285,15 @@ Status RangeKernel(const OnnxNode& n, std::span<const TensorView> in,
     for (int64_t i = 0; i < out[0].elements(); ++i)
       y[i] = static_cast<T>(start + static_cast<T>(i) * delta);
   });
-  return ok ? Status::Ok() : Error(n, "unsupported datatype");
+  return ok ? Status::Ok() : NodeError(n, "unsupported datatype");
 }
 
 // ---- Pad (constant, reflect, edge) --------------------------------------------------------------
 
 Status PadShape(const OnnxNode& n, std::span<const TensorView> in, std::vector<TensorView>* out) {
-  ASSIGN_OR_RETURN(auto pads, Ints(n, in[1], "pads"));
+  ASSIGN_OR_RETURN(auto pads, ConstInts(n, in[1], "pads"));
   const size_t rank = in[0].shape.size();
-  if (pads.size() != 2 * rank) return Error(n, "pads must have 2 entries per axis");
+  if (pads.size() != 2 * rank) return NodeError(n, "pads must have 2 entries per axis");
   Shape s = in[0].shape;
   for (size_t d = 0; d < rank; ++d) s[d] += pads[d] + pads[d + rank];
   out->assign(1, TensorView{in[0].dtype, s, nullptr});
@@ -332,7 +302,7 @@ Status PadShape(const OnnxNode& n, std::span<const TensorView> in, std::vector<T
 
 Status PadKernel(const OnnxNode& n, std::span<const TensorView> in,
                  std::span<const TensorView> out) {
-  ASSIGN_OR_RETURN(auto pads, Ints(n, in[1], "pads"));
+  ASSIGN_OR_RETURN(auto pads, ConstInts(n, in[1], "pads"));
   ASSIGN_OR_RETURN(std::string mode, n.Get<std::string>("mode", "constant"));
   const size_t rank = in[0].shape.size(), es = ElemSize(out[0]);
   std::vector<uint8_t> fill(es, 0);
@@ -361,7 +331,7 @@ Status PadKernel(const OnnxNode& n, std::span<const TensorView> in,
             if (at >= dim) at = period - at;
           }
         } else {
-          return Error(n, "mode '" + mode + "' is not supported");
+          return NodeError(n, "mode '" + mode + "' is not supported");
         }
       }
       off = off * dim + at;
@@ -378,7 +348,8 @@ Status PadKernel(const OnnxNode& n, std::span<const TensorView> in,
 
 Status LayerNormShape(const OnnxNode& n, std::span<const TensorView> in,
                       std::vector<TensorView>* out) {
-  if (in.size() < 2 || in[0].dtype != DataType::kFp32) return Error(n, "takes FP32 X and scale");
+  if (in.size() < 2 || in[0].dtype != DataType::kFp32)
+    return NodeError(n, "takes FP32 X and scale");
   out->assign(1, TensorView{DataType::kFp32, in[0].shape, nullptr});
   return Status::Ok();
 }
@@ -388,7 +359,7 @@ Status LayerNormKernel(const OnnxNode& n, std::span<const TensorView> in,
   const int64_t rank = static_cast<int64_t>(in[0].shape.size());
   ASSIGN_OR_RETURN(int64_t axis, n.Get<int64_t>("axis", -1));
   if (axis < 0) axis += rank;
-  if (axis < 0 || axis >= rank) return Error(n, "axis out of range");
+  if (axis < 0 || axis >= rank) return NodeError(n, "axis out of range");
   ASSIGN_OR_RETURN(float eps, n.Get<float>("epsilon", 1e-5f));
   int64_t outer = 1, len = 1;
   for (int64_t d = 0; d < rank; ++d)

@@ -18,37 +18,6 @@ using tensor::Shape;
 
 namespace {
 
-Status Error(const OnnxNode& n, const std::string& what) {
-  return InvalidArgument("node '" + n.name + "' (" + n.op + "): " + what);
-}
-
-size_t ElemSize(const TensorView& v) { return tensor::DataTypeSize(v.dtype); }
-
-// The values of an INT64 or INT32 input that must be known when planning (a shape, axes, ...).
-StatusOr<std::vector<int64_t>> ConstInts(const OnnxNode& n, const TensorView& v, const char* what) {
-  if (!v.present) return std::vector<int64_t>{};
-  if (v.data == nullptr) {
-    return Error(n, std::string(what) + " must be known when planning (a constant or a shape)");
-  }
-  std::vector<int64_t> out(static_cast<size_t>(v.elements()));
-  if (v.dtype == DataType::kInt64) {
-    std::memcpy(out.data(), v.data, out.size() * sizeof(int64_t));
-  } else if (v.dtype == DataType::kInt32) {
-    for (size_t i = 0; i < out.size(); ++i) out[i] = v.as<int32_t>()[i];
-  } else {
-    return Error(n, std::string(what) + " must be INT64");
-  }
-  return out;
-}
-
-StatusOr<int64_t> Axis(const OnnxNode& n, int64_t axis, int64_t rank) {
-  if (axis < -rank || axis >= rank) {
-    return Error(
-        n, "axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
-  }
-  return axis < 0 ? axis + rank : axis;
-}
-
 std::vector<int64_t> Strides(const Shape& s) {
   std::vector<int64_t> st(s.size(), 1);
   for (size_t i = s.size(); i-- > 1;) st[i - 1] = st[i] * s[i];
@@ -59,9 +28,9 @@ std::vector<int64_t> Strides(const Shape& s) {
 
 Status ConstantShape(const OnnxNode& n, std::span<const TensorView>, std::vector<TensorView>* out) {
   auto it = n.attributes.find("value");
-  if (it == n.attributes.end()) return Error(n, "only the 'value' attribute is supported");
+  if (it == n.attributes.end()) return NodeError(n, "only the 'value' attribute is supported");
   const auto* t = std::get_if<tensor::Tensor>(&it->second);
-  if (t == nullptr) return Error(n, "'value' is not a tensor");
+  if (t == nullptr) return NodeError(n, "'value' is not a tensor");
   out->assign(1, TensorView{t->dtype(), t->shape(), nullptr});
   return Status::Ok();
 }
@@ -74,7 +43,7 @@ Status ConstantKernel(const OnnxNode& n, std::span<const TensorView>,
 }
 
 Status ShapeShape(const OnnxNode& n, std::span<const TensorView> in, std::vector<TensorView>* out) {
-  if (in.size() != 1) return Error(n, "takes one input");
+  if (in.size() != 1) return NodeError(n, "takes one input");
   out->assign(
       1, TensorView{DataType::kInt64, Shape{static_cast<int64_t>(in[0].shape.size())}, nullptr});
   return Status::Ok();
@@ -103,12 +72,12 @@ StatusOr<DataType> OnnxType(const OnnxNode& n, int64_t onnx_type) {
     case 3:
       return DataType::kInt8;
     default:
-      return Error(n, "cast to ONNX type " + std::to_string(onnx_type) + " is not supported");
+      return NodeError(n, "cast to ONNX type " + std::to_string(onnx_type) + " is not supported");
   }
 }
 
 Status CastShape(const OnnxNode& n, std::span<const TensorView> in, std::vector<TensorView>* out) {
-  if (in.size() != 1) return Error(n, "takes one input");
+  if (in.size() != 1) return NodeError(n, "takes one input");
   ASSIGN_OR_RETURN(int64_t to, n.Get<int64_t>("to", 1));
   ASSIGN_OR_RETURN(DataType dt, OnnxType(n, to));
   out->assign(1, TensorView{dt, in[0].shape, nullptr});
@@ -137,7 +106,7 @@ Status CastKernel(const OnnxNode& n, std::span<const TensorView> in,
     using To = decltype(tag);
     CastInto<To>(in[0], out[0].as<To>());
   });
-  return ok ? Status::Ok() : Error(n, "unsupported cast");
+  return ok ? Status::Ok() : NodeError(n, "unsupported cast");
 }
 
 Status ConstantOfShapeShape(const OnnxNode& n, std::span<const TensorView> in,
@@ -175,7 +144,7 @@ Status ReshapeShape(const OnnxNode& n, std::span<const TensorView> in,
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == 0 && !allowzero) s[i] = i < in[0].shape.size() ? in[0].shape[i] : 0;
     if (s[i] == -1) {
-      if (infer >= 0) return Error(n, "more than one -1 in the new shape");
+      if (infer >= 0) return NodeError(n, "more than one -1 in the new shape");
       infer = static_cast<int64_t>(i);
     } else {
       known *= s[i];
@@ -183,8 +152,8 @@ Status ReshapeShape(const OnnxNode& n, std::span<const TensorView> in,
   }
   if (infer >= 0) s[static_cast<size_t>(infer)] = known == 0 ? 0 : in[0].elements() / known;
   if (tensor::ElementCount(s) != in[0].elements()) {
-    return Error(n, "cannot reshape " + tensor::ShapeToString(in[0].shape) + " to " +
-                        tensor::ShapeToString(s));
+    return NodeError(n, "cannot reshape " + tensor::ShapeToString(in[0].shape) + " to " +
+                            tensor::ShapeToString(s));
   }
   out->assign(1, TensorView{in[0].dtype, s, nullptr});
   return Status::Ok();
@@ -201,8 +170,8 @@ Status SqueezeShape(const OnnxNode& n, std::span<const TensorView> in,
   }
   std::vector<bool> drop(static_cast<size_t>(rank), false);
   for (int64_t a : axes) {
-    ASSIGN_OR_RETURN(int64_t ax, Axis(n, a, rank));
-    if (in[0].shape[static_cast<size_t>(ax)] != 1) return Error(n, "squeezed axis is not 1");
+    ASSIGN_OR_RETURN(int64_t ax, NormalizeAxis(n, a, rank));
+    if (in[0].shape[static_cast<size_t>(ax)] != 1) return NodeError(n, "squeezed axis is not 1");
     drop[static_cast<size_t>(ax)] = true;
   }
   Shape s;
@@ -226,7 +195,7 @@ Status UnsqueezeShape(const OnnxNode& n, std::span<const TensorView> in,
   const int64_t rank = static_cast<int64_t>(in[0].shape.size() + axes.size());
   std::vector<bool> added(static_cast<size_t>(rank), false);
   for (int64_t a : axes) {
-    ASSIGN_OR_RETURN(int64_t ax, Axis(n, a, rank));
+    ASSIGN_OR_RETURN(int64_t ax, NormalizeAxis(n, a, rank));
     added[static_cast<size_t>(ax)] = true;
   }
   Shape s;
@@ -248,7 +217,7 @@ StatusOr<std::vector<int64_t>> Perm(const OnnxNode& n, size_t rank) {
   std::vector<int64_t> perm(rank);
   std::iota(perm.rbegin(), perm.rend(), 0);  // default: reverse
   ASSIGN_OR_RETURN(perm, n.Get<std::vector<int64_t>>("perm", perm));
-  if (perm.size() != rank) return Error(n, "perm has the wrong length");
+  if (perm.size() != rank) return NodeError(n, "perm has the wrong length");
   return perm;
 }
 
@@ -257,7 +226,7 @@ Status TransposeShape(const OnnxNode& n, std::span<const TensorView> in,
   ASSIGN_OR_RETURN(auto perm, Perm(n, in[0].shape.size()));
   Shape s;
   for (int64_t p : perm) {
-    if (p < 0 || p >= static_cast<int64_t>(in[0].shape.size())) return Error(n, "bad perm");
+    if (p < 0 || p >= static_cast<int64_t>(in[0].shape.size())) return NodeError(n, "bad perm");
     s.push_back(in[0].shape[static_cast<size_t>(p)]);
   }
   out->assign(1, TensorView{in[0].dtype, s, nullptr});
@@ -287,19 +256,19 @@ Status TransposeKernel(const OnnxNode& n, std::span<const TensorView> in,
 
 Status ConcatShape(const OnnxNode& n, std::span<const TensorView> in,
                    std::vector<TensorView>* out) {
-  if (in.empty()) return Error(n, "needs inputs");
+  if (in.empty()) return NodeError(n, "needs inputs");
   const int64_t rank = static_cast<int64_t>(in[0].shape.size());
   ASSIGN_OR_RETURN(int64_t axis, n.Get<int64_t>("axis", 0));
-  ASSIGN_OR_RETURN(axis, Axis(n, axis, rank));
+  ASSIGN_OR_RETURN(axis, NormalizeAxis(n, axis, rank));
   Shape s = in[0].shape;
   s[static_cast<size_t>(axis)] = 0;
   for (const auto& v : in) {
     if (v.shape.size() != static_cast<size_t>(rank) || v.dtype != in[0].dtype) {
-      return Error(n, "inputs differ in rank or datatype");
+      return NodeError(n, "inputs differ in rank or datatype");
     }
     for (int64_t d = 0; d < rank; ++d) {
       if (d != axis && v.shape[static_cast<size_t>(d)] != s[static_cast<size_t>(d)]) {
-        return Error(n, "inputs differ outside the axis");
+        return NodeError(n, "inputs differ outside the axis");
       }
     }
     s[static_cast<size_t>(axis)] += v.shape[static_cast<size_t>(axis)];
@@ -312,7 +281,7 @@ Status ConcatKernel(const OnnxNode& n, std::span<const TensorView> in,
                     std::span<const TensorView> out) {
   const int64_t rank = static_cast<int64_t>(out[0].shape.size());
   ASSIGN_OR_RETURN(int64_t axis, n.Get<int64_t>("axis", 0));
-  ASSIGN_OR_RETURN(axis, Axis(n, axis, rank));
+  ASSIGN_OR_RETURN(axis, NormalizeAxis(n, axis, rank));
   int64_t outer = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= out[0].shape[static_cast<size_t>(d)];
   const size_t es = ElemSize(out[0]);
@@ -329,12 +298,12 @@ Status ConcatKernel(const OnnxNode& n, std::span<const TensorView> in,
 
 Status GatherShape(const OnnxNode& n, std::span<const TensorView> in,
                    std::vector<TensorView>* out) {
-  if (in.size() != 2) return Error(n, "takes data and indices");
+  if (in.size() != 2) return NodeError(n, "takes data and indices");
   const int64_t rank = static_cast<int64_t>(in[0].shape.size());
   ASSIGN_OR_RETURN(int64_t axis, n.Get<int64_t>("axis", 0));
-  ASSIGN_OR_RETURN(axis, Axis(n, axis, rank));
+  ASSIGN_OR_RETURN(axis, NormalizeAxis(n, axis, rank));
   if (in[1].dtype != DataType::kInt64 && in[1].dtype != DataType::kInt32) {
-    return Error(n, "indices must be INT64 or INT32");
+    return NodeError(n, "indices must be INT64 or INT32");
   }
   Shape s(in[0].shape.begin(), in[0].shape.begin() + axis);
   s.insert(s.end(), in[1].shape.begin(), in[1].shape.end());
@@ -347,7 +316,7 @@ Status GatherKernel(const OnnxNode& n, std::span<const TensorView> in,
                     std::span<const TensorView> out) {
   const int64_t rank = static_cast<int64_t>(in[0].shape.size());
   ASSIGN_OR_RETURN(int64_t axis, n.Get<int64_t>("axis", 0));
-  ASSIGN_OR_RETURN(axis, Axis(n, axis, rank));
+  ASSIGN_OR_RETURN(axis, NormalizeAxis(n, axis, rank));
   int64_t outer = 1, inner = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= in[0].shape[static_cast<size_t>(d)];
   for (int64_t d = axis + 1; d < rank; ++d) inner *= in[0].shape[static_cast<size_t>(d)];
@@ -360,7 +329,7 @@ Status GatherKernel(const OnnxNode& n, std::span<const TensorView> in,
     for (int64_t i = 0; i < count; ++i) {
       int64_t k = in[1].dtype == DataType::kInt64 ? in[1].as<int64_t>()[i] : in[1].as<int32_t>()[i];
       if (k < 0) k += dim;
-      if (k < 0 || k >= dim) return Error(n, "index " + std::to_string(k) + " is out of range");
+      if (k < 0 || k >= dim) return NodeError(n, "index " + std::to_string(k) + " is out of range");
       std::memcpy(dst, src + static_cast<size_t>((o * dim + k) * inner) * es,
                   static_cast<size_t>(inner) * es);
       dst += static_cast<size_t>(inner) * es;
@@ -374,15 +343,15 @@ Status GatherKernel(const OnnxNode& n, std::span<const TensorView> in,
 Status MatMulShape(const OnnxNode& n, std::span<const TensorView> in,
                    std::vector<TensorView>* out) {
   if (in.size() != 2 || in[0].dtype != DataType::kFp32 || in[1].dtype != DataType::kFp32) {
-    return Error(n, "takes two FP32 inputs");
+    return NodeError(n, "takes two FP32 inputs");
   }
   Shape a = in[0].shape, b = in[1].shape;
-  if (a.empty() || b.empty()) return Error(n, "inputs must not be scalars");
+  if (a.empty() || b.empty()) return NodeError(n, "inputs must not be scalars");
   if (a.size() == 1) a.insert(a.begin(), 1);
   if (b.size() == 1) b.push_back(1);
   if (a.back() != b[b.size() - 2]) {
-    return Error(n, "inner dimensions differ: " + tensor::ShapeToString(in[0].shape) + " x " +
-                        tensor::ShapeToString(in[1].shape));
+    return NodeError(n, "inner dimensions differ: " + tensor::ShapeToString(in[0].shape) + " x " +
+                            tensor::ShapeToString(in[1].shape));
   }
   Shape batch_a(a.begin(), a.end() - 2), batch_b(b.begin(), b.end() - 2);
   const size_t r = std::max(batch_a.size(), batch_b.size());
@@ -390,7 +359,7 @@ Status MatMulShape(const OnnxNode& n, std::span<const TensorView> in,
   for (size_t i = 0; i < r; ++i) {
     const int64_t da = i < r - batch_a.size() ? 1 : batch_a[i - (r - batch_a.size())];
     const int64_t db = i < r - batch_b.size() ? 1 : batch_b[i - (r - batch_b.size())];
-    if (da != db && da != 1 && db != 1) return Error(n, "batch dimensions do not broadcast");
+    if (da != db && da != 1 && db != 1) return NodeError(n, "batch dimensions do not broadcast");
     s[i] = std::max(da, db);
   }
   if (in[0].shape.size() > 1) s.push_back(a[a.size() - 2]);
@@ -444,7 +413,7 @@ StatusOr<std::vector<bool>> ReducedAxes(const OnnxNode& n, std::span<const Tenso
   ASSIGN_OR_RETURN(int64_t noop, n.Get<int64_t>("noop_with_empty_axes", 0));
   if (axes.empty() && noop) reduced.assign(static_cast<size_t>(rank), false);
   for (int64_t a : axes) {
-    ASSIGN_OR_RETURN(int64_t ax, Axis(n, a, rank));
+    ASSIGN_OR_RETURN(int64_t ax, NormalizeAxis(n, a, rank));
     reduced[static_cast<size_t>(ax)] = true;
   }
   return reduced;
@@ -452,7 +421,7 @@ StatusOr<std::vector<bool>> ReducedAxes(const OnnxNode& n, std::span<const Tenso
 
 Status ReduceShape(const OnnxNode& n, std::span<const TensorView> in,
                    std::vector<TensorView>* out) {
-  if (in[0].dtype != DataType::kFp32) return Error(n, "computes in FP32");
+  if (in[0].dtype != DataType::kFp32) return NodeError(n, "computes in FP32");
   ASSIGN_OR_RETURN(auto reduced, ReducedAxes(n, in));
   ASSIGN_OR_RETURN(int64_t keep, n.Get<int64_t>("keepdims", 1));
   Shape s;
@@ -514,10 +483,10 @@ Status ReduceKernel(const OnnxNode& n, std::span<const TensorView> in,
 
 Status ArgMaxShape(const OnnxNode& n, std::span<const TensorView> in,
                    std::vector<TensorView>* out) {
-  if (in[0].dtype != DataType::kFp32) return Error(n, "computes in FP32");
+  if (in[0].dtype != DataType::kFp32) return NodeError(n, "computes in FP32");
   const int64_t rank = static_cast<int64_t>(in[0].shape.size());
   ASSIGN_OR_RETURN(int64_t axis, n.Get<int64_t>("axis", 0));
-  ASSIGN_OR_RETURN(axis, Axis(n, axis, rank));
+  ASSIGN_OR_RETURN(axis, NormalizeAxis(n, axis, rank));
   ASSIGN_OR_RETURN(int64_t keep, n.Get<int64_t>("keepdims", 1));
   Shape s = in[0].shape;
   if (keep) {
@@ -533,7 +502,7 @@ Status ArgMaxKernel(const OnnxNode& n, std::span<const TensorView> in,
                     std::span<const TensorView> out) {
   const int64_t rank = static_cast<int64_t>(in[0].shape.size());
   ASSIGN_OR_RETURN(int64_t axis, n.Get<int64_t>("axis", 0));
-  ASSIGN_OR_RETURN(axis, Axis(n, axis, rank));
+  ASSIGN_OR_RETURN(axis, NormalizeAxis(n, axis, rank));
   ASSIGN_OR_RETURN(int64_t last, n.Get<int64_t>("select_last_index", 0));
   int64_t outer = 1, inner = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= in[0].shape[static_cast<size_t>(d)];
@@ -563,14 +532,14 @@ StatusOr<std::vector<int64_t>> SplitSizes(const OnnxNode& n, std::span<const Ten
     ASSIGN_OR_RETURN(sizes, n.Get<std::vector<int64_t>>("split", {}));
   }
   if (sizes.empty()) {
-    if (outputs == 0) return Error(n, "no outputs");
+    if (outputs == 0) return NodeError(n, "no outputs");
     const int64_t each = (dim + static_cast<int64_t>(outputs) - 1) / static_cast<int64_t>(outputs);
     for (size_t i = 0; i < outputs; ++i) {
       sizes.push_back(std::min(each, dim - each * static_cast<int64_t>(i)));
     }
   }
   if (std::accumulate(sizes.begin(), sizes.end(), int64_t{0}) != dim) {
-    return Error(n, "split sizes do not add up to the axis length");
+    return NodeError(n, "split sizes do not add up to the axis length");
   }
   return sizes;
 }
@@ -578,7 +547,7 @@ StatusOr<std::vector<int64_t>> SplitSizes(const OnnxNode& n, std::span<const Ten
 Status SplitShape(const OnnxNode& n, std::span<const TensorView> in, std::vector<TensorView>* out) {
   const int64_t rank = static_cast<int64_t>(in[0].shape.size());
   ASSIGN_OR_RETURN(int64_t axis, n.Get<int64_t>("axis", 0));
-  ASSIGN_OR_RETURN(axis, Axis(n, axis, rank));
+  ASSIGN_OR_RETURN(axis, NormalizeAxis(n, axis, rank));
   size_t outputs = 0;
   for (int id : n.outputs) outputs += id >= 0 ? 1 : 0;
   ASSIGN_OR_RETURN(auto sizes, SplitSizes(n, in, outputs, in[0].shape[static_cast<size_t>(axis)]));
@@ -595,7 +564,7 @@ Status SplitKernel(const OnnxNode& n, std::span<const TensorView> in,
                    std::span<const TensorView> out) {
   const int64_t rank = static_cast<int64_t>(in[0].shape.size());
   ASSIGN_OR_RETURN(int64_t axis, n.Get<int64_t>("axis", 0));
-  ASSIGN_OR_RETURN(axis, Axis(n, axis, rank));
+  ASSIGN_OR_RETURN(axis, NormalizeAxis(n, axis, rank));
   int64_t outer = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= in[0].shape[static_cast<size_t>(d)];
   const size_t es = ElemSize(in[0]);
