@@ -93,6 +93,8 @@ double OrtMicros(const fs::path& model, const json& inputs, int reps) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // One thread, as ONNX Runtime below: oneDNN's GEMM threads through OpenMP.
+  ::setenv("OMP_NUM_THREADS", "1", 0);
   bool as_json = false;
   int reps = 51;
   std::vector<std::string> fixtures;

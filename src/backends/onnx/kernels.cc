@@ -1,5 +1,7 @@
 #include "backends/onnx/kernels.h"
 
+#include <oneapi/dnnl/dnnl.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -278,38 +280,12 @@ Status GemmKernel(const OnnxNode& n, std::span<const TensorView> in,
   } else {
     std::fill(y, y + m * nn, 0.0f);
   }
-  if (tb && !ta) {
-    // B is [N, K] (PyTorch's Linear weights): each output is a dot product of two contiguous
-    // rows, summed in 8 lanes so that the compiler vectorizes it.
-    for (int64_t i = 0; i < m; ++i) {
-      const float* ar = a + i * k;
-      for (int64_t j = 0; j < nn; ++j) {
-        const float* br = b + j * k;
-        float lane[8] = {};
-        int64_t p = 0;
-        for (; p + 8 <= k; p += 8) {
-          for (int l = 0; l < 8; ++l) lane[l] += ar[p + l] * br[p + l];
-        }
-        float dot = 0;
-        for (; p < k; ++p) dot += ar[p] * br[p];
-        for (int l = 0; l < 8; ++l) dot += lane[l];
-        y[i * nn + j] += alpha * dot;
-      }
-    }
-    return Status::Ok();
-  }
-  for (int64_t i = 0; i < m; ++i) {
-    float* yr = y + i * nn;
-    for (int64_t p = 0; p < k; ++p) {
-      const float av = alpha * (ta ? a[p * m + i] : a[i * k + p]);
-      if (!tb) {
-        const float* br = b + p * nn;
-        for (int64_t j = 0; j < nn; ++j) yr[j] += av * br[j];
-      } else {
-        for (int64_t j = 0; j < nn; ++j) yr[j] += av * b[j * k + p];
-      }
-    }
-  }
+  // oneDNN's GEMM (row-major): y = alpha * op(A) * op(B) + (y already holds beta * C, or 0).
+  const bool has_c = in.size() == 3 && in[2].data != nullptr && beta != 0.0f;
+  const dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, nn, k, alpha, a,
+                                      ta ? m : k, b, tb ? k : nn, has_c ? 1.0f : 0.0f, y, nn);
+  if (st != dnnl_success)
+    return NodeError(n, "oneDNN GEMM failed (status " + std::to_string(st) + ")");
   return Status::Ok();
 }
 

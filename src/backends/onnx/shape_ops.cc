@@ -1,6 +1,8 @@
 // Operators that move, select or reshape data (any element type), compare, reduce, and MatMul.
 #include "backends/onnx/shape_ops.h"
 
+#include <oneapi/dnnl/dnnl.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -368,7 +370,7 @@ Status MatMulShape(const OnnxNode& n, std::span<const TensorView> in,
   return Status::Ok();
 }
 
-Status MatMulKernel(const OnnxNode&, std::span<const TensorView> in,
+Status MatMulKernel(const OnnxNode& n, std::span<const TensorView> in,
                     std::span<const TensorView> out) {
   Shape a = in[0].shape, b = in[1].shape;
   if (a.size() == 1) a.insert(a.begin(), 1);
@@ -385,14 +387,8 @@ Status MatMulKernel(const OnnxNode&, std::span<const TensorView> in,
     const float* xa = pa + (a_batches == 1 ? 0 : bt % a_batches) * m * k;
     const float* xb = pb + (b_batches == 1 ? 0 : bt % b_batches) * k * nn;
     float* y = py + bt * m * nn;
-    std::fill(y, y + m * nn, 0.0f);
-    for (int64_t i = 0; i < m; ++i) {
-      for (int64_t p = 0; p < k; ++p) {
-        const float av = xa[i * k + p];
-        const float* br = xb + p * nn;
-        for (int64_t j = 0; j < nn; ++j) y[i * nn + j] += av * br[j];
-      }
-    }
+    const dnnl_status_t st = dnnl_sgemm('N', 'N', m, nn, k, 1.0f, xa, k, xb, nn, 0.0f, y, nn);
+    if (st != dnnl_success) return NodeError(n, "oneDNN GEMM failed");
   }
   return Status::Ok();
 }
