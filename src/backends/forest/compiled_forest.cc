@@ -219,9 +219,6 @@ void CompiledForest<T>::ImplicitRows(const T* x, int64_t begin, int64_t end, T* 
   for (int64_t rb = begin; rb < end; rb += kRowBlock) {
     const int64_t rows = std::min(kRowBlock, end - rb);
     const T* xb = x + rb * features;
-    for (int64_t r = 0; r < rows; ++r) {
-      std::copy(base_margin_.begin(), base_margin_.end(), out + (rb + r) * groups);
-    }
     for (const Tree& tree : trees_) {
       const T* values = split_value_.data() + static_cast<size_t>(tree.first) * internal;
       const uint32_t* features_of =
@@ -246,7 +243,6 @@ template <typename T>
 template <bool kLessEqual, bool kSpecial>
 void CompiledForest<T>::ImplicitOneRow(const T* row, T* out) const {
   const size_t internal = (size_t{1} << depth_) - 1;
-  std::copy(base_margin_.begin(), base_margin_.end(), out);
   uint32_t idx[kTreeLanes];
   for (size_t t0 = 0; t0 < trees_.size(); t0 += kTreeLanes) {
     const int lanes = static_cast<int>(std::min<size_t>(kTreeLanes, trees_.size() - t0));
@@ -278,9 +274,6 @@ void CompiledForest<T>::PointerRows(const T* x, int64_t begin, int64_t end, T* o
   for (int64_t rb = begin; rb < end; rb += kRowBlock) {
     const int64_t rows = std::min(kRowBlock, end - rb);
     const T* xb = x + rb * features;
-    for (int64_t r = 0; r < rows; ++r) {
-      std::copy(base_margin_.begin(), base_margin_.end(), out + (rb + r) * groups);
-    }
     for (const Tree& tree : trees_) {
       const Node* nodes = nodes_.data() + tree.first;
       for (int64_t r = 0; r < rows; ++r) idx[r] = 0;
@@ -323,9 +316,6 @@ void CompiledForest<T>::PredictRows(const T* x, int64_t begin, int64_t end, T* o
                               depth_,
                               num_features_,
                               num_groups_};
-      for (int64_t r = begin; r < end; ++r) {
-        std::copy(base_margin_.begin(), base_margin_.end(), out + r * num_groups_);
-      }
       if (end - begin >= kMinRowsForRowBlocks) {
         Avx512AddLeavesRows(view, x + begin * num_features_, end - begin,
                             out + begin * num_groups_);
@@ -349,6 +339,10 @@ template <typename T>
 void CompiledForest<T>::PredictMargin(const T* x, int64_t rows, T* out,
                                       base::ThreadPool* pool) const {
   auto run = [&](int64_t begin, int64_t end) {
+    // Every walk adds leaves onto the base margins.
+    for (int64_t r = begin; r < end; ++r) {
+      std::copy(base_margin_.begin(), base_margin_.end(), out + r * num_groups_);
+    }
     if (less_equal_) {
       special_ ? PredictRows<true, true>(x, begin, end, out)
                : PredictRows<true, false>(x, begin, end, out);

@@ -41,7 +41,7 @@ class LoadedOnnx final : public backend::LoadedModel {
     std::vector<tensor::Tensor> selected;
     for (const std::string& name : requested_outputs) {
       for (auto& t : outputs) {
-        if (t.name() == name) selected.push_back(t);
+        if (t.name() == name) selected.push_back(std::move(t));
       }
     }
     return selected;
@@ -76,9 +76,7 @@ base::StatusOr<std::unique_ptr<backend::LoadedModel>> OnnxBackend::Load(
   if (!info->unsupported.empty()) {
     return base::Unimplemented(file + ": " + DescribeUnsupported(info->unsupported));
   }
-  auto graph = BuildOnnxGraph(bytes);
-  if (!graph.ok()) return graph.status().WithContext(file);
-  auto model = std::make_unique<LoadedOnnx>(std::move(graph).value(), info->signature);
+  auto model = std::make_unique<LoadedOnnx>(std::move(info->graph), info->signature);
   // Plan batch 1 now: a graph whose shapes do not fit is refused at load, not at the first call.
   auto plan = model->PlanFor(1);
   if (!plan.ok()) return plan.status().WithContext(file);

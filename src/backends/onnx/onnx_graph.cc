@@ -155,12 +155,8 @@ void SetTypeAndShape(const ::onnx::ValueInfoProto& info, OnnxValue* v) {
 
 }  // namespace
 
-StatusOr<OnnxGraph> BuildOnnxGraph(std::string_view bytes) {
-  ::onnx::ModelProto model;
-  if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()) ||
-      !model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return InvalidArgument("not an ONNX model (the protobuf does not parse)");
-  }
+StatusOr<OnnxGraph> BuildOnnxGraph(::onnx::ModelProto* model_proto) {
+  ::onnx::ModelProto& model = *model_proto;
   try {
     // Fills value_info with the types and shapes of intermediate values where it can.
     ::onnx::shape_inference::InferShapes(model);

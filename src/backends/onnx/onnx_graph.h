@@ -16,6 +16,10 @@
 #include "base/status.h"
 #include "tensor/tensor.h"
 
+namespace onnx {
+class ModelProto;
+}  // namespace onnx
+
 namespace inferd::backends::onnx {
 
 // An attribute value: int, float, string, ints, floats, strings or a tensor.
@@ -58,9 +62,10 @@ struct OnnxGraph {
   std::vector<int> outputs;
 };
 
-// Builds the graph from a serialized ModelProto that InspectOnnxModel accepted. Errors:
-// INVALID_ARGUMENT for initializers or attributes inferd cannot read (external data, unknown
-// tensor types), naming them; for node inputs that nothing produces.
-base::StatusOr<OnnxGraph> BuildOnnxGraph(std::string_view bytes);
+// Builds the graph from a ModelProto that passed the ONNX checker (InspectOnnxModel calls it; it
+// fills the model's value_info by shape inference). Errors: INVALID_ARGUMENT for initializers or
+// attributes inferd cannot read (external data, unknown tensor types), naming them; for node
+// inputs that nothing produces.
+base::StatusOr<OnnxGraph> BuildOnnxGraph(::onnx::ModelProto* model);
 
 }  // namespace inferd::backends::onnx

@@ -124,6 +124,9 @@ StatusOr<OnnxModelInfo> InspectOnnxModel(std::string_view bytes) {
       info.unsupported[node.op_type()].push_back(node.name().empty() ? "(unnamed)" : node.name());
     }
   }
+  if (info.unsupported.empty()) {
+    ASSIGN_OR_RETURN(info.graph, BuildOnnxGraph(&model));
+  }
   info.signature.platform = "onnx";
   info.signature.properties = {{"ir_version", std::to_string(info.ir_version)},
                                {"opset", std::to_string(info.opset)},

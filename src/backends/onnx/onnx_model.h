@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "backends/onnx/onnx_graph.h"
 #include "base/status.h"
 
 namespace inferd::backends::onnx {
@@ -21,6 +22,8 @@ struct OnnxModelInfo {
   // Operator -> the names of the nodes that use it, for every operator the engine lacks.
   std::map<std::string, std::vector<std::string>> unsupported;
   size_t num_nodes = 0;
+  // The graph, built when no operator is missing (else empty).
+  OnnxGraph graph;
 };
 
 // Oldest IR version and the opset range inferd accepts.
@@ -28,10 +31,11 @@ inline constexpr int64_t kMinIrVersion = 7;
 inline constexpr int64_t kMinOpset = 11;
 inline constexpr int64_t kMaxOpset = 17;
 
-// Parses and checks a serialized ModelProto (the ONNX checker included). Errors:
+// Parses and checks a serialized ModelProto (the ONNX checker included) and, when the engine has
+// every operator it uses, builds its graph (BuildOnnxGraph), parsing the bytes once. Errors:
 // INVALID_ARGUMENT for bytes that are not an ONNX model or fail the checker (its message kept),
 // an IR version below kMinIrVersion, an opset outside [kMinOpset, kMaxOpset], operators from
-// other domains, or tensor types inferd cannot serve.
+// other domains, or tensor types inferd cannot serve; as BuildOnnxGraph.
 base::StatusOr<OnnxModelInfo> InspectOnnxModel(std::string_view bytes);
 
 // Whether the engine implements `op` of the default domain.

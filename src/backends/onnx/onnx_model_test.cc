@@ -99,8 +99,9 @@ namespace inferd::backends::onnx {
 namespace {
 
 TEST(OnnxGraphTest, BuildsValuesNodesAndInitializers) {
-  auto g = BuildOnnxGraph(Bytes("mlp_tabular"));
-  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  auto info = InspectOnnxModel(Bytes("mlp_tabular"));
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  const OnnxGraph* g = &info->graph;
   EXPECT_EQ(g->opset, 14);
   ASSERT_EQ(g->inputs.size(), 1u);
   EXPECT_EQ(g->values[static_cast<size_t>(g->inputs[0])].name, "features");
@@ -132,8 +133,9 @@ TEST(OnnxGraphTest, EveryFixtureBuilds) {
        {"mlp_mnist", "cnn_small", "attention_tiny", "op_elementwise", "op_activations",
         "op_compare_where", "op_reductions", "op_slice_split_concat", "op_pad_tile_expand",
         "op_shape_range", "op_gemm_matmul", "op_conv_pool", "op_layernorm17"}) {
-    auto g = BuildOnnxGraph(Bytes(f));
-    ASSERT_TRUE(g.ok()) << f << ": " << g.status().ToString();
+    auto info = InspectOnnxModel(Bytes(f));
+    ASSERT_TRUE(info.ok()) << f << ": " << info.status().ToString();
+    const OnnxGraph* g = &info->graph;
     EXPECT_FALSE(g->nodes.empty()) << f;
     for (const auto& n : g->nodes) {
       for (int in : n.inputs) {
