@@ -4,7 +4,8 @@
 // session.run (tools/fixtures/ort/bench_ort.js); when node or the package is missing the ORT
 // column is skipped, saying so.
 //
-//   onnx_bench [--json] [--reps N] [FIXTURE ...]   (default: the four model fixtures)
+//   onnx_bench [--json] [--reps N] [--profile] [FIXTURE ...]   (default: the four model fixtures)
+// --profile prints each planned step's median time instead of the ORT comparison.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -18,6 +19,8 @@
 
 #include "backend/model_file.h"
 #include "backends/onnx/onnx_backend.h"
+#include "backends/onnx/onnx_model.h"
+#include "backends/onnx/plan.h"
 
 namespace {
 
@@ -90,18 +93,47 @@ double OrtMicros(const fs::path& model, const json& inputs, int reps) {
   return us;
 }
 
+// Prints the median microseconds of each step of the plan for `batch`.
+int Profile(const fs::path& model, const std::vector<inferd::tensor::Tensor>& tensors,
+            int64_t batch, int reps) {
+  namespace ox = inferd::backends::onnx;
+  auto bytes = inferd::backend::ReadModelFile(model, 1 << 30);
+  auto info = bytes.ok() ? ox::InspectOnnxModel(*bytes) : bytes.status();
+  if (!info.ok()) {
+    std::fprintf(stderr, "%s\n", info.status().ToString().c_str());
+    return 1;
+  }
+  auto plan = ox::OnnxPlan::Create(info->graph, batch);
+  auto us = plan.ok() ? (*plan)->Profile(tensors, reps) : plan.status();
+  if (!us.ok()) {
+    std::fprintf(stderr, "%s\n", us.status().ToString().c_str());
+    return 1;
+  }
+  const auto steps = (*plan)->Describe();
+  double total = 0;
+  for (double t : *us) total += t;
+  std::printf("  batch %lld: %zu steps, arena %zu bytes, %.1f us in steps\n",
+              static_cast<long long>(batch), steps.size(), (*plan)->arena_bytes(), total);
+  for (size_t i = 0; i < steps.size(); ++i) {
+    std::printf("    %9.1f us  %s\n", (*us)[i], steps[i].c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   // One thread, as ONNX Runtime below: oneDNN's GEMM threads through OpenMP.
   ::setenv("OMP_NUM_THREADS", "1", 0);
-  bool as_json = false;
+  bool as_json = false, profile = false;
   int reps = 51;
   std::vector<std::string> fixtures;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--json") {
       as_json = true;
+    } else if (a == "--profile") {
+      profile = true;
     } else if (a == "--reps" && i + 1 < argc) {
       reps = std::atoi(argv[++i]);
     } else {
@@ -144,6 +176,10 @@ int main(int argc, char** argv) {
       }
       std::sort(t.begin(), t.end());
       const double ours = t[t.size() / 2];
+      if (profile) {
+        if (int rc = Profile(model, tensors, batch, reps); rc != 0) return rc;
+        continue;
+      }
       const double ort = OrtMicros(model, inputs, reps);
       if (ort < 0 && !warned) {
         std::fprintf(stderr,

@@ -1,6 +1,13 @@
-// Convolution, pooling and batch normalization over NCHW tensors (2-D spatial).
+// Convolution, pooling and batch normalization over NCHW tensors (2-D spatial). Conv and pooling
+// run as oneDNN primitives created when planning (weights reordered once into the layout oneDNN
+// prefers, BatchNormalization, bias and activation folded in); the plain loops remain for what
+// oneDNN does not take (weights computed while running, pooling shapes it refuses) and for
+// constant folding.
 #include <algorithm>
 #include <cmath>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <optional>
+#include <unordered_map>
 
 #include "backends/onnx/kernels.h"
 #include "backends/onnx/shape_ops.h"
@@ -252,15 +259,387 @@ Status BatchNormKernel(const OnnxNode& n, std::span<const TensorView> in,
   return Status::Ok();
 }
 
+// ---- oneDNN primitives
+// ----------------------------------------------------------------------------
+
+dnnl::engine& CpuEngine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+dnnl::stream& ThreadStream() {
+  thread_local dnnl::stream stream(CpuEngine());
+  return stream;
+}
+
+using Desc = dnnl::memory::desc;
+using Dims = dnnl::memory::dims;
+using Tag = dnnl::memory::format_tag;
+constexpr auto kF32 = dnnl::memory::data_type::f32;
+
+Dims ToDims(const Shape& s) { return Dims(s.begin(), s.end()); }
+Desc Plain(const Shape& s) { return Desc(ToDims(s), kF32, Tag::nchw); }
+size_t Aligned64(size_t n) { return (n + 63) / 64 * 64; }
+
+// A oneDNN memory format as a value's layout.
+class DnnlLayout final : public BlockedLayout {
+ public:
+  explicit DnnlLayout(const Desc& md) : md(md) {}
+  size_t bytes() const override { return md.get_size(); }
+  const Desc md;
+};
+
+// How a value is laid out: its blocked format, or plain NCHW.
+Desc DescOf(const TensorView& v) {
+  if (const auto* l = dynamic_cast<const DnnlLayout*>(v.layout.get())) return l->md;
+  return Plain(v.shape);
+}
+
+// The epilogue's activation as oneDNN post-ops.
+dnnl::post_ops PostOps(const Epilogue& epi) {
+  dnnl::post_ops po;
+  using A = dnnl::algorithm;
+  switch (epi.act) {
+    case Activation::kNone:
+      break;
+    case Activation::kRelu:
+      po.append_eltwise(1.0f, A::eltwise_relu, 0.0f, 0.0f);
+      break;
+    case Activation::kLeakyRelu:
+      po.append_eltwise(1.0f, A::eltwise_relu, epi.alpha, 0.0f);
+      break;
+    case Activation::kSigmoid:
+      po.append_eltwise(1.0f, A::eltwise_logistic, 0.0f, 0.0f);
+      break;
+    case Activation::kTanh:
+      po.append_eltwise(1.0f, A::eltwise_tanh, 0.0f, 0.0f);
+      break;
+    case Activation::kElu:
+      po.append_eltwise(1.0f, A::eltwise_elu, epi.alpha, 0.0f);
+      break;
+    case Activation::kClip:
+      po.append_eltwise(1.0f, A::eltwise_clip, epi.alpha, epi.beta);
+      break;
+    case Activation::kHardSigmoid:
+      po.append_eltwise(1.0f, A::eltwise_linear, epi.alpha, epi.beta);
+      po.append_eltwise(1.0f, A::eltwise_clip, 0.0f, 1.0f);
+      break;
+  }
+  return po;
+}
+
+// A oneDNN primitive between the plan's buffers. Input 0 arrives in its producer's layout and is
+// reordered (into the step's scratch) when the primitive chose another; the output keeps the
+// primitive's layout when the planner allows a blocked one, else it is reordered to plain NCHW.
+class DnnlStep : public PreparedKernel {
+ public:
+  Status Run(std::span<const TensorView> in, std::span<const TensorView> out,
+             std::byte* scratch) const override {
+    try {
+      auto& engine = CpuEngine();
+      auto& stream = ThreadStream();
+      dnnl::memory src(src_given_, engine, in[0].data);
+      if (src_reorder_) {
+        dnnl::memory tmp(src_used_, engine, scratch);
+        src_reorder_->execute(stream, src, tmp);
+        src = tmp;
+      }
+      dnnl::memory dst_out(dst_given_, engine, out[0].data);
+      dnnl::memory dst = dst_out;
+      if (dst_reorder_) dst = dnnl::memory(dst_used_, engine, scratch + dst_offset_);
+      std::unordered_map<int, dnnl::memory> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}};
+      if (weights_) args.emplace(DNNL_ARG_WEIGHTS, *weights_);
+      if (bias_) args.emplace(DNNL_ARG_BIAS, *bias_);
+      prim_.execute(stream, args);
+      if (dst_reorder_) dst_reorder_->execute(stream, dst, dst_out);
+    } catch (const dnnl::error& e) {
+      return NodeError(*node_, std::string("oneDNN failed: ") + e.what());
+    }
+    return Status::Ok();
+  }
+
+  size_t scratch_bytes() const override { return scratch_; }
+  std::shared_ptr<const BlockedLayout> output_layout() const override { return layout_; }
+  std::string implementation() const override {
+    std::string s = "oneDNN " + impl_;
+    if (src_reorder_) s += ", input reordered";
+    if (layout_) s += ", blocked output";
+    if (dst_reorder_) s += ", output reordered to NCHW";
+    return s;
+  }
+
+ protected:
+  // Connects a created primitive: `given` is input 0's layout, `src`/`dst` the primitive's.
+  void Wire(const OnnxNode& n, dnnl::primitive prim, const char* impl, const Desc& given,
+            const Desc& src, const Desc& dst, const Shape& out_shape, bool blocked_ok) {
+    auto& engine = CpuEngine();
+    node_ = &n;
+    prim_ = std::move(prim);
+    impl_ = impl;
+    src_given_ = given;
+    src_used_ = src;
+    if (given != src) {
+      src_reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(engine, given, engine, src));
+      scratch_ = Aligned64(src.get_size());
+    }
+    dst_used_ = dst;
+    const Desc plain = Plain(out_shape);
+    if (dst == plain) {
+      dst_given_ = plain;
+    } else if (blocked_ok) {
+      dst_given_ = dst;
+      layout_ = std::make_shared<DnnlLayout>(dst);
+    } else {
+      dst_given_ = plain;
+      dst_reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(engine, dst, engine, plain));
+      dst_offset_ = scratch_;
+      scratch_ += Aligned64(dst.get_size());
+    }
+  }
+
+  std::optional<dnnl::memory> weights_, bias_;
+
+ private:
+  const OnnxNode* node_ = nullptr;
+  dnnl::primitive prim_;
+  std::string impl_;
+  Desc src_given_, src_used_, dst_given_, dst_used_;
+  std::optional<dnnl::reorder> src_reorder_, dst_reorder_;
+  size_t scratch_ = 0, dst_offset_ = 0;
+  std::shared_ptr<const BlockedLayout> layout_;
+};
+
+// Conv with its folded epilogue, as one oneDNN convolution primitive.
+class DnnlConv final : public DnnlStep {
+ public:
+  static StatusOr<std::unique_ptr<PreparedKernel>> Prepare(const OnnxNode& n,
+                                                           std::span<const TensorView> in,
+                                                           std::span<const TensorView> out,
+                                                           const Epilogue& epi, bool blocked_ok);
+};
+
+// The weights and bias with the epilogue's scale and bias folded in:
+// act(s * (W x + b) + t) = act((s W) x + (s b + t)).
+void FoldConvEpilogue(std::span<const TensorView> in, const Epilogue& epi, int64_t m,
+                      std::vector<float>* w, std::vector<float>* b) {
+  const float* src_w = in[1].as<float>();
+  w->assign(src_w, src_w + in[1].elements());
+  b->assign(static_cast<size_t>(m), 0.0f);
+  if (in.size() > 2 && in[2].present) std::copy_n(in[2].as<float>(), m, b->begin());
+  const int64_t per_channel = in[1].elements() / std::max<int64_t>(m, 1);
+  for (int64_t oc = 0; oc < m; ++oc) {
+    const float s = epi.scale.empty() ? 1.0f : epi.scale[oc];
+    if (!epi.scale.empty()) {
+      for (int64_t i = 0; i < per_channel; ++i) (*w)[oc * per_channel + i] *= s;
+    }
+    (*b)[oc] = s * (*b)[oc] + (epi.bias.empty() ? 0.0f : epi.bias[oc]);
+  }
+}
+
+StatusOr<std::unique_ptr<PreparedKernel>> DnnlConv::Prepare(const OnnxNode& n,
+                                                            std::span<const TensorView> in,
+                                                            std::span<const TensorView> out,
+                                                            const Epilogue& epi, bool blocked_ok) {
+  ASSIGN_OR_RETURN(int64_t group, n.Get<int64_t>("group", 1));
+  const Shape& xs = in[0].shape;
+  const Shape& ws = in[1].shape;
+  ASSIGN_OR_RETURN(Window g, Geometry(n, xs[2], xs[3], ws[2], ws[3]));
+  const int64_t m = ws[0];
+  std::vector<float> w, b;
+  FoldConvEpilogue(in, epi, m, &w, &b);
+  auto conv = std::make_unique<DnnlConv>();
+  try {
+    auto& engine = CpuEngine();
+    const Dims wdims = group > 1 ? Dims{group, m / group, ws[1], ws[2], ws[3]} : ToDims(ws);
+    const Desc given = DescOf(in[0]);
+    const Desc b_md({m}, kF32, Tag::a);
+    dnnl::primitive_attr attr;
+    attr.set_post_ops(PostOps(epi));
+    auto create = [&](const Desc& src) {
+      const dnnl::convolution_forward::desc desc(
+          dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src,
+          Desc(wdims, kF32, Tag::any), b_md, Desc(ToDims(out[0].shape), kF32, Tag::any),
+          {g.sh, g.sw}, {g.dh - 1, g.dw - 1}, {g.top, g.left}, {g.bottom, g.right});
+      return dnnl::convolution_forward::primitive_desc(desc, attr, engine);
+    };
+    // The input as it comes; if oneDNN then falls back to its reference or GEMM-based code, the
+    // layout it prefers (the input reordered on the way in).
+    auto pd = create(given);
+    const std::string impl = pd.impl_info_str();
+    if (impl.find("ref") != std::string::npos || impl.find("gemm") != std::string::npos) {
+      auto alt = create(Desc(ToDims(xs), kF32, Tag::any));
+      if (std::string(alt.impl_info_str()).find("ref") == std::string::npos) pd = alt;
+    }
+    dnnl::memory user_w({wdims, kF32, group > 1 ? Tag::goihw : Tag::oihw}, engine, w.data());
+    conv->weights_ = dnnl::memory(pd.weights_desc(), engine);
+    dnnl::stream& stream = ThreadStream();
+    dnnl::reorder(user_w, *conv->weights_).execute(stream, user_w, *conv->weights_);
+    stream.wait();
+    conv->bias_ = dnnl::memory(b_md, engine);
+    std::copy(b.begin(), b.end(), static_cast<float*>(conv->bias_->get_data_handle()));
+    conv->Wire(n, dnnl::convolution_forward(pd), pd.impl_info_str(), given, pd.src_desc(),
+               pd.dst_desc(), out[0].shape, blocked_ok);
+  } catch (const dnnl::error& e) {
+    return NodeError(n, std::string("oneDNN cannot run this convolution: ") + e.what());
+  }
+  return std::unique_ptr<PreparedKernel>(std::move(conv));
+}
+
+// A loop kernel behind a prepared step: input 0, if blocked, is first reordered to plain NCHW.
+class PlainLoop : public PreparedKernel {
+ public:
+  PlainLoop(const OnnxNode& n, const TensorView& input, KernelFn kernel, const Epilogue& epi)
+      : node_(&n), kernel_(kernel), epi_(epi) {
+    if (input.layout) {
+      given_ = DescOf(input);
+      plain_ = Plain(input.shape);
+      reorder_ =
+          dnnl::reorder(dnnl::reorder::primitive_desc(CpuEngine(), given_, CpuEngine(), plain_));
+    }
+  }
+
+  Status Run(std::span<const TensorView> in, std::span<const TensorView> out,
+             std::byte* scratch) const override {
+    std::vector<TensorView> inputs(in.begin(), in.end());
+    if (reorder_) {
+      try {
+        dnnl::memory src(given_, CpuEngine(), in[0].data), dst(plain_, CpuEngine(), scratch);
+        reorder_->execute(ThreadStream(), src, dst);
+      } catch (const dnnl::error& e) {
+        return NodeError(*node_, std::string("oneDNN reorder failed: ") + e.what());
+      }
+      inputs[0].data = scratch;
+      inputs[0].layout = nullptr;
+    }
+    RETURN_IF_ERROR(kernel_(*node_, inputs, out));
+    if (epi_.empty()) return Status::Ok();
+    // The epilogue per channel (Conv: a folded BatchNormalization, bias, activation).
+    const int64_t batch = out[0].shape[0], m = out[0].shape[1];
+    const int64_t plane = out[0].elements() / std::max<int64_t>(batch * m, 1);
+    float* y = out[0].as<float>();
+    for (int64_t b = 0; b < batch; ++b) {
+      for (int64_t c = 0; c < m; ++c) {
+        float* p = y + (b * m + c) * plane;
+        const float s = epi_.scale.empty() ? 1.0f : epi_.scale[c];
+        const float t = epi_.bias.empty() ? 0.0f : epi_.bias[c];
+        for (int64_t i = 0; i < plane; ++i) p[i] = s * p[i] + t;
+        ApplyActivation(p, plane, epi_.act, epi_.alpha, epi_.beta);
+      }
+    }
+    return Status::Ok();
+  }
+
+  size_t scratch_bytes() const override { return reorder_ ? Aligned64(plain_.get_size()) : 0; }
+
+ private:
+  const OnnxNode* node_;
+  KernelFn kernel_;
+  Epilogue epi_;
+  Desc given_, plain_;
+  std::optional<dnnl::reorder> reorder_;
+};
+
+StatusOr<std::unique_ptr<PreparedKernel>> PrepareConv(const OnnxNode& n,
+                                                      std::span<const TensorView> in,
+                                                      std::span<const TensorView> out,
+                                                      const Epilogue& epi, bool blocked_ok) {
+  const bool constant_params =
+      in[1].data != nullptr && (in.size() < 3 || !in[2].present || in[2].data != nullptr);
+  if (!constant_params) {  // weights computed while running
+    return std::unique_ptr<PreparedKernel>(new PlainLoop(n, in[0], ConvKernel, epi));
+  }
+  return DnnlConv::Prepare(n, in, out, epi, blocked_ok);
+}
+
+// MaxPool, AveragePool and the global poolings as a oneDNN pooling primitive.
+template <bool kMax, bool kGlobal>
+class DnnlPool final : public DnnlStep {
+ public:
+  static StatusOr<std::unique_ptr<PreparedKernel>> Prepare(const OnnxNode& n,
+                                                           std::span<const TensorView> in,
+                                                           std::span<const TensorView> out,
+                                                           const Epilogue&, bool blocked_ok) {
+    const Shape& xs = in[0].shape;
+    constexpr KernelFn kLoop = kGlobal ? GlobalPoolKernel<kMax> : PoolKernel<kMax>;
+    auto loop = [&] {
+      return std::unique_ptr<PreparedKernel>(new PlainLoop(n, in[0], kLoop, Epilogue{}));
+    };
+    if (xs.size() != 4) return loop();
+    Window g{xs[2], xs[3]};
+    g.oh = g.ow = 1;
+    int64_t include_pad = 0;
+    if constexpr (!kGlobal) {
+      ASSIGN_OR_RETURN(auto k, n.Get<std::vector<int64_t>>("kernel_shape", {}));
+      ASSIGN_OR_RETURN(include_pad, n.Get<int64_t>("count_include_pad", 0));
+      ASSIGN_OR_RETURN(g, Geometry(n, xs[2], xs[3], k[0], k[1]));
+    }
+    // oneDNN's output size is floor((in + pads - window) / stride) + 1: a ceil_mode window that
+    // overhangs gets the missing padding on the right; average pooling counting padding would
+    // then count it too, so that case keeps the loops.
+    const int64_t eh = g.dh * (g.kh - 1) + 1, ew = g.dw * (g.kw - 1) + 1;
+    int64_t bottom = g.bottom, right = g.right;
+    if ((xs[2] + g.top + bottom - eh) / g.sh + 1 != g.oh) {
+      bottom = (g.oh - 1) * g.sh + eh - xs[2] - g.top;
+    }
+    if ((xs[3] + g.left + right - ew) / g.sw + 1 != g.ow) {
+      right = (g.ow - 1) * g.sw + ew - xs[3] - g.left;
+    }
+    const bool widened = bottom != g.bottom || right != g.right;
+    if (bottom < 0 || right < 0 || (!kMax && include_pad && widened)) return loop();
+    auto pool = std::make_unique<DnnlPool>();
+    try {
+      const Desc given = DescOf(in[0]);
+      const auto alg = kMax ? dnnl::algorithm::pooling_max
+                            : (include_pad ? dnnl::algorithm::pooling_avg_include_padding
+                                           : dnnl::algorithm::pooling_avg_exclude_padding);
+      auto create = [&](const Desc& src) {
+        const dnnl::pooling_v2_forward::desc desc(dnnl::prop_kind::forward_inference, alg, src,
+                                                  Desc(ToDims(out[0].shape), kF32, Tag::any),
+                                                  {g.sh, g.sw}, {g.kh, g.kw}, {g.dh - 1, g.dw - 1},
+                                                  {g.top, g.left}, {bottom, right});
+        return dnnl::pooling_v2_forward::primitive_desc(desc, CpuEngine());
+      };
+      // Pooling takes its input's layout; where oneDNN has only reference code for that one,
+      // the input is reordered to channel blocks of 16, or to plain NCHW.
+      auto pd = create(given);
+      for (Tag tag : {Tag::nChw16c, Tag::nchw}) {
+        if (std::string(pd.impl_info_str()).find("ref") == std::string::npos) break;
+        pd = create(Desc(ToDims(xs), kF32, tag));
+      }
+      pool->Wire(n, dnnl::pooling_v2_forward(pd), pd.impl_info_str(), given, pd.src_desc(),
+                 pd.dst_desc(), out[0].shape, blocked_ok);
+    } catch (const dnnl::error&) {
+      return loop();
+    }
+    return std::unique_ptr<PreparedKernel>(std::move(pool));
+  }
+};
+
 }  // namespace
 
 void AddConvOps(std::map<std::string, OpDef, std::less<>>* ops) {
+  OpDef conv{ConvShape, ConvKernel};
+  conv.prepare = PrepareConv;
+  conv.fuses_bias_act = conv.fuses_batchnorm = true;
+  conv.accepts_blocked = true;
+  auto pool = [](ShapeFn shape, KernelFn kernel, PrepareFn prepare) {
+    OpDef op{shape, kernel};
+    op.prepare = prepare;
+    op.accepts_blocked = true;
+    return op;
+  };
+  const OpDef max_pool = pool(PoolShape, PoolKernel<true>, DnnlPool<true, false>::Prepare);
+  const OpDef avg_pool = pool(PoolShape, PoolKernel<false>, DnnlPool<false, false>::Prepare);
+  const OpDef global_max =
+      pool(GlobalPoolShape, GlobalPoolKernel<true>, DnnlPool<true, true>::Prepare);
+  const OpDef global_avg =
+      pool(GlobalPoolShape, GlobalPoolKernel<false>, DnnlPool<false, true>::Prepare);
   ops->insert({
-      {"Conv", {ConvShape, ConvKernel}},
-      {"MaxPool", {PoolShape, PoolKernel<true>}},
-      {"AveragePool", {PoolShape, PoolKernel<false>}},
-      {"GlobalMaxPool", {GlobalPoolShape, GlobalPoolKernel<true>}},
-      {"GlobalAveragePool", {GlobalPoolShape, GlobalPoolKernel<false>}},
+      {"Conv", conv},
+      {"MaxPool", max_pool},
+      {"AveragePool", avg_pool},
+      {"GlobalMaxPool", global_max},
+      {"GlobalAveragePool", global_avg},
       {"BatchNormalization", {BatchNormShape, BatchNormKernel}},
   });
 }

@@ -1,7 +1,5 @@
 #include "backends/onnx/kernels.h"
 
-#include <oneapi/dnnl/dnnl.h>
-
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -234,61 +232,6 @@ struct PowOp {
   }
 };
 
-// ---- Gemm, MatMul ----------------------------------------------------------------------------
-
-Status GemmShape(const OnnxNode& n, std::span<const TensorView> in, std::vector<TensorView>* out) {
-  RETURN_IF_ERROR(NeedInputs(n, in, 2, 3));
-  RETURN_IF_ERROR(NeedFloat(n, in[0]));
-  if (in[0].shape.size() != 2 || in[1].shape.size() != 2)
-    return NodeError(n, "A and B must be 2-D");
-  ASSIGN_OR_RETURN(int64_t ta, n.Get<int64_t>("transA", 0));
-  ASSIGN_OR_RETURN(int64_t tb, n.Get<int64_t>("transB", 0));
-  const int64_t m = ta ? in[0].shape[1] : in[0].shape[0];
-  const int64_t k = ta ? in[0].shape[0] : in[0].shape[1];
-  const int64_t kb = tb ? in[1].shape[1] : in[1].shape[0];
-  const int64_t nn = tb ? in[1].shape[0] : in[1].shape[1];
-  if (k != kb) {
-    return NodeError(
-        n, "inner dimensions differ: " + std::to_string(k) + " and " + std::to_string(kb));
-  }
-  if (in.size() == 3 && !in[2].shape.empty()) {
-    ASSIGN_OR_RETURN(Shape c, BroadcastShapes(n, in[2].shape, Shape{m, nn}));
-    if (c != Shape{m, nn}) return NodeError(n, "C does not broadcast to [M, N]");
-  }
-  out->assign(1, TensorView{DataType::kFp32, Shape{m, nn}, nullptr});
-  return Status::Ok();
-}
-
-Status GemmKernel(const OnnxNode& n, std::span<const TensorView> in,
-                  std::span<const TensorView> out) {
-  ASSIGN_OR_RETURN(int64_t ta, n.Get<int64_t>("transA", 0));
-  ASSIGN_OR_RETURN(int64_t tb, n.Get<int64_t>("transB", 0));
-  ASSIGN_OR_RETURN(float alpha, n.Get<float>("alpha", 1.0f));
-  ASSIGN_OR_RETURN(float beta, n.Get<float>("beta", 1.0f));
-  const float* a = in[0].as<float>();
-  const float* b = in[1].as<float>();
-  float* y = out[0].as<float>();
-  const int64_t m = out[0].shape[0], nn = out[0].shape[1];
-  const int64_t k = ta ? in[0].shape[0] : in[0].shape[1];
-  // y = beta * C (broadcast) then += alpha * A·B, row by row with a contiguous inner loop.
-  if (in.size() == 3 && in[2].data != nullptr && beta != 0.0f) {
-    TensorView yv{DataType::kFp32, out[0].shape, y};
-    TensorView zero{DataType::kFp32, Shape{1}, nullptr};
-    float z = 0.0f;
-    zero.data = &z;
-    BinaryLoop<float>(zero, in[2], yv, [beta](float, float c) { return beta * c; });
-  } else {
-    std::fill(y, y + m * nn, 0.0f);
-  }
-  // oneDNN's GEMM (row-major): y = alpha * op(A) * op(B) + (y already holds beta * C, or 0).
-  const bool has_c = in.size() == 3 && in[2].data != nullptr && beta != 0.0f;
-  const dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, nn, k, alpha, a,
-                                      ta ? m : k, b, tb ? k : nn, has_c ? 1.0f : 0.0f, y, nn);
-  if (st != dnnl_success)
-    return NodeError(n, "oneDNN GEMM failed (status " + std::to_string(st) + ")");
-  return Status::Ok();
-}
-
 // ---- Softmax, Flatten -------------------------------------------------------------------------
 
 template <bool kLog>
@@ -357,6 +300,12 @@ Status NodeError(const OnnxNode& n, const std::string& what) {
 
 size_t ElemSize(const TensorView& v) { return tensor::DataTypeSize(v.dtype); }
 
+void BroadcastScaled(const TensorView& src, const TensorView& dst, float scale) {
+  float zero = 0.0f;
+  TensorView z{DataType::kFp32, Shape{1}, &zero};
+  BinaryLoop<float>(z, src, dst, [scale](float, float c) { return scale * c; });
+}
+
 base::StatusOr<Shape> BroadcastShapes(const OnnxNode& n, const Shape& a, const Shape& b) {
   const size_t rank = std::max(a.size(), b.size());
   Shape out(rank);
@@ -399,9 +348,9 @@ base::StatusOr<int64_t> NormalizeAxis(const OnnxNode& n, int64_t axis, int64_t r
 const OpDef* FindOp(std::string_view op) {
   static const std::map<std::string, OpDef, std::less<>> ops = [] {
     std::map<std::string, OpDef, std::less<>> m = {
-        {"Identity", {SameShape, CopyKernel}},
-        {"Dropout", {SameShape, CopyKernel}},  // inference: the identity
-        {"Flatten", {FlattenShape, CopyKernel}},
+        {"Identity", {SameShape, CopyKernel, false, /*alias=*/true}},
+        {"Dropout", {SameShape, CopyKernel, false, /*alias=*/true}},  // inference: the identity
+        {"Flatten", {FlattenShape, CopyKernel, false, /*alias=*/true}},
         {"Relu", {SameShape, UnaryKernel<Relu>}},
         {"Sigmoid", {SameShape, UnaryKernel<Sigmoid>}},
         {"Tanh", {SameShape, UnaryKernel<Tanh>}},
@@ -409,7 +358,6 @@ const OpDef* FindOp(std::string_view op) {
         {"Sub", {BinaryShape, BinaryKernel<SubOp>}},
         {"Mul", {BinaryShape, BinaryKernel<MulOp>}},
         {"Div", {BinaryShape, BinaryKernel<DivOp>}},
-        {"Gemm", {GemmShape, GemmKernel}},
         {"Softmax", {SameShape, SoftmaxKernel<false>}},
         {"LogSoftmax", {SameShape, SoftmaxKernel<true>}},
         {"Neg", {SameShape, UnaryKernel<Neg>}},
@@ -427,6 +375,7 @@ const OpDef* FindOp(std::string_view op) {
     AddShapeOps(&m);
     AddMoreOps(&m);
     AddConvOps(&m);
+    AddGemmOps(&m);
     return m;
   }();
   auto it = ops.find(op);

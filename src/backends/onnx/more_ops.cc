@@ -300,6 +300,11 @@ Status PadShape(const OnnxNode& n, std::span<const TensorView> in, std::vector<T
   return Status::Ok();
 }
 
+bool PadIsIdentity(const OnnxNode& n, std::span<const TensorView> in) {
+  auto pads = ConstInts(n, in[1], "pads");
+  return pads.ok() && std::all_of(pads->begin(), pads->end(), [](int64_t p) { return p == 0; });
+}
+
 Status PadKernel(const OnnxNode& n, std::span<const TensorView> in,
                  std::span<const TensorView> out) {
   ASSIGN_OR_RETURN(auto pads, ConstInts(n, in[1], "pads"));
@@ -400,7 +405,7 @@ void AddMoreOps(std::map<std::string, OpDef, std::less<>>* ops) {
       {"Tile", {TileShape, TileKernel}},
       {"Slice", {SliceShape, SliceKernel}},
       {"Range", {RangeShape, RangeKernel}},
-      {"Pad", {PadShape, PadKernel}},
+      {"Pad", {PadShape, PadKernel, false, false, PadIsIdentity}},
       {"LayerNormalization", {LayerNormShape, LayerNormKernel}},
   });
 }

@@ -1,6 +1,11 @@
 #include "backends/onnx/plan.h"
 
+#include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstring>
+#include <functional>
+#include <limits>
 
 namespace inferd::backends::onnx {
 
@@ -9,21 +14,48 @@ using base::Status;
 using base::StatusOr;
 
 namespace {
+
 constexpr size_t kAlign = 64;
 size_t Aligned(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
+
+TensorView Absent() {
+  TensorView v;
+  v.present = false;
+  return v;
+}
+
+// The FP32 constant `c` as one value per position of `out`'s dimension `axis`, when `c`
+// broadcasts into `out` without changing it and varies along that dimension only.
+bool PerChannel(const TensorView& c, const tensor::Shape& out, size_t axis,
+                std::vector<float>* values) {
+  if (c.dtype != tensor::DataType::kFp32 || c.data == nullptr || c.shape.size() > out.size()) {
+    return false;
+  }
+  const size_t offset = out.size() - c.shape.size();
+  for (size_t i = 0; i < c.shape.size(); ++i) {
+    if (c.shape[i] != 1 && (offset + i != axis || c.shape[i] != out[axis])) return false;
+  }
+  const float* p = c.as<float>();
+  values->resize(static_cast<size_t>(out[axis]));
+  for (size_t k = 0; k < values->size(); ++k) (*values)[k] = c.elements() == 1 ? p[0] : p[k];
+  return true;
+}
+
 }  // namespace
 
-StatusOr<std::unique_ptr<OnnxPlan>> OnnxPlan::Create(const OnnxGraph& graph, int64_t batch) {
+StatusOr<std::unique_ptr<OnnxPlan>> OnnxPlan::Create(const OnnxGraph& graph, int64_t batch,
+                                                     const PlanOptions& options) {
   std::unique_ptr<OnnxPlan> plan(new OnnxPlan());
   plan->graph_ = &graph;
-  plan->slots_.resize(graph.values.size());
+  auto& slots = plan->slots_;
+  slots.resize(graph.values.size());
   std::vector<bool> known(graph.values.size(), false);
   std::vector<bool> constant(graph.values.size(), false);
   for (size_t i = 0; i < graph.values.size(); ++i) {
     const OnnxValue& v = graph.values[i];
     if (!v.constant) continue;
-    plan->slots_[i].view = TensorView{v.constant->dtype(), v.constant->shape(),
-                                      const_cast<uint8_t*>(v.constant->bytes().data())};
+    slots[i].view = TensorView{v.constant->dtype(), v.constant->shape(),
+                               const_cast<uint8_t*>(v.constant->bytes().data())};
     known[i] = constant[i] = true;
   }
   for (size_t k = 0; k < graph.inputs.size(); ++k) {
@@ -39,32 +71,157 @@ StatusOr<std::unique_ptr<OnnxPlan>> OnnxPlan::Create(const OnnxGraph& graph, int
       }
       shape[d] = batch;
     }
-    plan->slots_[static_cast<size_t>(id)].view = TensorView{*v.dtype, shape, nullptr};
-    plan->slots_[static_cast<size_t>(id)].input = static_cast<int>(k);
+    slots[static_cast<size_t>(id)].view = TensorView{*v.dtype, shape, nullptr};
+    slots[static_cast<size_t>(id)].input = static_cast<int>(k);
     known[static_cast<size_t>(id)] = true;
   }
 
+  // Who reads each value: fusion needs a value read by exactly one node and not a graph output.
+  std::vector<int> uses(graph.values.size(), 0);
+  std::vector<int> reader(graph.values.size(), -1);
+  std::vector<std::vector<int>> readers(graph.values.size());
+  for (size_t i = 0; i < graph.nodes.size(); ++i) {
+    for (int id : graph.nodes[i].inputs) {
+      if (id < 0) continue;
+      ++uses[static_cast<size_t>(id)];
+      reader[static_cast<size_t>(id)] = static_cast<int>(i);
+      readers[static_cast<size_t>(id)].push_back(static_cast<int>(i));
+    }
+  }
+  for (int id : graph.outputs) uses[static_cast<size_t>(id)] += 2;
+  std::vector<bool> absorbed(graph.nodes.size(), false);
+
+  auto views_of = [&](const OnnxNode& node, std::vector<TensorView>* views) {
+    views->clear();
+    for (int id : node.inputs) {
+      views->push_back(id < 0 ? Absent() : slots[static_cast<size_t>(id)].view);
+    }
+  };
+
+  // Absorbs the BatchNormalization, Add of a per-channel constant and activation that follow
+  // `head` (in that order, each optional) into `epi`; returns the value the fused step computes.
+  auto fuse = [&](const OpDef& op, const TensorView& head_out, int out_id, Epilogue* epi,
+                  std::string* fused) {
+    const size_t axis = op.fuses_batchnorm ? 1 : head_out.shape.size() - 1;
+    if (head_out.shape.empty() || axis >= head_out.shape.size()) return out_id;
+    const size_t channels = static_cast<size_t>(head_out.shape[axis]);
+    int cur = out_id;
+    std::vector<TensorView> views;
+    while (uses[static_cast<size_t>(cur)] == 1 && epi->act == Activation::kNone) {
+      const size_t ni = static_cast<size_t>(reader[static_cast<size_t>(cur)]);
+      const OnnxNode& next = graph.nodes[ni];
+      if (next.outputs.empty() || next.outputs[0] < 0) break;
+      // Every other input must be a constant already.
+      bool ok = true;
+      for (int id : next.inputs) {
+        ok = ok && (id < 0 || id == cur || constant[static_cast<size_t>(id)]);
+      }
+      if (!ok) break;
+      views_of(next, &views);
+      for (size_t i = 0; i < views.size(); ++i) {
+        if (next.inputs[i] == cur) views[i] = head_out;
+      }
+      if (next.op == "BatchNormalization" && op.fuses_batchnorm && epi->bias.empty() &&
+          views.size() == 5 && next.inputs[0] == cur) {
+        std::vector<float> p[4];
+        bool fits = true;
+        for (size_t i = 0; i < 4; ++i) {
+          fits = fits && views[i + 1].dtype == tensor::DataType::kFp32 &&
+                 static_cast<size_t>(views[i + 1].elements()) == channels;
+          if (fits) p[i].assign(views[i + 1].as<float>(), views[i + 1].as<float>() + channels);
+        }
+        auto eps = next.Get<float>("epsilon", 1e-5f);
+        auto training = next.Get<int64_t>("training_mode", 0);
+        if (!fits || !eps.ok() || !training.ok() || *training != 0) break;
+        epi->scale.assign(channels, 1.0f);
+        epi->bias.assign(channels, 0.0f);
+        for (size_t c = 0; c < channels; ++c) {
+          const float s = p[0][c] / std::sqrt(p[3][c] + *eps);
+          epi->scale[c] = s;
+          epi->bias[c] = p[1][c] - p[2][c] * s;
+        }
+      } else if (next.op == "Add" && op.fuses_bias_act && views.size() == 2) {
+        const TensorView& other = views[next.inputs[0] == cur ? 1 : 0];
+        std::vector<float> add;
+        if (next.inputs[0] == next.inputs[1] || !PerChannel(other, head_out.shape, axis, &add)) {
+          break;
+        }
+        if (epi->bias.empty()) epi->bias.assign(channels, 0.0f);
+        for (size_t c = 0; c < channels; ++c) epi->bias[c] += add[c];
+      } else if (!(op.fuses_bias_act &&
+                   FusableActivation(next, views, &epi->act, &epi->alpha, &epi->beta))) {
+        epi->act = Activation::kNone;
+        break;
+      }
+      absorbed[ni] = true;
+      *fused += (fused->empty() ? "" : " + ") + next.op + " '" + next.name + "'";
+      known[static_cast<size_t>(cur)] = true;
+      cur = next.outputs[0];
+    }
+    return cur;
+  };
+
+  // A value may take a blocked layout when every node reading it reads it as its input 0 and
+  // takes blocked inputs, its other inputs being constants (so that it runs as a prepared
+  // primitive), and it is not a graph output.
+  // A view that keeps the shape (Identity, a Pad by zeros) passes the layout on to its readers.
+  std::vector<TensorView> scratch_views;
+  auto same_shape_view = [&](const OnnxNode& node, const OpDef& op) {
+    if (node.op == "Identity" || node.op == "Dropout") return node.outputs.size() == 1;
+    if (op.identity == nullptr) return false;
+    for (int in : node.inputs) {
+      if (in >= 0 && in != node.inputs[0] && !constant[static_cast<size_t>(in)]) return false;
+    }
+    views_of(node, &scratch_views);
+    return op.identity(node, scratch_views);
+  };
+  std::function<bool(int)> blocked_ok = [&](int id) {
+    if (!options.blocked) return false;
+    if (uses[static_cast<size_t>(id)] > static_cast<int>(readers[static_cast<size_t>(id)].size()))
+      return false;  // a graph output
+    for (int r : readers[static_cast<size_t>(id)]) {
+      const OnnxNode& node = graph.nodes[static_cast<size_t>(r)];
+      const OpDef* op = FindOp(node.op);
+      if (op == nullptr || node.inputs.empty() || node.inputs[0] != id) return false;
+      for (size_t i = 1; i < node.inputs.size(); ++i) {
+        const int in = node.inputs[i];
+        if (in == id || (in >= 0 && !constant[static_cast<size_t>(in)])) return false;
+      }
+      if (op->accepts_blocked) continue;
+      if (!same_shape_view(node, *op) || node.outputs[0] < 0 || !blocked_ok(node.outputs[0])) {
+        return false;
+      }
+    }
+    return !readers[static_cast<size_t>(id)].empty();
+  };
+
+  // Constant nodes first (they read nothing), so that every constant is known when deciding
+  // fusions and layouts.
+  std::vector<size_t> order;
+  for (size_t ni = 0; ni < graph.nodes.size(); ++ni) {
+    if (graph.nodes[ni].op == "Constant") order.push_back(ni);
+  }
+  for (size_t ni = 0; ni < graph.nodes.size(); ++ni) {
+    if (graph.nodes[ni].op != "Constant") order.push_back(ni);
+  }
+
   std::vector<TensorView> in_views, out_views;
-  for (const OnnxNode& node : graph.nodes) {
+  for (size_t ni : order) {
+    if (absorbed[ni]) continue;
+    const OnnxNode& node = graph.nodes[ni];
     const OpDef* op = FindOp(node.op);
     if (op == nullptr)
       return base::Unimplemented("operator " + node.op + " (node '" + node.name + "')");
-    in_views.clear();
     bool all_constant = true;
     for (int id : node.inputs) {
-      if (id < 0) {  // an omitted optional input keeps its position
-        TensorView absent;
-        absent.present = false;
-        in_views.push_back(absent);
-        continue;
-      }
+      if (id < 0) continue;
       if (!known[static_cast<size_t>(id)]) {
         return InvalidArgument("node '" + node.name + "' reads '" +
                                graph.values[static_cast<size_t>(id)].name + "' before it exists");
       }
-      in_views.push_back(plan->slots_[static_cast<size_t>(id)].view);
       all_constant = all_constant && constant[static_cast<size_t>(id)];
     }
+    views_of(node, &in_views);
     out_views.clear();
     RETURN_IF_ERROR(op->shape(node, in_views, &out_views));
     std::vector<int> outputs;
@@ -74,6 +231,10 @@ StatusOr<std::unique_ptr<OnnxPlan>> OnnxPlan::Create(const OnnxGraph& graph, int
       return InvalidArgument("node '" + node.name + "' (" + node.op + ") has " +
                              std::to_string(outputs.size()) + " outputs; inferd computes " +
                              std::to_string(out_views.size()));
+    }
+    for (const TensorView& v : out_views) {
+      if (v.elements() < 0)
+        return InvalidArgument("node '" + node.name + "': invalid output shape");
     }
     if (all_constant || op->shape_only) {
       // Constant and shape folding: run it now; the results are constants of the plan.
@@ -86,22 +247,50 @@ StatusOr<std::unique_ptr<OnnxPlan>> OnnxPlan::Create(const OnnxGraph& graph, int
       RETURN_IF_ERROR(op->kernel(node, in_views, out_views));
       for (size_t o = 0; o < outputs.size(); ++o) {
         const size_t id = static_cast<size_t>(outputs[o]);
-        plan->slots_[id].view = out_views[o];
+        slots[id].view = out_views[o];
         known[id] = constant[id] = true;
       }
       continue;
     }
-    Step step{&node, op, node.inputs, outputs};
-    for (size_t o = 0; o < outputs.size(); ++o) {
-      const size_t id = static_cast<size_t>(outputs[o]);
-      Slot& slot = plan->slots_[id];
+    const bool view =
+        options.views && (op->alias || (op->identity != nullptr && op->identity(node, in_views)));
+    if (view && !outputs.empty() && node.inputs[0] >= 0) {
+      // A view of the input's bytes under the new shape: no step, no copy.
+      const Slot& src = slots[static_cast<size_t>(node.inputs[0])];
+      Slot& dst = slots[static_cast<size_t>(outputs[0])];
+      dst.view = out_views[0];
+      dst.view.data = src.buffer < 0 && src.input < 0 ? src.view.data : nullptr;  // a constant
+      if (dst.view.shape == src.view.shape) dst.view.layout = src.view.layout;
+      dst.input = src.input;
+      dst.buffer = src.buffer;
+      known[static_cast<size_t>(outputs[0])] = true;
+      continue;
+    }
+    Step step{&node, op, nullptr, node.inputs, outputs, ""};
+    Epilogue epi;
+    if (options.fuse && (op->fuses_bias_act || op->fuses_batchnorm) && outputs.size() == 1) {
+      step.outputs[0] = fuse(*op, out_views[0], outputs[0], &epi, &step.fused);
+    }
+    if (op->prepare != nullptr) {
+      const bool blocked = step.outputs.size() == 1 && blocked_ok(step.outputs[0]);
+      ASSIGN_OR_RETURN(step.kernel, op->prepare(node, in_views, out_views, epi, blocked));
+      if (!out_views.empty()) out_views[0].layout = step.kernel->output_layout();
+    } else {
+      for (const TensorView& v : in_views) {
+        if (v.layout) {  // the planner only allows blocked values into prepared kernels
+          return base::Internal("node '" + node.name + "' reads a blocked layout");
+        }
+      }
+    }
+    for (size_t o = 0; o < step.outputs.size(); ++o) {
+      const size_t id = static_cast<size_t>(step.outputs[o]);
+      Slot& slot = slots[id];
       slot.view = out_views[o];
       slot.view.data = nullptr;
-      slot.offset = static_cast<int64_t>(plan->arena_bytes_);
-      const int64_t count = slot.view.elements();
-      if (count < 0) return InvalidArgument("node '" + node.name + "': invalid output shape");
-      plan->arena_bytes_ +=
-          Aligned(static_cast<size_t>(count) * tensor::DataTypeSize(slot.view.dtype));
+      slot.buffer = static_cast<int>(id);
+      slot.bytes = Aligned(slot.view.layout
+                               ? slot.view.layout->bytes()
+                               : static_cast<size_t>(slot.view.elements()) * ElemSize(slot.view));
       known[id] = true;
     }
     plan->steps_.push_back(std::move(step));
@@ -112,7 +301,115 @@ StatusOr<std::unique_ptr<OnnxPlan>> OnnxPlan::Create(const OnnxGraph& graph, int
                              "' is never computed");
     }
   }
+  plan->LayOut();
   return plan;
+}
+
+// Gives each buffer an arena offset: a buffer lives from the step that writes it to the last
+// step that reads it (or a view of it); graph outputs live to the end. Buffers are placed in step
+// order at the lowest offset free for their whole lifetime.
+void OnnxPlan::LayOut() {
+  const int end = static_cast<int>(steps_.size());
+  std::vector<int> first(slots_.size(), -1), last(slots_.size(), -1);
+  for (int s = 0; s < end; ++s) {
+    for (int id : steps_[static_cast<size_t>(s)].outputs) {
+      first[static_cast<size_t>(id)] = s;
+      last[static_cast<size_t>(id)] = std::max(last[static_cast<size_t>(id)], s);
+    }
+    for (int id : steps_[static_cast<size_t>(s)].inputs) {
+      if (id < 0) continue;
+      const int b = slots_[static_cast<size_t>(id)].buffer;
+      if (b >= 0) last[static_cast<size_t>(b)] = std::max(last[static_cast<size_t>(b)], s);
+    }
+  }
+  for (int id : graph_->outputs) {
+    const int b = slots_[static_cast<size_t>(id)].buffer;
+    if (b >= 0) last[static_cast<size_t>(b)] = end;
+  }
+  struct Live {
+    size_t offset, bytes;
+    int last;
+  };
+  std::vector<Live> live;  // sorted by offset
+  arena_bytes_ = 0;
+  for (int s = 0; s < end; ++s) {
+    // A step's outputs never share bytes with its inputs: buffers read by this step stay live.
+    std::erase_if(live, [s](const Live& l) { return l.last < s; });
+    auto place = [&](size_t bytes, int until) {
+      size_t at = 0;
+      auto it = live.begin();
+      for (; it != live.end(); ++it) {
+        if (it->offset >= at + bytes) break;
+        at = std::max(at, it->offset + it->bytes);
+      }
+      live.insert(it, Live{at, bytes, until});
+      arena_bytes_ = std::max(arena_bytes_, at + bytes);
+      return at;
+    };
+    Step& step = steps_[static_cast<size_t>(s)];
+    for (int id : step.outputs) {
+      Slot& slot = slots_[static_cast<size_t>(id)];
+      slot.offset = static_cast<int64_t>(place(slot.bytes, last[static_cast<size_t>(id)]));
+    }
+    if (step.kernel && step.kernel->scratch_bytes() > 0) {
+      step.scratch_offset = static_cast<int64_t>(place(Aligned(step.kernel->scratch_bytes()), s));
+    }
+  }
+  // Views take their source buffer's offset.
+  for (Slot& slot : slots_) {
+    if (slot.buffer >= 0) slot.offset = slots_[static_cast<size_t>(slot.buffer)].offset;
+  }
+}
+
+TensorView OnnxPlan::Bind(int id, std::byte* base) const {
+  if (id < 0) return Absent();
+  const Slot& s = slots_[static_cast<size_t>(id)];
+  TensorView v = s.view;
+  if (s.buffer >= 0) v.data = base + s.offset;
+  return v;
+}
+
+std::vector<std::string> OnnxPlan::Describe() const {
+  std::vector<std::string> out;
+  for (const Step& s : steps_) {
+    std::string line = s.node->op + " '" + s.node->name + "'";
+    if (!s.fused.empty()) line += " + " + s.fused;
+    if (s.kernel && !s.kernel->implementation().empty()) {
+      line += " [" + s.kernel->implementation() + "]";
+    }
+    out.push_back(std::move(line));
+  }
+  return out;
+}
+
+StatusOr<std::vector<double>> OnnxPlan::Profile(std::span<const tensor::Tensor> inputs,
+                                                int reps) const {
+  auto arena = Checkout();
+  for (size_t i = 0; i < arena->input_views.size(); ++i) {
+    arena->input_views[i]->data =
+        const_cast<uint8_t*>(inputs[static_cast<size_t>(arena->input_index[i])].bytes().data());
+  }
+  std::vector<std::vector<double>> times(steps_.size());
+  Status st;
+  for (int r = 0; r < reps && st.ok(); ++r) {
+    for (size_t s = 0; s < steps_.size() && st.ok(); ++s) {
+      const Step& step = steps_[s];
+      const auto t0 = std::chrono::steady_clock::now();
+      st = step.kernel
+               ? step.kernel->Run(arena->in[s], arena->out[s], arena->base + step.scratch_offset)
+               : step.op->kernel(*step.node, arena->in[s], arena->out[s]);
+      times[s].push_back(
+          std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+    }
+  }
+  Return(std::move(arena));
+  if (!st.ok()) return st;
+  std::vector<double> medians;
+  for (auto& t : times) {
+    std::sort(t.begin(), t.end());
+    medians.push_back(t.empty() ? 0.0 : t[t.size() / 2]);
+  }
+  return medians;
 }
 
 std::unique_ptr<OnnxPlan::Arena> OnnxPlan::Checkout() const {
@@ -128,6 +425,22 @@ std::unique_ptr<OnnxPlan::Arena> OnnxPlan::Checkout() const {
   a->storage.resize(arena_bytes_ + kAlign);
   const auto addr = reinterpret_cast<uintptr_t>(a->storage.data());
   a->base = a->storage.data() + (Aligned(addr) - addr);
+  a->in.resize(steps_.size());
+  a->out.resize(steps_.size());
+  for (size_t s = 0; s < steps_.size(); ++s) {
+    for (int id : steps_[s].inputs) a->in[s].push_back(Bind(id, a->base));
+    for (int id : steps_[s].outputs) a->out[s].push_back(Bind(id, a->base));
+  }
+  // (The vectors are complete: pointers into them stay valid.)
+  for (size_t s = 0; s < steps_.size(); ++s) {
+    for (size_t i = 0; i < steps_[s].inputs.size(); ++i) {
+      const int id = steps_[s].inputs[i];
+      if (id >= 0 && slots_[static_cast<size_t>(id)].input >= 0) {
+        a->input_views.push_back(&a->in[s][i]);
+        a->input_index.push_back(slots_[static_cast<size_t>(id)].input);
+      }
+    }
+  }
   return a;
 }
 
@@ -138,34 +451,23 @@ void OnnxPlan::Return(std::unique_ptr<Arena> arena) const {
 
 StatusOr<std::vector<tensor::Tensor>> OnnxPlan::Run(std::span<const tensor::Tensor> inputs) const {
   auto arena = Checkout();
-  auto view_of = [&](int id) {
-    if (id < 0) {
-      TensorView absent;
-      absent.present = false;
-      return absent;
-    }
-    const Slot& s = slots_[static_cast<size_t>(id)];
-    TensorView v = s.view;
-    if (s.input >= 0) {
-      v.data = const_cast<uint8_t*>(inputs[static_cast<size_t>(s.input)].bytes().data());
-    } else if (s.offset >= 0) {
-      v.data = arena->base + s.offset;
-    }
-    return v;
-  };
+  for (size_t i = 0; i < arena->input_views.size(); ++i) {
+    arena->input_views[i]->data =
+        const_cast<uint8_t*>(inputs[static_cast<size_t>(arena->input_index[i])].bytes().data());
+  }
   Status st;
-  for (const Step& step : steps_) {
-    arena->in.clear();
-    arena->out.clear();
-    for (int id : step.inputs) arena->in.push_back(view_of(id));
-    for (int id : step.outputs) arena->out.push_back(view_of(id));
-    st = step.op->kernel(*step.node, arena->in, arena->out);
-    if (!st.ok()) break;
+  for (size_t s = 0; s < steps_.size() && st.ok(); ++s) {
+    const Step& step = steps_[s];
+    st = step.kernel
+             ? step.kernel->Run(arena->in[s], arena->out[s], arena->base + step.scratch_offset)
+             : step.op->kernel(*step.node, arena->in[s], arena->out[s]);
   }
   std::vector<tensor::Tensor> out;
   if (st.ok()) {
     for (int id : graph_->outputs) {
-      const TensorView v = view_of(id);
+      TensorView v = Bind(id, arena->base);
+      const Slot& slot = slots_[static_cast<size_t>(id)];
+      if (slot.input >= 0) v.data = const_cast<uint8_t*>(inputs[slot.input].bytes().data());
       tensor::Tensor t(graph_->values[static_cast<size_t>(id)].name, v.dtype, v.shape);
       std::memcpy(t.bytes().data(), v.data, t.byte_size());
       out.push_back(std::move(t));

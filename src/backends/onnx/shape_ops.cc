@@ -1,7 +1,5 @@
-// Operators that move, select or reshape data (any element type), compare, reduce, and MatMul.
+// Operators that move, select or reshape data (any element type), compare and reduce.
 #include "backends/onnx/shape_ops.h"
-
-#include <oneapi/dnnl/dnnl.h>
 
 #include <algorithm>
 #include <cmath>
@@ -340,59 +338,6 @@ Status GatherKernel(const OnnxNode& n, std::span<const TensorView> in,
   return Status::Ok();
 }
 
-// ---- MatMul (batched, broadcasting the leading dimensions) ------------------------------------
-
-Status MatMulShape(const OnnxNode& n, std::span<const TensorView> in,
-                   std::vector<TensorView>* out) {
-  if (in.size() != 2 || in[0].dtype != DataType::kFp32 || in[1].dtype != DataType::kFp32) {
-    return NodeError(n, "takes two FP32 inputs");
-  }
-  Shape a = in[0].shape, b = in[1].shape;
-  if (a.empty() || b.empty()) return NodeError(n, "inputs must not be scalars");
-  if (a.size() == 1) a.insert(a.begin(), 1);
-  if (b.size() == 1) b.push_back(1);
-  if (a.back() != b[b.size() - 2]) {
-    return NodeError(n, "inner dimensions differ: " + tensor::ShapeToString(in[0].shape) + " x " +
-                            tensor::ShapeToString(in[1].shape));
-  }
-  Shape batch_a(a.begin(), a.end() - 2), batch_b(b.begin(), b.end() - 2);
-  const size_t r = std::max(batch_a.size(), batch_b.size());
-  Shape s(r);
-  for (size_t i = 0; i < r; ++i) {
-    const int64_t da = i < r - batch_a.size() ? 1 : batch_a[i - (r - batch_a.size())];
-    const int64_t db = i < r - batch_b.size() ? 1 : batch_b[i - (r - batch_b.size())];
-    if (da != db && da != 1 && db != 1) return NodeError(n, "batch dimensions do not broadcast");
-    s[i] = std::max(da, db);
-  }
-  if (in[0].shape.size() > 1) s.push_back(a[a.size() - 2]);
-  if (in[1].shape.size() > 1) s.push_back(b.back());
-  out->assign(1, TensorView{DataType::kFp32, s, nullptr});
-  return Status::Ok();
-}
-
-Status MatMulKernel(const OnnxNode& n, std::span<const TensorView> in,
-                    std::span<const TensorView> out) {
-  Shape a = in[0].shape, b = in[1].shape;
-  if (a.size() == 1) a.insert(a.begin(), 1);
-  if (b.size() == 1) b.push_back(1);
-  const int64_t m = a[a.size() - 2], k = a.back(), nn = b.back();
-  const int64_t batches = std::max<int64_t>(1, tensor::ElementCount(out[0].shape) / (m * nn));
-  const int64_t a_batches = tensor::ElementCount(a) / (m * k);
-  const int64_t b_batches = tensor::ElementCount(b) / (k * nn);
-  const float* pa = in[0].as<float>();
-  const float* pb = in[1].as<float>();
-  float* py = out[0].as<float>();
-  for (int64_t bt = 0; bt < batches; ++bt) {
-    // Broadcast by repetition (enough for the usual [B,H,S,D] x [B,H,D,S] and [..,K] x [K,N]).
-    const float* xa = pa + (a_batches == 1 ? 0 : bt % a_batches) * m * k;
-    const float* xb = pb + (b_batches == 1 ? 0 : bt % b_batches) * k * nn;
-    float* y = py + bt * m * nn;
-    const dnnl_status_t st = dnnl_sgemm('N', 'N', m, nn, k, 1.0f, xa, k, xb, nn, 0.0f, y, nn);
-    if (st != dnnl_success) return NodeError(n, "oneDNN GEMM failed");
-  }
-  return Status::Ok();
-}
-
 // ---- ReduceMean/Sum/Max, ArgMax, Split --------------------------------------------------------
 
 // The reduced axes (all when none are given, unless noop_with_empty_axes), from the attribute
@@ -583,13 +528,12 @@ void AddShapeOps(std::map<std::string, OpDef, std::less<>>* ops) {
       {"Shape", {ShapeShape, ShapeKernel, /*shape_only=*/true}},
       {"Cast", {CastShape, CastKernel}},
       {"ConstantOfShape", {ConstantOfShapeShape, ConstantOfShapeKernel}},
-      {"Reshape", {ReshapeShape, CopyBytes}},
-      {"Squeeze", {SqueezeShape, CopyBytes}},
-      {"Unsqueeze", {UnsqueezeShape, CopyBytes}},
+      {"Reshape", {ReshapeShape, CopyBytes, false, /*alias=*/true}},
+      {"Squeeze", {SqueezeShape, CopyBytes, false, /*alias=*/true}},
+      {"Unsqueeze", {UnsqueezeShape, CopyBytes, false, /*alias=*/true}},
       {"Transpose", {TransposeShape, TransposeKernel}},
       {"Concat", {ConcatShape, ConcatKernel}},
       {"Gather", {GatherShape, GatherKernel}},
-      {"MatMul", {MatMulShape, MatMulKernel}},
       {"ReduceMean", {ReduceShape, ReduceKernel<Reduce::kMean>}},
       {"ReduceSum", {ReduceShape, ReduceKernel<Reduce::kSum>}},
       {"ReduceMax", {ReduceShape, ReduceKernel<Reduce::kMax>}},

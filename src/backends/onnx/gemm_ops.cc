@@ -1,0 +1,234 @@
+// Gemm and MatMul on oneDNN's single-precision GEMM, with the bias and activation that follow
+// them fused in (one pass over the output while it is still in cache).
+#include <oneapi/dnnl/dnnl.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "backends/onnx/kernels.h"
+#include "backends/onnx/shape_ops.h"
+
+namespace inferd::backends::onnx {
+
+using base::Status;
+using base::StatusOr;
+using tensor::DataType;
+using tensor::Shape;
+
+namespace {
+
+Status Sgemm(const OnnxNode& n, bool ta, bool tb, int64_t m, int64_t nn, int64_t k, float alpha,
+             const float* a, const float* b, float beta, float* y) {
+  const dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, nn, k, alpha, a,
+                                      ta ? m : k, b, tb ? k : nn, beta, y, nn);
+  if (st != dnnl_success)
+    return NodeError(n, "oneDNN GEMM failed (status " + std::to_string(st) + ")");
+  return Status::Ok();
+}
+
+// The epilogue's bias as one value per column, plus `extra` (per column; may be empty).
+std::vector<float> ColumnBias(const Epilogue& epi, const std::vector<float>& extra, int64_t cols) {
+  if (epi.bias.empty() && extra.empty()) return {};
+  std::vector<float> bias(static_cast<size_t>(cols), 0.0f);
+  for (size_t c = 0; c < bias.size(); ++c) {
+    if (!extra.empty()) bias[c] += extra[c];
+    if (!epi.bias.empty()) bias[c] += epi.bias[c];
+  }
+  return bias;
+}
+
+// ---- Gemm ---------------------------------------------------------------------------------------
+
+Status GemmShape(const OnnxNode& n, std::span<const TensorView> in, std::vector<TensorView>* out) {
+  if (in.size() < 2 || in.size() > 3) return NodeError(n, "takes 2 or 3 inputs");
+  if (in[0].dtype != DataType::kFp32 || in[1].dtype != DataType::kFp32)
+    return NodeError(n, "computes in FP32");
+  if (in[0].shape.size() != 2 || in[1].shape.size() != 2)
+    return NodeError(n, "A and B must be 2-D");
+  ASSIGN_OR_RETURN(int64_t ta, n.Get<int64_t>("transA", 0));
+  ASSIGN_OR_RETURN(int64_t tb, n.Get<int64_t>("transB", 0));
+  const int64_t m = ta ? in[0].shape[1] : in[0].shape[0];
+  const int64_t k = ta ? in[0].shape[0] : in[0].shape[1];
+  const int64_t kb = tb ? in[1].shape[1] : in[1].shape[0];
+  const int64_t nn = tb ? in[1].shape[0] : in[1].shape[1];
+  if (k != kb) {
+    return NodeError(
+        n, "inner dimensions differ: " + std::to_string(k) + " and " + std::to_string(kb));
+  }
+  if (in.size() == 3 && in[2].present) {
+    if (in[2].dtype != DataType::kFp32) return NodeError(n, "C must be FP32");
+    ASSIGN_OR_RETURN(Shape c, BroadcastShapes(n, in[2].shape, Shape{m, nn}));
+    if (c != Shape{m, nn}) return NodeError(n, "C does not broadcast to [M, N]");
+  }
+  out->assign(1, TensorView{DataType::kFp32, Shape{m, nn}, nullptr});
+  return Status::Ok();
+}
+
+// Y = act(alpha * A' B' + beta * C + bias). C, when constant, becomes a per-column bias (or, when
+// it varies by row, a matrix Y starts from); C computed while running is broadcast each call.
+class Gemm final : public PreparedKernel {
+ public:
+  static StatusOr<std::unique_ptr<PreparedKernel>> Prepare(const OnnxNode& n,
+                                                           std::span<const TensorView> in,
+                                                           std::span<const TensorView> out,
+                                                           const Epilogue& epi, bool) {
+    auto g = std::make_unique<Gemm>();
+    g->node_ = &n;
+    ASSIGN_OR_RETURN(int64_t ta, n.Get<int64_t>("transA", 0));
+    ASSIGN_OR_RETURN(int64_t tb, n.Get<int64_t>("transB", 0));
+    ASSIGN_OR_RETURN(g->alpha_, n.Get<float>("alpha", 1.0f));
+    ASSIGN_OR_RETURN(g->beta_, n.Get<float>("beta", 1.0f));
+    g->ta_ = ta != 0, g->tb_ = tb != 0;
+    g->m_ = out[0].shape[0], g->n_ = out[0].shape[1];
+    g->k_ = g->ta_ ? in[0].shape[0] : in[0].shape[1];
+    g->act_ = epi.act, g->act_alpha_ = epi.alpha, g->act_beta_ = epi.beta;
+    std::vector<float> c_columns;
+    const bool has_c = in.size() == 3 && in[2].present && g->beta_ != 0.0f;
+    if (has_c && in[2].data == nullptr) {
+      g->c_runtime_ = true;
+    } else if (has_c) {
+      const Shape& cs = in[2].shape;
+      const int64_t count = in[2].elements();
+      const bool per_column = count == 1 || count == g->n_;  // [], [1], [N], [1, N] (or [1, 1])
+      const float* c = in[2].as<float>();
+      if (per_column && (cs.size() < 2 || cs[0] == 1)) {
+        c_columns.resize(static_cast<size_t>(g->n_));
+        for (int64_t j = 0; j < g->n_; ++j) c_columns[j] = g->beta_ * c[count == 1 ? 0 : j];
+      } else {
+        g->c_matrix_.resize(static_cast<size_t>(g->m_ * g->n_));
+        BroadcastScaled(in[2], TensorView{DataType::kFp32, out[0].shape, g->c_matrix_.data()},
+                        g->beta_);
+      }
+    }
+    g->bias_ = ColumnBias(epi, c_columns, g->n_);
+    return std::unique_ptr<PreparedKernel>(std::move(g));
+  }
+
+  Status Run(std::span<const TensorView> in, std::span<const TensorView> out,
+             std::byte*) const override {
+    float* y = out[0].as<float>();
+    float c_weight = 0.0f;
+    if (c_runtime_) {
+      BroadcastScaled(in[2], out[0], beta_);
+      c_weight = 1.0f;
+    } else if (!c_matrix_.empty()) {
+      std::memcpy(y, c_matrix_.data(), c_matrix_.size() * sizeof(float));
+      c_weight = 1.0f;
+    }
+    RETURN_IF_ERROR(Sgemm(*node_, ta_, tb_, m_, n_, k_, alpha_, in[0].as<float>(),
+                          in[1].as<float>(), c_weight, y));
+    if (!bias_.empty() || act_ != Activation::kNone) {
+      ApplyBiasActivation(y, m_, n_, bias_.empty() ? nullptr : bias_.data(), act_, act_alpha_,
+                          act_beta_);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  const OnnxNode* node_ = nullptr;
+  bool ta_ = false, tb_ = false, c_runtime_ = false;
+  int64_t m_ = 0, n_ = 0, k_ = 0;
+  float alpha_ = 1.0f, beta_ = 1.0f;
+  std::vector<float> bias_;      // per column; empty: none
+  std::vector<float> c_matrix_;  // beta * C broadcast to [M, N], when C varies by row
+  Activation act_ = Activation::kNone;
+  float act_alpha_ = 0.0f, act_beta_ = 0.0f;
+};
+
+// ---- MatMul (batched, broadcasting the leading dimensions) --------------------------------------
+
+Status MatMulShape(const OnnxNode& n, std::span<const TensorView> in,
+                   std::vector<TensorView>* out) {
+  if (in.size() != 2 || in[0].dtype != DataType::kFp32 || in[1].dtype != DataType::kFp32) {
+    return NodeError(n, "takes two FP32 inputs");
+  }
+  Shape a = in[0].shape, b = in[1].shape;
+  if (a.empty() || b.empty()) return NodeError(n, "inputs must not be scalars");
+  if (a.size() == 1) a.insert(a.begin(), 1);
+  if (b.size() == 1) b.push_back(1);
+  if (a.back() != b[b.size() - 2]) {
+    return NodeError(n, "inner dimensions differ: " + tensor::ShapeToString(in[0].shape) + " x " +
+                            tensor::ShapeToString(in[1].shape));
+  }
+  Shape batch_a(a.begin(), a.end() - 2), batch_b(b.begin(), b.end() - 2);
+  const size_t r = std::max(batch_a.size(), batch_b.size());
+  Shape s(r);
+  for (size_t i = 0; i < r; ++i) {
+    const int64_t da = i < r - batch_a.size() ? 1 : batch_a[i - (r - batch_a.size())];
+    const int64_t db = i < r - batch_b.size() ? 1 : batch_b[i - (r - batch_b.size())];
+    if (da != db && da != 1 && db != 1) return NodeError(n, "batch dimensions do not broadcast");
+    s[i] = std::max(da, db);
+  }
+  if (in[0].shape.size() > 1) s.push_back(a[a.size() - 2]);
+  if (in[1].shape.size() > 1) s.push_back(b.back());
+  out->assign(1, TensorView{DataType::kFp32, s, nullptr});
+  return Status::Ok();
+}
+
+// [.., M, K] x [.., K, N]. When B is a matrix, A's leading dimensions fold into M: one GEMM.
+class MatMul final : public PreparedKernel {
+ public:
+  static StatusOr<std::unique_ptr<PreparedKernel>> Prepare(const OnnxNode& n,
+                                                           std::span<const TensorView> in,
+                                                           std::span<const TensorView> out,
+                                                           const Epilogue& epi, bool) {
+    auto mm = std::make_unique<MatMul>();
+    mm->node_ = &n;
+    Shape a = in[0].shape, b = in[1].shape;
+    if (a.size() == 1) a.insert(a.begin(), 1);
+    if (b.size() == 1) b.push_back(1);
+    mm->m_ = a[a.size() - 2], mm->k_ = a.back(), mm->n_ = b.back();
+    const int64_t out_count = out[0].elements();
+    mm->batches_ = mm->m_ * mm->n_ == 0 ? 0 : out_count / (mm->m_ * mm->n_);
+    mm->a_batches_ = mm->m_ * mm->k_ == 0 ? 1 : tensor::ElementCount(a) / (mm->m_ * mm->k_);
+    mm->b_batches_ = mm->k_ * mm->n_ == 0 ? 1 : tensor::ElementCount(b) / (mm->k_ * mm->n_);
+    if (mm->b_batches_ == 1 && mm->a_batches_ == mm->batches_) {
+      mm->m_ *= mm->batches_;  // [B.., M, K] x [K, N] is [B..*M, K] x [K, N]
+      mm->batches_ = mm->a_batches_ = 1;
+    }
+    mm->rows_ = mm->n_ == 0 ? 0 : out_count / mm->n_;
+    mm->bias_ = ColumnBias(epi, {}, mm->n_);
+    mm->act_ = epi.act, mm->act_alpha_ = epi.alpha, mm->act_beta_ = epi.beta;
+    return std::unique_ptr<PreparedKernel>(std::move(mm));
+  }
+
+  Status Run(std::span<const TensorView> in, std::span<const TensorView> out,
+             std::byte*) const override {
+    const float* pa = in[0].as<float>();
+    const float* pb = in[1].as<float>();
+    float* py = out[0].as<float>();
+    for (int64_t bt = 0; bt < batches_; ++bt) {
+      // Broadcast by repetition (the usual [B,H,S,D] x [B,H,D,S] and [..,K] x [K,N]).
+      const float* xa = pa + (a_batches_ == 1 ? 0 : bt % a_batches_) * m_ * k_;
+      const float* xb = pb + (b_batches_ == 1 ? 0 : bt % b_batches_) * k_ * n_;
+      RETURN_IF_ERROR(
+          Sgemm(*node_, false, false, m_, n_, k_, 1.0f, xa, xb, 0.0f, py + bt * m_ * n_));
+    }
+    if (!bias_.empty() || act_ != Activation::kNone) {
+      ApplyBiasActivation(py, rows_, n_, bias_.empty() ? nullptr : bias_.data(), act_, act_alpha_,
+                          act_beta_);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  const OnnxNode* node_ = nullptr;
+  int64_t m_ = 0, k_ = 0, n_ = 0, batches_ = 0, a_batches_ = 1, b_batches_ = 1, rows_ = 0;
+  std::vector<float> bias_;
+  Activation act_ = Activation::kNone;
+  float act_alpha_ = 0.0f, act_beta_ = 0.0f;
+};
+
+}  // namespace
+
+void AddGemmOps(std::map<std::string, OpDef, std::less<>>* ops) {
+  OpDef gemm{GemmShape, RunOnce<Gemm::Prepare>};
+  gemm.prepare = Gemm::Prepare;
+  gemm.fuses_bias_act = true;
+  OpDef matmul{MatMulShape, RunOnce<MatMul::Prepare>};
+  matmul.prepare = MatMul::Prepare;
+  matmul.fuses_bias_act = true;
+  ops->insert({{"Gemm", gemm}, {"MatMul", matmul}});
+}
+
+}  // namespace inferd::backends::onnx

@@ -1,0 +1,258 @@
+// The planner's optimizations (fusion, views, arena sharing, blocked layouts) change no result:
+// every fixture gives the same outputs planned with and without them, and small graphs built here
+// check each rule's edges (a value read twice is not fused away, a runtime bias is not folded...).
+#include "backends/onnx/plan.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <random>
+
+#include "backend/model_file.h"
+#include "backends/onnx/onnx_model.h"
+
+namespace inferd::backends::onnx {
+namespace {
+
+namespace fs = std::filesystem;
+using tensor::DataType;
+using tensor::Shape;
+using tensor::Tensor;
+
+OnnxGraph FixtureGraph(const std::string& name) {
+  const fs::path path = fs::path(INFERD_SOURCE_DIR) / "tests/fixtures/onnx" / name / "model.onnx";
+  auto info = InspectOnnxModel(backend::ReadModelFile(path, int64_t{1} << 30).value());
+  EXPECT_TRUE(info.ok()) << info.status().ToString();
+  return info.ok() ? std::move(info->graph) : OnnxGraph{};
+}
+
+// Random inputs for the graph's inputs at `batch` (token ids in [0, 50) for INT64 inputs).
+std::vector<Tensor> RandomInputs(const OnnxGraph& g, int64_t batch, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> real(-2.0f, 2.0f);
+  std::vector<Tensor> out;
+  for (int id : g.inputs) {
+    const OnnxValue& v = g.values[static_cast<size_t>(id)];
+    Shape s = v.shape;
+    if (!s.empty() && s[0] < 0) s[0] = batch;
+    Tensor t(v.name, *v.dtype, s);
+    for (int64_t i = 0; i < t.element_count(); ++i) {
+      if (*v.dtype == DataType::kFp32) {
+        t.data<float>()[i] = real(rng);
+      } else if (*v.dtype == DataType::kInt64) {
+        t.data<int64_t>()[i] = static_cast<int64_t>(rng() % 50);
+      }
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+std::vector<Tensor> RunPlan(const OnnxGraph& g, int64_t batch, const std::vector<Tensor>& inputs,
+                            const PlanOptions& options, OnnxPlan** keep = nullptr) {
+  static std::vector<std::unique_ptr<OnnxPlan>> plans;  // kept for `keep`
+  auto plan = OnnxPlan::Create(g, batch, options);
+  EXPECT_TRUE(plan.ok()) << plan.status().ToString();
+  if (!plan.ok()) return {};
+  auto out = (*plan)->Run(inputs);
+  EXPECT_TRUE(out.ok()) << out.status().ToString();
+  if (keep != nullptr) *keep = plan->get();
+  plans.push_back(std::move(*plan));
+  return out.ok() ? std::move(*out) : std::vector<Tensor>{};
+}
+
+void ExpectSame(const std::vector<Tensor>& a, const std::vector<Tensor>& b, double tol) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t o = 0; o < a.size(); ++o) {
+    ASSERT_EQ(a[o].shape(), b[o].shape()) << a[o].name();
+    ASSERT_EQ(a[o].dtype(), b[o].dtype()) << a[o].name();
+    if (a[o].dtype() != DataType::kFp32) {
+      EXPECT_EQ(0, std::memcmp(a[o].bytes().data(), b[o].bytes().data(), a[o].byte_size()))
+          << a[o].name();
+      continue;
+    }
+    for (int64_t i = 0; i < a[o].element_count(); ++i) {
+      const double x = a[o].data<float>()[i], y = b[o].data<float>()[i];
+      ASSERT_LE(std::abs(x - y), tol * std::max(1.0, std::abs(y)))
+          << a[o].name() << " element " << i;
+    }
+  }
+}
+
+constexpr PlanOptions kNone{false, false, false};
+
+TEST(OnnxPlanTest, OptimizationsChangeNoResultOnAnyFixture) {
+  for (const char* f :
+       {"mlp_tabular", "mlp_mnist", "cnn_small", "attention_tiny", "op_activations",
+        "op_compare_where", "op_conv_pool", "op_elementwise", "op_gemm_matmul", "op_layernorm17",
+        "op_pad_tile_expand", "op_reductions", "op_shape_range", "op_slice_split_concat"}) {
+    SCOPED_TRACE(f);
+    const OnnxGraph g = FixtureGraph(f);
+    for (int64_t batch : {1, 5}) {
+      const auto inputs = RandomInputs(g, batch, 7);
+      ExpectSame(RunPlan(g, batch, inputs, {}), RunPlan(g, batch, inputs, kNone), 1e-5);
+    }
+  }
+}
+
+TEST(OnnxPlanTest, FusesBatchNormBiasAndActivationAndMakesViews) {
+  const OnnxGraph cnn = FixtureGraph("cnn_small");
+  auto plan = OnnxPlan::Create(cnn, 2);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  const auto steps = (*plan)->Describe();
+  // conv+bn+relu x3, two pools, the global pool, the Gemm; the zero Pad and Flatten are views.
+  ASSERT_EQ(steps.size(), 7u);
+  EXPECT_EQ(steps[0].rfind("Conv '/conv1/Conv' + BatchNormalization '/bn1/BatchNormalization' + "
+                           "Relu '/relu/Relu'",
+                           0),
+            0u)
+      << steps[0];
+  for (const auto& s : steps) {
+    EXPECT_EQ(s.find("Pad '"), std::string::npos) << s;
+    EXPECT_EQ(s.find("Flatten"), std::string::npos) << s;
+  }
+  auto unfused = OnnxPlan::Create(cnn, 2, kNone);
+  ASSERT_TRUE(unfused.ok());
+  EXPECT_EQ((*unfused)->steps(), 15u);
+
+  const OnnxGraph mlp_graph = FixtureGraph("mlp_tabular");  // outlives its plan
+  auto mlp = OnnxPlan::Create(mlp_graph, 1);
+  ASSERT_TRUE(mlp.ok());
+  const auto mlp_steps = (*mlp)->Describe();
+  ASSERT_EQ(mlp_steps.size(), 3u);
+  EXPECT_NE(mlp_steps[0].find("Gemm '/net/net.0/Gemm' + Relu"), std::string::npos) << mlp_steps[0];
+}
+
+// A small graph written out by hand: values by name, constants, nodes.
+struct GraphBuilder {
+  OnnxGraph g;
+  int Value(const std::string& name) {
+    for (size_t i = 0; i < g.values.size(); ++i) {
+      if (g.values[i].name == name) return static_cast<int>(i);
+    }
+    g.values.push_back(OnnxValue{name});
+    return static_cast<int>(g.values.size() - 1);
+  }
+  void Input(const std::string& name, Shape shape) {
+    const int id = Value(name);
+    g.values[static_cast<size_t>(id)].dtype = DataType::kFp32;
+    g.values[static_cast<size_t>(id)].shape = std::move(shape);
+    g.inputs.push_back(id);
+  }
+  void Constant(const std::string& name, Shape shape, std::vector<float> data) {
+    Tensor t(name, DataType::kFp32, shape);
+    std::copy(data.begin(), data.end(), t.data<float>().begin());
+    const int id = Value(name);
+    g.values[static_cast<size_t>(id)].dtype = DataType::kFp32;
+    g.values[static_cast<size_t>(id)].constant = std::move(t);
+  }
+  OnnxNode& Node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out) {
+    OnnxNode n;
+    n.op = op;
+    n.name = op + std::to_string(g.nodes.size());
+    n.opset = 13;
+    for (const auto& s : in) n.inputs.push_back(Value(s));
+    for (const auto& s : out) n.outputs.push_back(Value(s));
+    g.nodes.push_back(std::move(n));
+    return g.nodes.back();
+  }
+  void Output(const std::string& name) { g.outputs.push_back(Value(name)); }
+};
+
+std::vector<float> Ramp(size_t n, float start, float step) {
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = start + step * static_cast<float>(i);
+  return v;
+}
+
+TEST(OnnxPlanTest, AValueReadElsewhereIsNotFusedAway) {
+  GraphBuilder b;
+  b.g.opset = 13;
+  b.Input("x", {-1, 4});
+  b.Constant("w", {4, 3}, Ramp(12, -1.0f, 0.2f));
+  b.Constant("bias", {3}, {0.5f, -0.5f, 0.1f});
+  b.Node("MatMul", {"x", "w"}, {"mm"});
+  b.Node("Add", {"mm", "bias"}, {"pre"});
+  b.Node("Relu", {"pre"}, {"act"});
+  b.Output("pre");  // the pre-activation is an output too: Relu must not run in place of it
+  b.Output("act");
+  auto plan = OnnxPlan::Create(b.g, 3);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  const auto steps = (*plan)->Describe();
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_NE(steps[0].find("MatMul 'MatMul0' + Add 'Add1'"), std::string::npos) << steps[0];
+  EXPECT_EQ(steps[0].find("Relu"), std::string::npos) << steps[0];
+  const auto inputs = RandomInputs(b.g, 3, 11);
+  const auto out = RunPlan(b.g, 3, inputs, {});
+  ExpectSame(out, RunPlan(b.g, 3, inputs, kNone), 1e-6);
+  bool negative = false;
+  for (int64_t i = 0; i < out[0].element_count(); ++i) negative |= out[0].data<float>()[i] < 0;
+  EXPECT_TRUE(negative) << "the pre-activation output lost its negative values";
+}
+
+TEST(OnnxPlanTest, ABiasComputedWhileRunningIsNotFolded) {
+  GraphBuilder b;
+  b.g.opset = 13;
+  b.Input("x", {-1, 4});
+  b.Input("shift", {-1, 3});
+  b.Constant("w", {4, 3}, Ramp(12, 0.3f, -0.1f));
+  b.Node("MatMul", {"x", "w"}, {"mm"});
+  b.Node("Add", {"mm", "shift"}, {"y"});
+  b.Node("Sigmoid", {"y"}, {"z"});
+  b.Output("z");
+  auto plan = OnnxPlan::Create(b.g, 2);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ((*plan)->steps(), 3u);
+  const auto inputs = RandomInputs(b.g, 2, 3);
+  ExpectSame(RunPlan(b.g, 2, inputs, {}), RunPlan(b.g, 2, inputs, kNone), 1e-6);
+}
+
+TEST(OnnxPlanTest, ValuesThatDoNotLiveTogetherShareArenaBytes) {
+  GraphBuilder b;
+  b.g.opset = 13;
+  b.Input("x", {-1, 1000});
+  b.Node("Sigmoid", {"x"}, {"a"});
+  b.Node("Tanh", {"a"}, {"c"});
+  b.Node("Abs", {"c"}, {"d"});
+  b.Node("Neg", {"d"}, {"e"});
+  b.Node("Exp", {"e"}, {"f"});
+  b.Output("f");
+  OnnxPlan* plan = nullptr;
+  const auto inputs = RandomInputs(b.g, 4, 5);
+  const auto out = RunPlan(b.g, 4, inputs, {}, &plan);
+  ASSERT_NE(plan, nullptr);
+  // Five values of 16000 bytes; at most two are alive at once.
+  EXPECT_EQ(plan->arena_bytes(), 2u * 16000u);
+  for (int64_t i = 0; i < out[0].element_count(); ++i) {
+    const float x = inputs[0].data<float>()[i];
+    EXPECT_NEAR(out[0].data<float>()[i], std::exp(-std::abs(std::tanh(1 / (1 + std::exp(-x))))),
+                1e-6);
+  }
+}
+
+TEST(OnnxPlanTest, AConvolutionReadBothAsAnOutputAndByAConvolutionStaysPlain) {
+  GraphBuilder b;
+  b.g.opset = 13;
+  b.Input("x", {-1, 4, 8, 8});
+  b.Constant("w1", {16, 4, 3, 3}, Ramp(16 * 4 * 9, -0.5f, 0.0017f));
+  b.Constant("w2", {16, 16, 1, 1}, Ramp(16 * 16, 0.4f, -0.003f));
+  b.Node("Conv", {"x", "w1"}, {"c1"}).attributes["pads"] = std::vector<int64_t>{1, 1, 1, 1};
+  b.Node("Relu", {"c1"}, {"r1"});
+  b.Node("Conv", {"r1", "w2"}, {"c2"});
+  b.Node("MaxPool", {"r1"}, {"p1"}).attributes["kernel_shape"] = std::vector<int64_t>{2, 2};
+  b.Output("r1");
+  b.Output("c2");
+  b.Output("p1");
+  for (int64_t batch : {1, 3}) {
+    const auto inputs = RandomInputs(b.g, batch, 9);
+    ExpectSame(RunPlan(b.g, batch, inputs, {}), RunPlan(b.g, batch, inputs, kNone), 1e-5);
+  }
+  // Without the graph output, r1 feeds only a Conv and a MaxPool: it may stay blocked.
+  b.g.outputs.erase(b.g.outputs.begin());
+  const auto inputs = RandomInputs(b.g, 2, 9);
+  ExpectSame(RunPlan(b.g, 2, inputs, {}), RunPlan(b.g, 2, inputs, kNone), 1e-5);
+}
+
+}  // namespace
+}  // namespace inferd::backends::onnx
