@@ -30,6 +30,10 @@ class BlockedLayout {
 
 // A tensor's type and shape, and where its elements are (null while planning).
 struct TensorView {
+  TensorView() = default;
+  TensorView(tensor::DataType dtype, tensor::Shape shape, void* data)
+      : dtype(dtype), shape(std::move(shape)), data(data) {}
+
   tensor::DataType dtype = tensor::DataType::kFp32;
   tensor::Shape shape;
   void* data = nullptr;

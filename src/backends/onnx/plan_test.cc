@@ -131,7 +131,9 @@ struct GraphBuilder {
     for (size_t i = 0; i < g.values.size(); ++i) {
       if (g.values[i].name == name) return static_cast<int>(i);
     }
-    g.values.push_back(OnnxValue{name});
+    OnnxValue v;
+    v.name = name;
+    g.values.push_back(std::move(v));
     return static_cast<int>(g.values.size() - 1);
   }
   void Input(const std::string& name, Shape shape) {
