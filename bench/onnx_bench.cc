@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "backend/model_file.h"
+#include "backends/onnx/graph_rewrite.h"
 #include "backends/onnx/onnx_backend.h"
 #include "backends/onnx/onnx_model.h"
 #include "backends/onnx/plan.h"
@@ -103,6 +104,7 @@ int Profile(const fs::path& model, const std::vector<inferd::tensor::Tensor>& te
     std::fprintf(stderr, "%s\n", info.status().ToString().c_str());
     return 1;
   }
+  ox::RewriteGraph(&info->graph);
   auto plan = ox::OnnxPlan::Create(info->graph, batch);
   auto us = plan.ok() ? (*plan)->Profile(tensors, reps) : plan.status();
   if (!us.ok()) {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "backends/onnx/dnnl_util.h"
 #include "backends/onnx/kernels.h"
 #include "backends/onnx/shape_ops.h"
 
@@ -262,16 +263,6 @@ Status BatchNormKernel(const OnnxNode& n, std::span<const TensorView> in,
 // ---- oneDNN primitives
 // ----------------------------------------------------------------------------
 
-dnnl::engine& CpuEngine() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
-
-dnnl::stream& ThreadStream() {
-  thread_local dnnl::stream stream(CpuEngine());
-  return stream;
-}
-
 using Desc = dnnl::memory::desc;
 using Dims = dnnl::memory::dims;
 using Tag = dnnl::memory::format_tag;
@@ -324,6 +315,12 @@ dnnl::post_ops PostOps(const Epilogue& epi) {
       po.append_eltwise(1.0f, A::eltwise_linear, epi.alpha, epi.beta);
       po.append_eltwise(1.0f, A::eltwise_clip, 0.0f, 1.0f);
       break;
+    case Activation::kGelu:
+      po.append_eltwise(1.0f, A::eltwise_gelu_erf, 0.0f, 0.0f);
+      break;
+    case Activation::kExp:
+    case Activation::kErf:
+      break;  // never fused
   }
   return po;
 }
@@ -523,7 +520,7 @@ class PlainLoop : public PreparedKernel {
         const float s = epi_.scale.empty() ? 1.0f : epi_.scale[c];
         const float t = epi_.bias.empty() ? 0.0f : epi_.bias[c];
         for (int64_t i = 0; i < plane; ++i) p[i] = s * p[i] + t;
-        ApplyActivation(p, plane, epi_.act, epi_.alpha, epi_.beta);
+        ApplyActivation(p, p, plane, epi_.act, epi_.alpha, epi_.beta);
       }
     }
     return Status::Ok();

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
+#include "backends/onnx/dnnl_util.h"
 #include "backends/onnx/kernels.h"
 #include "backends/onnx/shape_ops.h"
 
@@ -187,6 +189,28 @@ class MatMul final : public PreparedKernel {
       mm->batches_ = mm->a_batches_ = 1;
     }
     mm->rows_ = mm->n_ == 0 ? 0 : out_count / mm->n_;
+    if (mm->batches_ >= 8 && mm->m_ * mm->n_ * mm->k_ > 0) {
+      // Many products (attention's per-head ones): one oneDNN batched matmul, broadcasting the
+      // batch dimensions, rather than a GEMM call each.
+      const size_t rank = out[0].shape.size();
+      auto dims = [rank](Shape s) {
+        s.insert(s.begin(), rank - s.size(), 1);
+        return dnnl::memory::dims(s.begin(), s.end());
+      };
+      Shape a_shape = a, b_shape = b;
+      if (in[0].shape.size() == 1 || in[1].shape.size() == 1) {
+        return std::unique_ptr<PreparedKernel>(std::move(mm));  // (vectors: the GEMM loop)
+      }
+      try {
+        mm->a_md_ = RowMajor(dims(a_shape));
+        mm->b_md_ = RowMajor(dims(b_shape));
+        mm->y_md_ = RowMajor(dims(out[0].shape));
+        const dnnl::matmul::desc desc(mm->a_md_, mm->b_md_, mm->y_md_);
+        mm->prim_ = dnnl::matmul(dnnl::matmul::primitive_desc(desc, CpuEngine()));
+      } catch (const dnnl::error&) {
+        mm->prim_.reset();  // the GEMM loop
+      }
+    }
     mm->bias_ = ColumnBias(epi, {}, mm->n_);
     mm->act_ = epi.act, mm->act_alpha_ = epi.alpha, mm->act_beta_ = epi.beta;
     return std::unique_ptr<PreparedKernel>(std::move(mm));
@@ -197,7 +221,18 @@ class MatMul final : public PreparedKernel {
     const float* pa = in[0].as<float>();
     const float* pb = in[1].as<float>();
     float* py = out[0].as<float>();
-    for (int64_t bt = 0; bt < batches_; ++bt) {
+    if (prim_) {
+      try {
+        auto& engine = CpuEngine();
+        dnnl::memory a(a_md_, engine, in[0].data), b(b_md_, engine, in[1].data);
+        dnnl::memory y(y_md_, engine, out[0].data);
+        prim_->execute(ThreadStream(),
+                       {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, y}});
+      } catch (const dnnl::error& e) {
+        return NodeError(*node_, std::string("oneDNN matmul failed: ") + e.what());
+      }
+    }
+    for (int64_t bt = 0; !prim_ && bt < batches_; ++bt) {
       // Broadcast by repetition (the usual [B,H,S,D] x [B,H,D,S] and [..,K] x [K,N]).
       const float* xa = pa + (a_batches_ == 1 ? 0 : bt % a_batches_) * m_ * k_;
       const float* xb = pb + (b_batches_ == 1 ? 0 : bt % b_batches_) * k_ * n_;
@@ -214,6 +249,8 @@ class MatMul final : public PreparedKernel {
  private:
   const OnnxNode* node_ = nullptr;
   int64_t m_ = 0, k_ = 0, n_ = 0, batches_ = 0, a_batches_ = 1, b_batches_ = 1, rows_ = 0;
+  dnnl::memory::desc a_md_, b_md_, y_md_;
+  std::optional<dnnl::matmul> prim_;
   std::vector<float> bias_;
   Activation act_ = Activation::kNone;
   float act_alpha_ = 0.0f, act_beta_ = 0.0f;

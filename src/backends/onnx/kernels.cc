@@ -59,15 +59,20 @@ Status UnaryKernel(const OnnxNode& n, std::span<const TensorView> in,
   return Status::Ok();
 }
 
-float Relu(float x) { return x > 0.0f ? x : 0.0f; }
-float Sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+// The unary functions with vectorized loops (activation.cc).
+template <Activation kAct>
+Status VectorKernel(const OnnxNode& n, std::span<const TensorView> in,
+                    std::span<const TensorView> out) {
+  RETURN_IF_ERROR(NeedFloat(n, in[0]));
+  ApplyActivation(in[0].as<float>(), out[0].as<float>(), in[0].elements(), kAct, 0.0f, 0.0f);
+  return Status::Ok();
+}
+
 float Tanh(float x) { return std::tanh(x); }
 float Neg(float x) { return -x; }
 float Abs(float x) { return std::fabs(x); }
 float Sqrt(float x) { return std::sqrt(x); }
-float Exp(float x) { return std::exp(x); }
 float Log(float x) { return std::log(x); }
-float Erf(float x) { return std::erf(x); }
 
 // Element-wise with float attributes: `F(x, a, b)` with a and b read from the node (defaults per
 // the ONNX spec).
@@ -153,27 +158,48 @@ std::array<int64_t, kMaxRank> BroadcastStrides(const Shape& s, size_t rank) {
   return st;
 }
 
+// Runs `op` along one row of the output: a and b advance by their strides (1, or 0 when
+// broadcast), specialized so that each case vectorizes.
+template <typename T, typename Op>
+inline void BinaryRow(const T* pa, int64_t sa, const T* pb, int64_t sb, T* py, int64_t n, Op op) {
+  if (sa == 1 && sb == 1) {
+    for (int64_t i = 0; i < n; ++i) py[i] = op(pa[i], pb[i]);
+  } else if (sa == 1 && sb == 0) {
+    const T b = pb[0];
+    for (int64_t i = 0; i < n; ++i) py[i] = op(pa[i], b);
+  } else if (sa == 0 && sb == 1) {
+    const T a = pa[0];
+    for (int64_t i = 0; i < n; ++i) py[i] = op(a, pb[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) py[i] = op(pa[i * sa], pb[i * sb]);
+  }
+}
+
 template <typename T, typename Op>
 void BinaryLoop(const TensorView& a, const TensorView& b, const TensorView& y, Op op) {
   const T* pa = a.as<T>();
   const T* pb = b.as<T>();
   T* py = y.as<T>();
   const int64_t count = y.elements();
+  if (count == 0) return;
   if (a.shape == y.shape && b.shape == y.shape) {
-    for (int64_t i = 0; i < count; ++i) py[i] = op(pa[i], pb[i]);
+    BinaryRow(pa, 1, pb, 1, py, count, op);
     return;
   }
-  if (a.shape == y.shape && b.elements() == 1) {
-    for (int64_t i = 0; i < count; ++i) py[i] = op(pa[i], pb[0]);
+  if (b.elements() == 1 || a.elements() == 1) {
+    BinaryRow(pa, a.elements() == 1 ? 0 : 1, pb, b.elements() == 1 ? 0 : 1, py, count, op);
     return;
   }
   const size_t rank = y.shape.size();
-  const auto sa = BroadcastStrides(a.shape, rank), sb = BroadcastStrides(b.shape, rank);
+  auto sa = BroadcastStrides(a.shape, rank), sb = BroadcastStrides(b.shape, rank);
+  // Rows along the last dimension, and an odometer over the others.
+  const int64_t n = y.shape[rank - 1];
+  const int64_t ra = sa[rank - 1], rb = sb[rank - 1];
   std::array<int64_t, kMaxRank> idx{};
   int64_t ia = 0, ib = 0;
-  for (int64_t i = 0; i < count; ++i) {
-    py[i] = op(pa[ia], pb[ib]);
-    for (size_t d = rank; d-- > 0;) {  // odometer over the output dimensions
+  for (int64_t row = 0; row < count / n; ++row) {
+    BinaryRow(pa + ia, ra, pb + ib, rb, py + row * n, n, op);
+    for (size_t d = rank - 1; d-- > 0;) {
       ++idx[d];
       ia += sa[d];
       ib += sb[d];
@@ -232,6 +258,32 @@ struct PowOp {
   }
 };
 
+// Pow with a scalar exponent of 1, 2 or 3 (the squares of a decomposed LayerNorm...) as
+// multiplications; else the general loop.
+Status PowKernel(const OnnxNode& n, std::span<const TensorView> in,
+                 std::span<const TensorView> out) {
+  if (in[0].dtype == DataType::kFp32 && in[1].dtype == DataType::kFp32 && in[1].elements() == 1 &&
+      in[0].shape == out[0].shape) {
+    const float e = *in[1].as<float>();
+    const float* x = in[0].as<float>();
+    float* y = out[0].as<float>();
+    const int64_t count = out[0].elements();
+    if (e == 2.0f) {
+      for (int64_t i = 0; i < count; ++i) y[i] = x[i] * x[i];
+      return Status::Ok();
+    }
+    if (e == 3.0f) {
+      for (int64_t i = 0; i < count; ++i) y[i] = x[i] * x[i] * x[i];
+      return Status::Ok();
+    }
+    if (e == 1.0f) {
+      std::memcpy(y, x, static_cast<size_t>(count) * sizeof(float));
+      return Status::Ok();
+    }
+  }
+  return BinaryKernel<PowOp>(n, in, out);
+}
+
 // ---- Softmax, Flatten -------------------------------------------------------------------------
 
 template <bool kLog>
@@ -255,24 +307,32 @@ Status SoftmaxKernel(const OnnxNode& n, std::span<const TensorView> in,
   }
   const float* x = in[0].as<float>();
   float* y = out[0].as<float>();
+  // y = x - max along the axis; y = exp(y) over the whole tensor in one vectorized pass; then
+  // each slice divided by its sum (or, for LogSoftmax, x - max - log(sum)).
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t i = 0; i < inner; ++i) {
       const int64_t base = o * len * inner + i;
       float mx = -INFINITY;
       for (int64_t j = 0; j < len; ++j) mx = std::max(mx, x[base + j * inner]);
+      for (int64_t j = 0; j < len; ++j) y[base + j * inner] = x[base + j * inner] - mx;
+    }
+  }
+  ApplyActivation(y, y, in[0].elements(), Activation::kExp, 0.0f, 0.0f);
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t i = 0; i < inner; ++i) {
+      const int64_t base = o * len * inner + i;
       float sum = 0.0f;
-      for (int64_t j = 0; j < len; ++j) {
-        const float e = std::exp(x[base + j * inner] - mx);
-        y[base + j * inner] = e;
-        sum += e;
-      }
+      for (int64_t j = 0; j < len; ++j) sum += y[base + j * inner];
       if constexpr (kLog) {
+        float mx = -INFINITY;
+        for (int64_t j = 0; j < len; ++j) mx = std::max(mx, x[base + j * inner]);
         const float log_sum = std::log(sum);
         for (int64_t j = 0; j < len; ++j) {
           y[base + j * inner] = x[base + j * inner] - mx - log_sum;
         }
       } else {
-        for (int64_t j = 0; j < len; ++j) y[base + j * inner] /= sum;
+        const float inv = 1.0f / sum;
+        for (int64_t j = 0; j < len; ++j) y[base + j * inner] *= inv;
       }
     }
   }
@@ -299,6 +359,75 @@ Status NodeError(const OnnxNode& n, const std::string& what) {
 }
 
 size_t ElemSize(const TensorView& v) { return tensor::DataTypeSize(v.dtype); }
+
+namespace {
+
+template <typename T>
+void StridedRows(T* dst, const T* src, std::span<const int64_t> shape,
+                 std::span<const int64_t> strides) {
+  const size_t rank = shape.size();
+  const int64_t n = shape[rank - 1], s = strides[rank - 1];
+  int64_t rows = 1;
+  for (size_t d = 0; d + 1 < rank; ++d) rows *= shape[d];
+  std::array<int64_t, kMaxRank> idx{};
+  int64_t off = 0;
+  for (int64_t r = 0; r < rows; ++r, dst += n) {
+    const T* p = src + off;
+    if (s == 1 && n * sizeof(T) >= 256) {
+      std::memcpy(dst, p, static_cast<size_t>(n) * sizeof(T));
+    } else if (s == 1) {
+      for (int64_t i = 0; i < n; ++i) dst[i] = p[i];
+    } else {
+      for (int64_t i = 0; i < n; ++i) dst[i] = p[i * s];
+    }
+    for (size_t d = rank - 1; d-- > 0;) {
+      off += strides[d];
+      if (++idx[d] < shape[d]) break;
+      off -= strides[d] * idx[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+}  // namespace
+
+void StridedCopy(void* dst, const void* src, const Shape& shape, std::span<const int64_t> strides,
+                 size_t elem_size) {
+  // Drop dimensions of 1 and merge dimensions that are contiguous in the source.
+  std::array<int64_t, kMaxRank> dims{}, st{};
+  size_t rank = 0;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] == 0) return;
+    if (shape[d] == 1) continue;
+    if (rank > 0 && st[rank - 1] == strides[d] * shape[d]) {
+      dims[rank - 1] *= shape[d];
+      st[rank - 1] = strides[d];
+      continue;
+    }
+    dims[rank] = shape[d];
+    st[rank] = strides[d];
+    ++rank;
+  }
+  if (rank == 0) {
+    std::memcpy(dst, src, elem_size);
+    return;
+  }
+  const std::span<const int64_t> ds(dims.data(), rank), ss(st.data(), rank);
+  switch (elem_size) {
+    case 1:
+      StridedRows(static_cast<uint8_t*>(dst), static_cast<const uint8_t*>(src), ds, ss);
+      return;
+    case 2:
+      StridedRows(static_cast<uint16_t*>(dst), static_cast<const uint16_t*>(src), ds, ss);
+      return;
+    case 4:
+      StridedRows(static_cast<uint32_t*>(dst), static_cast<const uint32_t*>(src), ds, ss);
+      return;
+    default:
+      StridedRows(static_cast<uint64_t*>(dst), static_cast<const uint64_t*>(src), ds, ss);
+      return;
+  }
+}
 
 void BroadcastScaled(const TensorView& src, const TensorView& dst, float scale) {
   float zero = 0.0f;
@@ -351,8 +480,9 @@ const OpDef* FindOp(std::string_view op) {
         {"Identity", {SameShape, CopyKernel, false, /*alias=*/true}},
         {"Dropout", {SameShape, CopyKernel, false, /*alias=*/true}},  // inference: the identity
         {"Flatten", {FlattenShape, CopyKernel, false, /*alias=*/true}},
-        {"Relu", {SameShape, UnaryKernel<Relu>}},
-        {"Sigmoid", {SameShape, UnaryKernel<Sigmoid>}},
+        {"Relu", {SameShape, VectorKernel<Activation::kRelu>}},
+        {"Sigmoid", {SameShape, VectorKernel<Activation::kSigmoid>}},
+        {"Gelu", {SameShape, VectorKernel<Activation::kGelu>}},  // from the graph rewrite
         {"Tanh", {SameShape, UnaryKernel<Tanh>}},
         {"Add", {BinaryShape, BinaryKernel<AddOp>}},
         {"Sub", {BinaryShape, BinaryKernel<SubOp>}},
@@ -363,10 +493,10 @@ const OpDef* FindOp(std::string_view op) {
         {"Neg", {SameShape, UnaryKernel<Neg>}},
         {"Abs", {SameShape, UnaryKernel<Abs>}},
         {"Sqrt", {SameShape, UnaryKernel<Sqrt>}},
-        {"Exp", {SameShape, UnaryKernel<Exp>}},
+        {"Exp", {SameShape, VectorKernel<Activation::kExp>}},
         {"Log", {SameShape, UnaryKernel<Log>}},
-        {"Erf", {SameShape, UnaryKernel<Erf>}},
-        {"Pow", {BinaryShape, BinaryKernel<PowOp>}},
+        {"Erf", {SameShape, VectorKernel<Activation::kErf>}},
+        {"Pow", {BinaryShape, PowKernel}},
         {"LeakyRelu", {SameShape, LeakyReluKernel}},
         {"Elu", {SameShape, EluKernel}},
         {"HardSigmoid", {SameShape, HardSigmoidKernel}},

@@ -71,8 +71,22 @@ class PreparedKernel {
   virtual std::string implementation() const { return {}; }
 };
 
-// An activation the planner fuses into the Gemm, MatMul or Conv before it.
-enum class Activation { kNone, kRelu, kLeakyRelu, kSigmoid, kTanh, kClip, kHardSigmoid, kElu };
+// An activation the planner fuses into the Gemm, MatMul or Conv before it (kGelu: the erf form,
+// from the graph rewrite), and the unary functions the element-wise kernels share the vectorized
+// loops of (kExp, kErf: not fused).
+enum class Activation {
+  kNone,
+  kRelu,
+  kLeakyRelu,
+  kSigmoid,
+  kTanh,
+  kClip,
+  kHardSigmoid,
+  kElu,
+  kGelu,
+  kExp,
+  kErf
+};
 
 // What follows a Gemm, MatMul or Conv and is computed with it:
 // y = act(scale[c] * z + bias[c]) where z is the node's own result and c its last dimension
@@ -120,9 +134,10 @@ base::Status RunOnce(const OnnxNode& n, std::span<const TensorView> in,
   return kernel->Run(in, out, scratch.data());
 }
 
-// Applies an activation to `count` floats in place.
-void ApplyActivation(float* y, int64_t count, Activation act, float alpha, float beta);
-// y[r][c] = act(y[r][c] + bias[c]) for a row-major [rows, cols] matrix; bias may be null.
+// y = act(x) for `count` floats (y may be x).
+void ApplyActivation(const float* x, float* y, int64_t count, Activation act, float alpha,
+                     float beta);
+// y[r][c] = act(y[r][c] + bias[c]) in place for a row-major [rows, cols] matrix; bias may be null.
 void ApplyBiasActivation(float* y, int64_t rows, int64_t cols, const float* bias, Activation act,
                          float alpha, float beta);
 // The activation an element-wise node computes, if the planner can fuse it (constant Clip bounds
@@ -133,6 +148,9 @@ bool FusableActivation(const OnnxNode& node, std::span<const TensorView> inputs,
 // Helpers the operator files share. Errors are INVALID_ARGUMENT naming the node.
 base::Status NodeError(const OnnxNode& n, const std::string& what);
 size_t ElemSize(const TensorView& v);
+// Copies the strided view of `src` (`shape`, and `strides` in elements) into contiguous `dst`.
+void StridedCopy(void* dst, const void* src, const tensor::Shape& shape,
+                 std::span<const int64_t> strides, size_t elem_size);
 // dst = scale * src, src broadcast to dst's shape (FP32).
 void BroadcastScaled(const TensorView& src, const TensorView& dst, float scale);
 // numpy-style broadcasting of two shapes.

@@ -355,6 +355,20 @@ Status LayerNormShape(const OnnxNode& n, std::span<const TensorView> in,
                       std::vector<TensorView>* out) {
   if (in.size() < 2 || in[0].dtype != DataType::kFp32)
     return NodeError(n, "takes FP32 X and scale");
+  const int64_t rank = static_cast<int64_t>(in[0].shape.size());
+  ASSIGN_OR_RETURN(int64_t axis, n.Get<int64_t>("axis", -1));
+  ASSIGN_OR_RETURN(axis, NormalizeAxis(n, axis, rank));
+  int64_t len = 1;
+  for (int64_t d = axis; d < rank; ++d) len *= in[0].shape[static_cast<size_t>(d)];
+  for (size_t i = 1; i < in.size() && i < 3; ++i) {
+    if (!in[i].present) continue;
+    const int64_t k = in[i].elements();
+    if (in[i].dtype != DataType::kFp32 || k < 1 || len % k != 0) {
+      return NodeError(
+          n, std::string(i == 1 ? "scale" : "bias") + " " + tensor::ShapeToString(in[i].shape) +
+                 " does not broadcast over the normalized " + std::to_string(len) + " values");
+    }
+  }
   out->assign(1, TensorView{DataType::kFp32, in[0].shape, nullptr});
   return Status::Ok();
 }
@@ -363,8 +377,7 @@ Status LayerNormKernel(const OnnxNode& n, std::span<const TensorView> in,
                        std::span<const TensorView> out) {
   const int64_t rank = static_cast<int64_t>(in[0].shape.size());
   ASSIGN_OR_RETURN(int64_t axis, n.Get<int64_t>("axis", -1));
-  if (axis < 0) axis += rank;
-  if (axis < 0 || axis >= rank) return NodeError(n, "axis out of range");
+  ASSIGN_OR_RETURN(axis, NormalizeAxis(n, axis, rank));
   ASSIGN_OR_RETURN(float eps, n.Get<float>("epsilon", 1e-5f));
   int64_t outer = 1, len = 1;
   for (int64_t d = 0; d < rank; ++d)
@@ -372,10 +385,24 @@ Status LayerNormKernel(const OnnxNode& n, std::span<const TensorView> in,
   const bool has_bias = in.size() > 2 && in[2].present;
   const float* x = in[0].as<float>();
   float* y = out[0].as<float>();
-  // Scale and bias broadcast over the normalized dimensions (their elements repeat cyclically).
-  const int64_t ns = in[1].elements(), nb = has_bias ? in[2].elements() : 1;
+  // Scale and bias broadcast over the normalized dimensions (their elements repeat cyclically):
+  // expanded once to `len` values so that the row loop is plain.
+  const int64_t ns = in[1].elements(), nb = has_bias ? in[2].elements() : 0;
+  const float* scale = in[1].as<float>();
+  const float* bias = has_bias ? in[2].as<float>() : nullptr;
+  std::vector<float> expanded;
+  if (ns != len || (has_bias && nb != len)) {
+    expanded.resize(static_cast<size_t>(2 * len));
+    for (int64_t j = 0; j < len; ++j) {
+      expanded[static_cast<size_t>(j)] = scale[j % ns];
+      expanded[static_cast<size_t>(len + j)] = has_bias ? bias[j % nb] : 0.0f;
+    }
+    scale = expanded.data();
+    bias = expanded.data() + len;
+  }
   for (int64_t o = 0; o < outer; ++o) {
     const float* xr = x + o * len;
+    float* yr = y + o * len;
     float mean = 0;
     for (int64_t j = 0; j < len; ++j) mean += xr[j];
     mean /= static_cast<float>(len);
@@ -383,10 +410,10 @@ Status LayerNormKernel(const OnnxNode& n, std::span<const TensorView> in,
     for (int64_t j = 0; j < len; ++j) var += (xr[j] - mean) * (xr[j] - mean);
     var /= static_cast<float>(len);
     const float inv = 1.0f / std::sqrt(var + eps);
-    for (int64_t j = 0; j < len; ++j) {
-      float v = (xr[j] - mean) * inv * in[1].as<float>()[j % ns];
-      if (has_bias) v += in[2].as<float>()[j % nb];
-      y[o * len + j] = v;
+    if (bias != nullptr) {
+      for (int64_t j = 0; j < len; ++j) yr[j] = (xr[j] - mean) * inv * scale[j] + bias[j];
+    } else {
+      for (int64_t j = 0; j < len; ++j) yr[j] = (xr[j] - mean) * inv * scale[j];
     }
   }
   return Status::Ok();

@@ -4,9 +4,11 @@
 #include <mutex>
 
 #include "backend/model_file.h"
+#include "backends/onnx/graph_rewrite.h"
 #include "backends/onnx/onnx_graph.h"
 #include "backends/onnx/onnx_model.h"
 #include "backends/onnx/plan.h"
+#include "base/logging.h"
 
 namespace inferd::backends::onnx {
 namespace {
@@ -75,6 +77,9 @@ base::StatusOr<std::unique_ptr<backend::LoadedModel>> OnnxBackend::Load(
   if (!info.ok()) return info.status().WithContext(file);
   if (!info->unsupported.empty()) {
     return base::Unimplemented(file + ": " + DescribeUnsupported(info->unsupported));
+  }
+  for ([[maybe_unused]] const std::string& rewrite : RewriteGraph(&info->graph)) {
+    LOG_DEBUG("{}: rewrote {}", file, rewrite);
   }
   auto model = std::make_unique<LoadedOnnx>(std::move(info->graph), info->signature);
   // Plan batch 1 now: a graph whose shapes do not fit is refused at load, not at the first call.

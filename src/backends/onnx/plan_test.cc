@@ -10,6 +10,7 @@
 #include <random>
 
 #include "backend/model_file.h"
+#include "backends/onnx/graph_rewrite.h"
 #include "backends/onnx/onnx_model.h"
 
 namespace inferd::backends::onnx {
@@ -89,9 +90,11 @@ TEST(OnnxPlanTest, OptimizationsChangeNoResultOnAnyFixture) {
         "op_pad_tile_expand", "op_reductions", "op_shape_range", "op_slice_split_concat"}) {
     SCOPED_TRACE(f);
     const OnnxGraph g = FixtureGraph(f);
+    OnnxGraph rewritten = g;
+    RewriteGraph(&rewritten);
     for (int64_t batch : {1, 5}) {
       const auto inputs = RandomInputs(g, batch, 7);
-      ExpectSame(RunPlan(g, batch, inputs, {}), RunPlan(g, batch, inputs, kNone), 1e-5);
+      ExpectSame(RunPlan(rewritten, batch, inputs, {}), RunPlan(g, batch, inputs, kNone), 1e-5);
     }
   }
 }
@@ -122,6 +125,30 @@ TEST(OnnxPlanTest, FusesBatchNormBiasAndActivationAndMakesViews) {
   const auto mlp_steps = (*mlp)->Describe();
   ASSERT_EQ(mlp_steps.size(), 3u);
   EXPECT_NE(mlp_steps[0].find("Gemm '/net/net.0/Gemm' + Relu"), std::string::npos) << mlp_steps[0];
+}
+
+TEST(OnnxPlanTest, DecomposedLayerNormAndGeluBecomeOneNodeEach) {
+  OnnxGraph g = FixtureGraph("attention_tiny");
+  const size_t before = g.nodes.size();
+  const auto rewrites = RewriteGraph(&g);
+  ASSERT_EQ(rewrites.size(), 4u) << ::testing::PrintToString(rewrites);
+  EXPECT_EQ(rewrites[0].rfind("LayerNorm from '/ln0/ReduceMean' (9 nodes)", 0), 0u) << rewrites[0];
+  EXPECT_EQ(rewrites[2].rfind("GELU from '/gelu/Div'", 0), 0u) << rewrites[2];
+  EXPECT_EQ(rewrites[3].rfind("LayerNorm from '/ln2/ReduceMean'", 0), 0u) << rewrites[3];
+  EXPECT_EQ(g.nodes.size(), before - 3 * 8 - 4);
+  auto plan = OnnxPlan::Create(g, 2);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  bool gelu_fused = false;
+  for (const auto& s : (*plan)->Describe()) {
+    gelu_fused |= s.find("MatMul '/fc1/MatMul' + Add '/fc1/Add' + Gelu") != std::string::npos;
+  }
+  EXPECT_TRUE(gelu_fused);
+  // A decomposed LayerNorm whose centered values are also read elsewhere stays as it is.
+  OnnxGraph shared = FixtureGraph("attention_tiny");
+  for (size_t i = 0; i < shared.values.size(); ++i) {
+    if (shared.values[i].name == "/ln1/Sub_output_0") shared.outputs.push_back(static_cast<int>(i));
+  }
+  EXPECT_EQ(RewriteGraph(&shared).size(), 3u);
 }
 
 // A small graph written out by hand: values by name, constants, nodes.

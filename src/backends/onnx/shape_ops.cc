@@ -236,21 +236,11 @@ Status TransposeShape(const OnnxNode& n, std::span<const TensorView> in,
 Status TransposeKernel(const OnnxNode& n, std::span<const TensorView> in,
                        std::span<const TensorView> out) {
   ASSIGN_OR_RETURN(auto perm, Perm(n, in[0].shape.size()));
-  const size_t rank = perm.size(), es = ElemSize(in[0]);
+  if (perm.size() > static_cast<size_t>(kMaxRank)) return NodeError(n, "rank above 8");
   const auto in_strides = Strides(in[0].shape);
-  std::vector<int64_t> idx(rank, 0);
-  const auto* src = static_cast<const uint8_t*>(in[0].data);
-  auto* dst = static_cast<uint8_t*>(out[0].data);
-  const int64_t count = out[0].elements();
-  for (int64_t i = 0; i < count; ++i) {
-    int64_t off = 0;
-    for (size_t d = 0; d < rank; ++d) off += idx[d] * in_strides[static_cast<size_t>(perm[d])];
-    std::memcpy(dst + i * static_cast<int64_t>(es), src + off * static_cast<int64_t>(es), es);
-    for (size_t d = rank; d-- > 0;) {
-      if (++idx[d] < out[0].shape[d]) break;
-      idx[d] = 0;
-    }
-  }
+  std::vector<int64_t> strides(perm.size());
+  for (size_t d = 0; d < perm.size(); ++d) strides[d] = in_strides[static_cast<size_t>(perm[d])];
+  StridedCopy(out[0].data, in[0].data, out[0].shape, strides, ElemSize(in[0]));
   return Status::Ok();
 }
 
@@ -398,6 +388,39 @@ Status ReduceKernel(const OnnxNode& n, std::span<const TensorView> in,
   float* y = out[0].as<float>();
   std::fill(y, y + out_count, R == Reduce::kMax ? -INFINITY : 0.0f);
   const float* x = in[0].as<float>();
+  auto combine = [](float acc, float v) {
+    if constexpr (R == Reduce::kMax) {
+      return std::max(acc, v);
+    } else {
+      return acc + v;
+    }
+  };
+  // Reduced axes that form one block: [outer, reduced, inner] with a contiguous inner loop.
+  size_t first = rank, last = 0;
+  for (size_t d = 0; d < rank; ++d) {
+    if (reduced[d] && s[d] != 1) {
+      first = std::min(first, d);
+      last = d;
+    }
+  }
+  bool block = true;
+  for (size_t d = first; d <= last && d < rank; ++d) block = block && (reduced[d] || s[d] == 1);
+  if (block && rank <= static_cast<size_t>(kMaxRank)) {
+    int64_t outer = 1, red = 1, inner = 1;
+    for (size_t d = 0; d < rank; ++d) (d < first ? outer : d <= last ? red : inner) *= s[d];
+    if (first == rank) red = 1, outer = in[0].elements(), inner = 1;
+    for (int64_t o = 0; o < outer; ++o) {
+      float* yo = y + o * inner;
+      for (int64_t r = 0; r < red; ++r) {
+        const float* xr = x + (o * red + r) * inner;
+        for (int64_t i = 0; i < inner; ++i) yo[i] = combine(yo[i], xr[i]);
+      }
+    }
+    if constexpr (R == Reduce::kMean) {
+      for (int64_t i = 0; i < out_count; ++i) y[i] /= static_cast<float>(red);
+    }
+    return Status::Ok();
+  }
   std::vector<int64_t> idx(rank, 0);
   int64_t o = 0;
   const int64_t count = in[0].elements();
@@ -504,18 +527,18 @@ Status SplitShape(const OnnxNode& n, std::span<const TensorView> in, std::vector
 Status SplitKernel(const OnnxNode& n, std::span<const TensorView> in,
                    std::span<const TensorView> out) {
   const int64_t rank = static_cast<int64_t>(in[0].shape.size());
+  if (rank > kMaxRank) return NodeError(n, "rank above 8");
   ASSIGN_OR_RETURN(int64_t axis, n.Get<int64_t>("axis", 0));
   ASSIGN_OR_RETURN(axis, NormalizeAxis(n, axis, rank));
-  int64_t outer = 1;
-  for (int64_t d = 0; d < axis; ++d) outer *= in[0].shape[static_cast<size_t>(d)];
+  // Each output is a strided view of the input, starting further along the axis.
+  const auto strides = Strides(in[0].shape);
   const size_t es = ElemSize(in[0]);
   const auto* src = static_cast<const uint8_t*>(in[0].data);
-  for (int64_t o = 0; o < outer; ++o) {
-    for (const auto& v : out) {
-      const size_t chunk = static_cast<size_t>(v.elements() / std::max<int64_t>(outer, 1)) * es;
-      std::memcpy(static_cast<uint8_t*>(v.data) + static_cast<size_t>(o) * chunk, src, chunk);
-      src += chunk;
-    }
+  int64_t start = 0;
+  for (const auto& v : out) {
+    StridedCopy(v.data, src + start * strides[static_cast<size_t>(axis)] * es, v.shape, strides,
+                es);
+    start += v.shape[static_cast<size_t>(axis)];
   }
   return Status::Ok();
 }
