@@ -5,6 +5,7 @@
 // constant folding.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <optional>
 #include <unordered_map>
@@ -357,6 +358,9 @@ class DnnlStep : public PreparedKernel {
 
   size_t scratch_bytes() const override { return scratch_; }
   std::shared_ptr<const BlockedLayout> output_layout() const override { return layout_; }
+  std::shared_ptr<const BlockedLayout> input_layout() const override {
+    return src_reorder_ ? std::make_shared<DnnlLayout>(src_used_) : nullptr;
+  }
   std::string implementation() const override {
     std::string s = "oneDNN " + impl_;
     if (src_reorder_) s += ", input reordered";
@@ -452,19 +456,28 @@ StatusOr<std::unique_ptr<PreparedKernel>> DnnlConv::Prepare(const OnnxNode& n,
     const Desc b_md({m}, kF32, Tag::a);
     dnnl::primitive_attr attr;
     attr.set_post_ops(PostOps(epi));
-    auto create = [&](const Desc& src) {
+    const Desc any_dst(ToDims(out[0].shape), kF32, Tag::any);
+    auto create = [&](const Desc& src, const Desc& dst) {
       const dnnl::convolution_forward::desc desc(
           dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src,
-          Desc(wdims, kF32, Tag::any), b_md, Desc(ToDims(out[0].shape), kF32, Tag::any),
-          {g.sh, g.sw}, {g.dh - 1, g.dw - 1}, {g.top, g.left}, {g.bottom, g.right});
+          Desc(wdims, kF32, Tag::any), b_md, dst, {g.sh, g.sw}, {g.dh - 1, g.dw - 1},
+          {g.top, g.left}, {g.bottom, g.right});
       return dnnl::convolution_forward::primitive_desc(desc, attr, engine);
     };
-    // The input as it comes; if oneDNN then falls back to its reference or GEMM-based code, the
-    // layout it prefers (the input reordered on the way in).
-    auto pd = create(given);
-    const std::string impl = pd.impl_info_str();
-    if (impl.find("ref") != std::string::npos || impl.find("gemm") != std::string::npos) {
-      auto alt = create(Desc(ToDims(xs), kF32, Tag::any));
+    auto slow = [](const auto& pd) {
+      const std::string impl = pd.impl_info_str();
+      return impl.find("ref") != std::string::npos || impl.find("gemm") != std::string::npos;
+    };
+    // The input as it comes, the output as its reader would like it; if oneDNN then falls back
+    // to its reference or GEMM-based code, the layouts it prefers (the input reordered on the
+    // way in).
+    auto pd = create(given, any_dst);
+    if (blocked_ok && out[0].layout) {
+      auto wanted = create(given, DescOf(out[0]));
+      if (!slow(wanted)) pd = wanted;
+    }
+    if (slow(pd)) {
+      auto alt = create(Desc(ToDims(xs), kF32, Tag::any), any_dst);
       if (std::string(alt.impl_info_str()).find("ref") == std::string::npos) pd = alt;
     }
     dnnl::memory user_w({wdims, kF32, group > 1 ? Tag::goihw : Tag::oihw}, engine, w.data());
@@ -548,6 +561,239 @@ StatusOr<std::unique_ptr<PreparedKernel>> PrepareConv(const OnnxNode& n,
   return DnnlConv::Prepare(n, in, out, epi, blocked_ok);
 }
 
+// Where element (n, c, h, w) of a 4-D layout with channels in blocks of `block` lies:
+// n sn + (c / block) sc + h sh + w sw + c % block (plain NCHW: block 1).
+struct ChannelBlocks {
+  int64_t block, sn, sc, sh, sw;
+};
+
+std::optional<ChannelBlocks> AsChannelBlocks(const Desc& md) {
+  const auto& d = md.data;
+  if (d.format_kind != dnnl_blocked || d.ndims != 4 || d.offset0 != 0) return std::nullopt;
+  const auto& b = d.format_desc.blocking;
+  const auto& st = b.strides;
+  if (b.inner_nblks == 0) return ChannelBlocks{1, st[0], st[1], st[2], st[3]};
+  if (b.inner_nblks == 1 && b.inner_idxs[0] == 1) {
+    return ChannelBlocks{b.inner_blks[0], st[0], st[1], st[2], st[3]};
+  }
+  return std::nullopt;
+}
+
+// Pooling over channel-blocked input, one vector of kB channels at a time (GCC vector types:
+// one AVX-512 register for 16 channels), with the window rules of PoolKernel
+// (count_include_pad counts the explicit padding only). Writes the same blocking (padded
+// channels zero) or plain NCHW.
+template <int kB>
+struct VecOf;
+template <>
+struct VecOf<1> {
+  typedef float type __attribute__((vector_size(4)));
+};
+template <>
+struct VecOf<4> {
+  typedef float type __attribute__((vector_size(16)));
+};
+template <>
+struct VecOf<8> {
+  typedef float type __attribute__((vector_size(32)));
+};
+template <>
+struct VecOf<16> {
+  typedef float type __attribute__((vector_size(64)));
+};
+
+template <bool kMax, int kB>
+[[gnu::always_inline]] inline void PoolBlocks(const float* x, float* y, const ChannelBlocks& xb,
+                                              const ChannelBlocks& yb, const Shape& xs,
+                                              const Window& g, bool include_pad) {
+  using Vec = typename VecOf<kB>::type;
+  const int64_t batch = xs[0], c = xs[1], h = xs[2], w = xs[3];
+  const int64_t blocks = (c + kB - 1) / kB;
+  // The output is written in runs of `run` channels that are contiguous in both blockings.
+  const int64_t run = yb.block == 1 ? 1 : std::min<int64_t>(kB, yb.block);
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t cb = 0; cb < blocks; ++cb) {
+      const float* xc = x + b * xb.sn + cb * xb.sc;
+      const bool partial = (cb + 1) * kB > c;
+      for (int64_t oi = 0; oi < g.oh; ++oi) {
+        const int64_t i0 = oi * g.sh - g.top;
+        const bool rows_inside = i0 >= 0 && i0 + (g.kh - 1) * g.dh < h;
+        for (int64_t oj = 0; oj < g.ow; ++oj) {
+          const int64_t j0 = oj * g.sw - g.left;
+          Vec acc;
+          if (rows_inside && j0 >= 0 && j0 + (g.kw - 1) * g.dw < w) {
+            // The window lies inside the input: no bounds to check, every element counts.
+            const float* p = xc + i0 * xb.sh + j0 * xb.sw;
+            std::memcpy(&acc, p, sizeof(Vec));
+            if constexpr (!kMax) acc = acc - acc;
+            for (int64_t ki = 0; ki < g.kh; ++ki) {
+              for (int64_t kj = 0; kj < g.kw; ++kj) {
+                Vec v;
+                std::memcpy(&v, p + ki * g.dh * xb.sh + kj * g.dw * xb.sw, sizeof(Vec));
+                if constexpr (kMax) {
+                  acc = acc > v ? acc : v;
+                } else {
+                  acc += v;
+                }
+              }
+            }
+            if constexpr (!kMax) acc /= static_cast<float>(g.kh * g.kw);
+          } else {
+            for (int l = 0; l < kB; ++l) acc[l] = kMax ? -INFINITY : 0.0f;
+            int64_t count = 0, padded = 0;
+            for (int64_t ki = 0; ki < g.kh; ++ki) {
+              const int64_t ii = i0 + ki * g.dh;
+              for (int64_t kj = 0; kj < g.kw; ++kj) {
+                const int64_t jj = j0 + kj * g.dw;
+                if (ii >= -g.top && ii < h + g.bottom && jj >= -g.left && jj < w + g.right) {
+                  ++padded;
+                }
+                if (ii < 0 || ii >= h || jj < 0 || jj >= w) continue;
+                Vec v;
+                std::memcpy(&v, xc + ii * xb.sh + jj * xb.sw, sizeof(Vec));
+                if constexpr (kMax) {
+                  acc = acc > v ? acc : v;
+                } else {
+                  acc += v;
+                }
+                ++count;
+              }
+            }
+            if constexpr (!kMax) {
+              acc /= static_cast<float>(include_pad ? padded : std::max<int64_t>(count, 1));
+            }
+          }
+          if (partial) {  // channels past C are padding: zero
+            for (int l = 0; l < kB; ++l) acc[l] = cb * kB + l < c ? acc[l] : 0.0f;
+          }
+          float* yo = y + b * yb.sn + oi * yb.sh + oj * yb.sw;
+          if (yb.block == kB) {
+            std::memcpy(yo + cb * yb.sc, &acc, sizeof(Vec));
+            continue;
+          }
+          const float* lanes = reinterpret_cast<const float*>(&acc);
+          for (int64_t l = 0; l < kB && cb * kB + l < c; l += run) {
+            const int64_t ch = cb * kB + l;
+            std::memcpy(yo + ch / yb.block * yb.sc + ch % yb.block, lanes + l,
+                        static_cast<size_t>(run) * sizeof(float));
+          }
+        }
+      }
+    }
+  }
+}
+
+// PoolBlocks compiled for AVX-512 and AVX2 (where the vectors are registers) and baseline x86-64.
+#define INFERD_POOL_BLOCKS(kMax, kB)                                                               \
+  __attribute__((target_clones("avx512f", "avx2", "default"))) void PoolBlocks##kMax##kB(          \
+      const float* x, float* y, const ChannelBlocks& xb, const ChannelBlocks& yb, const Shape& xs, \
+      const Window& g, bool include_pad) {                                                         \
+    PoolBlocks<kMax, kB>(x, y, xb, yb, xs, g, include_pad);                                        \
+  }
+INFERD_POOL_BLOCKS(true, 1)
+INFERD_POOL_BLOCKS(false, 1)
+INFERD_POOL_BLOCKS(true, 4)
+INFERD_POOL_BLOCKS(true, 8)
+INFERD_POOL_BLOCKS(true, 16)
+INFERD_POOL_BLOCKS(false, 4)
+INFERD_POOL_BLOCKS(false, 8)
+INFERD_POOL_BLOCKS(false, 16)
+#undef INFERD_POOL_BLOCKS
+
+// Global pooling of a channels-last input (NHWC) into contiguous channels: one pass over the
+// positions, vectorized along the channels.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void GlobalPoolChannelsLast(
+    bool max, const float* x, float* y, const ChannelBlocks& xb, int64_t y_batch_stride,
+    const Shape& xs) {
+  const int64_t batch = xs[0], c = xs[1], h = xs[2], w = xs[3];
+  for (int64_t b = 0; b < batch; ++b) {
+    float* out = y + b * y_batch_stride;
+    for (int64_t ch = 0; ch < c; ++ch) out[ch] = max ? -INFINITY : 0.0f;
+    for (int64_t i = 0; i < h; ++i) {
+      for (int64_t j = 0; j < w; ++j) {
+        const float* p = x + b * xb.sn + i * xb.sh + j * xb.sw;
+        if (max) {
+          for (int64_t ch = 0; ch < c; ++ch) out[ch] = out[ch] > p[ch] ? out[ch] : p[ch];
+        } else {
+          for (int64_t ch = 0; ch < c; ++ch) out[ch] += p[ch];
+        }
+      }
+    }
+    if (!max) {
+      const float inv = 1.0f / static_cast<float>(h * w);
+      for (int64_t ch = 0; ch < c; ++ch) out[ch] *= inv;
+    }
+  }
+}
+
+// Pooling of a value in blocks of 4, 8 or 16 channels (from a convolution): oneDNN's per-call
+// cost is larger than the work at small batches, and it has only reference code for some of
+// these layouts.
+template <bool kMax, bool kGlobal>
+class BlockedPool final : public PreparedKernel {
+ public:
+  static std::unique_ptr<PreparedKernel> Make(const TensorView& in, const TensorView& out,
+                                              const Window& g, bool include_pad, bool blocked_ok) {
+    // (Global pooling also reads any other channel-strided layout, NHWC...: one lane.)
+    const auto xb = AsChannelBlocks(DescOf(in));
+    if (!xb || (xb->block != 4 && xb->block != 8 && xb->block != 16 &&
+                !(kGlobal && xb->block == 1 && in.layout))) {
+      return nullptr;
+    }
+    auto pool = std::make_unique<BlockedPool>();
+    pool->xb_ = *xb;
+    pool->xs_ = in.shape;
+    pool->g_ = g;
+    pool->include_pad_ = include_pad;
+    const Shape& ys = out.shape;
+    const auto wanted = out.layout ? AsChannelBlocks(DescOf(out)) : std::nullopt;
+    if (blocked_ok && wanted) {
+      pool->yb_ = *wanted;
+      pool->layout_ = out.layout;
+    } else if (blocked_ok && xb->block > 1) {
+      const Tag tag = xb->block == 4 ? Tag::nChw4c : xb->block == 8 ? Tag::nChw8c : Tag::nChw16c;
+      const Desc md(ToDims(ys), kF32, tag);
+      pool->yb_ = *AsChannelBlocks(md);
+      pool->layout_ = std::make_shared<DnnlLayout>(md);
+    } else {
+      pool->yb_ = ChannelBlocks{1, ys[1] * ys[2] * ys[3], ys[2] * ys[3], ys[3], 1};
+    }
+    return pool;
+  }
+
+  Status Run(std::span<const TensorView> in, std::span<const TensorView> out,
+             std::byte*) const override {
+    const float* x = in[0].as<float>();
+    float* y = out[0].as<float>();
+    if (layout_ && yb_.block != xb_.block && xs_[1] % yb_.block != 0) {
+      std::memset(y, 0, layout_->bytes());  // the padded channels of another blocking
+    }
+    if (kGlobal && xb_.block == 1 && xb_.sc == 1 && yb_.block == 1 && yb_.sc == 1) {
+      GlobalPoolChannelsLast(kMax, x, y, xb_, yb_.sn, xs_);
+      return Status::Ok();
+    }
+    auto* pool = xb_.block == 1   ? (kMax ? PoolBlockstrue1 : PoolBlocksfalse1)
+                 : xb_.block == 4 ? (kMax ? PoolBlockstrue4 : PoolBlocksfalse4)
+                 : xb_.block == 8 ? (kMax ? PoolBlockstrue8 : PoolBlocksfalse8)
+                                  : (kMax ? PoolBlockstrue16 : PoolBlocksfalse16);
+    pool(x, y, xb_, yb_, xs_, g_, include_pad_);
+    return Status::Ok();
+  }
+
+  std::shared_ptr<const BlockedLayout> output_layout() const override { return layout_; }
+  std::string implementation() const override {
+    return "inferd, channel blocks of " + std::to_string(xb_.block) +
+           (layout_ ? ", blocked output" : ", NCHW output");
+  }
+
+ private:
+  ChannelBlocks xb_{}, yb_{};
+  Shape xs_;
+  Window g_{};
+  bool include_pad_ = false;
+  std::shared_ptr<const BlockedLayout> layout_;
+};
+
 // MaxPool, AveragePool and the global poolings as a oneDNN pooling primitive.
 template <bool kMax, bool kGlobal>
 class DnnlPool final : public DnnlStep {
@@ -570,6 +816,11 @@ class DnnlPool final : public DnnlStep {
       ASSIGN_OR_RETURN(include_pad, n.Get<int64_t>("count_include_pad", 0));
       ASSIGN_OR_RETURN(g, Geometry(n, xs[2], xs[3], k[0], k[1]));
     }
+    // Channel-blocked input: inferd's loops for small outputs (a oneDNN call costs more than
+    // the work) and for layouts oneDNN has only reference code for; oneDNN's JIT otherwise.
+    auto own = BlockedPool<kMax, kGlobal>::Make(in[0], out[0], g, include_pad != 0, blocked_ok);
+    if (own && in[0].elements() <= 65536) return own;
+    if (kGlobal && !in[0].layout) return loop();  // a plain reduction per plane
     // oneDNN's output size is floor((in + pads - window) / stride) + 1: a ceil_mode window that
     // overhangs gets the missing padding on the right; average pooling counting padding would
     // then count it too, so that case keeps the loops.
@@ -582,31 +833,48 @@ class DnnlPool final : public DnnlStep {
       right = (g.ow - 1) * g.sw + ew - xs[3] - g.left;
     }
     const bool widened = bottom != g.bottom || right != g.right;
-    if (bottom < 0 || right < 0 || (!kMax && include_pad && widened)) return loop();
+    if (bottom < 0 || right < 0 || (!kMax && include_pad && widened)) {
+      return own ? std::move(own) : loop();
+    }
     auto pool = std::make_unique<DnnlPool>();
     try {
       const Desc given = DescOf(in[0]);
       const auto alg = kMax ? dnnl::algorithm::pooling_max
                             : (include_pad ? dnnl::algorithm::pooling_avg_include_padding
                                            : dnnl::algorithm::pooling_avg_exclude_padding);
-      auto create = [&](const Desc& src) {
-        const dnnl::pooling_v2_forward::desc desc(dnnl::prop_kind::forward_inference, alg, src,
-                                                  Desc(ToDims(out[0].shape), kF32, Tag::any),
+      auto create_with = [&](const Desc& src, const Desc& dst) {
+        const dnnl::pooling_v2_forward::desc desc(dnnl::prop_kind::forward_inference, alg, src, dst,
                                                   {g.sh, g.sw}, {g.kh, g.kw}, {g.dh - 1, g.dw - 1},
                                                   {g.top, g.left}, {bottom, right});
         return dnnl::pooling_v2_forward::primitive_desc(desc, CpuEngine());
       };
+      auto is_ref = [](const auto& pd) {
+        return std::string(pd.impl_info_str()).find("ref") != std::string::npos;
+      };
+      // The output takes the layout its reader would like when oneDNN has fast code for that.
+      const Desc any_dst(ToDims(out[0].shape), kF32, Tag::any);
+      auto create = [&](const Desc& src) {
+        if (blocked_ok && out[0].layout) {
+          try {
+            auto wanted = create_with(src, DescOf(out[0]));
+            if (!is_ref(wanted)) return wanted;
+          } catch (const dnnl::error&) {
+          }
+        }
+        return create_with(src, any_dst);
+      };
       // Pooling takes its input's layout; where oneDNN has only reference code for that one,
       // the input is reordered to channel blocks of 16, or to plain NCHW.
       auto pd = create(given);
+      if (own && is_ref(pd)) return own;
       for (Tag tag : {Tag::nChw16c, Tag::nchw}) {
-        if (std::string(pd.impl_info_str()).find("ref") == std::string::npos) break;
+        if (!is_ref(pd)) break;
         pd = create(Desc(ToDims(xs), kF32, tag));
       }
       pool->Wire(n, dnnl::pooling_v2_forward(pd), pd.impl_info_str(), given, pd.src_desc(),
                  pd.dst_desc(), out[0].shape, blocked_ok);
     } catch (const dnnl::error&) {
-      return loop();
+      return own ? std::move(own) : loop();
     }
     return std::unique_ptr<PreparedKernel>(std::move(pool));
   }

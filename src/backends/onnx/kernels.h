@@ -67,6 +67,9 @@ class PreparedKernel {
   virtual size_t scratch_bytes() const { return 0; }
   // The layout of output 0, when the kernel was allowed to choose and chose a blocked one.
   virtual std::shared_ptr<const BlockedLayout> output_layout() const { return nullptr; }
+  // The layout input 0 is reordered into before the kernel runs, when it arrives in another: the
+  // planner asks the producer for it on a second pass.
+  virtual std::shared_ptr<const BlockedLayout> input_layout() const { return nullptr; }
   // The implementation chosen (e.g. oneDNN's), for profiles; empty when there is nothing to say.
   virtual std::string implementation() const { return {}; }
 };
@@ -102,7 +105,8 @@ struct Epilogue {
 
 // Prepares `node` for the shapes in `inputs` (data set for constants; layout set for blocked
 // inputs) and `outputs`, with the epilogue the planner fused into it (ops without fusion get an
-// empty one). `blocked_output_ok`: output 0 may be given a blocked layout.
+// empty one). `blocked_output_ok`: output 0 may be given a blocked layout; then outputs[0].layout,
+// when set, is the one its reader would like (the kernel uses it if it can).
 using PrepareFn = base::StatusOr<std::unique_ptr<PreparedKernel>> (*)(
     const OnnxNode& node, std::span<const TensorView> inputs, std::span<const TensorView> outputs,
     const Epilogue& epilogue, bool blocked_output_ok);

@@ -45,6 +45,26 @@ bool PerChannel(const TensorView& c, const tensor::Shape& out, size_t axis,
 
 StatusOr<std::unique_ptr<OnnxPlan>> OnnxPlan::Create(const OnnxGraph& graph, int64_t batch,
                                                      const PlanOptions& options) {
+  ASSIGN_OR_RETURN(auto plan, Build(graph, batch, options, {}));
+  if (!options.blocked) return plan;
+  // Second pass when a kernel reorders its input: its producer is asked for that layout.
+  std::vector<std::shared_ptr<const BlockedLayout>> wanted(graph.values.size());
+  bool any = false;
+  for (const Step& step : plan->steps_) {
+    if (!step.kernel || step.inputs.empty() || step.inputs[0] < 0) continue;
+    auto layout = step.kernel->input_layout();
+    const int source = plan->slots_[static_cast<size_t>(step.inputs[0])].buffer;
+    if (!layout || source < 0) continue;
+    wanted[static_cast<size_t>(source)] = std::move(layout);
+    any = true;
+  }
+  if (!any) return plan;
+  return Build(graph, batch, options, wanted);
+}
+
+StatusOr<std::unique_ptr<OnnxPlan>> OnnxPlan::Build(
+    const OnnxGraph& graph, int64_t batch, const PlanOptions& options,
+    const std::vector<std::shared_ptr<const BlockedLayout>>& wanted) {
   std::unique_ptr<OnnxPlan> plan(new OnnxPlan());
   plan->graph_ = &graph;
   auto& slots = plan->slots_;
@@ -273,6 +293,9 @@ StatusOr<std::unique_ptr<OnnxPlan>> OnnxPlan::Create(const OnnxGraph& graph, int
     }
     if (op->prepare != nullptr) {
       const bool blocked = step.outputs.size() == 1 && blocked_ok(step.outputs[0]);
+      if (blocked && !wanted.empty()) {
+        out_views[0].layout = wanted[static_cast<size_t>(step.outputs[0])];
+      }
       ASSIGN_OR_RETURN(step.kernel, op->prepare(node, in_views, out_views, epi, blocked));
       if (!out_views.empty()) out_views[0].layout = step.kernel->output_layout();
     } else {

@@ -77,6 +77,10 @@ class OnnxPlan {
   };
 
   OnnxPlan() = default;
+  // One planning pass; `wanted`: per value, the layout its reader would like (may be empty).
+  static base::StatusOr<std::unique_ptr<OnnxPlan>> Build(
+      const OnnxGraph& graph, int64_t batch, const PlanOptions& options,
+      const std::vector<std::shared_ptr<const BlockedLayout>>& wanted);
   TensorView Bind(int id, std::byte* base) const;
   void LayOut();
   std::unique_ptr<Arena> Checkout() const;
