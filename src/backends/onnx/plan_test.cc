@@ -283,5 +283,60 @@ TEST(OnnxPlanTest, AConvolutionReadBothAsAnOutputAndByAConvolutionStaysPlain) {
   ExpectSame(RunPlan(b.g, 2, inputs, {}), RunPlan(b.g, 2, inputs, kNone), 1e-5);
 }
 
+TEST(OnnxPlanTest, PoolingOfBlockedConvolutionOutputsMatchesThePlainLoops) {
+  // Six channels (a partial channel block), windows that overhang (ceil_mode, pads), that count
+  // the padding or not, dilated ones, global ones, and a pool feeding a second convolution.
+  GraphBuilder b;
+  b.g.opset = 13;
+  b.Input("x", {-1, 5, 9, 9});
+  b.Constant("w1", {6, 5, 3, 3}, Ramp(6 * 5 * 9, -0.4f, 0.003f));
+  b.Constant("w2", {4, 6, 3, 3}, Ramp(4 * 6 * 9, 0.3f, -0.004f));
+  b.Node("Conv", {"x", "w1"}, {"c1"}).attributes["pads"] = std::vector<int64_t>{1, 1, 1, 1};
+  b.Node("Relu", {"c1"}, {"r1"});
+  auto pool = [&](const std::string& op, const std::string& out) -> OnnxNode& {
+    OnnxNode& n = b.Node(op, {"r1"}, {out});
+    n.attributes["kernel_shape"] = std::vector<int64_t>{3, 3};
+    b.Output(out);
+    return n;
+  };
+  {
+    OnnxNode& n = pool("MaxPool", "max_ceil");
+    n.attributes["strides"] = std::vector<int64_t>{2, 2};
+    n.attributes["ceil_mode"] = int64_t{1};
+  }
+  {
+    OnnxNode& n = pool("AveragePool", "avg_incl");
+    n.attributes["pads"] = std::vector<int64_t>{1, 0, 2, 1};
+    n.attributes["count_include_pad"] = int64_t{1};
+  }
+  {
+    OnnxNode& n = pool("AveragePool", "avg_excl_ceil");
+    n.attributes["pads"] = std::vector<int64_t>{1, 1, 1, 1};
+    n.attributes["strides"] = std::vector<int64_t>{2, 2};
+    n.attributes["ceil_mode"] = int64_t{1};
+  }
+  {
+    OnnxNode& n = pool("MaxPool", "max_dilated");
+    n.attributes["dilations"] = std::vector<int64_t>{2, 2};
+  }
+  b.Node("GlobalMaxPool", {"r1"}, {"gmax"});
+  b.Output("gmax");
+  b.Node("MaxPool", {"r1"}, {"p2"}).attributes["kernel_shape"] = std::vector<int64_t>{2, 2};
+  b.Node("Conv", {"p2", "w2"}, {"c2"});
+  b.Node("GlobalAveragePool", {"c2"}, {"gavg"});
+  b.Output("gavg");
+  for (int64_t batch : {1, 3, 200}) {  // inferd's loops for small values, oneDNN's for large
+    SCOPED_TRACE(batch);
+    const auto inputs = RandomInputs(b.g, batch, 13);
+    OnnxPlan* plan = nullptr;
+    ExpectSame(RunPlan(b.g, batch, inputs, {}, &plan), RunPlan(b.g, batch, inputs, kNone), 1e-5);
+    bool blocked = false;
+    for (const auto& step : plan->Describe()) {
+      blocked |= step.find("blocked output") != std::string::npos;
+    }
+    EXPECT_TRUE(blocked) << "no value was kept in a blocked layout";
+  }
+}
+
 }  // namespace
 }  // namespace inferd::backends::onnx
