@@ -4,7 +4,8 @@
 // session.run (tools/fixtures/ort/bench_ort.js); when node or the package is missing the ORT
 // column is skipped, saying so.
 //
-//   onnx_bench [--json] [--reps N] [--profile] [FIXTURE ...]   (default: the four model fixtures)
+//   onnx_bench [--json] [--reps N] [--threads N] [--profile] [FIXTURE ...]
+// (default: the four model fixtures; --threads: inferd's threads per call, ORT keeps one).
 // --profile prints each planned step's median time instead of the ORT comparison.
 #include <algorithm>
 #include <chrono>
@@ -125,10 +126,8 @@ int Profile(const fs::path& model, const std::vector<inferd::tensor::Tensor>& te
 }  // namespace
 
 int main(int argc, char** argv) {
-  // One thread, as ONNX Runtime below: oneDNN's GEMM threads through OpenMP.
-  ::setenv("OMP_NUM_THREADS", "1", 0);
   bool as_json = false, profile = false;
-  int reps = 51;
+  int reps = 51, threads = 1;
   std::vector<std::string> fixtures;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -136,6 +135,8 @@ int main(int argc, char** argv) {
       as_json = true;
     } else if (a == "--profile") {
       profile = true;
+    } else if (a == "--threads" && i + 1 < argc) {
+      threads = std::max(1, std::atoi(argv[++i]));
     } else if (a == "--reps" && i + 1 < argc) {
       reps = std::atoi(argv[++i]);
     } else {
@@ -144,7 +145,9 @@ int main(int argc, char** argv) {
   }
   if (fixtures.empty()) fixtures = {"mlp_tabular", "mlp_mnist", "cnn_small", "attention_tiny"};
   bool warned = false;
-  inferd::backends::onnx::OnnxBackend backend({});
+  inferd::backends::onnx::OnnxBackendOptions options;
+  options.threads = threads;
+  inferd::backends::onnx::OnnxBackend backend(options);
   for (const auto& f : fixtures) {
     const fs::path model = kRoot / "tests/fixtures/onnx" / f / "model.onnx";
     inferd::config::ModelConfig cfg;

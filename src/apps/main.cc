@@ -113,6 +113,12 @@ int main(int argc, char** argv) {
                    "Threads a large tree-model batch is split over; 0 = one per core")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  serve
+      ->add_option("--onnx-threads", opts.onnx_threads,
+                   "Threads one ONNX call may use (oneDNN); 0 = the default, 1: concurrent "
+                   "requests already keep the cores busy")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
 
   inferd::tools::PredictOptions popts;
   auto* predict =

@@ -17,6 +17,8 @@ base::Status RegisterBackends(const BackendOptions& options, backend::BackendReg
   onnx.model_file_name = "model.onnx";
   onnx.library = ExecutableDir() / kOnnxPluginFile;
   onnx.symbol = kOnnxPluginSymbol;
+  if (options.onnx_threads < 0) return base::InvalidArgument("ONNX threads must be >= 0");
+  onnx.threads = options.onnx_threads;
   registry->Register(std::make_unique<PluginBackend>(std::move(onnx)));
   return base::Status::Ok();
 }

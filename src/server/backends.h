@@ -13,6 +13,8 @@ struct BackendOptions {
   // Threads one Execute call may use, for engines that split a batch across a pool (forest).
   // 0 = one per core. Tools that run batches on their own threads pass 1. Must be >= 0.
   int threads = 0;
+  // Threads one ONNX call may use (oneDNN's); 0 = the engine's default (1). Must be >= 0.
+  int onnx_threads = 0;
 };
 
 // Creates every backend and registers it. Errors: INVALID_ARGUMENT for options out of range.

@@ -30,14 +30,14 @@ base::StatusOr<const backend::Backend*> PluginBackend::Engine() const {
                             options_.library.string() + " cannot be loaded: " + dlerror());
       return;
     }
-    using Create = backend::Backend* (*)(int64_t);
+    using Create = backend::Backend* (*)(int64_t, int32_t);
     auto create = reinterpret_cast<Create>(dlsym(handle, options_.symbol.c_str()));
     if (create == nullptr) {
       load_status_ =
           base::Unavailable(options_.library.string() + " has no entry point " + options_.symbol);
       return;
     }
-    engine_.reset(create(options_.max_model_file_bytes));
+    engine_.reset(create(options_.max_model_file_bytes, options_.threads));
     LOG_INFO("loaded the {} backend from {}", options_.name, options_.library.string());
   });
   if (!load_status_.ok()) return load_status_;

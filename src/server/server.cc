@@ -33,7 +33,9 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
   }
   auto parts = std::make_unique<Parts>();
   monitoring::RegisterProcessMetrics(&parts->metrics);
-  RETURN_IF_ERROR(RegisterBackends({.threads = options.forest_threads}, &parts->backends));
+  RETURN_IF_ERROR(RegisterBackends(
+      {.threads = options.forest_threads, .onnx_threads = options.onnx_threads},
+      &parts->backends));
 
   ASSIGN_OR_RETURN(parts->source,
                    repository::FileSystemSource::Create({.root = options.model_repository}));

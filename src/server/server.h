@@ -32,6 +32,8 @@ struct ServerOptions {
   // Threads the forest engine splits a large batch over (the calling thread included);
   // 0 = one per core.
   int forest_threads = 0;
+  // Threads one ONNX call may use (oneDNN's); 0 = the engine's default (1).
+  int onnx_threads = 0;
 };
 
 class Server {

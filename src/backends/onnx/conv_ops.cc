@@ -287,45 +287,6 @@ Desc DescOf(const TensorView& v) {
   return Plain(v.shape);
 }
 
-// The epilogue's activation as oneDNN post-ops.
-dnnl::post_ops PostOps(const Epilogue& epi) {
-  dnnl::post_ops po;
-  using A = dnnl::algorithm;
-  switch (epi.act) {
-    case Activation::kNone:
-      break;
-    case Activation::kRelu:
-      po.append_eltwise(1.0f, A::eltwise_relu, 0.0f, 0.0f);
-      break;
-    case Activation::kLeakyRelu:
-      po.append_eltwise(1.0f, A::eltwise_relu, epi.alpha, 0.0f);
-      break;
-    case Activation::kSigmoid:
-      po.append_eltwise(1.0f, A::eltwise_logistic, 0.0f, 0.0f);
-      break;
-    case Activation::kTanh:
-      po.append_eltwise(1.0f, A::eltwise_tanh, 0.0f, 0.0f);
-      break;
-    case Activation::kElu:
-      po.append_eltwise(1.0f, A::eltwise_elu, epi.alpha, 0.0f);
-      break;
-    case Activation::kClip:
-      po.append_eltwise(1.0f, A::eltwise_clip, epi.alpha, epi.beta);
-      break;
-    case Activation::kHardSigmoid:
-      po.append_eltwise(1.0f, A::eltwise_linear, epi.alpha, epi.beta);
-      po.append_eltwise(1.0f, A::eltwise_clip, 0.0f, 1.0f);
-      break;
-    case Activation::kGelu:
-      po.append_eltwise(1.0f, A::eltwise_gelu_erf, 0.0f, 0.0f);
-      break;
-    case Activation::kExp:
-    case Activation::kErf:
-      break;  // never fused
-  }
-  return po;
-}
-
 // A oneDNN primitive between the plan's buffers. Input 0 arrives in its producer's layout and is
 // reordered (into the step's scratch) when the primitive chose another; the output keeps the
 // primitive's layout when the planner allows a blocked one, else it is reordered to plain NCHW.

@@ -1,8 +1,11 @@
-// oneDNN's CPU engine and a stream per thread, shared by the kernels that run oneDNN primitives.
+// oneDNN's CPU engine and a stream per thread, shared by the kernels that run oneDNN primitives,
+// and the fused activations as oneDNN post-ops.
 // Thread-safety: the engine is shared (oneDNN allows it); each thread executes on its own stream.
 #pragma once
 
 #include <oneapi/dnnl/dnnl.hpp>
+
+#include "backends/onnx/kernels.h"
 
 namespace inferd::backends::onnx {
 
@@ -21,6 +24,45 @@ inline dnnl::memory::desc RowMajor(const dnnl::memory::dims& dims) {
   dnnl::memory::dims strides(dims.size(), 1);
   for (size_t d = dims.size(); d-- > 1;) strides[d - 1] = strides[d] * dims[d];
   return dnnl::memory::desc(dims, dnnl::memory::data_type::f32, strides);
+}
+
+// The epilogue's activation as oneDNN post-ops.
+inline dnnl::post_ops PostOps(const Epilogue& epi) {
+  dnnl::post_ops po;
+  using A = dnnl::algorithm;
+  switch (epi.act) {
+    case Activation::kNone:
+      break;
+    case Activation::kRelu:
+      po.append_eltwise(1.0f, A::eltwise_relu, 0.0f, 0.0f);
+      break;
+    case Activation::kLeakyRelu:
+      po.append_eltwise(1.0f, A::eltwise_relu, epi.alpha, 0.0f);
+      break;
+    case Activation::kSigmoid:
+      po.append_eltwise(1.0f, A::eltwise_logistic, 0.0f, 0.0f);
+      break;
+    case Activation::kTanh:
+      po.append_eltwise(1.0f, A::eltwise_tanh, 0.0f, 0.0f);
+      break;
+    case Activation::kElu:
+      po.append_eltwise(1.0f, A::eltwise_elu, epi.alpha, 0.0f);
+      break;
+    case Activation::kClip:
+      po.append_eltwise(1.0f, A::eltwise_clip, epi.alpha, epi.beta);
+      break;
+    case Activation::kHardSigmoid:
+      po.append_eltwise(1.0f, A::eltwise_linear, epi.alpha, epi.beta);
+      po.append_eltwise(1.0f, A::eltwise_clip, 0.0f, 1.0f);
+      break;
+    case Activation::kGelu:
+      po.append_eltwise(1.0f, A::eltwise_gelu_erf, 0.0f, 0.0f);
+      break;
+    case Activation::kExp:
+    case Activation::kErf:
+      break;  // never fused
+  }
+  return po;
 }
 
 }  // namespace inferd::backends::onnx

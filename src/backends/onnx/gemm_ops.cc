@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <optional>
+#include <unordered_map>
 
 #include "backends/onnx/dnnl_util.h"
 #include "backends/onnx/kernels.h"
@@ -38,6 +39,199 @@ std::vector<float> ColumnBias(const Epilogue& epi, const std::vector<float>& ext
   }
   return bias;
 }
+
+// ---- Weights packed once: oneDNN's matmul ----------------------------------------------------
+
+// Y[M, N] = act(X[M, K] W + bias) with constant weights reordered once, when planning, into the
+// layout oneDNN's matmul prefers, and the bias and activation done by the primitive. A call then
+// does no packing; for the MLP layers this beats a GEMM call that packs W each time.
+class PackedGemm final : public PreparedKernel {
+ public:
+  // w: [K, N] row-major, or [N, K] when `w_transposed`; scaled by `alpha`. bias: N values or
+  // empty. Null when oneDNN offers no such primitive.
+  static std::unique_ptr<PreparedKernel> Make(const OnnxNode& n, int64_t m, int64_t k, int64_t nn,
+                                              const float* w, bool w_transposed, float alpha,
+                                              const std::vector<float>& bias, const Epilogue& epi) {
+    auto g = std::make_unique<PackedGemm>();
+    g->node_ = &n;
+    try {
+      auto& engine = CpuEngine();
+      using Tag = dnnl::memory::format_tag;
+      constexpr auto kF32 = dnnl::memory::data_type::f32;
+      g->x_md_ = dnnl::memory::desc({m, k}, kF32, Tag::ab);
+      g->y_md_ = dnnl::memory::desc({m, nn}, kF32, Tag::ab);
+      const dnnl::memory::desc w_any({k, nn}, kF32, Tag::any);
+      const dnnl::memory::desc b_md({1, nn}, kF32, Tag::ab);
+      dnnl::primitive_attr attr;
+      attr.set_post_ops(PostOps(epi));
+      const dnnl::matmul::primitive_desc pd(
+          bias.empty() ? dnnl::matmul::desc(g->x_md_, w_any, g->y_md_)
+                       : dnnl::matmul::desc(g->x_md_, w_any, b_md, g->y_md_),
+          attr, engine);
+      if (std::string(pd.impl_info_str()).find("ref") != std::string::npos) return nullptr;
+      std::vector<float> scaled(w, w + k * nn);
+      if (alpha != 1.0f) {
+        for (float& v : scaled) v *= alpha;
+      }
+      dnnl::memory user({{k, nn}, kF32, w_transposed ? Tag::ba : Tag::ab}, engine, scaled.data());
+      g->weights_ = dnnl::memory(pd.weights_desc(), engine);
+      dnnl::stream& stream = ThreadStream();
+      dnnl::reorder(user, g->weights_).execute(stream, user, g->weights_);
+      stream.wait();
+      if (!bias.empty()) {
+        g->bias_ = dnnl::memory(b_md, engine);
+        std::copy(bias.begin(), bias.end(), static_cast<float*>(g->bias_->get_data_handle()));
+      }
+      g->prim_ = dnnl::matmul(pd);
+      g->impl_ = pd.impl_info_str();
+    } catch (const dnnl::error&) {
+      return nullptr;
+    }
+    return g;
+  }
+
+  Status Run(std::span<const TensorView> in, std::span<const TensorView> out,
+             std::byte*) const override {
+    try {
+      auto& engine = CpuEngine();
+      dnnl::memory x(x_md_, engine, in[0].data), y(y_md_, engine, out[0].data);
+      std::unordered_map<int, dnnl::memory> args = {
+          {DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, y}};
+      if (bias_) args.emplace(DNNL_ARG_BIAS, *bias_);
+      prim_.execute(ThreadStream(), args);
+    } catch (const dnnl::error& e) {
+      return NodeError(*node_, std::string("oneDNN matmul failed: ") + e.what());
+    }
+    return Status::Ok();
+  }
+
+  std::string implementation() const override { return "oneDNN " + impl_ + ", packed weights"; }
+
+ private:
+  const OnnxNode* node_ = nullptr;
+  dnnl::memory::desc x_md_, y_md_;
+  dnnl::memory weights_;
+  std::optional<dnnl::memory> bias_;
+  dnnl::matmul prim_;
+  std::string impl_;
+};
+
+// ---- A few rows: weights streamed once, accumulators in registers -------------------------------
+
+typedef float V16 __attribute__((vector_size(64)));
+
+// Rows [0, kRows) of y[:, c0 : c0 + 16 kVecs] = x · W, W packed [K, npad] row-major. kRows * kVecs
+// accumulators of 16 floats stay in registers while W's rows stream by once.
+template <int kRows, int kVecs>
+[[gnu::always_inline]] inline void RowsTile(const float* x, int64_t k, const float* w, int64_t npad,
+                                            float* y, int64_t n, int64_t c0) {
+  V16 acc[kRows][kVecs];
+  for (int r = 0; r < kRows; ++r) {
+    for (int t = 0; t < kVecs; ++t) acc[r][t] = V16{};
+  }
+  for (int64_t p = 0; p < k; ++p) {
+    const float* row = w + p * npad + c0;
+    V16 wv[kVecs];
+    for (int t = 0; t < kVecs; ++t) std::memcpy(&wv[t], row + 16 * t, sizeof(V16));
+    for (int r = 0; r < kRows; ++r) {
+      const float xv = x[r * k + p];
+      for (int t = 0; t < kVecs; ++t) acc[r][t] += xv * wv[t];
+    }
+  }
+  const int64_t cols = std::min<int64_t>(16 * kVecs, n - c0);
+  for (int r = 0; r < kRows; ++r) {
+    std::memcpy(y + r * n + c0, &acc[r][0], static_cast<size_t>(cols) * sizeof(float));
+  }
+}
+
+// Columns [c0, n) of rows [0, kRows): tiles of kMaxVecs vectors, then one narrower tile.
+template <int kRows, int kMaxVecs>
+[[gnu::always_inline]] inline void RowsTiles(const float* x, int64_t k, const float* w,
+                                             int64_t npad, float* y, int64_t n) {
+  int64_t c0 = 0;
+  for (; c0 + 16 * kMaxVecs <= npad; c0 += 16 * kMaxVecs) {
+    RowsTile<kRows, kMaxVecs>(x, k, w, npad, y, n, c0);
+  }
+  switch ((npad - c0) / 16) {
+#define INFERD_TAIL(v)                                                       \
+  case v:                                                                    \
+    if constexpr (v < kMaxVecs) RowsTile<kRows, v>(x, k, w, npad, y, n, c0); \
+    break;
+    INFERD_TAIL(1)
+    INFERD_TAIL(2)
+    INFERD_TAIL(3)
+    INFERD_TAIL(4)
+    INFERD_TAIL(5)
+    INFERD_TAIL(6)
+    INFERD_TAIL(7)
+    INFERD_TAIL(8)
+    INFERD_TAIL(9)
+    INFERD_TAIL(10)
+    INFERD_TAIL(11)
+    INFERD_TAIL(12)
+    INFERD_TAIL(13)
+    INFERD_TAIL(14)
+    INFERD_TAIL(15)
+#undef INFERD_TAIL
+    default:
+      break;
+  }
+}
+
+// y[m, n] = x[m, k] · W for a few rows (the batch-1 latency case), in tiles of 4, 2 and 1 rows.
+// W: packed [k, npad], npad a multiple of 16 with zero columns past n.
+__attribute__((target_clones("avx512f", "avx2", "default"), optimize("fp-contract=fast"))) void
+FewRowsGemm(const float* x, int64_t m, int64_t k, const float* w, int64_t npad, float* y,
+            int64_t n) {
+  int64_t r = 0;
+  for (; r + 4 <= m; r += 4) RowsTiles<4, 4>(x + r * k, k, w, npad, y + r * n, n);
+  for (; r + 2 <= m; r += 2) RowsTiles<2, 8>(x + r * k, k, w, npad, y + r * n, n);
+  for (; r < m; ++r) RowsTiles<1, 16>(x + r * k, k, w, npad, y + r * n, n);
+}
+
+// Y = act(X W + bias) for M <= kFewRows, W constant.
+constexpr int64_t kFewRows = 4;
+class FewRows final : public PreparedKernel {
+ public:
+  FewRows(int64_t m, int64_t k, int64_t n, const float* w, bool w_transposed, float alpha,
+          std::vector<float> bias, const Epilogue& epi)
+      : m_(m),
+        k_(k),
+        n_(n),
+        npad_((n + 15) / 16 * 16),
+        bias_(std::move(bias)),
+        act_(epi.act),
+        alpha_(epi.alpha),
+        beta_(epi.beta) {
+    w_.assign(static_cast<size_t>(k * npad_), 0.0f);
+    for (int64_t p = 0; p < k; ++p) {
+      for (int64_t j = 0; j < n; ++j) {
+        w_[static_cast<size_t>(p * npad_ + j)] =
+            alpha * (w_transposed ? w[j * k + p] : w[p * n + j]);
+      }
+    }
+  }
+
+  Status Run(std::span<const TensorView> in, std::span<const TensorView> out,
+             std::byte*) const override {
+    float* y = out[0].as<float>();
+    FewRowsGemm(in[0].as<float>(), m_, k_, w_.data(), npad_, y, n_);
+    ApplyBiasActivation(y, m_, n_, bias_.empty() ? nullptr : bias_.data(), act_, alpha_, beta_);
+    return Status::Ok();
+  }
+
+  std::string implementation() const override { return "inferd, weights streamed once"; }
+
+ private:
+  int64_t m_, k_, n_, npad_;
+  std::vector<float> w_;  // [k, npad]
+  std::vector<float> bias_;
+  Activation act_;
+  float alpha_, beta_;
+};
+
+// Weights at least this large (K * N) are packed; below, a GEMM call costs less than a primitive.
+constexpr int64_t kPackedWeights = 16384;
 
 // ---- Gemm ---------------------------------------------------------------------------------------
 
@@ -103,6 +297,17 @@ class Gemm final : public PreparedKernel {
       }
     }
     g->bias_ = ColumnBias(epi, c_columns, g->n_);
+    if (!g->ta_ && in[1].data != nullptr && !g->c_runtime_ && g->c_matrix_.empty() &&
+        g->k_ * g->n_ >= kPackedWeights) {
+      if (g->m_ <= kFewRows) {
+        return std::unique_ptr<PreparedKernel>(
+            new FewRows(g->m_, g->k_, g->n_, in[1].as<float>(), g->tb_, g->alpha_, g->bias_, epi));
+      }
+      if (auto packed = PackedGemm::Make(n, g->m_, g->k_, g->n_, in[1].as<float>(), g->tb_,
+                                         g->alpha_, g->bias_, epi)) {
+        return packed;
+      }
+    }
     return std::unique_ptr<PreparedKernel>(std::move(g));
   }
 
@@ -189,6 +394,18 @@ class MatMul final : public PreparedKernel {
       mm->batches_ = mm->a_batches_ = 1;
     }
     mm->rows_ = mm->n_ == 0 ? 0 : out_count / mm->n_;
+    if (mm->batches_ == 1 && in[1].data != nullptr && in[1].shape.size() == 2 &&
+        in[0].shape.size() >= 2 && mm->k_ * mm->n_ >= kPackedWeights) {
+      if (mm->m_ <= kFewRows) {
+        return std::unique_ptr<PreparedKernel>(new FewRows(mm->m_, mm->k_, mm->n_,
+                                                           in[1].as<float>(), false, 1.0f,
+                                                           ColumnBias(epi, {}, mm->n_), epi));
+      }
+      if (auto packed = PackedGemm::Make(n, mm->m_, mm->k_, mm->n_, in[1].as<float>(), false, 1.0f,
+                                         ColumnBias(epi, {}, mm->n_), epi)) {
+        return packed;
+      }
+    }
     if (mm->batches_ >= 8 && mm->m_ * mm->n_ * mm->k_ > 0) {
       // Many products (attention's per-head ones): one oneDNN batched matmul, broadcasting the
       // batch dimensions, rather than a GEMM call each.

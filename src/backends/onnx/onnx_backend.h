@@ -2,8 +2,9 @@
 // (libinferd_onnx.so, see plugin.cc) that the server loads only when a repository holds an ONNX
 // model, so a forest-only server never pays for protobuf and the ONNX libraries.
 //
-// Issue #4 in progress: a model is parsed, checked (the ONNX checker, IR version, opset) and
-// refused with one error that lists every operator the engine lacks and the nodes using it.
+// A model is parsed, checked (the ONNX checker, IR version, opset) and refused with one error that
+// lists every operator the engine lacks and the nodes using it; the graph is rewritten
+// (graph_rewrite.h) and planned per batch size (plan.h), batch 1 at load.
 // Thread-safety: Load may run concurrently.
 #pragma once
 
@@ -16,6 +17,9 @@ namespace inferd::backends::onnx {
 
 struct OnnxBackendOptions {
   int64_t max_model_file_bytes = int64_t{1} << 30;  // larger files are refused
+  // Threads one call may use (oneDNN's OpenMP threads). 1 suits a server, whose concurrent
+  // requests already keep the cores busy; more lowers the latency of large batches. >= 1.
+  int threads = 1;
 };
 
 class OnnxBackend final : public backend::Backend {

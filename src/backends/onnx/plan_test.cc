@@ -338,5 +338,51 @@ TEST(OnnxPlanTest, PoolingOfBlockedConvolutionOutputsMatchesThePlainLoops) {
   }
 }
 
+TEST(OnnxPlanTest, GemmWithPackedWeightsMatchesANaiveProductAtEveryBatchSize) {
+  // Large enough weights for the packed paths (a few rows: inferd's loop; more: oneDNN's matmul),
+  // N = 100 so that the last column tile is partial; transB, alpha, beta and a bias, then Relu;
+  // and a MatMul with a [N] bias.
+  const int64_t k = 200, n = 100;
+  GraphBuilder b;
+  b.g.opset = 13;
+  b.Input("x", {-1, k});
+  b.Constant("w_t", {n, k}, Ramp(static_cast<size_t>(n * k), -1.0f, 0.0001f));
+  b.Constant("c", {n}, Ramp(static_cast<size_t>(n), -0.5f, 0.01f));
+  b.Constant("w", {k, n}, Ramp(static_cast<size_t>(n * k), 0.7f, -0.00007f));
+  OnnxNode& gemm = b.Node("Gemm", {"x", "w_t", "c"}, {"g"});
+  gemm.attributes["transB"] = int64_t{1};
+  gemm.attributes["alpha"] = 0.5f;
+  gemm.attributes["beta"] = 2.0f;
+  b.Node("Relu", {"g"}, {"gemm_relu"});
+  b.Node("MatMul", {"x", "w"}, {"mm"});
+  b.Node("Add", {"mm", "c"}, {"matmul_bias"});
+  b.Output("gemm_relu");
+  b.Output("matmul_bias");
+  const float* wt = b.g.values[static_cast<size_t>(b.Value("w_t"))].constant->data<float>().data();
+  const float* w = b.g.values[static_cast<size_t>(b.Value("w"))].constant->data<float>().data();
+  const float* c = b.g.values[static_cast<size_t>(b.Value("c"))].constant->data<float>().data();
+  for (int64_t batch : {1, 2, 3, 4, 5, 9, 40}) {
+    SCOPED_TRACE(batch);
+    const auto inputs = RandomInputs(b.g, batch, 17);
+    const auto out = RunPlan(b.g, batch, inputs, {});
+    ASSERT_EQ(out.size(), 2u);
+    const float* x = inputs[0].data<float>().data();
+    for (int64_t i = 0; i < batch; ++i) {
+      for (int64_t j = 0; j < n; ++j) {
+        double g = 0, m = 0;
+        for (int64_t p = 0; p < k; ++p) {
+          g += static_cast<double>(x[i * k + p]) * wt[j * k + p];
+          m += static_cast<double>(x[i * k + p]) * w[p * n + j];
+        }
+        const double want_g = std::max(0.0, 0.5 * g + 2.0 * c[j]), want_m = m + c[j];
+        ASSERT_NEAR(out[0].data<float>()[i * n + j], want_g, 1e-4 * std::max(1.0, want_g))
+            << "gemm row " << i << " column " << j;
+        ASSERT_NEAR(out[1].data<float>()[i * n + j], want_m, 1e-4 * std::max(1.0, std::abs(want_m)))
+            << "matmul row " << i << " column " << j;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace inferd::backends::onnx

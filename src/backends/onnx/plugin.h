@@ -6,7 +6,9 @@
 
 #include "backend/backend.h"
 
-extern "C" inferd::backend::Backend* inferd_onnx_create_backend(int64_t max_model_file_bytes);
+// max_model_file_bytes: 0 = the default; threads: per call, 0 = the default (1).
+extern "C" inferd::backend::Backend* inferd_onnx_create_backend(int64_t max_model_file_bytes,
+                                                                int32_t threads);
 
 // The plugin's file name and the name of the symbol above.
 inline constexpr const char* kOnnxPluginFile = "libinferd_onnx.so";
