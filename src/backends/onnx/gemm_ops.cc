@@ -120,6 +120,15 @@ class PackedGemm final : public PreparedKernel {
 
 typedef float V16 __attribute__((vector_size(64)));
 
+// Compiled for AVX-512, AVX2 and baseline x86-64; GCC may fuse multiply-adds here (the project
+// builds with -ffp-contract=off for the forests' bit-exactness).
+#if defined(__clang__)
+#define INFERD_CLONES_WITH_FMA __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define INFERD_CLONES_WITH_FMA \
+  __attribute__((target_clones("avx512f", "avx2", "default"), optimize("fp-contract=fast")))
+#endif
+
 // Rows [0, kRows) of y[:, c0 : c0 + 16 kVecs] = x · W, W packed [K, npad] row-major. kRows * kVecs
 // accumulators of 16 floats stay in registers while W's rows stream by once.
 template <int kRows, int kVecs>
@@ -180,9 +189,8 @@ template <int kRows, int kMaxVecs>
 
 // y[m, n] = x[m, k] · W for a few rows (the batch-1 latency case), in tiles of 4, 2 and 1 rows.
 // W: packed [k, npad], npad a multiple of 16 with zero columns past n.
-__attribute__((target_clones("avx512f", "avx2", "default"), optimize("fp-contract=fast"))) void
-FewRowsGemm(const float* x, int64_t m, int64_t k, const float* w, int64_t npad, float* y,
-            int64_t n) {
+INFERD_CLONES_WITH_FMA void FewRowsGemm(const float* x, int64_t m, int64_t k, const float* w,
+                                        int64_t npad, float* y, int64_t n) {
   int64_t r = 0;
   for (; r + 4 <= m; r += 4) RowsTiles<4, 4>(x + r * k, k, w, npad, y + r * n, n);
   for (; r + 2 <= m; r += 2) RowsTiles<2, 8>(x + r * k, k, w, npad, y + r * n, n);
