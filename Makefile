@@ -43,6 +43,7 @@ demo: build
 	@echo "  curl -s localhost:$(PORT)/v2/models/diabetes/infer -d @examples/requests/diabetes.json"
 	@echo "  curl -s localhost:$(PORT)/v1/models/iris:predict -d @examples/requests/iris_v1.json"
 	@echo "  curl -s localhost:$(PORT)/v2/models/breast_cancer_lightgbm/infer -d @examples/requests/breast_cancer_lightgbm.json"
+	@echo "  curl -s localhost:$(PORT)/v2/models/breast_cancer_mlp/infer -d @examples/requests/breast_cancer.json"
 	@echo "  curl -s -X POST localhost:$(PORT)/v2/repository/index"
 	@echo "  curl -s localhost:$(PORT)/metrics"
 	@echo

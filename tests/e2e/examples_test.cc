@@ -2,6 +2,7 @@
 // with the values the README shows (libxgboost's and LightGBM's own outputs).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "e2e/test_support.h"
@@ -49,6 +50,26 @@ TEST(ExamplesTest, ReadmeRequestsGiveTheReadmeAnswers) {
   EXPECT_NEAR(p["data"][1].get<double>(), 0.016583724212725682, 1e-15);
   EXPECT_NEAR(p["data"][3].get<double>(), 0.99766103943896389, 1e-15);
   EXPECT_EQ(Output(lgbm, "label")["data"], json::array({0, 1}));
+
+  // The ONNX MLP on the same request: ONNX Runtime's answer, and the graph's own signature.
+  auto mlp = Post(port, "/v2/models/breast_cancer_mlp/infer", "breast_cancer.json");
+  const json want = json::parse(
+      ReadFile(SourceDir() / "examples/requests/breast_cancer_mlp_expected.json"))["cases"][0]
+                        ["outputs"][0];
+  const json got = Output(mlp, "probabilities");
+  EXPECT_EQ(got["datatype"], "FP32");
+  EXPECT_EQ(got["shape"], want["shape"]);
+  for (size_t i = 0; i < want["data"].size(); ++i) {
+    const double w = want["data"][i].get<double>();
+    EXPECT_NEAR(got["data"][i].get<double>(), w, 1e-5 * std::max(1.0, std::abs(w)));
+  }
+  auto meta = Http(port, "GET", "/v2/models/breast_cancer_mlp");
+  ASSERT_EQ(meta.status, 200) << meta.body;
+  const json m = json::parse(meta.body);
+  EXPECT_EQ(m["platform"], "onnx");
+  EXPECT_EQ(m["inputs"][0]["name"], "input");
+  EXPECT_EQ(m["inputs"][0]["shape"], json::array({-1, 30}));
+  EXPECT_EQ(m["outputs"][0]["name"], "probabilities");
 }
 
 }  // namespace
