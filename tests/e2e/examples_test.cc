@@ -53,9 +53,8 @@ TEST(ExamplesTest, ReadmeRequestsGiveTheReadmeAnswers) {
 
   // The ONNX MLP on the same request: ONNX Runtime's answer, and the graph's own signature.
   auto mlp = Post(port, "/v2/models/breast_cancer_mlp/infer", "breast_cancer.json");
-  const json want = json::parse(
-      ReadFile(SourceDir() / "examples/requests/breast_cancer_mlp_expected.json"))["cases"][0]
-                        ["outputs"][0];
+  const json want = json::parse(ReadFile(
+      SourceDir() / "examples/requests/breast_cancer_mlp_expected.json"))["cases"][0]["outputs"][0];
   const json got = Output(mlp, "probabilities");
   EXPECT_EQ(got["datatype"], "FP32");
   EXPECT_EQ(got["shape"], want["shape"]);

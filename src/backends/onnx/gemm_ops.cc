@@ -241,6 +241,19 @@ class FewRows final : public PreparedKernel {
 // Weights at least this large (K * N) are packed; below, a GEMM call costs less than a primitive.
 constexpr int64_t kPackedWeights = 16384;
 
+// Y[M, N] = act(X W + bias) with constant weights (see PackedGemm::Make for w's layout), when the
+// weights are large enough to pack: FewRows up to kFewRows rows, oneDNN's matmul above. Null for
+// small weights (a GEMM call is cheaper) or when oneDNN has no primitive.
+std::unique_ptr<PreparedKernel> PackWeights(const OnnxNode& n, int64_t m, int64_t k, int64_t nn,
+                                            const float* w, bool w_transposed, float alpha,
+                                            const std::vector<float>& bias, const Epilogue& epi) {
+  if (k * nn < kPackedWeights) return nullptr;
+  if (m <= kFewRows) {
+    return std::make_unique<FewRows>(m, k, nn, w, w_transposed, alpha, bias, epi);
+  }
+  return PackedGemm::Make(n, m, k, nn, w, w_transposed, alpha, bias, epi);
+}
+
 // ---- Gemm ---------------------------------------------------------------------------------------
 
 Status GemmShape(const OnnxNode& n, std::span<const TensorView> in, std::vector<TensorView>* out) {
@@ -305,14 +318,9 @@ class Gemm final : public PreparedKernel {
       }
     }
     g->bias_ = ColumnBias(epi, c_columns, g->n_);
-    if (!g->ta_ && in[1].data != nullptr && !g->c_runtime_ && g->c_matrix_.empty() &&
-        g->k_ * g->n_ >= kPackedWeights) {
-      if (g->m_ <= kFewRows) {
-        return std::unique_ptr<PreparedKernel>(
-            new FewRows(g->m_, g->k_, g->n_, in[1].as<float>(), g->tb_, g->alpha_, g->bias_, epi));
-      }
-      if (auto packed = PackedGemm::Make(n, g->m_, g->k_, g->n_, in[1].as<float>(), g->tb_,
-                                         g->alpha_, g->bias_, epi)) {
+    if (!g->ta_ && in[1].data != nullptr && !g->c_runtime_ && g->c_matrix_.empty()) {
+      if (auto packed = PackWeights(n, g->m_, g->k_, g->n_, in[1].as<float>(), g->tb_, g->alpha_,
+                                    g->bias_, epi)) {
         return packed;
       }
     }
@@ -403,14 +411,9 @@ class MatMul final : public PreparedKernel {
     }
     mm->rows_ = mm->n_ == 0 ? 0 : out_count / mm->n_;
     if (mm->batches_ == 1 && in[1].data != nullptr && in[1].shape.size() == 2 &&
-        in[0].shape.size() >= 2 && mm->k_ * mm->n_ >= kPackedWeights) {
-      if (mm->m_ <= kFewRows) {
-        return std::unique_ptr<PreparedKernel>(new FewRows(mm->m_, mm->k_, mm->n_,
-                                                           in[1].as<float>(), false, 1.0f,
-                                                           ColumnBias(epi, {}, mm->n_), epi));
-      }
-      if (auto packed = PackedGemm::Make(n, mm->m_, mm->k_, mm->n_, in[1].as<float>(), false, 1.0f,
-                                         ColumnBias(epi, {}, mm->n_), epi)) {
+        in[0].shape.size() >= 2) {
+      if (auto packed = PackWeights(n, mm->m_, mm->k_, mm->n_, in[1].as<float>(), false, 1.0f,
+                                    ColumnBias(epi, {}, mm->n_), epi)) {
         return packed;
       }
     }
