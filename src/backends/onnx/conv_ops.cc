@@ -43,7 +43,9 @@ StatusOr<Window> Geometry(const OnnxNode& n, int64_t h, int64_t w, int64_t kh, i
   }
   g.sh = strides[0], g.sw = strides[1], g.dh = dil[0], g.dw = dil[1];
   if (g.sh < 1 || g.sw < 1 || g.dh < 1 || g.dw < 1)
-    return NodeError(n, "strides and dilations >= 1");
+    return NodeError(n, "strides and dilations must be >= 1");
+  if (kh < 1 || kw < 1) return NodeError(n, "the kernel must be at least 1 x 1");
+  if (*std::min_element(pads.begin(), pads.end()) < 0) return NodeError(n, "pads must be >= 0");
   const int64_t eh = g.dh * (kh - 1) + 1, ew = g.dw * (kw - 1) + 1;  // effective kernel
   if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
     g.oh = (h + g.sh - 1) / g.sh;
@@ -296,11 +298,11 @@ class DnnlStep : public PreparedKernel {
              std::byte* scratch) const override {
     try {
       auto& engine = CpuEngine();
-      auto& stream = ThreadStream();
+      std::byte* pad = scratch + pad_offset_;
       dnnl::memory src(src_given_, engine, in[0].data);
       if (src_reorder_) {
         dnnl::memory tmp(src_used_, engine, scratch);
-        src_reorder_->execute(stream, src, tmp);
+        Execute(*src_reorder_, src_reorder_pad_, pad, {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, tmp}});
         src = tmp;
       }
       dnnl::memory dst_out(dst_given_, engine, out[0].data);
@@ -309,8 +311,11 @@ class DnnlStep : public PreparedKernel {
       std::unordered_map<int, dnnl::memory> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}};
       if (weights_) args.emplace(DNNL_ARG_WEIGHTS, *weights_);
       if (bias_) args.emplace(DNNL_ARG_BIAS, *bias_);
-      prim_.execute(stream, args);
-      if (dst_reorder_) dst_reorder_->execute(stream, dst, dst_out);
+      Execute(prim_, prim_pad_, pad, std::move(args));
+      if (dst_reorder_) {
+        Execute(*dst_reorder_, dst_reorder_pad_, pad,
+                {{DNNL_ARG_FROM, dst}, {DNNL_ARG_TO, dst_out}});
+      }
     } catch (const dnnl::error& e) {
       return NodeError(*node_, std::string("oneDNN failed: ") + e.what());
     }
@@ -331,17 +336,22 @@ class DnnlStep : public PreparedKernel {
   }
 
  protected:
-  // Connects a created primitive: `given` is input 0's layout, `src`/`dst` the primitive's.
+  // Connects a created primitive (made with UserScratchpad): `given` is input 0's layout,
+  // `src`/`dst` the primitive's, `pad` its scratchpad. The scratch holds the reordered input,
+  // the output before its reorder, and one scratchpad region the three primitives take in turn.
   void Wire(const OnnxNode& n, dnnl::primitive prim, const char* impl, const Desc& given,
-            const Desc& src, const Desc& dst, const Shape& out_shape, bool blocked_ok) {
-    auto& engine = CpuEngine();
+            const Desc& src, const Desc& dst, const Desc& pad, const Shape& out_shape,
+            bool blocked_ok) {
     node_ = &n;
     prim_ = std::move(prim);
+    prim_pad_ = pad;
     impl_ = impl;
     src_given_ = given;
     src_used_ = src;
     if (given != src) {
-      src_reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(engine, given, engine, src));
+      const auto pd = ReorderDesc(given, src);
+      src_reorder_ = dnnl::reorder(pd);
+      src_reorder_pad_ = pd.scratchpad_desc();
       scratch_ = Aligned64(src.get_size());
     }
     dst_used_ = dst;
@@ -353,10 +363,15 @@ class DnnlStep : public PreparedKernel {
       layout_ = std::make_shared<DnnlLayout>(dst);
     } else {
       dst_given_ = plain;
-      dst_reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(engine, dst, engine, plain));
+      const auto pd = ReorderDesc(dst, plain);
+      dst_reorder_ = dnnl::reorder(pd);
+      dst_reorder_pad_ = pd.scratchpad_desc();
       dst_offset_ = scratch_;
       scratch_ += Aligned64(dst.get_size());
     }
+    pad_offset_ = scratch_;
+    scratch_ += Aligned64(
+        std::max({prim_pad_.get_size(), src_reorder_pad_.get_size(), dst_reorder_pad_.get_size()}));
   }
 
   std::optional<dnnl::memory> weights_, bias_;
@@ -366,8 +381,9 @@ class DnnlStep : public PreparedKernel {
   dnnl::primitive prim_;
   std::string impl_;
   Desc src_given_, src_used_, dst_given_, dst_used_;
+  Desc prim_pad_, src_reorder_pad_, dst_reorder_pad_;
   std::optional<dnnl::reorder> src_reorder_, dst_reorder_;
-  size_t scratch_ = 0, dst_offset_ = 0;
+  size_t scratch_ = 0, dst_offset_ = 0, pad_offset_ = 0;
   std::shared_ptr<const BlockedLayout> layout_;
 };
 
@@ -415,7 +431,7 @@ StatusOr<std::unique_ptr<PreparedKernel>> DnnlConv::Prepare(const OnnxNode& n,
     const Dims wdims = group > 1 ? Dims{group, m / group, ws[1], ws[2], ws[3]} : ToDims(ws);
     const Desc given = DescOf(in[0]);
     const Desc b_md({m}, kF32, Tag::a);
-    dnnl::primitive_attr attr;
+    dnnl::primitive_attr attr = UserScratchpad();
     attr.set_post_ops(PostOps(epi));
     const Desc any_dst(ToDims(out[0].shape), kF32, Tag::any);
     auto create = [&](const Desc& src, const Desc& dst) {
@@ -434,8 +450,11 @@ StatusOr<std::unique_ptr<PreparedKernel>> DnnlConv::Prepare(const OnnxNode& n,
     // way in).
     auto pd = create(given, any_dst);
     if (blocked_ok && out[0].layout) {
-      auto wanted = create(given, DescOf(out[0]));
-      if (!slow(wanted)) pd = wanted;
+      try {
+        auto wanted = create(given, DescOf(out[0]));
+        if (!slow(wanted)) pd = wanted;
+      } catch (const dnnl::error&) {  // not for that layout: as it chooses
+      }
     }
     if (slow(pd)) {
       auto alt = create(Desc(ToDims(xs), kF32, Tag::any), any_dst);
@@ -449,7 +468,7 @@ StatusOr<std::unique_ptr<PreparedKernel>> DnnlConv::Prepare(const OnnxNode& n,
     conv->bias_ = dnnl::memory(b_md, engine);
     std::copy(b.begin(), b.end(), static_cast<float*>(conv->bias_->get_data_handle()));
     conv->Wire(n, dnnl::convolution_forward(pd), pd.impl_info_str(), given, pd.src_desc(),
-               pd.dst_desc(), out[0].shape, blocked_ok);
+               pd.dst_desc(), pd.scratchpad_desc(), out[0].shape, blocked_ok);
   } catch (const dnnl::error& e) {
     return NodeError(n, std::string("oneDNN cannot run this convolution: ") + e.what());
   }
@@ -459,30 +478,43 @@ StatusOr<std::unique_ptr<PreparedKernel>> DnnlConv::Prepare(const OnnxNode& n,
 // A loop kernel behind a prepared step: input 0, if blocked, is first reordered to plain NCHW.
 class PlainLoop : public PreparedKernel {
  public:
-  PlainLoop(const OnnxNode& n, const TensorView& input, KernelFn kernel, const Epilogue& epi)
-      : node_(&n), kernel_(kernel), epi_(epi) {
+  static StatusOr<std::unique_ptr<PreparedKernel>> Make(const OnnxNode& n, const TensorView& input,
+                                                        KernelFn kernel, const Epilogue& epi) {
+    auto loop = std::make_unique<PlainLoop>();
+    loop->node_ = &n;
+    loop->kernel_ = kernel;
+    loop->epi_ = epi;
     if (input.layout) {
-      given_ = DescOf(input);
-      plain_ = Plain(input.shape);
-      reorder_ =
-          dnnl::reorder(dnnl::reorder::primitive_desc(CpuEngine(), given_, CpuEngine(), plain_));
+      try {
+        loop->given_ = DescOf(input);
+        loop->plain_ = Plain(input.shape);
+        const auto pd = ReorderDesc(loop->given_, loop->plain_);
+        loop->reorder_ = dnnl::reorder(pd);
+        loop->pad_ = pd.scratchpad_desc();
+      } catch (const dnnl::error& e) {
+        return NodeError(n, std::string("oneDNN cannot reorder the input: ") + e.what());
+      }
     }
+    return std::unique_ptr<PreparedKernel>(std::move(loop));
   }
 
   Status Run(std::span<const TensorView> in, std::span<const TensorView> out,
              std::byte* scratch) const override {
-    std::vector<TensorView> inputs(in.begin(), in.end());
     if (reorder_) {
+      std::vector<TensorView> inputs(in.begin(), in.end());
       try {
         dnnl::memory src(given_, CpuEngine(), in[0].data), dst(plain_, CpuEngine(), scratch);
-        reorder_->execute(ThreadStream(), src, dst);
+        Execute(*reorder_, pad_, scratch + Aligned64(plain_.get_size()),
+                {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}});
       } catch (const dnnl::error& e) {
         return NodeError(*node_, std::string("oneDNN reorder failed: ") + e.what());
       }
       inputs[0].data = scratch;
       inputs[0].layout = nullptr;
+      RETURN_IF_ERROR(kernel_(*node_, inputs, out));
+    } else {
+      RETURN_IF_ERROR(kernel_(*node_, in, out));
     }
-    RETURN_IF_ERROR(kernel_(*node_, inputs, out));
     if (epi_.empty()) return Status::Ok();
     // The epilogue per channel (Conv: a folded BatchNormalization, bias, activation).
     const int64_t batch = out[0].shape[0], m = out[0].shape[1];
@@ -500,13 +532,15 @@ class PlainLoop : public PreparedKernel {
     return Status::Ok();
   }
 
-  size_t scratch_bytes() const override { return reorder_ ? Aligned64(plain_.get_size()) : 0; }
+  size_t scratch_bytes() const override {
+    return reorder_ ? Aligned64(plain_.get_size()) + Aligned64(pad_.get_size()) : 0;
+  }
 
  private:
-  const OnnxNode* node_;
-  KernelFn kernel_;
+  const OnnxNode* node_ = nullptr;
+  KernelFn kernel_ = nullptr;
   Epilogue epi_;
-  Desc given_, plain_;
+  Desc given_, plain_, pad_;
   std::optional<dnnl::reorder> reorder_;
 };
 
@@ -517,7 +551,7 @@ StatusOr<std::unique_ptr<PreparedKernel>> PrepareConv(const OnnxNode& n,
   const bool constant_params =
       in[1].data != nullptr && (in.size() < 3 || !in[2].present || in[2].data != nullptr);
   if (!constant_params) {  // weights computed while running
-    return std::unique_ptr<PreparedKernel>(new PlainLoop(n, in[0], ConvKernel, epi));
+    return PlainLoop::Make(n, in[0], ConvKernel, epi);
   }
   return DnnlConv::Prepare(n, in, out, epi, blocked_ok);
 }
@@ -585,8 +619,11 @@ template <bool kMax, int kB>
           if (rows_inside && j0 >= 0 && j0 + (g.kw - 1) * g.dw < w) {
             // The window lies inside the input: no bounds to check, every element counts.
             const float* p = xc + i0 * xb.sh + j0 * xb.sw;
-            std::memcpy(&acc, p, sizeof(Vec));
-            if constexpr (!kMax) acc = acc - acc;
+            if constexpr (kMax) {
+              std::memcpy(&acc, p, sizeof(Vec));
+            } else {
+              acc = Vec{};
+            }
             for (int64_t ki = 0; ki < g.kh; ++ki) {
               for (int64_t kj = 0; kj < g.kw; ++kj) {
                 Vec v;
@@ -765,9 +802,7 @@ class DnnlPool final : public DnnlStep {
                                                            const Epilogue&, bool blocked_ok) {
     const Shape& xs = in[0].shape;
     constexpr KernelFn kLoop = kGlobal ? GlobalPoolKernel<kMax> : PoolKernel<kMax>;
-    auto loop = [&] {
-      return std::unique_ptr<PreparedKernel>(new PlainLoop(n, in[0], kLoop, Epilogue{}));
-    };
+    auto loop = [&] { return PlainLoop::Make(n, in[0], kLoop, Epilogue{}); };
     if (xs.size() != 4) return loop();
     Window g{xs[2], xs[3]};
     g.oh = g.ow = 1;
@@ -795,7 +830,8 @@ class DnnlPool final : public DnnlStep {
     }
     const bool widened = bottom != g.bottom || right != g.right;
     if (bottom < 0 || right < 0 || (!kMax && include_pad && widened)) {
-      return own ? std::move(own) : loop();
+      if (own) return std::unique_ptr<PreparedKernel>(std::move(own));
+      return loop();
     }
     auto pool = std::make_unique<DnnlPool>();
     try {
@@ -807,7 +843,7 @@ class DnnlPool final : public DnnlStep {
         const dnnl::pooling_v2_forward::desc desc(dnnl::prop_kind::forward_inference, alg, src, dst,
                                                   {g.sh, g.sw}, {g.kh, g.kw}, {g.dh - 1, g.dw - 1},
                                                   {g.top, g.left}, {bottom, right});
-        return dnnl::pooling_v2_forward::primitive_desc(desc, CpuEngine());
+        return dnnl::pooling_v2_forward::primitive_desc(desc, UserScratchpad(), CpuEngine());
       };
       auto is_ref = [](const auto& pd) {
         return std::string(pd.impl_info_str()).find("ref") != std::string::npos;
@@ -833,9 +869,10 @@ class DnnlPool final : public DnnlStep {
         pd = create(Desc(ToDims(xs), kF32, tag));
       }
       pool->Wire(n, dnnl::pooling_v2_forward(pd), pd.impl_info_str(), given, pd.src_desc(),
-                 pd.dst_desc(), out[0].shape, blocked_ok);
+                 pd.dst_desc(), pd.scratchpad_desc(), out[0].shape, blocked_ok);
     } catch (const dnnl::error&) {
-      return own ? std::move(own) : loop();
+      if (own) return std::unique_ptr<PreparedKernel>(std::move(own));
+      return loop();
     }
     return std::unique_ptr<PreparedKernel>(std::move(pool));
   }

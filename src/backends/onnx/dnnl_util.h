@@ -4,6 +4,7 @@
 #pragma once
 
 #include <oneapi/dnnl/dnnl.hpp>
+#include <unordered_map>
 
 #include "backends/onnx/kernels.h"
 
@@ -17,6 +18,31 @@ inline dnnl::engine& CpuEngine() {
 inline dnnl::stream& ThreadStream() {
   thread_local dnnl::stream stream(CpuEngine());
   return stream;
+}
+
+// Primitive attributes with a user scratchpad. A primitive here is created on one thread and run
+// by any, concurrently; in oneDNN's default ("library") mode its scratch memory would belong to
+// the primitive or to the thread that created it, so every primitive takes its scratch from the
+// caller (the plan's per-call arena) instead.
+inline dnnl::primitive_attr UserScratchpad(dnnl::primitive_attr attr = {}) {
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+// A reorder between two layouts that takes its scratch memory from the caller.
+inline dnnl::reorder::primitive_desc ReorderDesc(const dnnl::memory::desc& from,
+                                                 const dnnl::memory::desc& to) {
+  return dnnl::reorder::primitive_desc(CpuEngine(), from, CpuEngine(), to, UserScratchpad());
+}
+
+// Runs `prim` on this thread's stream with `args`, and its scratchpad (`pad` bytes, when it needs
+// any) at `scratch`.
+inline void Execute(const dnnl::primitive& prim, const dnnl::memory::desc& pad, void* scratch,
+                    std::unordered_map<int, dnnl::memory> args) {
+  if (pad.get_size() > 0) {
+    args.emplace(DNNL_ARG_SCRATCHPAD, dnnl::memory(pad, CpuEngine(), scratch));
+  }
+  prim.execute(ThreadStream(), args);
 }
 
 // A plain row-major FP32 memory descriptor of `dims`.

@@ -62,7 +62,7 @@ class PackedGemm final : public PreparedKernel {
       g->y_md_ = dnnl::memory::desc({m, nn}, kF32, Tag::ab);
       const dnnl::memory::desc w_any({k, nn}, kF32, Tag::any);
       const dnnl::memory::desc b_md({1, nn}, kF32, Tag::ab);
-      dnnl::primitive_attr attr;
+      dnnl::primitive_attr attr = UserScratchpad();
       attr.set_post_ops(PostOps(epi));
       const dnnl::matmul::primitive_desc pd(
           bias.empty() ? dnnl::matmul::desc(g->x_md_, w_any, g->y_md_)
@@ -83,6 +83,7 @@ class PackedGemm final : public PreparedKernel {
         std::copy(bias.begin(), bias.end(), static_cast<float*>(g->bias_->get_data_handle()));
       }
       g->prim_ = dnnl::matmul(pd);
+      g->pad_ = pd.scratchpad_desc();
       g->impl_ = pd.impl_info_str();
     } catch (const dnnl::error&) {
       return nullptr;
@@ -91,14 +92,14 @@ class PackedGemm final : public PreparedKernel {
   }
 
   Status Run(std::span<const TensorView> in, std::span<const TensorView> out,
-             std::byte*) const override {
+             std::byte* scratch) const override {
     try {
       auto& engine = CpuEngine();
       dnnl::memory x(x_md_, engine, in[0].data), y(y_md_, engine, out[0].data);
       std::unordered_map<int, dnnl::memory> args = {
           {DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, y}};
       if (bias_) args.emplace(DNNL_ARG_BIAS, *bias_);
-      prim_.execute(ThreadStream(), args);
+      Execute(prim_, pad_, scratch, std::move(args));
     } catch (const dnnl::error& e) {
       return NodeError(*node_, std::string("oneDNN matmul failed: ") + e.what());
     }
@@ -106,10 +107,11 @@ class PackedGemm final : public PreparedKernel {
   }
 
   std::string implementation() const override { return "oneDNN " + impl_ + ", packed weights"; }
+  size_t scratch_bytes() const override { return pad_.get_size(); }
 
  private:
   const OnnxNode* node_ = nullptr;
-  dnnl::memory::desc x_md_, y_md_;
+  dnnl::memory::desc x_md_, y_md_, pad_;
   dnnl::memory weights_;
   std::optional<dnnl::memory> bias_;
   dnnl::matmul prim_;
@@ -402,22 +404,48 @@ class MatMul final : public PreparedKernel {
     if (b.size() == 1) b.push_back(1);
     mm->m_ = a[a.size() - 2], mm->k_ = a.back(), mm->n_ = b.back();
     const int64_t out_count = out[0].elements();
-    mm->batches_ = mm->m_ * mm->n_ == 0 ? 0 : out_count / (mm->m_ * mm->n_);
-    mm->a_batches_ = mm->m_ * mm->k_ == 0 ? 1 : tensor::ElementCount(a) / (mm->m_ * mm->k_);
-    mm->b_batches_ = mm->k_ * mm->n_ == 0 ? 1 : tensor::ElementCount(b) / (mm->k_ * mm->n_);
-    if (mm->b_batches_ == 1 && mm->a_batches_ == mm->batches_) {
-      mm->m_ *= mm->batches_;  // [B.., M, K] x [K, N] is [B..*M, K] x [K, N]
-      mm->batches_ = mm->a_batches_ = 1;
-    }
     mm->rows_ = mm->n_ == 0 ? 0 : out_count / mm->n_;
-    if (mm->batches_ == 1 && in[1].data != nullptr && in[1].shape.size() == 2 &&
+    mm->bias_ = ColumnBias(epi, {}, mm->n_);
+    mm->act_ = epi.act, mm->act_alpha_ = epi.alpha, mm->act_beta_ = epi.beta;
+    // The batch dimensions, broadcast: each output product's offsets into A and B.
+    const Shape ba(a.begin(), a.end() - 2), bb(b.begin(), b.end() - 2);
+    const size_t r = std::max(ba.size(), bb.size());
+    Shape bo(r);
+    auto dim = [r](const Shape& s, size_t i) {
+      return i < r - s.size() ? 1 : s[i - (r - s.size())];
+    };
+    for (size_t i = 0; i < r; ++i) bo[i] = std::max(dim(ba, i), dim(bb, i));
+    const int64_t batches = tensor::ElementCount(bo);
+    if (tensor::ElementCount(bb) == 1 && tensor::ElementCount(ba) == batches) {
+      mm->m_ *= batches;  // [B.., M, K] x [K, N] is [B..*M, K] x [K, N]
+      mm->a_off_ = mm->b_off_ = {0};
+    } else {
+      std::vector<int64_t> idx(r, 0);
+      for (int64_t bt = 0; bt < batches; ++bt) {
+        int64_t oa = 0, ob = 0, sa = 1, sb = 1;
+        for (size_t i = r; i-- > 0;) {
+          if (dim(ba, i) != 1) oa += idx[i] * sa;
+          if (dim(bb, i) != 1) ob += idx[i] * sb;
+          sa *= dim(ba, i);
+          sb *= dim(bb, i);
+        }
+        mm->a_off_.push_back(oa * mm->m_ * mm->k_);
+        mm->b_off_.push_back(ob * mm->k_ * mm->n_);
+        for (size_t i = r; i-- > 0;) {
+          if (++idx[i] < bo[i]) break;
+          idx[i] = 0;
+        }
+      }
+    }
+    if (mm->a_off_.size() == 1 && in[1].data != nullptr && in[1].shape.size() == 2 &&
         in[0].shape.size() >= 2) {
       if (auto packed = PackWeights(n, mm->m_, mm->k_, mm->n_, in[1].as<float>(), false, 1.0f,
-                                    ColumnBias(epi, {}, mm->n_), epi)) {
+                                    mm->bias_, epi)) {
         return packed;
       }
     }
-    if (mm->batches_ >= 8 && mm->m_ * mm->n_ * mm->k_ > 0) {
+    if (mm->a_off_.size() >= 8 && mm->m_ * mm->n_ * mm->k_ > 0 && in[0].shape.size() > 1 &&
+        in[1].shape.size() > 1) {
       // Many products (attention's per-head ones): one oneDNN batched matmul, broadcasting the
       // batch dimensions, rather than a GEMM call each.
       const size_t rank = out[0].shape.size();
@@ -425,27 +453,23 @@ class MatMul final : public PreparedKernel {
         s.insert(s.begin(), rank - s.size(), 1);
         return dnnl::memory::dims(s.begin(), s.end());
       };
-      Shape a_shape = a, b_shape = b;
-      if (in[0].shape.size() == 1 || in[1].shape.size() == 1) {
-        return std::unique_ptr<PreparedKernel>(std::move(mm));  // (vectors: the GEMM loop)
-      }
       try {
-        mm->a_md_ = RowMajor(dims(a_shape));
-        mm->b_md_ = RowMajor(dims(b_shape));
+        mm->a_md_ = RowMajor(dims(a));
+        mm->b_md_ = RowMajor(dims(b));
         mm->y_md_ = RowMajor(dims(out[0].shape));
-        const dnnl::matmul::desc desc(mm->a_md_, mm->b_md_, mm->y_md_);
-        mm->prim_ = dnnl::matmul(dnnl::matmul::primitive_desc(desc, CpuEngine()));
+        const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(mm->a_md_, mm->b_md_, mm->y_md_),
+                                              UserScratchpad(), CpuEngine());
+        mm->prim_ = dnnl::matmul(pd);
+        mm->pad_ = pd.scratchpad_desc();
       } catch (const dnnl::error&) {
         mm->prim_.reset();  // the GEMM loop
       }
     }
-    mm->bias_ = ColumnBias(epi, {}, mm->n_);
-    mm->act_ = epi.act, mm->act_alpha_ = epi.alpha, mm->act_beta_ = epi.beta;
     return std::unique_ptr<PreparedKernel>(std::move(mm));
   }
 
   Status Run(std::span<const TensorView> in, std::span<const TensorView> out,
-             std::byte*) const override {
+             std::byte* scratch) const override {
     const float* pa = in[0].as<float>();
     const float* pb = in[1].as<float>();
     float* py = out[0].as<float>();
@@ -454,18 +478,16 @@ class MatMul final : public PreparedKernel {
         auto& engine = CpuEngine();
         dnnl::memory a(a_md_, engine, in[0].data), b(b_md_, engine, in[1].data);
         dnnl::memory y(y_md_, engine, out[0].data);
-        prim_->execute(ThreadStream(),
-                       {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, y}});
+        Execute(*prim_, pad_, scratch,
+                {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, y}});
       } catch (const dnnl::error& e) {
         return NodeError(*node_, std::string("oneDNN matmul failed: ") + e.what());
       }
-    }
-    for (int64_t bt = 0; !prim_ && bt < batches_; ++bt) {
-      // Broadcast by repetition (the usual [B,H,S,D] x [B,H,D,S] and [..,K] x [K,N]).
-      const float* xa = pa + (a_batches_ == 1 ? 0 : bt % a_batches_) * m_ * k_;
-      const float* xb = pb + (b_batches_ == 1 ? 0 : bt % b_batches_) * k_ * n_;
-      RETURN_IF_ERROR(
-          Sgemm(*node_, false, false, m_, n_, k_, 1.0f, xa, xb, 0.0f, py + bt * m_ * n_));
+    } else {
+      for (size_t bt = 0; bt < a_off_.size(); ++bt) {
+        RETURN_IF_ERROR(Sgemm(*node_, false, false, m_, n_, k_, 1.0f, pa + a_off_[bt],
+                              pb + b_off_[bt], 0.0f, py + static_cast<int64_t>(bt) * m_ * n_));
+      }
     }
     if (!bias_.empty() || act_ != Activation::kNone) {
       ApplyBiasActivation(py, rows_, n_, bias_.empty() ? nullptr : bias_.data(), act_, act_alpha_,
@@ -474,10 +496,13 @@ class MatMul final : public PreparedKernel {
     return Status::Ok();
   }
 
+  size_t scratch_bytes() const override { return prim_ ? pad_.get_size() : 0; }
+
  private:
   const OnnxNode* node_ = nullptr;
-  int64_t m_ = 0, k_ = 0, n_ = 0, batches_ = 0, a_batches_ = 1, b_batches_ = 1, rows_ = 0;
-  dnnl::memory::desc a_md_, b_md_, y_md_;
+  int64_t m_ = 0, k_ = 0, n_ = 0, rows_ = 0;
+  std::vector<int64_t> a_off_, b_off_;  // per product, in elements
+  dnnl::memory::desc a_md_, b_md_, y_md_, pad_;
   std::optional<dnnl::matmul> prim_;
   std::vector<float> bias_;
   Activation act_ = Activation::kNone;

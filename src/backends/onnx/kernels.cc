@@ -186,7 +186,8 @@ void BinaryLoop(const TensorView& a, const TensorView& b, const TensorView& y, O
     BinaryRow(pa, 1, pb, 1, py, count, op);
     return;
   }
-  if (b.elements() == 1 || a.elements() == 1) {
+  if ((b.elements() == 1 && a.elements() == count) ||
+      (a.elements() == 1 && b.elements() == count)) {
     BinaryRow(pa, a.elements() == 1 ? 0 : 1, pb, b.elements() == 1 ? 0 : 1, py, count, op);
     return;
   }

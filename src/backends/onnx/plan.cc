@@ -16,6 +16,8 @@ using base::StatusOr;
 namespace {
 
 constexpr size_t kAlign = 64;
+// The largest value a plan computes (2^34 elements: 64 GiB of FP32); larger shapes are refused.
+constexpr int64_t kMaxElements = int64_t{1} << 34;
 size_t Aligned(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 
 TensorView Absent() {
@@ -120,8 +122,10 @@ StatusOr<std::unique_ptr<OnnxPlan>> OnnxPlan::Build(
 
   // Absorbs the BatchNormalization, Add of a per-channel constant and activation that follow
   // `head` (in that order, each optional) into `epi`; returns the value the fused step computes.
-  auto fuse = [&](const OpDef& op, const TensorView& head_out, int out_id, Epilogue* epi,
-                  std::string* fused) {
+  // `bias_ok`: an Add (or BatchNormalization) may fold in along the channel axis (not for a MatMul
+  // by a vector, whose last output dimension is not its columns).
+  auto fuse = [&](const OpDef& op, const TensorView& head_out, int out_id, bool bias_ok,
+                  Epilogue* epi, std::string* fused) {
     const size_t axis = op.fuses_batchnorm ? 1 : head_out.shape.size() - 1;
     if (head_out.shape.empty() || axis >= head_out.shape.size()) return out_id;
     const size_t channels = static_cast<size_t>(head_out.shape[axis]);
@@ -141,6 +145,7 @@ StatusOr<std::unique_ptr<OnnxPlan>> OnnxPlan::Build(
       for (size_t i = 0; i < views.size(); ++i) {
         if (next.inputs[i] == cur) views[i] = head_out;
       }
+      if (!bias_ok && (next.op == "BatchNormalization" || next.op == "Add")) break;
       if (next.op == "BatchNormalization" && op.fuses_batchnorm && epi->bias.empty() &&
           views.size() == 5 && next.inputs[0] == cur) {
         std::vector<float> p[4];
@@ -187,6 +192,7 @@ StatusOr<std::unique_ptr<OnnxPlan>> OnnxPlan::Build(
   // A view that keeps the shape (Identity, a Pad by zeros) passes the layout on to its readers.
   std::vector<TensorView> scratch_views;
   auto same_shape_view = [&](const OnnxNode& node, const OpDef& op) {
+    if (!options.views) return false;
     if (node.op == "Identity" || node.op == "Dropout") return node.outputs.size() == 1;
     if (op.identity == nullptr) return false;
     for (int in : node.inputs) {
@@ -247,14 +253,24 @@ StatusOr<std::unique_ptr<OnnxPlan>> OnnxPlan::Build(
     std::vector<int> outputs;
     for (int id : node.outputs) outputs.push_back(id);
     while (!outputs.empty() && outputs.back() < 0) outputs.pop_back();
+    if (std::find(outputs.begin(), outputs.end(), -1) != outputs.end()) {
+      return InvalidArgument("node '" + node.name + "' (" + node.op +
+                             ") omits an output before the last; inferd needs every output named");
+    }
     if (outputs.size() > out_views.size()) {
       return InvalidArgument("node '" + node.name + "' (" + node.op + ") has " +
                              std::to_string(outputs.size()) + " outputs; inferd computes " +
                              std::to_string(out_views.size()));
     }
     for (const TensorView& v : out_views) {
-      if (v.elements() < 0)
-        return InvalidArgument("node '" + node.name + "': invalid output shape");
+      // Every dimension checked so that the element count (and the byte size) cannot overflow.
+      int64_t count = 1;
+      for (int64_t d : v.shape) {
+        if (d < 0 || __builtin_mul_overflow(count, d, &count) || count > kMaxElements) {
+          return InvalidArgument("node '" + node.name + "' (" + node.op + "): output shape " +
+                                 tensor::ShapeToString(v.shape) + " is invalid or too large");
+        }
+      }
     }
     if (all_constant || op->shape_only) {
       // Constant and shape folding: run it now; the results are constants of the plan.
@@ -289,7 +305,9 @@ StatusOr<std::unique_ptr<OnnxPlan>> OnnxPlan::Build(
     Step step{&node, op, nullptr, node.inputs, outputs, ""};
     Epilogue epi;
     if (options.fuse && (op->fuses_bias_act || op->fuses_batchnorm) && outputs.size() == 1) {
-      step.outputs[0] = fuse(*op, out_views[0], outputs[0], &epi, &step.fused);
+      const bool bias_ok =
+          !(node.op == "MatMul" && in_views.size() > 1 && in_views[1].shape.size() == 1);
+      step.outputs[0] = fuse(*op, out_views[0], outputs[0], bias_ok, &epi, &step.fused);
     }
     if (op->prepare != nullptr) {
       const bool blocked = step.outputs.size() == 1 && blocked_ok(step.outputs[0]);

@@ -5,9 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <atomic>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <random>
+#include <thread>
 
 #include "backend/model_file.h"
 #include "backends/onnx/graph_rewrite.h"
@@ -381,6 +385,175 @@ TEST(OnnxPlanTest, GemmWithPackedWeightsMatchesANaiveProductAtEveryBatchSize) {
             << "matmul row " << i << " column " << j;
       }
     }
+  }
+}
+
+// y[i][j] = sum_p x[i][p] w[p][j] (row-major, in double) for the checks below.
+std::vector<double> Product(const float* x, const float* w, int64_t m, int64_t k, int64_t n) {
+  std::vector<double> y(static_cast<size_t>(m * n), 0.0);
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      for (int64_t p = 0; p < k; ++p)
+        y[i * n + j] += static_cast<double>(x[i * k + p]) * w[p * n + j];
+    }
+  }
+  return y;
+}
+
+void ExpectNear(const Tensor& got, const std::vector<double>& want) {
+  ASSERT_EQ(got.element_count(), static_cast<int64_t>(want.size())) << got.name();
+  for (size_t i = 0; i < want.size(); ++i) {
+    ASSERT_NEAR(got.data<float>()[i], want[i], 1e-5 * std::max(1.0, std::abs(want[i])))
+        << got.name() << " element " << i;
+  }
+}
+
+TEST(OnnxPlanTest, GemmBiasesThatVaryByRowOrArriveWhileRunning) {
+  GraphBuilder b;
+  b.g.opset = 13;
+  b.Input("x", {3, 4});
+  b.Input("c_run", {5});
+  b.Constant("w", {4, 5}, Ramp(20, -0.5f, 0.05f));
+  b.Constant("c_rows", {3, 1}, {1.0f, -2.0f, 3.0f});
+  b.Node("Gemm", {"x", "w", "c_rows"}, {"by_row"});
+  b.Node("Gemm", {"x", "w", "c_run"}, {"by_column"});
+  b.Output("by_row");
+  b.Output("by_column");
+  const auto inputs = RandomInputs(b.g, 3, 21);
+  const auto out = RunPlan(b.g, 3, inputs, {});
+  ASSERT_EQ(out.size(), 2u);
+  const float* w = b.g.values[static_cast<size_t>(b.Value("w"))].constant->data<float>().data();
+  const auto xw = Product(inputs[0].data<float>().data(), w, 3, 4, 5);
+  std::vector<double> by_row = xw, by_column = xw;
+  for (int64_t i = 0; i < 3; ++i) {
+    for (int64_t j = 0; j < 5; ++j) {
+      by_row[i * 5 + j] += std::array<double, 3>{1.0, -2.0, 3.0}[static_cast<size_t>(i)];
+      by_column[i * 5 + j] += inputs[1].data<float>()[j];
+    }
+  }
+  ExpectNear(out[0], by_row);
+  ExpectNear(out[1], by_column);
+}
+
+TEST(OnnxPlanTest, MatMulByAVectorAndWithBroadcastBatches) {
+  GraphBuilder b;
+  b.g.opset = 13;
+  b.Input("x", {-1, 3, 4});
+  b.Input("p", {2, 1, 3, 4});
+  b.Input("q", {1, 5, 4, 2});
+  b.Input("r", {4, 1, 3, 4});
+  b.Constant("v", {4}, {0.5f, -1.0f, 2.0f, 0.25f});
+  b.Constant("c", {3}, {1.0f, 2.0f, 3.0f});
+  b.Node("MatMul", {"x", "v"}, {"xv"});
+  b.Node("Add", {"xv", "c"}, {"xv_c"});  // along the rows of x, not fused as a column bias
+  b.Node("MatMul", {"p", "q"}, {"pq"});  // [2,5,3,2]: 10 products, each batch index broadcast
+  b.Node("MatMul", {"r", "q"}, {"rq"});  // [4,5,3,2]: 20 products, oneDNN's batched matmul
+  b.Output("xv_c");
+  b.Output("pq");
+  b.Output("rq");
+  const auto inputs = RandomInputs(b.g, 2, 23);
+  const auto out = RunPlan(b.g, 2, inputs, {});
+  ASSERT_EQ(out.size(), 3u);
+  const float* v = b.g.values[static_cast<size_t>(b.Value("v"))].constant->data<float>().data();
+  auto xv = Product(inputs[0].data<float>().data(), v, 6, 4, 1);
+  for (size_t i = 0; i < xv.size(); ++i) xv[i] += 1.0 + static_cast<double>(i % 3);
+  ExpectNear(out[0], xv);
+  for (auto [which, lead] : {std::pair{1, int64_t{2}}, std::pair{2, int64_t{4}}}) {
+    const Tensor& a = inputs[static_cast<size_t>(which == 1 ? 1 : 3)];
+    std::vector<double> want;
+    for (int64_t i = 0; i < lead; ++i) {
+      for (int64_t j = 0; j < 5; ++j) {
+        const auto y = Product(a.data<float>().data() + i * 12,
+                               inputs[2].data<float>().data() + j * 8, 3, 4, 2);
+        want.insert(want.end(), y.begin(), y.end());
+      }
+    }
+    ExpectNear(out[static_cast<size_t>(which)], want);
+  }
+}
+
+TEST(OnnxPlanTest, ConcurrentCallsOnSharedPlansGiveTheSameOutputs) {
+  for (const char* f : {"cnn_small", "mlp_mnist", "attention_tiny"}) {
+    SCOPED_TRACE(f);
+    OnnxGraph g = FixtureGraph(f);
+    RewriteGraph(&g);
+    auto plan = OnnxPlan::Create(g, 9);
+    ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+    const auto inputs = RandomInputs(g, 9, 29);
+    auto want = (*plan)->Run(inputs);
+    ASSERT_TRUE(want.ok());
+    std::atomic<int> mismatches{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&] {
+        for (int r = 0; r < 25; ++r) {
+          auto got = (*plan)->Run(inputs);
+          if (!got.ok() || got->size() != want->size()) {
+            ++mismatches;
+            continue;
+          }
+          for (size_t o = 0; o < got->size(); ++o) {
+            if (std::memcmp((*got)[o].bytes().data(), (*want)[o].bytes().data(),
+                            (*want)[o].byte_size()) != 0) {
+              ++mismatches;
+            }
+          }
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(mismatches.load(), 0);
+  }
+}
+
+TEST(OnnxPlanTest, BadGraphsAreRefusedWithTheNodeNamed) {
+  auto refused = [](GraphBuilder& b, const std::string& what) {
+    auto plan = OnnxPlan::Create(b.g, 2);
+    ASSERT_FALSE(plan.ok());
+    EXPECT_EQ(plan.status().code(), base::StatusCode::kInvalidArgument);
+    EXPECT_NE(plan.status().message().find(what), std::string::npos) << plan.status().message();
+  };
+  {
+    GraphBuilder b;
+    b.g.opset = 13;
+    b.Input("x", {-1, 2, 5, 5});
+    b.Node("MaxPool", {"x"}, {"y"}).attributes["kernel_shape"] = std::vector<int64_t>{0, 0};
+    b.Output("y");
+    refused(b, "node 'MaxPool0' (MaxPool): the kernel must be at least 1 x 1");
+  }
+  {
+    GraphBuilder b;
+    b.g.opset = 13;
+    b.Input("x", {-1, 2, 5, 5});
+    OnnxNode& n = b.Node("AveragePool", {"x"}, {"y"});
+    n.attributes["kernel_shape"] = std::vector<int64_t>{2, 2};
+    n.attributes["pads"] = std::vector<int64_t>{-1, 0, 0, 0};
+    b.Output("y");
+    refused(b, "pads must be >= 0");
+  }
+  {
+    GraphBuilder b;
+    b.g.opset = 13;
+    b.Input("x", {-1, 6});
+    b.Node("Split", {"x"}, {"a", "", "c"}).attributes["axis"] = int64_t{1};
+    b.g.values[static_cast<size_t>(b.Value(""))].name = "";
+    b.g.nodes.back().outputs[1] = -1;
+    b.Output("a");
+    refused(b, "omits an output before the last");
+  }
+  {
+    GraphBuilder b;
+    b.g.opset = 13;
+    b.Input("x", {1, 1});
+    Tensor shape("shape", DataType::kInt64, {3});
+    shape.data<int64_t>()[0] = int64_t{1} << 31;
+    shape.data<int64_t>()[1] = int64_t{1} << 31;
+    shape.data<int64_t>()[2] = int64_t{1} << 31;
+    b.g.values[static_cast<size_t>(b.Value("shape"))].dtype = DataType::kInt64;
+    b.g.values[static_cast<size_t>(b.Value("shape"))].constant = std::move(shape);
+    b.Node("Expand", {"x", "shape"}, {"y"});
+    b.Output("y");
+    refused(b, "is invalid or too large");
   }
 }
 
