@@ -1,6 +1,8 @@
 #include "tensor/tensor.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace inferd::tensor {
@@ -97,6 +99,55 @@ base::StatusOr<Tensor> ConvertTo(const Tensor& in, DataType to) {
                                  std::string(DataTypeName(to)));
   }
   if (!status.ok()) return status;
+  return out;
+}
+
+base::StatusOr<Tensor> ConcatRows(const std::vector<const Tensor*>& parts, std::string name) {
+  if (parts.empty()) return base::InvalidArgument("nothing to concatenate");
+  const Tensor& first = *parts[0];
+  if (first.shape().empty()) return base::InvalidArgument("a scalar has no rows to concatenate");
+  Shape shape = first.shape();
+  shape[0] = 0;
+  for (const Tensor* p : parts) {
+    if (p->dtype() != first.dtype() || p->shape().size() != shape.size() ||
+        !std::equal(p->shape().begin() + 1, p->shape().end(), shape.begin() + 1)) {
+      return base::InvalidArgument("cannot concatenate " + ShapeToString(p->shape()) + " " +
+                                   std::string(DataTypeName(p->dtype())) + " to " +
+                                   ShapeToString(first.shape()) + " " +
+                                   std::string(DataTypeName(first.dtype())));
+    }
+    shape[0] += p->shape()[0];
+  }
+  Tensor out(std::move(name), first.dtype(), std::move(shape));
+  size_t at = 0;
+  for (const Tensor* p : parts) {
+    std::memcpy(out.bytes().data() + at, p->bytes().data(), p->byte_size());
+    at += p->byte_size();
+  }
+  return out;
+}
+
+base::StatusOr<std::vector<Tensor>> SplitRows(const Tensor& t, const std::vector<int64_t>& rows) {
+  if (t.shape().empty()) return base::InvalidArgument("a scalar has no rows to split");
+  int64_t total = 0;
+  for (int64_t r : rows) {
+    if (r < 0) return base::InvalidArgument("negative row count");
+    total += r;
+  }
+  if (total != t.shape()[0]) {
+    return base::InvalidArgument("tensor '" + t.name() + "' has " + std::to_string(t.shape()[0]) +
+                                 " rows, not " + std::to_string(total));
+  }
+  std::vector<Tensor> out;
+  size_t at = 0;
+  for (int64_t r : rows) {
+    Shape s = t.shape();
+    s[0] = r;
+    Tensor part(t.name(), t.dtype(), std::move(s));
+    std::memcpy(part.bytes().data(), t.bytes().data() + at, part.byte_size());
+    at += part.byte_size();
+    out.push_back(std::move(part));
+  }
   return out;
 }
 

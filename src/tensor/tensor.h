@@ -53,6 +53,14 @@ class Tensor {
   std::vector<uint8_t> bytes_;
 };
 
+// Batch helpers for the dynamic batcher. ConcatRows joins tensors along dimension 0; they must
+// have the same dtype and the same other dimensions (INVALID_ARGUMENT otherwise). The result is
+// named `name`.
+base::StatusOr<Tensor> ConcatRows(const std::vector<const Tensor*>& parts, std::string name);
+// SplitRows cuts `t` along dimension 0 into parts of `rows[i]` rows each (they must add up to
+// dimension 0: INVALID_ARGUMENT otherwise); each part keeps t's name.
+base::StatusOr<std::vector<Tensor>> SplitRows(const Tensor& t, const std::vector<int64_t>& rows);
+
 // Converts every element of `in` to `to` (numeric types and BOOL). Floating to integer truncates
 // toward zero and fails on NaN or out-of-range values; integers to FP32 round to nearest.
 base::StatusOr<Tensor> ConvertTo(const Tensor& in, DataType to);
