@@ -12,6 +12,17 @@ namespace {
 using tensor::DataType;
 using tensor::Tensor;
 
+DynamicBatcherOptions Options(int64_t max_batch_size,
+                              std::chrono::microseconds delay = std::chrono::microseconds(0),
+                              const base::Clock* clock = &base::Clock::Real(), int instances = 1) {
+  DynamicBatcherOptions o;
+  o.queue.max_batch_size = max_batch_size;
+  o.queue.max_queue_delay = delay;
+  o.clock = clock;
+  o.instances = instances;
+  return o;
+}
+
 BatchRequest Request(int64_t rows, float value, std::promise<BatchResult>* done) {
   BatchRequest r;
   Tensor t("x", DataType::kFp32, {rows, 2});
@@ -47,7 +58,7 @@ TEST(DynamicBatcherTest, RequestsThatWaitAreMergedAndEachGetsItsRows) {
   Doubler model;
   std::promise<void> gate;
   model.gate = &gate;
-  auto batcher = DynamicBatcher::Create({.queue = {.max_batch_size = 16}}, model.Fn());
+  auto batcher = DynamicBatcher::Create(Options(16), model.Fn());
   ASSERT_TRUE(batcher.ok());
   // The first request holds the only worker; the next ones queue and leave as one batch.
   std::vector<std::promise<BatchResult>> done(5);
@@ -72,10 +83,7 @@ TEST(DynamicBatcherTest, RequestsThatWaitAreMergedAndEachGetsItsRows) {
 TEST(DynamicBatcherTest, AFakeClockDrivesTheDelay) {
   base::FakeClock clock;
   Doubler model;
-  auto batcher = DynamicBatcher::Create(
-      {.queue = {.max_batch_size = 8, .max_queue_delay = std::chrono::seconds(3600)},
-       .clock = &clock},
-      model.Fn());
+  auto batcher = DynamicBatcher::Create(Options(8, std::chrono::seconds(3600), &clock), model.Fn());
   ASSERT_TRUE(batcher.ok());
   std::vector<std::promise<BatchResult>> done(2);
   ASSERT_TRUE((*batcher)->Submit(Request(1, 1.0f, &done[0])).ok());
@@ -118,10 +126,7 @@ TEST(DynamicBatcherTest, ErrorsReachEveryRequestAndUnloadingAnswersTheQueue) {
 
   base::FakeClock clock;
   Doubler model;
-  auto batcher = DynamicBatcher::Create(
-      {.queue = {.max_batch_size = 8, .max_queue_delay = std::chrono::seconds(10)},
-       .clock = &clock},
-      model.Fn());
+  auto batcher = DynamicBatcher::Create(Options(8, std::chrono::seconds(10), &clock), model.Fn());
   ASSERT_TRUE(batcher.ok());
   std::promise<BatchResult> waiting;
   ASSERT_TRUE((*batcher)->Submit(Request(1, 1.0f, &waiting)).ok());
