@@ -100,24 +100,22 @@ TEST(DynamicBatcherTest, AFakeClockDrivesTheDelay) {
 }
 
 TEST(DynamicBatcherTest, ErrorsReachEveryRequestAndUnloadingAnswersTheQueue) {
-  auto failing =
-      DynamicBatcher::Create({.queue = {.max_batch_size = 4}},
-                             [](std::vector<Tensor>, const std::vector<std::string>&) -> Outputs {
-                               return base::Internal("the model broke");
-                             });
+  auto failing = DynamicBatcher::Create(
+      Options(4), [](std::vector<Tensor>, const std::vector<std::string>&) -> Outputs {
+        return base::Internal("the model broke");
+      });
   ASSERT_TRUE(failing.ok());
   std::promise<BatchResult> done;
   ASSERT_TRUE((*failing)->Submit(Request(1, 1.0f, &done)).ok());
   auto r = done.get_future().get();
   EXPECT_EQ(r.outputs.status().message(), "the model broke");
   // An output without the batch dimension cannot be split back.
-  auto unbatchable =
-      DynamicBatcher::Create({.queue = {.max_batch_size = 4}},
-                             [](std::vector<Tensor>, const std::vector<std::string>&) -> Outputs {
-                               std::vector<Tensor> out;
-                               out.emplace_back("shape", DataType::kInt64, tensor::Shape{2});
-                               return out;
-                             });
+  auto unbatchable = DynamicBatcher::Create(
+      Options(4), [](std::vector<Tensor>, const std::vector<std::string>&) -> Outputs {
+        std::vector<Tensor> out;
+        out.emplace_back("shape", DataType::kInt64, tensor::Shape{2});
+        return out;
+      });
   ASSERT_TRUE(unbatchable.ok());
   std::promise<BatchResult> done2;
   ASSERT_TRUE((*unbatchable)->Submit(Request(3, 1.0f, &done2)).ok());
@@ -137,8 +135,8 @@ TEST(DynamicBatcherTest, ErrorsReachEveryRequestAndUnloadingAnswersTheQueue) {
 
 TEST(DynamicBatcherTest, ConcurrentClientsAllGetTheirOwnAnswers) {
   Doubler model;
-  auto batcher =
-      DynamicBatcher::Create({.queue = {.max_batch_size = 32}, .instances = 2}, model.Fn());
+  auto batcher = DynamicBatcher::Create(
+      Options(32, std::chrono::microseconds(0), &base::Clock::Real(), 2), model.Fn());
   ASSERT_TRUE(batcher.ok());
   std::atomic<int> wrong{0};
   std::vector<std::thread> clients;
