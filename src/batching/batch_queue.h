@@ -33,6 +33,7 @@ struct BatchResult {
   std::chrono::nanoseconds queue{0};    // from queued to its batch starting
   std::chrono::nanoseconds compute{0};  // its batch's run (merge, model, split)
   int64_t batch_rows = 0;               // rows of the batch it ran in (0: it did not run)
+  size_t index_in_batch = 0;            // 0 for the first request of its batch
 };
 
 // One request's part of a batch.

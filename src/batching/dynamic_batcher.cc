@@ -74,6 +74,7 @@ void RunBatch(const DynamicBatcher::State& s, std::vector<BatchRequest> batch,
     result.queue = start - batch[i].queued;
     result.compute = end - start;
     result.batch_rows = rows;
+    result.index_in_batch = i;
     batch[i].done(std::move(result));
   }
 }

@@ -90,9 +90,10 @@ StatusOr<ModelConfig> ParseNode(const YAML::Node& root, const std::string& name)
   ModelConfig cfg;
   cfg.name = name;
   if (!root || root.IsNull()) return cfg;
-  RETURN_IF_ERROR(CheckKeys(root, "config",
-                            {"name", "backend", "max_batch_size", "version_policy", "inputs",
-                             "outputs", "features", "parameters"}));
+  RETURN_IF_ERROR(
+      CheckKeys(root, "config",
+                {"name", "backend", "max_batch_size", "version_policy", "inputs", "outputs",
+                 "features", "parameters", "dynamic_batching", "instances", "warmup"}));
   if (root["name"] && root["name"].as<std::string>() != name) {
     return InvalidArgument("config name '" + root["name"].as<std::string>() +
                            "' differs from the model directory name '" + name + "'");
@@ -149,6 +150,86 @@ StatusOr<ModelConfig> ParseNode(const YAML::Node& root, const std::string& name)
       auto s = f.as<std::string>();
       if (!seen.insert(s).second) return InvalidArgument("features: duplicate name '" + s + "'");
       cfg.features.push_back(s);
+    }
+  }
+  if (const auto& db = root["dynamic_batching"]) {
+    if (!db.IsMap()) return InvalidArgument("dynamic_batching must be a mapping");
+    RETURN_IF_ERROR(CheckKeys(db, "dynamic_batching",
+                              {"max_queue_delay_us", "preferred_batch_sizes", "max_queue_size",
+                               "priority_levels", "default_priority_level", "default_timeout_us"}));
+    DynamicBatching d;
+    if (db["max_queue_delay_us"]) d.max_queue_delay_us = db["max_queue_delay_us"].as<int64_t>();
+    if (db["max_queue_size"]) d.max_queue_size = db["max_queue_size"].as<int64_t>();
+    if (db["priority_levels"]) d.priority_levels = db["priority_levels"].as<int>();
+    if (db["default_priority_level"]) {
+      d.default_priority_level = db["default_priority_level"].as<int>();
+    }
+    if (db["default_timeout_us"]) d.default_timeout_us = db["default_timeout_us"].as<int64_t>();
+    if (const auto& p = db["preferred_batch_sizes"]) {
+      if (!p.IsSequence()) {
+        return InvalidArgument("dynamic_batching.preferred_batch_sizes must be a list");
+      }
+      for (const auto& v : p) d.preferred_batch_sizes.push_back(v.as<int64_t>());
+    }
+    if (d.max_queue_delay_us < 0 || d.max_queue_size < 0 || d.default_timeout_us < 0 ||
+        d.priority_levels < 0) {
+      return InvalidArgument(
+          "dynamic_batching: max_queue_delay_us, max_queue_size, default_timeout_us and "
+          "priority_levels must be >= 0");
+    }
+    if (d.priority_levels > 0 && d.default_priority_level == 0) d.default_priority_level = 1;
+    if (d.default_priority_level < 0 || d.default_priority_level > d.priority_levels) {
+      return InvalidArgument(
+          "dynamic_batching.default_priority_level must be between 1 and "
+          "priority_levels");
+    }
+    if (cfg.max_batch_size == 0) {
+      return InvalidArgument("dynamic_batching needs max_batch_size > 0");
+    }
+    for (int64_t b : d.preferred_batch_sizes) {
+      if (b < 1 || b > cfg.max_batch_size) {
+        return InvalidArgument("dynamic_batching.preferred_batch_sizes: " + std::to_string(b) +
+                               " is not between 1 and max_batch_size " +
+                               std::to_string(cfg.max_batch_size));
+      }
+    }
+    cfg.dynamic_batching = d;
+  }
+  if (root["instances"]) {
+    cfg.instances = root["instances"].as<int>();
+    if (cfg.instances < 1 || cfg.instances > 64) {
+      return InvalidArgument("instances must be between 1 and 64");
+    }
+  }
+  if (const auto& w = root["warmup"]) {
+    if (w.IsScalar()) {
+      cfg.warmup.enabled = w.as<bool>();
+    } else {
+      if (!w.IsMap()) return InvalidArgument("warmup must be true, false or a mapping");
+      RETURN_IF_ERROR(CheckKeys(w, "warmup", {"batch_sizes", "data"}));
+      if (const auto& b = w["batch_sizes"]) {
+        if (!b.IsSequence()) return InvalidArgument("warmup.batch_sizes must be a list");
+        for (const auto& v : b) {
+          const int64_t size = v.as<int64_t>();
+          if (size < 1) return InvalidArgument("warmup.batch_sizes must be >= 1");
+          cfg.warmup.batch_sizes.push_back(size);
+        }
+        cfg.warmup.enabled = !cfg.warmup.batch_sizes.empty();
+      }
+      if (const auto& d = w["data"]) {
+        if (!d.IsSequence()) return InvalidArgument("warmup.data must be a list (zero, random)");
+        cfg.warmup.zero_data = cfg.warmup.random_data = false;
+        for (const auto& v : d) {
+          const auto kind = v.as<std::string>();
+          if (kind == "zero") {
+            cfg.warmup.zero_data = true;
+          } else if (kind == "random") {
+            cfg.warmup.random_data = true;
+          } else {
+            return InvalidArgument("warmup.data: unknown kind '" + kind + "' (zero, random)");
+          }
+        }
+      }
     }
   }
   if (root["parameters"]) {

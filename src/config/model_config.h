@@ -37,6 +37,24 @@ struct VersionPolicy {
   std::string ToString() const;
 };
 
+// Triton's dynamic batcher settings (see batching/batch_queue.h for the rules).
+struct DynamicBatching {
+  int64_t max_queue_delay_us = 0;  // 0: a lone request never waits
+  std::vector<int64_t> preferred_batch_sizes;
+  int64_t max_queue_size = 0;  // requests waiting; 0 = no limit (full: 503 with Retry-After)
+  int priority_levels = 0;     // 0: requests' priorities are ignored
+  int default_priority_level = 0;
+  int64_t default_timeout_us = 0;  // 0: requests wait as long as it takes unless they say
+};
+
+// The requests a version runs before it reports ready.
+struct Warmup {
+  std::vector<int64_t> batch_sizes;  // empty with `enabled`: 1 and max_batch_size
+  bool zero_data = true;             // all-zero inputs
+  bool random_data = true;           // random inputs (uniform in [0, 1), ids in range)
+  bool enabled = true;
+};
+
 struct ModelConfig {
   std::string name;
   std::string backend = "auto";  // auto | forest | (later) onnx
@@ -45,6 +63,10 @@ struct ModelConfig {
   std::vector<TensorSpec> inputs;     // empty = auto-fill from the model
   std::vector<TensorSpec> outputs;    // empty = auto-fill from the model
   std::vector<std::string> features;  // optional feature names, in input column order
+  // Requests are queued and merged into batches when set (max_batch_size must be > 0).
+  std::optional<DynamicBatching> dynamic_batching;
+  int instances = 1;  // executions at once of a version that batches dynamically (>= 1)
+  Warmup warmup;
   // Free-form backend parameters (string values), e.g. forest `threads`.
   std::map<std::string, std::string> parameters;
 };

@@ -36,6 +36,38 @@ parameters: {threads: 2}
   EXPECT_EQ(c->parameters.at("threads"), "2");
 }
 
+TEST(ModelConfigTest, BatchingInstancesAndWarmup) {
+  auto c = ParseModelConfig(R"(
+max_batch_size: 64
+dynamic_batching:
+  max_queue_delay_us: 500
+  preferred_batch_sizes: [16, 32]
+  max_queue_size: 100
+  priority_levels: 2
+  default_timeout_us: 20000
+instances: 2
+warmup: {batch_sizes: [1, 8], data: [random]}
+)",
+                            "m");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_TRUE(c->dynamic_batching.has_value());
+  EXPECT_EQ(c->dynamic_batching->max_queue_delay_us, 500);
+  EXPECT_EQ(c->dynamic_batching->preferred_batch_sizes, (std::vector<int64_t>{16, 32}));
+  EXPECT_EQ(c->dynamic_batching->max_queue_size, 100);
+  EXPECT_EQ(c->dynamic_batching->priority_levels, 2);
+  EXPECT_EQ(c->dynamic_batching->default_priority_level, 1);
+  EXPECT_EQ(c->dynamic_batching->default_timeout_us, 20000);
+  EXPECT_EQ(c->instances, 2);
+  EXPECT_EQ(c->warmup.batch_sizes, (std::vector<int64_t>{1, 8}));
+  EXPECT_FALSE(c->warmup.zero_data);
+  EXPECT_TRUE(c->warmup.random_data);
+  auto plain = ParseModelConfig("warmup: false", "m");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->dynamic_batching.has_value());
+  EXPECT_FALSE(plain->warmup.enabled);
+  EXPECT_TRUE(ParseModelConfig("", "m")->warmup.enabled);
+}
+
 TEST(ModelConfigTest, ErrorsNameTheProblem) {
   struct Case {
     const char* yaml;
@@ -53,6 +85,16 @@ TEST(ModelConfigTest, ErrorsNameTheProblem) {
       {"name: other", "differs from the model directory name"},
       {"max_batch_size: [oops", "invalid YAML"},
       {"- 1\n- 2", "must be a mapping"},
+      {"dynamic_batching: {max_queue_delay: 5}", "unknown key 'max_queue_delay'"},
+      {"max_batch_size: 0\ndynamic_batching: {}", "needs max_batch_size > 0"},
+      {"max_batch_size: 8\ndynamic_batching: {preferred_batch_sizes: [4, 16]}",
+       "16 is not between 1 and max_batch_size 8"},
+      {"dynamic_batching: {max_queue_size: -1}", "must be >= 0"},
+      {"dynamic_batching: {priority_levels: 2, default_priority_level: 3}",
+       "default_priority_level must be between 1 and priority_levels"},
+      {"instances: 0", "instances must be between 1 and 64"},
+      {"warmup: {data: [ones]}", "unknown kind 'ones'"},
+      {"warmup: {batch_sizes: [0]}", "warmup.batch_sizes must be >= 1"},
   };
   for (const auto& c : cases) {
     auto r = ParseModelConfig(c.yaml, "m");

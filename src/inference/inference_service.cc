@@ -1,6 +1,7 @@
 #include "inference/inference_service.h"
 
 #include <algorithm>
+#include <future>
 
 namespace inferd::inference {
 
@@ -19,6 +20,59 @@ InferenceService::InferenceService(const InferenceServiceOptions& options) : opt
                               "Time from decoded request to model outputs.", {"model", "version"});
   rows_ = &m.AddCounter("inferd_inference_rows_total", "Rows (batch items) inferred.",
                         {"model", "version"});
+  queue_ =
+      &m.AddHistogram("inferd_inference_queue_duration_seconds",
+                      "Time a request waited in its model's batching queue.", {"model", "version"});
+  compute_ =
+      &m.AddHistogram("inferd_inference_compute_duration_seconds",
+                      "Time the model ran on the request (its whole batch).", {"model", "version"});
+  static const std::vector<double> kBatchBuckets = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
+  batch_size_ = &m.AddHistogram("inferd_inference_batch_size",
+                                "Rows of each model execution (merged batches count once).",
+                                {"model", "version"}, kBatchBuckets);
+  in_flight_ =
+      &m.AddGauge("inferd_inference_in_flight", "Requests being inferred now (queued or running).",
+                  {"model", "version"});
+  rejected_ = &m.AddCounter("inferd_inference_rejected_total",
+                            "Requests refused by the batching queue: queue_full or timeout.",
+                            {"model", "version", "reason"});
+}
+
+struct InferenceService::VersionStats {
+  monitoring::Counter *success, *client_error, *server_error, *rows, *queue_full, *timeout;
+  monitoring::Histogram *duration, *queue, *compute, *batch_size;
+  monitoring::Gauge* in_flight;
+  base::Mutex mu;
+  VersionStatistics totals GUARDED_BY(mu);
+};
+
+std::shared_ptr<InferenceService::VersionStats> InferenceService::StatsFor(
+    const lifecycle::ModelHandle& handle) {
+  base::MutexLock lock(stats_mu_);
+  auto& versions = stats_[handle.name];
+  auto it = versions.find(handle.version);
+  if (it != versions.end()) return it->second;
+  auto st = std::make_shared<VersionStats>();
+  const std::string version = std::to_string(handle.version);
+  const monitoring::LabelValues mv = {handle.name, version};
+  st->success = &requests_->WithLabels({handle.name, version, "success"});
+  st->client_error = &requests_->WithLabels({handle.name, version, "client_error"});
+  st->server_error = &requests_->WithLabels({handle.name, version, "server_error"});
+  st->rows = &rows_->WithLabels(mv);
+  st->queue_full = &rejected_->WithLabels({handle.name, version, "queue_full"});
+  st->timeout = &rejected_->WithLabels({handle.name, version, "timeout"});
+  st->duration = &duration_->WithLabels(mv);
+  st->queue = &queue_->WithLabels(mv);
+  st->compute = &compute_->WithLabels(mv);
+  st->batch_size = &batch_size_->WithLabels(mv);
+  st->in_flight = &in_flight_->WithLabels(mv);
+  {
+    base::MutexLock l(st->mu);
+    st->totals.model = handle.name;
+    st->totals.version = handle.version;
+  }
+  versions.emplace(handle.version, st);
+  return st;
 }
 
 StatusOr<std::unique_ptr<InferenceService>> InferenceService::Create(
@@ -96,8 +150,8 @@ StatusOr<std::vector<tensor::Tensor>> PrepareInputs(const std::vector<config::Te
   return out;
 }
 
-StatusOr<InferResponse> InferenceService::Run(InferRequest& request,
-                                              const lifecycle::ModelHandle& handle) {
+StatusOr<int64_t> InferenceService::Prepare(InferRequest& request,
+                                            const lifecycle::ModelHandle& handle) {
   const auto& sig = handle.model->signature();
   for (size_t i = 0; i < request.outputs.size(); ++i) {
     const auto& name = request.outputs[i];
@@ -114,19 +168,10 @@ StatusOr<InferResponse> InferenceService::Run(InferRequest& request,
                              "' (outputs: " + list + ")");
     }
   }
-  ASSIGN_OR_RETURN(auto inputs,
+  ASSIGN_OR_RETURN(request.inputs,
                    PrepareInputs(sig.inputs, std::move(request.inputs), request.model));
-  ASSIGN_OR_RETURN(auto outputs, handle.model->Execute(inputs, request.outputs));
-  InferResponse resp;
-  resp.model = request.model;
-  resp.version = handle.version;
-  resp.id = std::move(request.id);
-  resp.outputs = std::move(outputs);
-  if (!inputs.empty() && !inputs[0].shape().empty()) {
-    rows_->WithLabels({request.model, std::to_string(handle.version)})
-        .Increment(static_cast<uint64_t>(inputs[0].shape()[0]));
-  }
-  return resp;
+  if (request.inputs.empty() || request.inputs[0].shape().empty()) return 1;
+  return request.inputs[0].shape()[0];
 }
 
 StatusOr<lifecycle::ModelHandle> InferenceService::Resolve(std::string_view model,
@@ -154,21 +199,146 @@ StatusOr<InferResponse> InferenceService::Infer(InferRequest request) {
 
 StatusOr<InferResponse> InferenceService::Infer(InferRequest request,
                                                 const lifecycle::ModelHandle& handle) {
-  auto start = options_.clock->Now();
-  request.model = handle.name;
-  auto result = Run(request, handle);
-  std::string version = std::to_string(handle.version);
-  const char* outcome = "success";
-  if (!result.ok()) {
-    auto c = result.status().code();
-    outcome = (c == base::StatusCode::kInvalidArgument || c == base::StatusCode::kNotFound)
-                  ? "client_error"
-                  : "server_error";
+  std::promise<StatusOr<InferResponse>> result;
+  InferAsync(std::move(request), handle,
+             [&result](StatusOr<InferResponse> r) { result.set_value(std::move(r)); });
+  return result.get_future().get();
+}
+
+void InferenceService::Finish(VersionStats& s, const Status& status, base::Clock::TimePoint start,
+                              std::chrono::nanoseconds queue, std::chrono::nanoseconds compute,
+                              int64_t rows, int64_t batch_rows, bool first_in_batch) {
+  const auto elapsed = options_.clock->Now() - start;
+  const auto code = status.code();
+  if (status.ok()) {
+    s.success->Increment();
+    s.rows->Increment(static_cast<uint64_t>(rows));
+  } else if (code == base::StatusCode::kInvalidArgument || code == base::StatusCode::kNotFound) {
+    s.client_error->Increment();
+  } else {
+    s.server_error->Increment();
   }
-  requests_->WithLabels({request.model, version, outcome}).Increment();
-  duration_->WithLabels({request.model, version})
-      .Observe(std::chrono::duration<double>(options_.clock->Now() - start).count());
-  return result;
+  if (code == base::StatusCode::kResourceExhausted) s.queue_full->Increment();
+  if (code == base::StatusCode::kDeadlineExceeded) s.timeout->Increment();
+  s.duration->Observe(std::chrono::duration<double>(elapsed).count());
+  const bool ran = batch_rows > 0;
+  if (ran) {
+    s.queue->Observe(std::chrono::duration<double>(queue).count());
+    s.compute->Observe(std::chrono::duration<double>(compute).count());
+    if (first_in_batch) s.batch_size->Observe(static_cast<double>(batch_rows));
+  }
+  s.in_flight->Add(-1);
+  base::MutexLock lock(s.mu);
+  VersionStatistics& t = s.totals;
+  auto& d = status.ok() ? t.success : t.fail;
+  ++d.count;
+  d.ns += static_cast<uint64_t>(elapsed.count());
+  t.last_inference_ms = static_cast<uint64_t>(options_.clock->WallNanos() / 1000000);
+  if (ran && status.ok()) {
+    t.inference_count += static_cast<uint64_t>(rows);
+    ++t.queue.count;
+    t.queue.ns += static_cast<uint64_t>(queue.count());
+    ++t.compute.count;
+    t.compute.ns += static_cast<uint64_t>(compute.count());
+    if (first_in_batch) {
+      ++t.execution_count;
+      auto& b = t.batches[batch_rows];
+      ++b.count;
+      b.ns += static_cast<uint64_t>(compute.count());
+    }
+  }
+}
+
+void InferenceService::InferAsync(InferRequest request, const lifecycle::ModelHandle& handle,
+                                  InferCallback done) {
+  const auto start = options_.clock->Now();
+  std::shared_ptr<VersionStats> stats = StatsFor(handle);
+  stats->in_flight->Add(1);
+  request.model = handle.name;
+  auto rows = Prepare(request, handle);
+  if (!rows.ok()) {
+    Finish(*stats, rows.status(), start, {}, {}, 0, 0, false);
+    done(rows.status());
+    return;
+  }
+  auto respond = [this, stats, start, rows = *rows, model = request.model, version = handle.version,
+                  id = std::move(request.id),
+                  done = std::move(done)](batching::BatchResult r) mutable {
+    Finish(*stats, r.outputs.status(), start, r.queue, r.compute, rows, r.batch_rows,
+           r.index_in_batch == 0);
+    if (!r.outputs.ok()) return done(r.outputs.status());
+    InferResponse resp;
+    resp.model = std::move(model);
+    resp.version = version;
+    resp.id = std::move(id);
+    resp.outputs = std::move(r.outputs).value();
+    done(std::move(resp));
+  };
+  if (handle.batcher) {
+    batching::BatchRequest b;
+    b.inputs = std::move(request.inputs);
+    b.outputs = std::move(request.outputs);
+    b.rows = *rows;
+    b.priority = request.priority;
+    b.timeout = request.timeout;
+    // The callback keeps the version loaded until it has answered.
+    auto shared = std::make_shared<decltype(respond)>(std::move(respond));
+    b.done = [shared, keep = handle.model](batching::BatchResult r) { (*shared)(std::move(r)); };
+    Status st = handle.batcher->Submit(std::move(b));
+    if (!st.ok()) {
+      batching::BatchResult refused;
+      refused.outputs = st;
+      (*shared)(std::move(refused));
+    }
+    return;
+  }
+  // No batcher: run here.
+  const auto run_start = options_.clock->Now();
+  batching::BatchResult r;
+  r.outputs = handle.model->Execute(request.inputs, request.outputs);
+  r.compute = options_.clock->Now() - run_start;
+  r.queue = run_start - start;
+  r.batch_rows = *rows;
+  respond(std::move(r));
+}
+
+base::StatusOr<std::vector<VersionStatistics>> InferenceService::Statistics(
+    std::string_view model, std::optional<int64_t> version) {
+  std::vector<lifecycle::ModelHandle> handles;
+  if (model.empty()) {
+    for (const auto& entry : options_.models->Index()) {
+      if (entry.state != "READY" || !entry.version) continue;
+      auto h = options_.models->Get(entry.name, entry.version);
+      if (h.ok()) handles.push_back(std::move(h).value());
+    }
+  } else if (version) {
+    ASSIGN_OR_RETURN(auto h, options_.models->Get(model, version));
+    handles.push_back(std::move(h));
+  } else {
+    ASSIGN_OR_RETURN(auto versions, options_.models->ReadyVersions(model));
+    for (int64_t v : versions) {
+      auto h = options_.models->Get(model, v);
+      if (h.ok()) handles.push_back(std::move(h).value());
+    }
+  }
+  std::vector<VersionStatistics> out;
+  for (const auto& h : handles) {
+    std::shared_ptr<VersionStats> s = StatsFor(h);
+    base::MutexLock lock(s->mu);
+    out.push_back(s->totals);
+  }
+  // Versions no longer loaded: their statistics go.
+  if (model.empty()) {
+    base::MutexLock lock(stats_mu_);
+    for (auto& [name, versions] : stats_) {
+      std::erase_if(versions, [&](const auto& kv) {
+        return std::none_of(handles.begin(), handles.end(),
+                            [&](const auto& h) { return h.name == name && h.version == kv.first; });
+      });
+    }
+    std::erase_if(stats_, [](const auto& kv) { return kv.second.empty(); });
+  }
+  return out;
 }
 
 }  // namespace inferd::inference

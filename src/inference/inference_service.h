@@ -1,15 +1,22 @@
 // InferenceService: the transport-neutral request path — resolve the model version, check the
 // request tensors against the model's signature, convert them to the declared types, run the
-// model, and record metrics. HTTP and gRPC codecs only translate to and from these types.
+// model (through the version's dynamic batcher when it has one), and record metrics and Triton's
+// statistics. HTTP and gRPC codecs only translate to and from these types.
 // Thread-safety: thread-safe; Infer() may run on any number of threads at once.
 #pragma once
 
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/clock.h"
 #include "base/status.h"
+#include "base/thread_annotations.h"
 #include "lifecycle/model_manager.h"
 #include "monitoring/metrics.h"
 #include "tensor/tensor.h"
@@ -22,6 +29,10 @@ struct InferRequest {
   std::string id;                  // echoed; the transport generates one when the client sent none
   std::vector<tensor::Tensor> inputs;  // each named; any numeric dtype (converted as declared)
   std::vector<std::string> outputs;    // requested output names; empty = the default outputs
+  // Dynamic batching (Triton's request parameters): the priority level (0: the model's default,
+  // 1: most urgent) and how long the request may wait in the queue (only shortens the model's).
+  int priority = 0;
+  std::optional<std::chrono::microseconds> timeout;
 };
 
 struct InferResponse {
@@ -37,6 +48,25 @@ struct InferenceServiceOptions {
   const base::Clock* clock = &base::Clock::Real();
 };
 
+// Triton's statistics of one model version (GET /v2/models/{m}/versions/{v}/stats): cumulative
+// counts and nanoseconds since the version loaded.
+struct VersionStatistics {
+  std::string model;
+  int64_t version = 0;
+  uint64_t last_inference_ms = 0;  // wall time of the last request, ms since the epoch
+  uint64_t inference_count = 0;    // rows inferred
+  uint64_t execution_count = 0;    // model executions (batches)
+  struct Duration {
+    uint64_t count = 0;
+    uint64_t ns = 0;
+  };
+  Duration success, fail, queue, compute;
+  // Per executed batch size: executions and their compute time.
+  std::map<int64_t, Duration> batches;
+};
+
+using InferCallback = std::function<void(base::StatusOr<InferResponse>)>;
+
 class InferenceService {
  public:
   static base::StatusOr<std::unique_ptr<InferenceService>> Create(
@@ -44,10 +74,16 @@ class InferenceService {
 
   // Errors: NOT_FOUND (model or version), UNAVAILABLE (not ready), INVALID_ARGUMENT (inputs that
   // do not fit the signature: missing, unknown or duplicate names, wrong rank or feature count,
-  // values that cannot be converted, unknown requested outputs), and the backend's errors.
+  // values that cannot be converted, unknown requested outputs, more rows than max_batch_size),
+  // RESOURCE_EXHAUSTED (the model's queue is full), DEADLINE_EXCEEDED (the request's timeout
+  // passed in the queue), and the backend's errors.
   base::StatusOr<InferResponse> Infer(InferRequest request);
   // The same with the version already resolved (request.model and request.version are ignored).
   base::StatusOr<InferResponse> Infer(InferRequest request, const lifecycle::ModelHandle& handle);
+  // The same, answered through `done`: for a version with a dynamic batcher, later, on the
+  // batcher's thread; otherwise on the calling thread before InferAsync returns. `done` is called
+  // exactly once.
+  void InferAsync(InferRequest request, const lifecycle::ModelHandle& handle, InferCallback done);
   // Resolves the model version a request goes to, counting failures as client errors. Transports
   // call it before decoding a body, so an unknown model is a 404 whatever the body holds.
   // Errors: as ModelManager::Get.
@@ -60,14 +96,36 @@ class InferenceService {
 
   lifecycle::ModelManager& models() const { return *options_.models; }
 
+  // The statistics of the ready versions of `model` (every model when empty), by name and
+  // version. Errors: NOT_FOUND for an unknown model or version.
+  base::StatusOr<std::vector<VersionStatistics>> Statistics(std::string_view model,
+                                                            std::optional<int64_t> version);
+
+  struct VersionStats;  // per model version: metric cells and Triton's counters
+
  private:
   explicit InferenceService(const InferenceServiceOptions& options);
-  base::StatusOr<InferResponse> Run(InferRequest& request, const lifecycle::ModelHandle& handle);
+  // Checks the request against the signature and converts its inputs. Returns the rows.
+  base::StatusOr<int64_t> Prepare(InferRequest& request, const lifecycle::ModelHandle& handle);
+  std::shared_ptr<VersionStats> StatsFor(const lifecycle::ModelHandle& handle) EXCLUDES(stats_mu_);
+  // Records one finished request.
+  void Finish(VersionStats& stats, const base::Status& status, base::Clock::TimePoint start,
+              std::chrono::nanoseconds queue, std::chrono::nanoseconds compute, int64_t rows,
+              int64_t batch_rows, bool first_in_batch);
 
   InferenceServiceOptions options_;
   monitoring::Family<monitoring::Counter>* requests_;
   monitoring::Family<monitoring::Histogram>* duration_;
   monitoring::Family<monitoring::Counter>* rows_;
+  monitoring::Family<monitoring::Histogram>* queue_;
+  monitoring::Family<monitoring::Histogram>* compute_;
+  monitoring::Family<monitoring::Histogram>* batch_size_;
+  monitoring::Family<monitoring::Gauge>* in_flight_;
+  monitoring::Family<monitoring::Counter>* rejected_;
+  base::Mutex stats_mu_;
+  // By model and version; entries of unloaded versions are dropped by Statistics().
+  std::map<std::string, std::map<int64_t, std::shared_ptr<VersionStats>>, std::less<>> stats_
+      GUARDED_BY(stats_mu_);
 };
 
 // Checks `inputs` against the declared specs and returns them in declaration order, converted to

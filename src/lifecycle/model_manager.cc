@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/logging.h"
+#include "lifecycle/version_runtime.h"
 
 namespace inferd::lifecycle {
 
@@ -295,6 +296,22 @@ void ModelManager::RunLoad(const LoadTask& task) {
     backend::LoadRequest req{task.model, task.version, match->model_file, task.config.get()};
     loaded = match->backend->Load(req);
   }
+  // Warm up before the version reports ready; then its batcher, when configured.
+  std::shared_ptr<const backend::LoadedModel> model;
+  std::shared_ptr<batching::DynamicBatcher> batcher;
+  if (loaded.ok()) {
+    model = std::shared_ptr<const backend::LoadedModel>(std::move(loaded).value());
+    Status warm = WarmUp(*model, *task.config);
+    auto made = warm.ok() ? MakeBatcher(model, *task.config, options_.clock)
+                          : StatusOr<std::shared_ptr<batching::DynamicBatcher>>(warm);
+    if (made.ok()) {
+      batcher = std::move(made).value();
+      loaded = std::unique_ptr<backend::LoadedModel>();  // ok; the model is in `model`
+    } else {
+      loaded = made.status();
+      model.reset();
+    }
+  }
   double secs = std::chrono::duration<double>(options_.clock->Now() - start).count();
   load_seconds_->WithLabels({task.model}).Observe(secs);
   loads_->WithLabels({task.model, loaded.ok() ? "success" : "failure"}).Increment();
@@ -311,8 +328,9 @@ void ModelManager::RunLoad(const LoadTask& task) {
   if (loaded.ok()) {
     v.state = VersionState::kReady;
     v.reason.clear();
-    v.model = std::shared_ptr<const backend::LoadedModel>(std::move(loaded).value());
+    v.model = std::move(model);
     v.config = task.config;
+    v.batcher = std::move(batcher);
     LOG_INFO("model '{}' version {}: ready ({:.1f} ms)", task.model, task.version, secs * 1e3);
   } else if (v.state == VersionState::kReady) {
     // A reload for a new config failed: the version keeps serving as it was loaded.
@@ -335,7 +353,7 @@ StatusOr<ModelHandle> ModelManager::Get(std::string_view name,
   if (mit == models_.end()) return base::NotFound("unknown model '" + std::string(name) + "'");
   const Model& model = mit->second;
   auto make = [&](int64_t ver, const Version& v) {
-    return ModelHandle{std::string(name), ver, v.model, v.config};
+    return ModelHandle{std::string(name), ver, v.model, v.config, v.batcher};
   };
   if (version) {
     auto vit = model.versions.find(*version);

@@ -1,5 +1,6 @@
 // ModelManager: keeps the versions that the repository and the version policies ask for loaded.
-// It loads on its own threads, swaps a version in only when it is ready, and unloads an old version
+// It loads on its own threads, warms a version up (version_runtime.h) and gives it its dynamic
+// batcher when configured, swaps a version in only when it is ready, and unloads an old version
 // only when its replacement is ready (or its files are gone); in-flight requests hold a
 // refcounted ModelHandle, so the memory goes when the last of them lets go. A version that fails to
 // load never replaces a working one; it is retried only when its files change.
@@ -20,6 +21,7 @@
 #include "base/clock.h"
 #include "base/status.h"
 #include "base/thread_annotations.h"
+#include "batching/dynamic_batcher.h"
 #include "config/model_config.h"
 #include "monitoring/metrics.h"
 #include "repository/file_system_source.h"
@@ -32,6 +34,8 @@ struct ModelHandle {
   int64_t version = 0;
   std::shared_ptr<const backend::LoadedModel> model;
   std::shared_ptr<const config::ModelConfig> config;  // the config it was loaded with
+  // Set when the config asks for dynamic batching: requests go through it.
+  std::shared_ptr<batching::DynamicBatcher> batcher;
 };
 
 enum class VersionState { kLoading, kReady, kUnavailable };
@@ -90,6 +94,7 @@ class ModelManager {
     bool on_disk = true;
     std::shared_ptr<const backend::LoadedModel> model;
     std::shared_ptr<const config::ModelConfig> config;
+    std::shared_ptr<batching::DynamicBatcher> batcher;
     uint64_t load_generation = 0;  // which load attempt owns this slot
   };
   struct Model {
