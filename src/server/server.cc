@@ -34,8 +34,7 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
   auto parts = std::make_unique<Parts>();
   monitoring::RegisterProcessMetrics(&parts->metrics);
   RETURN_IF_ERROR(RegisterBackends(
-      {.threads = options.forest_threads, .onnx_threads = options.onnx_threads},
-      &parts->backends));
+      {.threads = options.forest_threads, .onnx_threads = options.onnx_threads}, &parts->backends));
 
   ASSIGN_OR_RETURN(parts->source,
                    repository::FileSystemSource::Create({.root = options.model_repository}));
@@ -69,8 +68,9 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
   http.idle_timeout = options.http_idle_timeout;
   auto* api = parts->http_api.get();
   ASSIGN_OR_RETURN(parts->http,
-                   api::http::HttpServer::Create(
-                       http, [api](const auto& req, auto& res) { api->Handle(req, res); }));
+                   api::http::HttpServer::Create(http, [api](const auto& req, auto respond) {
+                     api->Handle(req, std::move(respond));
+                   }));
   auto* http_server = parts->http.get();
   parts->metrics.AddCallbackGauge("inferd_http_open_connections", "Open HTTP connections.", {},
                                   [http_server] {

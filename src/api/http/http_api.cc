@@ -12,6 +12,7 @@
 namespace inferd::api::http {
 
 using base::Status;
+using base::StatusOr;
 
 bool SplitPath(std::string_view target, std::vector<std::string>* segments) {
   segments->clear();
@@ -47,14 +48,20 @@ bool SplitPath(std::string_view target, std::vector<std::string>* segments) {
 
 namespace {
 
-void SetError(HttpResponse& res, const Status& st) {
+// Both return false: a route that fails answers at once (`return SetError(...)`).
+bool SetError(HttpResponse& res, const Status& st) {
   res.status = HttpStatusFor(st.code());
   res.body = EncodeError(st.message());
+  if (st.code() == base::StatusCode::kResourceExhausted) {
+    res.headers.emplace_back("Retry-After", "1");  // a full queue: come back shortly
+  }
+  return false;
 }
 
-void SetError(HttpResponse& res, int status, std::string_view message) {
+bool SetError(HttpResponse& res, int status, std::string_view message) {
   res.status = status;
   res.body = EncodeError(message);
+  return false;
 }
 
 base::StatusOr<int64_t> ParseVersion(const std::string& s) {
@@ -95,23 +102,31 @@ HttpApi::HttpApi(const HttpApiOptions& options) : options_(options) {
       "Time from a whole request received to its response built, by endpoint.", {"endpoint"});
 }
 
-void HttpApi::Handle(const HttpRequest& request, HttpResponse& response) {
+void HttpApi::Handle(const HttpRequest& request, Responder respond) {
   auto start = options_.clock->Now();
-  std::string endpoint = "unmatched";
-  Dispatch(request, response, &endpoint);
-  bool has_id = false;
-  for (const auto& [k, _] : response.headers) has_id |= k == "inferd-request-id";
-  if (!has_id) response.headers.emplace_back("inferd-request-id", RequestIdFromHeader(request));
-  http_requests_->WithLabels({endpoint, std::to_string(response.status)}).Increment();
-  http_duration_->WithLabels({endpoint})
-      .Observe(std::chrono::duration<double>(options_.clock->Now() - start).count());
+  auto endpoint = std::make_shared<std::string>("unmatched");
+  // Completes the answer: the request id header, the metrics, and the write. The request's views
+  // stay valid until `respond` is called.
+  Finish finish = [this, &request, start, endpoint,
+                   respond = std::move(respond)](HttpResponse response) {
+    bool has_id = false;
+    for (const auto& [k, _] : response.headers) has_id |= k == "inferd-request-id";
+    if (!has_id) response.headers.emplace_back("inferd-request-id", RequestIdFromHeader(request));
+    http_requests_->WithLabels({*endpoint, std::to_string(response.status)}).Increment();
+    http_duration_->WithLabels({*endpoint})
+        .Observe(std::chrono::duration<double>(options_.clock->Now() - start).count());
+    respond(std::move(response));
+  };
+  HttpResponse response;
+  if (!Dispatch(request, response, endpoint.get(), finish)) finish(std::move(response));
 }
 
-void HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* endpoint) {
+bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* endpoint,
+                       const Finish& finish) {
   std::vector<std::string> seg;
   if (!SplitPath(req.target, &seg)) {
     SetError(res, 400, "malformed request path '" + std::string(req.target.substr(0, 200)) + "'");
-    return;
+    return false;
   }
   auto& models = *options_.models;
   // Checks the method; on mismatch answers 405 with Allow and returns false.
@@ -126,34 +141,34 @@ void HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* e
   const size_t n = seg.size();
   if (n == 1 && seg[0] == "metrics") {
     *endpoint = "metrics";
-    if (!method_is("GET")) return;
+    if (!method_is("GET")) return false;
     res.content_type = "text/plain; version=0.0.4; charset=utf-8";
     res.body = options_.metrics->RenderPrometheus();
-    return;
+    return false;
   }
   if (n >= 1 && seg[0] == "v2") {
     if (n == 1) {
       *endpoint = "v2_server_metadata";
-      if (!method_is("GET")) return;
+      if (!method_is("GET")) return false;
       std::string out;
       JsonWriter w(&out);
       w.BeginObject().Key("name").Str(options_.server_name).Key("version");
       w.Str(options_.server_version).Key("extensions").BeginArray().EndArray().EndObject();
       res.body = std::move(out);
-      return;
+      return false;
     }
     if (n == 3 && seg[1] == "health" && (seg[2] == "live" || seg[2] == "ready")) {
       *endpoint = "v2_health_" + seg[2];
-      if (!method_is("GET")) return;
+      if (!method_is("GET")) return false;
       bool ok = seg[2] == "live" || !options_.strict_readiness || models.AllModelsReady();
       res.status = ok ? 200 : 503;
       res.body =
           seg[2] == "live" ? "{\"live\":true}" : (ok ? "{\"ready\":true}" : "{\"ready\":false}");
-      return;
+      return false;
     }
     if (n == 3 && seg[1] == "repository" && seg[2] == "index") {
       *endpoint = "v2_repository_index";
-      if (!method_is("POST")) return;
+      if (!method_is("POST")) return false;
       bool ready_only = false;
       if (!req.body.empty()) {
         ParserScope scope;
@@ -167,7 +182,15 @@ void HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* e
       auto entries = models.Index();
       if (ready_only) std::erase_if(entries, [](const auto& e) { return e.state != "READY"; });
       res.body = EncodeRepositoryIndex(entries);
-      return;
+      return false;
+    }
+    if (n == 3 && seg[1] == "models" && seg[2] == "stats") {
+      *endpoint = "v2_model_stats";
+      if (!method_is("GET")) return false;
+      auto stats = options_.inference->Statistics("", std::nullopt);
+      if (!stats.ok()) return SetError(res, stats.status());
+      res.body = EncodeModelStatistics(*stats);
+      return false;
     }
     if (n >= 3 && seg[1] == "models") {
       const std::string& name = seg[2];
@@ -184,11 +207,11 @@ void HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* e
       std::string_view action = rest < n ? std::string_view(seg[rest]) : std::string_view();
       if (rest + 1 < n || rest == 99) {
         SetError(res, 404, "no route for " + std::string(req.target.substr(0, 200)));
-        return;
+        return false;
       }
       if (action.empty()) {
         *endpoint = "v2_model_metadata";
-        if (!method_is("GET")) return;
+        if (!method_is("GET")) return false;
         auto handle = models.Get(name, version);
         if (!handle.ok()) return SetError(res, handle.status());
         std::vector<int64_t> versions = {handle->version};
@@ -199,11 +222,11 @@ void HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* e
           }
         }
         res.body = EncodeV2ModelMetadata(name, versions, handle->model->signature());
-        return;
+        return false;
       }
       if (action == "ready") {
         *endpoint = "v2_model_ready";
-        if (!method_is("GET")) return;
+        if (!method_is("GET")) return false;
         auto handle = models.Get(name, version);
         if (!handle.ok() && handle.status().code() == base::StatusCode::kNotFound) {
           return SetError(res, handle.status());
@@ -217,11 +240,19 @@ void HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* e
         w.EndObject();
         res.status = handle.ok() ? 200 : 503;
         res.body = std::move(out);
-        return;
+        return false;
+      }
+      if (action == "stats") {
+        *endpoint = "v2_model_stats";
+        if (!method_is("GET")) return false;
+        auto stats = options_.inference->Statistics(name, version);
+        if (!stats.ok()) return SetError(res, stats.status());
+        res.body = EncodeModelStatistics(*stats);
+        return false;
       }
       if (action == "infer") {
         *endpoint = "v2_infer";
-        if (!method_is("POST")) return;
+        if (!method_is("POST")) return false;
         inference::InferRequest ireq;
         std::string header_id = RequestIdFromHeader(req);
         auto handle = options_.inference->Resolve(name, version);
@@ -237,13 +268,23 @@ void HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* e
           options_.inference->CountRejected(*handle);
           return SetError(res, st);
         }
-        auto out = options_.inference->Infer(std::move(ireq), *handle);
-        if (!out.ok()) return SetError(res, out.status());
-        res.body = EncodeV2InferResponse(*out);
-        return;
+        // Answered when the model has run (later, for a model that batches dynamically).
+        options_.inference->InferAsync(
+            std::move(ireq), *handle,
+            [finish, headers = std::move(res.headers)](StatusOr<inference::InferResponse> out) {
+              HttpResponse r;
+              r.headers = headers;
+              if (!out.ok()) {
+                SetError(r, out.status());
+              } else {
+                r.body = EncodeV2InferResponse(*out);
+              }
+              finish(std::move(r));
+            });
+        return true;
       }
       SetError(res, 404, "no route for " + std::string(req.target.substr(0, 200)));
-      return;
+      return false;
     }
   }
   if (n >= 3 && seg[0] == "v1" && seg[1] == "models") {
@@ -262,11 +303,11 @@ void HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* e
       version = *v;
     } else if (n != 3) {
       SetError(res, 404, "no route for " + std::string(req.target.substr(0, 200)));
-      return;
+      return false;
     }
     if (!predict) {
       *endpoint = "v1_model_status";
-      if (!method_is("GET")) return;
+      if (!method_is("GET")) return false;
       auto entries = models.Index();
       std::erase_if(entries, [&](const auto& e) {
         return e.name != name || (version && e.version != version);
@@ -277,10 +318,10 @@ void HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* e
                             (version ? " version " + std::to_string(*version) : ""));
       }
       res.body = EncodeV1ModelStatus(entries);
-      return;
+      return false;
     }
     *endpoint = "v1_predict";
-    if (!method_is("POST")) return;
+    if (!method_is("POST")) return false;
     std::string id = RequestIdFromHeader(req);
     res.headers.emplace_back("inferd-request-id", id);
     auto handle = options_.inference->Resolve(name, version);
@@ -293,12 +334,21 @@ void HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* e
       options_.inference->CountRejected(*handle);
       return SetError(res, st);
     }
-    auto out = options_.inference->Infer(std::move(ireq), *handle);
-    if (!out.ok()) return SetError(res, out.status());
-    res.body = EncodeV1PredictResponse(*out, format);
-    return;
+    options_.inference->InferAsync(
+        std::move(ireq), *handle,
+        [finish, format, headers = std::move(res.headers)](StatusOr<inference::InferResponse> out) {
+          HttpResponse r;
+          r.headers = headers;
+          if (!out.ok()) {
+            SetError(r, out.status());
+          } else {
+            r.body = EncodeV1PredictResponse(*out, format);
+          }
+          finish(std::move(r));
+        });
+    return true;
   }
-  SetError(res, 404, "no route for " + std::string(req.target.substr(0, 200)));
+  return SetError(res, 404, "no route for " + std::string(req.target.substr(0, 200)));
 }
 
 }  // namespace inferd::api::http

@@ -29,11 +29,16 @@ struct HttpApiOptions {
 class HttpApi {
  public:
   explicit HttpApi(const HttpApiOptions& options);
-  void Handle(const HttpRequest& request, HttpResponse& response);
+  // Answers through `respond`: at once, or (inference on a model with a dynamic batcher) later,
+  // from the batcher's thread.
+  void Handle(const HttpRequest& request, Responder respond);
 
  private:
-  struct Route;
-  void Dispatch(const HttpRequest& request, HttpResponse& response, std::string* endpoint);
+  using Finish = std::function<void(HttpResponse)>;
+  // Routes the request. Fills `response` and returns false, or returns true when the route
+  // answers later through `finish`.
+  bool Dispatch(const HttpRequest& request, HttpResponse& response, std::string* endpoint,
+                const Finish& finish);
 
   HttpApiOptions options_;
   monitoring::Family<monitoring::Counter>* http_requests_;

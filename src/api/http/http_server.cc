@@ -8,6 +8,8 @@
 #include <boost/beast/http.hpp>
 // clang-format on
 
+#include <mutex>
+#include <optional>
 #include <thread>
 
 #include "base/ids.h"
@@ -205,21 +207,24 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // Runs the handler inline for small bodies, or on the worker pool for large ones (decoding a
-  // large body must not stall the other connections of this event loop), then writes the answer
-  // on the connection's own executor.
+  // large body must not stall the other connections of this event loop). The answer is written
+  // on the connection's own executor: at once when the handler answered inline on the I/O
+  // thread, else posted there.
   void Handle() {
     if (parser_->get().body().size() >= opts().offload_body_bytes && server_->workers()) {
       net::post(*server_->workers(), [self = shared_from_this()] {
-        self->RunHandler();
-        net::post(self->stream_.get_executor(), [self] { self->Write(); });
+        if (self->RunHandler()) {
+          net::post(self->stream_.get_executor(), [self] { self->Write(); });
+        }
       });
       return;
     }
-    RunHandler();
-    Write();
+    if (RunHandler()) Write();
   }
 
-  void RunHandler() {
+  // Calls the handler; returns true when it answered before returning (hres_ then holds the
+  // answer, to be written by the caller).
+  bool RunHandler() {
     auto& req = parser_->get();
     HttpRequest hreq;
     hreq.method = req.method_string();
@@ -231,14 +236,57 @@ class Session : public std::enable_shared_from_this<Session> {
       return it->value();
     };
     hres_ = HttpResponse();
+    answered_inline_ = false;
+    in_handler_ = true;
+    {
+      std::lock_guard<std::mutex> lock(respond_mu_);
+      handler_running_ = true;
+    }
+    const auto handler_thread = std::this_thread::get_id();
+    auto self = shared_from_this();
+    // A response from the handler's own thread while it runs is kept for the caller to write.
+    // One from another thread while the handler still runs is parked for it; one after it
+    // returned is posted to the connection's executor (the session then has nothing else in
+    // flight, so Write never runs alongside the handler). Only the handler's thread reads
+    // in_handler_.
+    Responder respond = [self, handler_thread](HttpResponse r) {
+      if (std::this_thread::get_id() == handler_thread && self->in_handler_) {
+        self->hres_ = std::move(r);
+        self->answered_inline_ = true;
+        return;
+      }
+      {
+        std::lock_guard<std::mutex> lock(self->respond_mu_);
+        if (self->handler_running_) {
+          self->parked_ = std::move(r);
+          return;
+        }
+      }
+      net::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
+        self->hres_ = std::move(r);
+        self->Write();
+      });
+    };
     try {
-      server_->handler_(hreq, hres_);
+      server_->handler_(hreq, std::move(respond));
     } catch (const std::exception& e) {
       LOG_ERROR("request handler failed: {}", e.what());
-      hres_ = HttpResponse();
-      hres_.status = 500;
-      hres_.body = "{\"error\":\"internal error while handling the request\"}";
+      if (!answered_inline_) {
+        hres_ = HttpResponse();
+        hres_.status = 500;
+        hres_.body = "{\"error\":\"internal error while handling the request\"}";
+        answered_inline_ = true;
+      }
     }
+    in_handler_ = false;
+    std::lock_guard<std::mutex> lock(respond_mu_);
+    handler_running_ = false;
+    if (parked_) {
+      hres_ = std::move(*parked_);
+      parked_.reset();
+      answered_inline_ = true;
+    }
+    return answered_inline_;
   }
 
   void Write() {
@@ -283,6 +331,12 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::optional<bhttp::response<bhttp::string_body>> res_;
   HttpResponse hres_;
+  bool in_handler_ = false;       // the handler is running (read on its thread only)
+  bool answered_inline_ = false;  // it answered before returning
+  std::mutex respond_mu_;
+  bool handler_running_ = false;        // guarded by respond_mu_
+  std::optional<HttpResponse> parked_;  // guarded by respond_mu_: answered from another thread
+                                        // while the handler still ran
   HttpServer::BeastServer* server_;
   bool first_ = true;
   std::vector<char> drain_;

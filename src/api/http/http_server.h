@@ -3,7 +3,8 @@
 // large, 413 body over the limit, 408 request not sent in time) and hands every well-formed
 // request to a Handler. Beast types stay inside this module's .cc files.
 // Thread-safety: Start/Stop from one thread; the handler is called concurrently from the I/O
-// threads and must be thread-safe.
+// threads (and, for large bodies, a worker pool) and must be thread-safe; responders may be
+// called from any thread.
 #pragma once
 
 #include <atomic>
@@ -36,7 +37,12 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
 };
 
-using Handler = std::function<void(const HttpRequest&, HttpResponse&)>;
+// Sends the response to one request. Call it exactly once, from any thread; the request's views
+// (method, target, body, headers) stay valid until it is called.
+using Responder = std::function<void(HttpResponse)>;
+// Handles one request: answers through `respond`, before returning or later (from another thread,
+// e.g. a batcher's). A response given before the handler returns is written without a thread hop.
+using Handler = std::function<void(const HttpRequest&, Responder respond)>;
 
 struct HttpServerOptions {
   std::string host = "0.0.0.0";  // bind address

@@ -124,8 +124,25 @@ Status DecodeV2InferRequest(std::string_view body, inference::InferRequest* requ
     request->id = std::string(s);
   }
   dom::element params;
-  if (obj["parameters"].get(params) == simdjson::SUCCESS && !params.is_object()) {
-    return InvalidArgument("'parameters' must be an object");
+  if (obj["parameters"].get(params) == simdjson::SUCCESS) {
+    if (!params.is_object()) return InvalidArgument("'parameters' must be an object");
+    // Triton's scheduling parameters: "priority" (a level; 0 = the model's default) and
+    // "timeout" (microseconds the request may wait in the queue).
+    dom::element v;
+    if (params["priority"].get(v) == simdjson::SUCCESS) {
+      int64_t p = 0;
+      if (v.get_int64().get(p) != simdjson::SUCCESS || p < 0 || p > 1000000) {
+        return InvalidArgument("parameter 'priority' must be a non-negative integer");
+      }
+      request->priority = static_cast<int>(p);
+    }
+    if (params["timeout"].get(v) == simdjson::SUCCESS) {
+      int64_t t = 0;
+      if (v.get_int64().get(t) != simdjson::SUCCESS || t < 0) {
+        return InvalidArgument("parameter 'timeout' must be a non-negative integer (microseconds)");
+      }
+      request->timeout = std::chrono::microseconds(t);
+    }
   }
   dom::array inputs;
   auto in_err = obj["inputs"].get_array().get(inputs);
@@ -221,6 +238,43 @@ std::string EncodeError(std::string_view message) {
   std::string out;
   JsonWriter w(&out);
   w.BeginObject().Key("error").Str(message).EndObject();
+  return out;
+}
+
+std::string EncodeModelStatistics(const std::vector<inference::VersionStatistics>& stats) {
+  std::string out;
+  JsonWriter w(&out);
+  auto duration = [&w](const char* key, const inference::VersionStatistics::Duration& d) {
+    w.Key(key).BeginObject().Key("count").Number(d.count).Key("ns").Number(d.ns).EndObject();
+  };
+  w.BeginObject().Key("model_stats").BeginArray();
+  for (const auto& s : stats) {
+    w.BeginObject().Key("name").Str(s.model).Key("version").Str(std::to_string(s.version));
+    w.Key("last_inference").Number(s.last_inference_ms);
+    w.Key("inference_count").Number(s.inference_count);
+    w.Key("execution_count").Number(s.execution_count);
+    w.Key("inference_stats").BeginObject();
+    duration("success", s.success);
+    duration("fail", s.fail);
+    duration("queue", s.queue);
+    // inferd does not time input and output handling apart from the model run.
+    duration("compute_input", {s.compute.count, 0});
+    duration("compute_infer", s.compute);
+    duration("compute_output", {s.compute.count, 0});
+    duration("cache_hit", {});
+    duration("cache_miss", {});
+    w.EndObject();
+    w.Key("batch_stats").BeginArray();
+    for (const auto& [size, d] : s.batches) {
+      w.BeginObject().Key("batch_size").Number(static_cast<uint64_t>(size));
+      duration("compute_input", {d.count, 0});
+      duration("compute_infer", d);
+      duration("compute_output", {d.count, 0});
+      w.EndObject();
+    }
+    w.EndArray().EndObject();
+  }
+  w.EndArray().EndObject();
   return out;
 }
 

@@ -29,6 +29,8 @@ std::string EncodeV2ModelMetadata(const std::string& name, const std::vector<int
                                   const backend::ModelSignature& signature);
 
 std::string EncodeRepositoryIndex(const std::vector<lifecycle::IndexEntry>& entries);
+// Triton's statistics extension: {"model_stats": [...]}.
+std::string EncodeModelStatistics(const std::vector<inference::VersionStatistics>& stats);
 
 // {"error": message}
 std::string EncodeError(std::string_view message);
