@@ -4,11 +4,13 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
+#include <sstream>
 
 #include "backend/backend.h"
 #include "base/logging.h"
 #include "server/backends.h"
 #include "server/server.h"
+#include "tools/bench_client.h"
 #include "tools/predict.h"
 
 namespace {
@@ -157,6 +159,35 @@ int main(int argc, char** argv) {
   predict->add_flag("--profile", popts.profile,
                     "Print the load time and the time spent in each stage");
 
+  inferd::tools::BenchOptions bopts;
+  std::string bench_concurrency = "1,8,64";
+  bool bench_json = false, bench_grpc = false, bench_binary = false;
+  auto* bench = app.add_subcommand(
+      "bench", "Load a running server: throughput, latency percentiles, queue/compute split");
+  bench->add_option("url", bopts.url, "The server, e.g. http://127.0.0.1:8000")->required();
+  bench->add_option("--model", bopts.model, "Model name")->required();
+  int64_t bench_version = 0;
+  auto* bench_version_option =
+      bench->add_option("--model-version", bench_version, "Version (default: the newest)")
+          ->check(CLI::PositiveNumber);
+  bench->add_option("--concurrency", bench_concurrency, "Clients per run, comma-separated")
+      ->capture_default_str();
+  bench->add_option("--rate", bopts.rate, "Requests per second in all (0: closed loop)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  bench->add_option("--duration", bopts.duration, "Seconds measured per run")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  bench->add_option("--warmup", bopts.warmup, "Seconds run before measuring")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  bench->add_option("--batch", bopts.batch, "Rows per request")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  bench->add_flag("--json", bench_json, "One JSON object per run");
+  bench->add_flag("--grpc", bench_grpc, "Use gRPC (not available yet)");
+  bench->add_flag("--binary", bench_binary, "Binary tensor data (not available yet)");
+
   app.add_subcommand("version", "Print the version")->callback([] {
     std::printf("inferd 0.1.0\n");
   });
@@ -194,6 +225,39 @@ int main(int argc, char** argv) {
                           : predict_progress == "none"  ? Mode::kNone
                                                         : Mode::kAuto;
     return Predict(popts);
+  }
+  if (bench->parsed()) {
+    if (bench_grpc || bench_binary) {
+      std::fprintf(stderr, "inferd bench: --grpc and --binary are not available yet\n");
+      return 2;
+    }
+    if (bench_version_option->count() > 0) bopts.version = bench_version;
+    bopts.concurrency.clear();
+    std::stringstream levels(bench_concurrency);
+    for (std::string item; std::getline(levels, item, ',');) {
+      try {
+        bopts.concurrency.push_back(std::stoi(item));
+      } catch (const std::exception&) {
+        std::fprintf(stderr, "inferd bench: --concurrency: '%s' is not a number\n", item.c_str());
+        return 2;
+      }
+    }
+    if (!bench_json) std::printf("%s\n", inferd::tools::TableHeader().c_str());
+    auto levels_run = inferd::tools::RunBench(bopts);
+    if (!levels_run.ok()) {
+      std::fprintf(stderr, "inferd bench: %s\n", levels_run.status().message().c_str());
+      return 1;
+    }
+    for (const auto& level : *levels_run) {
+      std::printf("%s\n", bench_json ? inferd::tools::LevelJson(bopts, level).c_str()
+                                     : inferd::tools::TableRow(level).c_str());
+      if (!level.first_error.empty()) {
+        std::fprintf(stderr, "inferd bench: %llu errors at concurrency %d; the first: %s\n",
+                     static_cast<unsigned long long>(level.errors), level.concurrency,
+                     level.first_error.c_str());
+      }
+    }
+    return 0;
   }
   return 0;
 }

@@ -1,0 +1,359 @@
+#include "tools/bench_client.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <thread>
+
+#include "simdjson.h"
+
+namespace inferd::tools {
+
+using base::InvalidArgument;
+using base::Status;
+using base::StatusOr;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// One keep-alive HTTP/1.1 connection (blocking).
+class Connection {
+ public:
+  Connection(const sockaddr_in& addr, std::string host) : host_(std::move(host)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd_ < 0) return;
+    int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~Connection() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool ok() const { return fd_ >= 0; }
+
+  // Sends a request and reads the answer; false when the connection failed.
+  bool Exchange(const std::string& method, const std::string& target, const std::string& body,
+                int* status, std::string* answer) {
+    std::string req =
+        method + " " + target + " HTTP/1.1\r\nHost: " + host_ +
+        "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+        "\r\n\r\n" + body;
+    size_t sent = 0;
+    while (sent < req.size()) {
+      ssize_t n = ::send(fd_, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      sent += static_cast<size_t>(n);
+    }
+    // Headers, then Content-Length bytes of body.
+    size_t header_end;
+    while ((header_end = buf_.find("\r\n\r\n")) == std::string::npos) {
+      if (!Fill()) return false;
+    }
+    const std::string head = buf_.substr(0, header_end);
+    if (head.size() < 12 || head.compare(0, 5, "HTTP/") != 0) return false;
+    *status = std::atoi(head.c_str() + 9);
+    size_t length = 0;
+    std::string lower = head;
+    std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+    if (auto p = lower.find("content-length:"); p != std::string::npos) {
+      length = static_cast<size_t>(std::strtoull(lower.c_str() + p + 15, nullptr, 10));
+    }
+    while (buf_.size() < header_end + 4 + length) {
+      if (!Fill()) return false;
+    }
+    answer->assign(buf_, header_end + 4, length);
+    buf_.erase(0, header_end + 4 + length);
+    return true;
+  }
+
+ private:
+  bool Fill() {
+    char tmp[65536];
+    ssize_t n = ::recv(fd_, tmp, sizeof(tmp), 0);
+    if (n <= 0) return false;
+    buf_.append(tmp, static_cast<size_t>(n));
+    return true;
+  }
+
+  int fd_ = -1;
+  std::string host_;
+  std::string buf_;
+};
+
+struct Target {
+  sockaddr_in addr{};
+  std::string host;
+};
+
+StatusOr<Target> Resolve(const std::string& url) {
+  std::string rest = url;
+  if (rest.rfind("http://", 0) == 0) rest = rest.substr(7);
+  if (rest.rfind("https://", 0) == 0) return InvalidArgument("https is not supported: " + url);
+  if (auto slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
+  std::string host = rest, port = "80";
+  if (auto colon = rest.rfind(':'); colon != std::string::npos) {
+    host = rest.substr(0, colon);
+    port = rest.substr(colon + 1);
+  }
+  if (host.empty()) return InvalidArgument("no host in URL '" + url + "'");
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (::getaddrinfo(host.c_str(), port.c_str(), &hints, &res) != 0 || res == nullptr) {
+    return InvalidArgument("cannot resolve '" + host + ":" + port + "'");
+  }
+  Target t;
+  std::memcpy(&t.addr, res->ai_addr, sizeof(sockaddr_in));
+  ::freeaddrinfo(res);
+  t.host = rest;
+  return t;
+}
+
+std::string ModelPath(const BenchOptions& o) {
+  return "/v2/models/" + o.model + (o.version ? "/versions/" + std::to_string(*o.version) : "");
+}
+
+// An infer request body with `batch` rows of random data, from the model's metadata.
+StatusOr<std::string> BuildRequest(const std::string& metadata, int64_t batch) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(metadata).get(root) != simdjson::SUCCESS) {
+    return base::Internal("the server's model metadata is not JSON");
+  }
+  simdjson::dom::array inputs;
+  if (root["inputs"].get_array().get(inputs) != simdjson::SUCCESS) {
+    return base::Internal("the model metadata has no inputs");
+  }
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<double> real(0.0, 1.0);
+  std::string body = "{\"inputs\":[";
+  bool first = true;
+  for (simdjson::dom::element in : inputs) {
+    std::string_view name, datatype;
+    simdjson::dom::array shape;
+    if (in["name"].get_string().get(name) || in["datatype"].get_string().get(datatype) ||
+        in["shape"].get_array().get(shape)) {
+      return base::Internal("malformed input in the model metadata");
+    }
+    std::vector<int64_t> dims;
+    int64_t count = 1;
+    for (simdjson::dom::element d : shape) {
+      int64_t v = 0;
+      if (d.get_int64().get(v)) return base::Internal("malformed shape in the model metadata");
+      if (v < 0) v = dims.empty() ? batch : 1;
+      dims.push_back(v);
+      count *= v;
+    }
+    body += std::string(first ? "" : ",") + "{\"name\":\"" + std::string(name) +
+            "\",\"datatype\":\"" + std::string(datatype) + "\",\"shape\":[";
+    for (size_t i = 0; i < dims.size(); ++i) body += (i ? "," : "") + std::to_string(dims[i]);
+    body += "],\"data\":[";
+    const bool integer = datatype.find("INT") != std::string_view::npos;
+    const bool boolean = datatype == "BOOL";
+    for (int64_t i = 0; i < count; ++i) {
+      if (i) body += ',';
+      const double v = real(rng);
+      if (boolean) {
+        body += v < 0.5 ? "false" : "true";
+      } else if (integer) {
+        body += v < 0.5 ? "0" : "1";
+      } else {
+        char buf[32];
+        std::snprintf(buf, sizeof(buf), "%.6g", v);
+        body += buf;
+      }
+    }
+    body += "]}";
+    first = false;
+  }
+  body += "]}";
+  return body;
+}
+
+// Success count and ns, queue ns and compute ns of the model's statistics (summed over versions).
+struct ServerStats {
+  double success = 0, queue_ns = 0, compute_ns = 0;
+  bool ok = false;
+};
+
+ServerStats ReadStats(const Target& t, const BenchOptions& o) {
+  ServerStats s;
+  Connection c(t.addr, t.host);
+  int status = 0;
+  std::string body;
+  if (!c.ok() || !c.Exchange("GET", ModelPath(o) + "/stats", "", &status, &body) || status != 200) {
+    return s;
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(body).get(root) != simdjson::SUCCESS) return s;
+  simdjson::dom::array models;
+  if (root["model_stats"].get_array().get(models) != simdjson::SUCCESS) return s;
+  for (simdjson::dom::element m : models) {
+    uint64_t v = 0;
+    if (!m["inference_stats"]["success"]["count"].get_uint64().get(v)) s.success += double(v);
+    if (!m["inference_stats"]["queue"]["ns"].get_uint64().get(v)) s.queue_ns += double(v);
+    if (!m["inference_stats"]["compute_infer"]["ns"].get_uint64().get(v)) s.compute_ns += double(v);
+  }
+  s.ok = true;
+  return s;
+}
+
+double Percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  const size_t i = std::min(sorted.size() - 1, static_cast<size_t>(p * double(sorted.size())));
+  return sorted[i];
+}
+
+BenchLevel RunLevel(const Target& t, const BenchOptions& o, const std::string& body,
+                    int concurrency) {
+  BenchLevel level;
+  level.concurrency = concurrency;
+  const std::string target = ModelPath(o) + "/infer";
+  std::atomic<bool> measuring{false}, stop{false};
+  std::vector<std::vector<double>> latencies(static_cast<size_t>(concurrency));
+  std::vector<uint64_t> errors(static_cast<size_t>(concurrency), 0);
+  std::vector<std::string> first_error(static_cast<size_t>(concurrency));
+  const auto t0 = Clock::now();
+  // Open loop: client i sends at t0 + (i + k * concurrency) / rate.
+  const double interval = o.rate > 0 ? double(concurrency) / o.rate : 0;
+  std::vector<std::thread> clients;
+  for (int i = 0; i < concurrency; ++i) {
+    clients.emplace_back([&, i] {
+      auto c = std::make_unique<Connection>(t.addr, t.host);
+      auto next = t0 + std::chrono::duration_cast<Clock::duration>(
+                           std::chrono::duration<double>(interval * i / concurrency));
+      std::string answer;
+      while (!stop.load(std::memory_order_relaxed)) {
+        auto start = Clock::now();
+        if (interval > 0) {
+          std::this_thread::sleep_until(next);
+          start = next;  // latency counts from the schedule
+          next +=
+              std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(interval));
+        }
+        int status = 0;
+        const bool sent = c->ok() && c->Exchange("POST", target, body, &status, &answer);
+        const double us = std::chrono::duration<double, std::micro>(Clock::now() - start).count();
+        if (!measuring.load(std::memory_order_relaxed)) {
+          if (!sent) c = std::make_unique<Connection>(t.addr, t.host);
+          continue;
+        }
+        if (sent && status == 200) {
+          latencies[static_cast<size_t>(i)].push_back(us);
+        } else {
+          if (errors[static_cast<size_t>(i)]++ == 0) {
+            first_error[static_cast<size_t>(i)] =
+                sent ? std::to_string(status) + " " + answer.substr(0, 300) : "connection failed";
+          }
+          if (!sent) c = std::make_unique<Connection>(t.addr, t.host);
+        }
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::duration<double>(o.warmup));
+  const ServerStats before = ReadStats(t, o);
+  const auto m0 = Clock::now();
+  measuring = true;
+  std::this_thread::sleep_for(std::chrono::duration<double>(o.duration));
+  measuring = false;
+  const auto m1 = Clock::now();
+  const ServerStats after = ReadStats(t, o);
+  stop = true;
+  for (auto& c : clients) c.join();
+  std::vector<double> all;
+  for (size_t i = 0; i < latencies.size(); ++i) {
+    all.insert(all.end(), latencies[i].begin(), latencies[i].end());
+    level.errors += errors[i];
+    if (level.first_error.empty()) level.first_error = first_error[i];
+  }
+  std::sort(all.begin(), all.end());
+  level.seconds = std::chrono::duration<double>(m1 - m0).count();
+  level.ok = all.size();
+  level.throughput = double(level.ok) / level.seconds;
+  level.p50_us = Percentile(all, 0.50);
+  level.p90_us = Percentile(all, 0.90);
+  level.p99_us = Percentile(all, 0.99);
+  level.max_us = all.empty() ? 0 : all.back();
+  const double served = after.success - before.success;
+  if (before.ok && after.ok && served > 0) {
+    level.server_queue_us = (after.queue_ns - before.queue_ns) / served / 1e3;
+    level.server_compute_us = (after.compute_ns - before.compute_ns) / served / 1e3;
+  }
+  return level;
+}
+
+}  // namespace
+
+StatusOr<std::vector<BenchLevel>> RunBench(const BenchOptions& o) {
+  if (o.model.empty()) return InvalidArgument("--model is required");
+  if (o.concurrency.empty()) return InvalidArgument("--concurrency needs at least one level");
+  for (int c : o.concurrency) {
+    if (c < 1 || c > 4096) return InvalidArgument("concurrency levels must be 1 to 4096");
+  }
+  if (o.duration <= 0 || o.warmup < 0 || o.rate < 0 || o.batch < 1) {
+    return InvalidArgument("--duration must be > 0; --warmup, --rate >= 0; --batch >= 1");
+  }
+  ASSIGN_OR_RETURN(Target t, Resolve(o.url));
+  Connection c(t.addr, t.host);
+  if (!c.ok()) return base::Unavailable("cannot connect to " + o.url);
+  int status = 0;
+  std::string metadata;
+  if (!c.Exchange("GET", ModelPath(o), "", &status, &metadata)) {
+    return base::Unavailable("no answer from " + o.url);
+  }
+  if (status == 404) return base::NotFound("the server has no model '" + o.model + "'");
+  if (status != 200) {
+    return base::Unavailable("model metadata: HTTP " + std::to_string(status) + " " + metadata);
+  }
+  ASSIGN_OR_RETURN(std::string body, BuildRequest(metadata, o.batch));
+  std::vector<BenchLevel> levels;
+  for (int concurrency : o.concurrency) levels.push_back(RunLevel(t, o, body, concurrency));
+  return levels;
+}
+
+std::string LevelJson(const BenchOptions& o, const BenchLevel& l) {
+  char buf[512];
+  std::snprintf(buf, sizeof(buf),
+                "{\"model\": \"%s\", \"batch\": %lld, \"concurrency\": %d, \"rate\": %.1f, "
+                "\"seconds\": %.2f, \"ok\": %llu, \"errors\": %llu, \"throughput\": %.1f, "
+                "\"p50_us\": %.1f, \"p90_us\": %.1f, \"p99_us\": %.1f, \"max_us\": %.1f, "
+                "\"server_queue_us\": %.1f, \"server_compute_us\": %.1f}",
+                o.model.c_str(), static_cast<long long>(o.batch), l.concurrency, o.rate, l.seconds,
+                static_cast<unsigned long long>(l.ok), static_cast<unsigned long long>(l.errors),
+                l.throughput, l.p50_us, l.p90_us, l.p99_us, l.max_us, l.server_queue_us,
+                l.server_compute_us);
+  return buf;
+}
+
+std::string TableHeader() {
+  char buf[256];
+  std::snprintf(buf, sizeof(buf), "%11s %12s %9s %9s %9s %9s %8s %10s %10s", "concurrency",
+                "requests/s", "p50 us", "p90 us", "p99 us", "max us", "errors", "queue us",
+                "compute us");
+  return buf;
+}
+
+std::string TableRow(const BenchLevel& l) {
+  char buf[256];
+  std::snprintf(buf, sizeof(buf), "%11d %12.1f %9.1f %9.1f %9.1f %9.1f %8llu %10.1f %10.1f",
+                l.concurrency, l.throughput, l.p50_us, l.p90_us, l.p99_us, l.max_us,
+                static_cast<unsigned long long>(l.errors), l.server_queue_us, l.server_compute_us);
+  return buf;
+}
+
+}  // namespace inferd::tools
