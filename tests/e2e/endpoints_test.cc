@@ -1,7 +1,9 @@
 // Every REST endpoint of the foundation, against the real server.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -114,6 +116,51 @@ TEST_F(EndpointsTest, InferLatestAndPinnedVersion) {
       EXPECT_NEAR(out["data"][2 * i + 1].get<double>(), expected[i][0], 1e-6);
     }
   }
+}
+
+TEST_F(EndpointsTest, BinaryTensorDataInAndOut) {
+  // Triton's binary tensor extension: the JSON header, then the raw FP32 rows; the answer's
+  // probabilities come back as binary data after its JSON.
+  auto rows = Rows("binary_logistic", 2);
+  std::string data;
+  for (const auto& row : rows) {
+    for (double v : row) {
+      const float f = static_cast<float>(v);
+      data.append(reinterpret_cast<const char*>(&f), sizeof(f));
+    }
+  }
+  const std::string header = R"({"inputs":[{"name":"input","shape":[2,30],"datatype":"FP32",)"
+                             R"("parameters":{"binary_data_size":)" +
+                             std::to_string(data.size()) +
+                             R"(}}],"outputs":[{"name":"probabilities",)"
+                             R"("parameters":{"binary_data":true}},{"name":"label"}]})";
+  HttpConnection c(port());
+  auto r = c.Request("POST", "/v2/models/cancer/versions/1/infer", header + data,
+                     {{"Inference-Header-Content-Length", std::to_string(header.size())}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  const size_t json_bytes = std::stoul(r.Header("inference-header-content-length"));
+  auto j = json::parse(r.body.substr(0, json_bytes));
+  ASSERT_EQ(j["outputs"].size(), 2u);
+  EXPECT_EQ(j["outputs"][0]["name"], "probabilities");
+  EXPECT_EQ(j["outputs"][0]["parameters"]["binary_data_size"], 16);
+  EXPECT_FALSE(j["outputs"][0].contains("data"));
+  EXPECT_EQ(j["outputs"][1]["data"].size(), 2u);  // label stays JSON
+  ASSERT_EQ(r.body.size(), json_bytes + 16);
+  float probs[4];
+  std::memcpy(probs, r.body.data() + json_bytes, sizeof(probs));
+  auto expected = Expected("binary_logistic", "predict.csv");
+  for (size_t i = 0; i < 2; ++i) EXPECT_NEAR(probs[2 * i + 1], expected[i][0], 1e-6);
+  // The same rows as JSON give the same labels.
+  auto plain =
+      json::parse(Http(port(), "POST", "/v2/models/cancer/versions/1/infer", V2Request(rows)).body);
+  for (const auto& o : plain["outputs"]) {
+    if (o["name"] == "label") {
+      EXPECT_EQ(o["data"], j["outputs"][1]["data"]);
+    }
+  }
+  auto meta = json::parse(Http(port(), "GET", "/v2").body);
+  EXPECT_NE(std::find(meta["extensions"].begin(), meta["extensions"].end(), "binary_tensor_data"),
+            meta["extensions"].end());
 }
 
 TEST_F(EndpointsTest, IdIsEchoedAndGenerated) {

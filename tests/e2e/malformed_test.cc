@@ -119,9 +119,29 @@ std::vector<Case> Cases() {
       {"lists mixed with values", "POST", infer,
        Infer(R"({"name":"input","shape":[1,4],"datatype":"FP32","data":[1,[2],3,4]})"), 400,
        "mixes lists and values", ""},
-      {"binary tensor extension", "", "", "", 400, "binary tensor data extension",
+      {"binary header length cuts the JSON", "", "", "", 400, "malformed JSON",
        "POST /v2/models/iris/infer HTTP/1.1\r\nInference-Header-Content-Length: 10\r\n"
        "Content-Length: 15\r\n\r\n{\"inputs\":[]}xx"},
+      {"binary header length beyond the body", "", "", "", 400, "the body has 15",
+       "POST /v2/models/iris/infer HTTP/1.1\r\nInference-Header-Content-Length: 99\r\n"
+       "Content-Length: 15\r\n\r\n{\"inputs\":[]}xx"},
+      {"binary header length not a number", "", "", "", 400, "is not a byte count",
+       "POST /v2/models/iris/infer HTTP/1.1\r\nInference-Header-Content-Length: x1\r\n"
+       "Content-Length: 15\r\n\r\n{\"inputs\":[]}xx"},
+      {"binary size without binary data", "POST", infer,
+       Infer(R"({"name":"input","shape":[1,4],"datatype":"FP32",)"
+             R"("parameters":{"binary_data_size":16}})"),
+       400, "has no binary data", ""},
+      {"binary size that does not fit the shape", "", "", "", 400, "takes 16",
+       "POST /v2/models/iris/infer HTTP/1.1\r\nInference-Header-Content-Length: 99\r\n"
+       "Content-Length: 111\r\n\r\n"
+       "{\"inputs\":[{\"name\":\"input\",\"shape\":[1,4],\"datatype\":\"FP32\","
+       "\"parameters\":{\"binary_data_size\":12}}]} 123456789012"},
+      {"binary bytes left over", "", "", "", 400, "its inputs take 16",
+       "POST /v2/models/iris/infer HTTP/1.1\r\nInference-Header-Content-Length: 99\r\n"
+       "Content-Length: 119\r\n\r\n"
+       "{\"inputs\":[{\"name\":\"input\",\"shape\":[1,4],\"datatype\":\"FP32\","
+       "\"parameters\":{\"binary_data_size\":16}}]} 12345678901234567890"},
       {"id too long", "POST", infer,
        R"({"id":")" + std::string(300, 'i') +
            R"(","inputs":[{"name":"input","shape":[1,4],"datatype":"FP32",)" + kRow + "}]}",

@@ -73,15 +73,18 @@ base::StatusOr<int64_t> ParseVersion(const std::string& s) {
   return v;
 }
 
-// Triton's binary tensor extension (JSON header followed by raw tensor bytes) is not implemented
-// yet: say so instead of failing on the bytes as malformed JSON.
-Status BinaryExtensionCheck(const HttpRequest& req) {
-  if (req.header("Inference-Header-Content-Length")) {
-    return base::InvalidArgument(
-        "the binary tensor data extension (Inference-Header-Content-Length) is not supported yet; "
-        "send tensors as JSON 'data'");
+// Triton's binary tensor extension: the length of the JSON that opens the body, when binary
+// tensor data follows it.
+base::StatusOr<std::optional<size_t>> JsonHeaderLength(const HttpRequest& req) {
+  auto h = req.header("Inference-Header-Content-Length");
+  if (!h) return std::optional<size_t>();
+  size_t n = 0;
+  auto r = std::from_chars(h->data(), h->data() + h->size(), n);
+  if (r.ec != std::errc() || r.ptr != h->data() + h->size()) {
+    return base::InvalidArgument("Inference-Header-Content-Length '" +
+                                 std::string(h->substr(0, 40)) + "' is not a byte count");
   }
-  return Status::Ok();
+  return std::optional<size_t>(n);
 }
 
 std::string RequestIdFromHeader(const HttpRequest& req) {
@@ -153,7 +156,9 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* e
       std::string out;
       JsonWriter w(&out);
       w.BeginObject().Key("name").Str(options_.server_name).Key("version");
-      w.Str(options_.server_version).Key("extensions").BeginArray().EndArray().EndObject();
+      w.Str(options_.server_version).Key("extensions").BeginArray();
+      for (const char* e : {"binary_tensor_data", "statistics", "schedule_policy"}) w.Str(e);
+      w.EndArray().EndObject();
       res.body = std::move(out);
       return false;
     }
@@ -260,8 +265,10 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* e
           res.headers.emplace_back("inferd-request-id", header_id);
           return SetError(res, handle.status());
         }
-        Status st = BinaryExtensionCheck(req);
-        if (st.ok()) st = DecodeV2InferRequest(req.body, &ireq);
+        BinaryOutputs binary;
+        auto json_bytes = JsonHeaderLength(req);
+        Status st = json_bytes.status();
+        if (st.ok()) st = DecodeV2InferRequest(req.body, &ireq, *json_bytes, &binary);
         if (ireq.id.empty() || !st.ok()) ireq.id = header_id;
         res.headers.emplace_back("inferd-request-id", ireq.id);
         if (!st.ok()) {
@@ -271,11 +278,18 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* e
         // Answered when the model has run (later, for a model that batches dynamically).
         options_.inference->InferAsync(
             std::move(ireq), *handle,
-            [finish, headers = std::move(res.headers)](StatusOr<inference::InferResponse> out) {
+            [finish, binary = std::move(binary),
+             headers = std::move(res.headers)](StatusOr<inference::InferResponse> out) {
               HttpResponse r;
               r.headers = headers;
               if (!out.ok()) {
                 SetError(r, out.status());
+              } else if (binary.any()) {
+                size_t json_bytes = 0;
+                r.body = EncodeV2InferResponse(*out, binary, &json_bytes);
+                r.content_type = "application/octet-stream";
+                r.headers.emplace_back("Inference-Header-Content-Length",
+                                       std::to_string(json_bytes));
               } else {
                 r.body = EncodeV2InferResponse(*out);
               }

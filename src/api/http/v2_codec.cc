@@ -1,6 +1,7 @@
 #include "api/http/v2_codec.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "api/common/json_writer.h"
 #include "api/http/json_tensor.h"
@@ -13,7 +14,15 @@ namespace dom = simdjson::dom;
 
 namespace {
 
-Status DecodeInput(dom::element in, size_t index, size_t body_size, tensor::Tensor* out) {
+// The binary data of the inputs that carry it (after the JSON), consumed in order.
+struct BinarySource {
+  std::string_view bytes;
+  size_t offset = 0;
+  bool present = false;
+};
+
+Status DecodeInput(dom::element in, size_t index, size_t body_size, BinarySource* binary,
+                   tensor::Tensor* out) {
   std::string where = "inputs[" + std::to_string(index) + "]";
   dom::object obj;
   if (in.get_object().get(obj) != simdjson::SUCCESS) {
@@ -51,10 +60,44 @@ Status DecodeInput(dom::element in, size_t index, size_t body_size, tensor::Tens
     shape.push_back(v);
   }
   int64_t expected = tensor::ElementCount(shape);
-  // Each element takes at least two bytes of JSON ("1,"): larger shapes cannot match the data.
+  // Each element takes at least one byte (binary BOOL) or two of JSON ("1,"): larger shapes
+  // cannot match the data.
   if (expected < 0 || static_cast<uint64_t>(expected) > body_size) {
     return InvalidArgument(where + ": shape " + tensor::ShapeToString(shape) +
                            " is larger than the data in the request");
+  }
+  dom::element size_param;
+  if (obj["parameters"]["binary_data_size"].get(size_param) == simdjson::SUCCESS) {
+    int64_t size = 0;
+    if (size_param.get_int64().get(size) != simdjson::SUCCESS || size < 0) {
+      return InvalidArgument(where + ": 'binary_data_size' must be a non-negative integer");
+    }
+    if (!binary->present) {
+      return InvalidArgument(where +
+                             " has 'binary_data_size' but the request has no binary "
+                             "data (no Inference-Header-Content-Length header)");
+    }
+    const uint64_t want = static_cast<uint64_t>(expected) * tensor::DataTypeSize(*dtype);
+    if (static_cast<uint64_t>(size) != want) {
+      return InvalidArgument(where + ": binary_data_size is " + std::to_string(size) +
+                             " bytes; shape " + tensor::ShapeToString(shape) + " of " +
+                             std::string(dtype_name) + " takes " + std::to_string(want));
+    }
+    if (binary->offset + static_cast<size_t>(size) > binary->bytes.size()) {
+      return InvalidArgument(where + ": " + std::to_string(size) +
+                             " bytes of binary data announced, " +
+                             std::to_string(binary->bytes.size() - binary->offset) + " left");
+    }
+    *out = tensor::Tensor(std::string(name), *dtype, shape);
+    std::memcpy(out->bytes().data(), binary->bytes.data() + binary->offset,
+                static_cast<size_t>(size));
+    binary->offset += static_cast<size_t>(size);
+    if (*dtype == tensor::DataType::kBool) {
+      for (uint8_t& b : out->bytes()) {
+        if (b > 1) return InvalidArgument(where + ": BOOL bytes must be 0 or 1");
+      }
+    }
+    return Status::Ok();
   }
   dom::element data;
   if (obj["data"].get(data) != simdjson::SUCCESS) {
@@ -97,7 +140,22 @@ void WriteSpecs(JsonWriter& w, const std::vector<config::TensorSpec>& specs) {
 
 }  // namespace
 
-Status DecodeV2InferRequest(std::string_view body, inference::InferRequest* request) {
+bool BinaryOutputs::wants(const std::string& name) const {
+  return all || std::find(names.begin(), names.end(), name) != names.end();
+}
+
+Status DecodeV2InferRequest(std::string_view body, inference::InferRequest* request,
+                            std::optional<size_t> json_bytes, BinaryOutputs* binary_outputs) {
+  BinarySource binary;
+  if (json_bytes) {
+    if (*json_bytes > body.size()) {
+      return InvalidArgument("Inference-Header-Content-Length is " + std::to_string(*json_bytes) +
+                             " bytes; the body has " + std::to_string(body.size()));
+    }
+    binary.bytes = body.substr(*json_bytes);
+    binary.present = true;
+    body = body.substr(0, *json_bytes);
+  }
   ParserScope scope;
   dom::element root;
   auto err = ThreadParser().parse(body.data(), body.size()).get(root);
@@ -143,6 +201,13 @@ Status DecodeV2InferRequest(std::string_view body, inference::InferRequest* requ
       }
       request->timeout = std::chrono::microseconds(t);
     }
+    if (params["binary_data_output"].get(v) == simdjson::SUCCESS) {
+      bool b = false;
+      if (v.get_bool().get(b) != simdjson::SUCCESS) {
+        return InvalidArgument("parameter 'binary_data_output' must be true or false");
+      }
+      if (binary_outputs != nullptr) binary_outputs->all = b;
+    }
   }
   dom::array inputs;
   auto in_err = obj["inputs"].get_array().get(inputs);
@@ -152,8 +217,13 @@ Status DecodeV2InferRequest(std::string_view body, inference::InferRequest* requ
   size_t i = 0;
   for (dom::element in : inputs) {
     tensor::Tensor t;
-    RETURN_IF_ERROR(DecodeInput(in, i++, body.size(), &t));
+    RETURN_IF_ERROR(DecodeInput(in, i++, body.size() + binary.bytes.size(), &binary, &t));
     request->inputs.push_back(std::move(t));
+  }
+  if (binary.present && binary.offset != binary.bytes.size()) {
+    return InvalidArgument("the request has " + std::to_string(binary.bytes.size()) +
+                           " bytes of binary data; its inputs take " +
+                           std::to_string(binary.offset));
   }
   dom::element outputs;
   if (obj["outputs"].get(outputs) == simdjson::SUCCESS) {
@@ -171,12 +241,22 @@ Status DecodeV2InferRequest(std::string_view body, inference::InferRequest* requ
         return InvalidArgument("output '" + std::string(name) + "' is requested twice");
       }
       request->outputs.emplace_back(name);
+      dom::element b;
+      if (o["parameters"]["binary_data"].get(b) == simdjson::SUCCESS) {
+        bool on = false;
+        if (b.get_bool().get(on) != simdjson::SUCCESS) {
+          return InvalidArgument("output '" + std::string(name) +
+                                 "': 'binary_data' must be true or false");
+        }
+        if (on && binary_outputs != nullptr) binary_outputs->names.emplace_back(name);
+      }
     }
   }
   return Status::Ok();
 }
 
-std::string EncodeV2InferResponse(const inference::InferResponse& response) {
+std::string EncodeV2InferResponse(const inference::InferResponse& response,
+                                  const BinaryOutputs& binary, size_t* json_bytes) {
   std::string out;
   out.reserve(256);
   JsonWriter w(&out);
@@ -184,16 +264,28 @@ std::string EncodeV2InferResponse(const inference::InferResponse& response) {
   w.Key("model_version").Str(std::to_string(response.version));
   w.Key("id").Str(response.id);
   w.Key("outputs").BeginArray();
+  std::vector<const tensor::Tensor*> as_binary;
   for (const auto& t : response.outputs) {
     w.BeginObject().Key("name").Str(t.name()).Key("datatype").Str(tensor::DataTypeName(t.dtype()));
     w.Key("shape").BeginArray();
     for (int64_t d : t.shape()) w.Number(d);
     w.EndArray();
-    w.Key("data");
-    WriteTensorData(w, t);
+    if (binary.any() && binary.wants(t.name())) {
+      w.Key("parameters").BeginObject().Key("binary_data_size").Number(t.byte_size());
+      w.EndObject();
+      as_binary.push_back(&t);
+    } else {
+      w.Key("data");
+      WriteTensorData(w, t);
+    }
     w.EndObject();
   }
   w.EndArray().EndObject();
+  if (json_bytes != nullptr) *json_bytes = out.size();
+  // Binary data: little-endian, row major, as the tensors hold it.
+  for (const tensor::Tensor* t : as_binary) {
+    out.append(reinterpret_cast<const char*>(t->bytes().data()), t->byte_size());
+  }
   return out;
 }
 

@@ -3,6 +3,7 @@
 // Thread-safety: pure functions (each thread uses its own JSON parser).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,12 +18,33 @@ namespace inferd::api::http {
 // Longest request id accepted (it is echoed in the inferd-request-id header).
 inline constexpr size_t kMaxRequestIdBytes = 256;
 
-// Decodes an infer request body into `request` (model and version are set by the caller).
-// Errors (INVALID_ARGUMENT) name the problem: malformed JSON, missing or mistyped fields, unknown
-// datatype, negative or overflowing shape, element count that does not match the shape.
-base::Status DecodeV2InferRequest(std::string_view body, inference::InferRequest* request);
+// Which outputs go back as binary data (Triton's binary tensor extension): every output when
+// the request parameter binary_data_output is true, else those whose request output sets
+// "binary_data": true.
+struct BinaryOutputs {
+  bool all = false;
+  std::vector<std::string> names;
+  bool any() const { return all || !names.empty(); }
+  bool wants(const std::string& name) const;
+};
 
-std::string EncodeV2InferResponse(const inference::InferResponse& response);
+// Decodes an infer request body into `request` (model and version are set by the caller).
+// `json_bytes`: the value of the Inference-Header-Content-Length header when the body carries
+// binary tensor data after its JSON (Triton's binary tensor extension): inputs with the
+// "binary_data_size" parameter take their bytes from there, in order. `binary` (may be null)
+// receives which outputs to send back as binary data.
+// Errors (INVALID_ARGUMENT) name the problem: malformed JSON, missing or mistyped fields, unknown
+// datatype, negative or overflowing shape, element count that does not match the shape, binary
+// data sizes that do not match the shape or the body.
+base::Status DecodeV2InferRequest(std::string_view body, inference::InferRequest* request,
+                                  std::optional<size_t> json_bytes = std::nullopt,
+                                  BinaryOutputs* binary = nullptr);
+
+// The response body. With binary outputs, their data follows the JSON (which then holds their
+// "binary_data_size" instead of "data"), and *json_bytes is set to the JSON's length for the
+// Inference-Header-Content-Length header.
+std::string EncodeV2InferResponse(const inference::InferResponse& response,
+                                  const BinaryOutputs& binary = {}, size_t* json_bytes = nullptr);
 
 // Model metadata for `versions` (ascending), from the signature of the version shown.
 std::string EncodeV2ModelMetadata(const std::string& name, const std::vector<int64_t>& versions,
