@@ -161,7 +161,7 @@ int main(int argc, char** argv) {
 
   inferd::tools::BenchOptions bopts;
   std::string bench_concurrency = "1,8,64";
-  bool bench_json = false, bench_grpc = false, bench_binary = false;
+  bool bench_json = false, bench_grpc = false;
   auto* bench = app.add_subcommand(
       "bench", "Load a running server: throughput, latency percentiles, queue/compute split");
   bench->add_option("url", bopts.url, "The server, e.g. http://127.0.0.1:8000")->required();
@@ -186,7 +186,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   bench->add_flag("--json", bench_json, "One JSON object per run");
   bench->add_flag("--grpc", bench_grpc, "Use gRPC (not available yet)");
-  bench->add_flag("--binary", bench_binary, "Binary tensor data (not available yet)");
+  bench->add_flag("--binary", bopts.binary,
+                  "Tensors as binary data after a JSON header (Triton's extension)");
 
   app.add_subcommand("version", "Print the version")->callback([] {
     std::printf("inferd 0.1.0\n");
@@ -227,8 +228,8 @@ int main(int argc, char** argv) {
     return Predict(popts);
   }
   if (bench->parsed()) {
-    if (bench_grpc || bench_binary) {
-      std::fprintf(stderr, "inferd bench: --grpc and --binary are not available yet\n");
+    if (bench_grpc) {
+      std::fprintf(stderr, "inferd bench: --grpc is not available yet\n");
       return 2;
     }
     if (bench_version_option->count() > 0) bopts.version = bench_version;

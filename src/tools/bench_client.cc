@@ -46,11 +46,10 @@ class Connection {
 
   // Sends a request and reads the answer; false when the connection failed.
   bool Exchange(const std::string& method, const std::string& target, const std::string& body,
-                int* status, std::string* answer) {
-    std::string req =
-        method + " " + target + " HTTP/1.1\r\nHost: " + host_ +
-        "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-        "\r\n\r\n" + body;
+                int* status, std::string* answer, const std::string& extra_headers = "") {
+    std::string req = method + " " + target + " HTTP/1.1\r\nHost: " + host_ +
+                      "\r\nContent-Type: application/json\r\n" + extra_headers +
+                      "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
     size_t sent = 0;
     while (sent < req.size()) {
       ssize_t n = ::send(fd_, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
@@ -68,8 +67,9 @@ class Connection {
     size_t length = 0;
     std::string lower = head;
     std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
-    if (auto p = lower.find("content-length:"); p != std::string::npos) {
-      length = static_cast<size_t>(std::strtoull(lower.c_str() + p + 15, nullptr, 10));
+    // (At a line start: "inference-header-content-length" also ends in content-length.)
+    if (auto p = lower.find("\r\ncontent-length:"); p != std::string::npos) {
+      length = static_cast<size_t>(std::strtoull(lower.c_str() + p + 17, nullptr, 10));
     }
     while (buf_.size() < header_end + 4 + length) {
       if (!Fill()) return false;
@@ -127,8 +127,10 @@ std::string ModelPath(const BenchOptions& o) {
   return "/v2/models/" + o.model + (o.version ? "/versions/" + std::to_string(*o.version) : "");
 }
 
-// An infer request body with `batch` rows of random data, from the model's metadata.
-StatusOr<std::string> BuildRequest(const std::string& metadata, int64_t batch) {
+// An infer request body with `batch` rows of random data, from the model's metadata. With
+// `binary`, the data follows the JSON as raw bytes and *json_bytes is the JSON's length.
+StatusOr<std::string> BuildRequest(const std::string& metadata, int64_t batch, bool binary,
+                                   size_t* json_bytes) {
   simdjson::dom::parser parser;
   simdjson::dom::element root;
   if (parser.parse(metadata).get(root) != simdjson::SUCCESS) {
@@ -141,6 +143,7 @@ StatusOr<std::string> BuildRequest(const std::string& metadata, int64_t batch) {
   std::mt19937 rng(7);
   std::uniform_real_distribution<double> real(0.0, 1.0);
   std::string body = "{\"inputs\":[";
+  std::string raw;
   bool first = true;
   for (simdjson::dom::element in : inputs) {
     std::string_view name, datatype;
@@ -161,9 +164,36 @@ StatusOr<std::string> BuildRequest(const std::string& metadata, int64_t batch) {
     body += std::string(first ? "" : ",") + "{\"name\":\"" + std::string(name) +
             "\",\"datatype\":\"" + std::string(datatype) + "\",\"shape\":[";
     for (size_t i = 0; i < dims.size(); ++i) body += (i ? "," : "") + std::to_string(dims[i]);
-    body += "],\"data\":[";
     const bool integer = datatype.find("INT") != std::string_view::npos;
     const bool boolean = datatype == "BOOL";
+    if (binary) {
+      auto put = [&raw](const auto& v) {
+        raw.append(reinterpret_cast<const char*>(&v), sizeof(v));
+      };
+      const size_t before = raw.size();
+      for (int64_t i = 0; i < count; ++i) {
+        const double v = real(rng);
+        if (datatype == "FP32") {
+          put(static_cast<float>(v));
+        } else if (datatype == "FP64") {
+          put(v);
+        } else if (datatype == "INT64") {
+          put(static_cast<int64_t>(v < 0.5 ? 0 : 1));
+        } else if (datatype == "INT32") {
+          put(static_cast<int32_t>(v < 0.5 ? 0 : 1));
+        } else if (boolean || datatype == "UINT8" || datatype == "INT8") {
+          put(static_cast<uint8_t>(v < 0.5 ? 0 : 1));
+        } else {
+          return InvalidArgument("--binary: datatype " + std::string(datatype) +
+                                 " is not generated");
+        }
+      }
+      body +=
+          "],\"parameters\":{\"binary_data_size\":" + std::to_string(raw.size() - before) + "}}";
+      first = false;
+      continue;
+    }
+    body += "],\"data\":[";
     for (int64_t i = 0; i < count; ++i) {
       if (i) body += ',';
       const double v = real(rng);
@@ -180,8 +210,9 @@ StatusOr<std::string> BuildRequest(const std::string& metadata, int64_t batch) {
     body += "]}";
     first = false;
   }
-  body += "]}";
-  return body;
+  body += binary ? "],\"parameters\":{\"binary_data_output\":true}}" : "]}";
+  *json_bytes = body.size();
+  return body + raw;
 }
 
 // Success count and ns, queue ns and compute ns of the model's statistics (summed over versions).
@@ -220,7 +251,7 @@ double Percentile(const std::vector<double>& sorted, double p) {
 }
 
 BenchLevel RunLevel(const Target& t, const BenchOptions& o, const std::string& body,
-                    int concurrency) {
+                    const std::string& headers, int concurrency) {
   BenchLevel level;
   level.concurrency = concurrency;
   const std::string target = ModelPath(o) + "/infer";
@@ -247,7 +278,7 @@ BenchLevel RunLevel(const Target& t, const BenchOptions& o, const std::string& b
               std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(interval));
         }
         int status = 0;
-        const bool sent = c->ok() && c->Exchange("POST", target, body, &status, &answer);
+        const bool sent = c->ok() && c->Exchange("POST", target, body, &status, &answer, headers);
         const double us = std::chrono::duration<double, std::micro>(Clock::now() - start).count();
         if (!measuring.load(std::memory_order_relaxed)) {
           if (!sent) c = std::make_unique<Connection>(t.addr, t.host);
@@ -320,23 +351,29 @@ StatusOr<std::vector<BenchLevel>> RunBench(const BenchOptions& o) {
   if (status != 200) {
     return base::Unavailable("model metadata: HTTP " + std::to_string(status) + " " + metadata);
   }
-  ASSIGN_OR_RETURN(std::string body, BuildRequest(metadata, o.batch));
+  size_t json_bytes = 0;
+  ASSIGN_OR_RETURN(std::string body, BuildRequest(metadata, o.batch, o.binary, &json_bytes));
+  const std::string headers =
+      o.binary ? "Inference-Header-Content-Length: " + std::to_string(json_bytes) + "\r\n" : "";
   std::vector<BenchLevel> levels;
-  for (int concurrency : o.concurrency) levels.push_back(RunLevel(t, o, body, concurrency));
+  for (int concurrency : o.concurrency) {
+    levels.push_back(RunLevel(t, o, body, headers, concurrency));
+  }
   return levels;
 }
 
 std::string LevelJson(const BenchOptions& o, const BenchLevel& l) {
   char buf[512];
   std::snprintf(buf, sizeof(buf),
-                "{\"model\": \"%s\", \"batch\": %lld, \"concurrency\": %d, \"rate\": %.1f, "
+                "{\"model\": \"%s\", \"batch\": %lld, \"binary\": %s, \"concurrency\": %d, "
+                "\"rate\": %.1f, "
                 "\"seconds\": %.2f, \"ok\": %llu, \"errors\": %llu, \"throughput\": %.1f, "
                 "\"p50_us\": %.1f, \"p90_us\": %.1f, \"p99_us\": %.1f, \"max_us\": %.1f, "
                 "\"server_queue_us\": %.1f, \"server_compute_us\": %.1f}",
-                o.model.c_str(), static_cast<long long>(o.batch), l.concurrency, o.rate, l.seconds,
-                static_cast<unsigned long long>(l.ok), static_cast<unsigned long long>(l.errors),
-                l.throughput, l.p50_us, l.p90_us, l.p99_us, l.max_us, l.server_queue_us,
-                l.server_compute_us);
+                o.model.c_str(), static_cast<long long>(o.batch), o.binary ? "true" : "false",
+                l.concurrency, o.rate, l.seconds, static_cast<unsigned long long>(l.ok),
+                static_cast<unsigned long long>(l.errors), l.throughput, l.p50_us, l.p90_us,
+                l.p99_us, l.max_us, l.server_queue_us, l.server_compute_us);
   return buf;
 }
 

@@ -25,6 +25,8 @@ struct BenchOptions {
   double duration = 5;  // seconds measured per level
   double warmup = 1;    // seconds run before measuring, per level
   int64_t batch = 1;    // rows per request
+  // Tensors as binary data after a JSON header (Triton's binary tensor extension), both ways.
+  bool binary = false;
 };
 
 struct BenchLevel {
