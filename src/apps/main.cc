@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
 
@@ -35,8 +36,21 @@ int Serve(const inferd::server::ServerOptions& options) {
   std::fflush(stdout);
   int sig = 0;
   sigwait(&set, &sig);
-  LOG_INFO("signal {}: stopping", sig);
-  (*server)->Stop();
+  // Kubernetes semantics: not ready at once, serving on for the grace period (load balancers
+  // notice), then no new connections and the requests in flight finish. A second signal
+  // skips the grace period.
+  LOG_INFO("signal {}: draining (readiness 503; serving for {} ms more)", sig,
+           options.drain_grace.count());
+  (*server)->BeginDrain();
+  timespec grace{};
+  grace.tv_sec = options.drain_grace.count() / 1000;
+  grace.tv_nsec = (options.drain_grace.count() % 1000) * 1000000;
+  if (sigtimedwait(&set, nullptr, &grace) > 0) LOG_INFO("second signal: stopping now");
+  if (!(*server)->FinishDrain(options.drain_timeout)) {
+    LOG_WARN("drain timeout ({} ms): requests still in flight were dropped",
+             options.drain_timeout.count());
+  }
+  LOG_INFO("stopped");
   return 0;
 }
 
@@ -72,7 +86,21 @@ int main(int argc, char** argv) {
   serve->add_option("--model-repository", repo, "Directory of <model>/<version>/ folders")
       ->required();
   serve->add_option("--host", opts.host, "Address to bind")->capture_default_str();
-  serve->add_option("--http-port", opts.http_port, "HTTP port; 0 picks a free one and prints it")
+  auto* http_port_option =
+      serve
+          ->add_option("--http-port", opts.http_port,
+                       "HTTP port; 0 picks a free one and prints it (default: $PORT, else 8000)")
+          ->capture_default_str();
+  double drain_grace = 5, drain_timeout = 30;
+  serve
+      ->add_option("--drain-grace", drain_grace,
+                   "Seconds to keep serving after SIGTERM/SIGINT with readiness at 503")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  serve
+      ->add_option("--drain-timeout", drain_timeout,
+                   "Seconds the requests in flight may take to finish after the grace period")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   serve->add_option("--http-threads", opts.http_threads, "HTTP I/O threads; 0 = one per core")
       ->capture_default_str();
@@ -211,6 +239,20 @@ int main(int argc, char** argv) {
     opts.http_request_timeout = ms(request_timeout);
     opts.http_idle_timeout = ms(idle_timeout);
     opts.repository_poll_interval = ms(poll_secs);
+    opts.drain_grace = ms(drain_grace);
+    opts.drain_timeout = ms(drain_timeout);
+    // Platforms that assign the port (Cloud Run, Heroku, Knative) say it in $PORT.
+    if (http_port_option->count() == 0) {
+      if (const char* port = std::getenv("PORT"); port != nullptr && *port != '\0') {
+        char* end = nullptr;
+        const long p = std::strtol(port, &end, 10);
+        if (*end != '\0' || p < 0 || p > 65535) {
+          std::fprintf(stderr, "inferd: PORT='%s' is not a port number\n", port);
+          return 2;
+        }
+        opts.http_port = static_cast<uint16_t>(p);
+      }
+    }
     return Serve(opts);
   }
   if (predict->parsed()) {

@@ -15,9 +15,9 @@
 namespace inferd::server {
 
 struct PluginBackendOptions {
-  std::string name;                  // the backend's name, e.g. "onnx"
-  std::string model_file_name;       // the file it loads, e.g. "model.onnx"
-  std::filesystem::path library;     // the plugin, e.g. <dir of the executable>/libinferd_onnx.so
+  std::string name;               // the backend's name, e.g. "onnx"
+  std::string model_file_name;    // the file it loads, e.g. "model.onnx"
+  std::filesystem::path library;  // the plugin, e.g. <dir of the executable>/libinferd_onnx.so
   // entry point: Backend* (*)(int64_t max_model_file_bytes, int32_t threads)
   std::string symbol;
   int64_t max_model_file_bytes = 0;  // 0 = the plugin's default

@@ -91,6 +91,18 @@ void Server::Stop() {
   parts_->models->Stop();
 }
 
+void Server::BeginDrain() {
+  parts_->http_api->SetDraining();
+  parts_->http->Drain(/*stop_accepting=*/false);
+}
+
+bool Server::FinishDrain(std::chrono::milliseconds timeout) {
+  parts_->http->Drain(/*stop_accepting=*/true);
+  const bool idle = parts_->http->WaitIdle(timeout);
+  Stop();
+  return idle;
+}
+
 uint16_t Server::http_port() const { return parts_->http->port(); }
 
 }  // namespace inferd::server

@@ -34,6 +34,10 @@ struct ServerOptions {
   int forest_threads = 0;
   // Threads one ONNX call may use (oneDNN's); 0 = the engine's default (1).
   int onnx_threads = 0;
+  // On SIGTERM/SIGINT: keep serving this long with readiness at 503, then finish in-flight
+  // requests for at most drain_timeout.
+  std::chrono::milliseconds drain_grace{5000};
+  std::chrono::milliseconds drain_timeout{30000};
 };
 
 class Server {
@@ -46,6 +50,12 @@ class Server {
 
   void Start();
   void Stop();
+  // Graceful shutdown, in two steps (Kubernetes semantics): BeginDrain makes readiness answer
+  // 503 at once and answers close their connections, while serving goes on (the caller waits the
+  // grace period); FinishDrain stops accepting, lets the requests in flight finish (at most
+  // `timeout`) and stops. Returns false when requests were still in flight at the timeout.
+  void BeginDrain();
+  bool FinishDrain(std::chrono::milliseconds timeout);
   uint16_t http_port() const;
 
   class Parts;  // the components, defined in server.cc

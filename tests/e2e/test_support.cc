@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -117,6 +118,10 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(const fs::path& repo,
                                    "0",
                                    "--host",
                                    "127.0.0.1"};
+  // Tests stop servers often: no grace period unless a test asks for one.
+  if (std::find(extra.begin(), extra.end(), "--drain-grace") == extra.end()) {
+    args.insert(args.end(), {"--drain-grace", "0"});
+  }
   args.insert(args.end(), extra.begin(), extra.end());
   pid_t pid = fork();
   if (pid == 0) {
@@ -188,6 +193,24 @@ int ServerProcess::Stop() {
   pid_ = -1;
   ADD_FAILURE() << "inferd did not stop on SIGTERM within 5 s";
   return status;
+}
+
+void ServerProcess::Signal(int signal) {
+  if (pid_ > 0) kill(pid_, signal);
+}
+
+int ServerProcess::WaitExit(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return -1;
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  while (std::chrono::steady_clock::now() < end) {
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return status;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return -1;
 }
 
 std::string ServerProcess::Log() const { return ReadFile(log_path_); }

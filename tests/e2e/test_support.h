@@ -60,6 +60,10 @@ class ServerProcess {
   bool Running();
   // Sends SIGTERM and returns the exit status.
   int Stop();
+  // Sends `signal` and returns at once.
+  void Signal(int signal);
+  // Waits at most `timeout` for the process to exit; its exit status, or -1 when still running.
+  int WaitExit(std::chrono::milliseconds timeout);
   std::string Log() const;  // what the server wrote to stderr
 
  private:

@@ -165,10 +165,14 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* e
     if (n == 3 && seg[1] == "health" && (seg[2] == "live" || seg[2] == "ready")) {
       *endpoint = "v2_health_" + seg[2];
       if (!method_is("GET")) return false;
-      bool ok = seg[2] == "live" || !options_.strict_readiness || models.AllModelsReady();
+      const bool live = seg[2] == "live";
+      const bool draining = !live && draining_.load(std::memory_order_relaxed);
+      bool ok = live || (!draining && (!options_.strict_readiness || models.AllModelsReady()));
       res.status = ok ? 200 : 503;
-      res.body =
-          seg[2] == "live" ? "{\"live\":true}" : (ok ? "{\"ready\":true}" : "{\"ready\":false}");
+      res.body = live       ? "{\"live\":true}"
+                 : ok       ? "{\"ready\":true}"
+                 : draining ? "{\"ready\":false,\"reason\":\"the server is shutting down\"}"
+                            : "{\"ready\":false}";
       return false;
     }
     if (n == 3 && seg[1] == "repository" && seg[2] == "index") {

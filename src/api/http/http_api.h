@@ -5,6 +5,7 @@
 // Thread-safety: Handle() is thread-safe.
 #pragma once
 
+#include <atomic>
 #include <string>
 
 #include "api/http/http_server.h"
@@ -32,6 +33,8 @@ class HttpApi {
   // Answers through `respond`: at once, or (inference on a model with a dynamic batcher) later,
   // from the batcher's thread.
   void Handle(const HttpRequest& request, Responder respond);
+  // The server is shutting down: readiness answers 503 from now on (liveness stays 200).
+  void SetDraining() { draining_ = true; }
 
  private:
   using Finish = std::function<void(HttpResponse)>;
@@ -41,6 +44,7 @@ class HttpApi {
                 const Finish& finish);
 
   HttpApiOptions options_;
+  std::atomic<bool> draining_{false};
   monitoring::Family<monitoring::Counter>* http_requests_;
   monitoring::Family<monitoring::Histogram>* http_duration_;
 };

@@ -49,6 +49,20 @@ class HttpServer::BeastServer {
   std::vector<std::unique_ptr<net::steady_timer>> accept_backoff_;
   std::atomic<int64_t> last_accept_error_log_{0};  // steady-clock ns of the last logged error
 
+ public:
+  std::atomic<int64_t> in_flight_{0};  // requests read and not yet answered
+  std::atomic<bool> closing_{false};   // draining: answers close their connections
+  void StopAccepting() {
+    for (auto& acc : acceptors_) {
+      auto* a = acc.get();
+      net::post(a->get_executor(), [a] {
+        beast::error_code ec;
+        a->close(ec);
+      });
+    }
+  }
+
+ private:
   std::vector<std::unique_ptr<net::io_context>> contexts_;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;  // one per context in per-core mode
   std::vector<std::thread> threads_;
@@ -211,6 +225,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // on the connection's own executor: at once when the handler answered inline on the I/O
   // thread, else posted there.
   void Handle() {
+    server_->in_flight_.fetch_add(1, std::memory_order_relaxed);
     if (parser_->get().body().size() >= opts().offload_body_bytes && server_->workers()) {
       net::post(*server_->workers(), [self = shared_from_this()] {
         if (self->RunHandler()) {
@@ -301,7 +316,7 @@ class Session : public std::enable_shared_from_this<Session> {
       if (v.size() > 1024 || v.find_first_of("\r\n") != std::string::npos) continue;
       res_->set(k, v);
     }
-    res_->keep_alive(req.keep_alive());
+    res_->keep_alive(req.keep_alive() && !server_->closing_.load(std::memory_order_relaxed));
     if (req.method() == bhttp::verb::head) {
       res_->content_length(hres_.body.size());  // what GET would send, without the body
     } else {
@@ -310,6 +325,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     ArmTimer(opts().request_timeout);  // a client that does not read its answer is dropped
     bhttp::async_write(stream_, *res_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->server_->in_flight_.fetch_sub(1, std::memory_order_relaxed);
       if (ec || !self->res_->keep_alive()) return self->Close();
       self->ReadHeader();
     });
@@ -450,6 +466,22 @@ void HttpServer::BeastServer::Stop() {
   for (auto& t : threads_) t.join();
   threads_.clear();
   if (workers_) workers_->join();  // tasks in flight finish; their writes are never run
+}
+
+void HttpServer::Drain(bool stop_accepting) {
+  server_->closing_ = true;
+  if (stop_accepting) server_->StopAccepting();
+}
+
+int64_t HttpServer::in_flight() const { return server_->in_flight_.load(); }
+
+bool HttpServer::WaitIdle(std::chrono::milliseconds timeout) const {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (server_->in_flight_.load() > 0) {
+    if (std::chrono::steady_clock::now() >= end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
 }
 
 HttpServer::HttpServer(std::unique_ptr<BeastServer> server) : server_(std::move(server)) {}

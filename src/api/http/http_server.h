@@ -75,6 +75,13 @@ class HttpServer {
   void Start();
   // Stops accepting and closes connections; joins the threads (idempotent).
   void Stop();
+  // Graceful drain: from now on answers carry "Connection: close" (clients move to other
+  // replicas) and, with `stop_accepting`, new connections are refused.
+  void Drain(bool stop_accepting);
+  // Requests read and not yet answered (being handled, queued or written).
+  int64_t in_flight() const;
+  // Waits until no request is in flight, at most `timeout`; true when idle.
+  bool WaitIdle(std::chrono::milliseconds timeout) const;
   uint16_t port() const;
   // Connections open now (for metrics).
   int64_t open_connections() const;
