@@ -163,6 +163,26 @@ TEST_F(EndpointsTest, BinaryTensorDataInAndOut) {
             meta["extensions"].end());
 }
 
+TEST_F(EndpointsTest, ModelConfigInTritonsShape) {
+  auto r = Http(port(), "GET", "/v2/models/cancer/config");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto j = json::parse(r.body);
+  EXPECT_EQ(j["name"], "cancer");
+  EXPECT_EQ(j["backend"], "forest");
+  EXPECT_EQ(j["max_batch_size"], 256);
+  ASSERT_EQ(j["input"].size(), 1u);
+  EXPECT_EQ(j["input"][0]["name"], "input");
+  EXPECT_EQ(j["input"][0]["data_type"], "TYPE_FP32");
+  EXPECT_EQ(j["input"][0]["dims"], json::array({30}));  // no batch dimension
+  EXPECT_TRUE(j["version_policy"].contains("all"));
+  EXPECT_EQ(j["instance_group"][0]["kind"], "KIND_CPU");
+  bool label = false;
+  for (const auto& o : j["output"]) label |= o["name"] == "label" && o["data_type"] == "TYPE_INT64";
+  EXPECT_TRUE(label);
+  EXPECT_EQ(Http(port(), "GET", "/v2/models/nope/config").status, 404);
+  EXPECT_EQ(Http(port(), "POST", "/v2/models/cancer/config").status, 405);
+}
+
 TEST_F(EndpointsTest, IdIsEchoedAndGenerated) {
   std::string body =
       R"({"id":"my-id-7","inputs":[{"name":"input","shape":[1,4],"datatype":"FP32","data":[5.1,3.5,1.4,0.2]}]})";

@@ -251,6 +251,16 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* e
         res.body = std::move(out);
         return false;
       }
+      if (action == "config") {
+        *endpoint = "v2_model_config";
+        if (!method_is("GET")) return false;
+        auto handle = models.Get(name, version);
+        if (!handle.ok()) return SetError(res, handle.status());
+        const std::string backend =
+            handle->model->signature().platform == "onnx" ? "onnx" : "forest";
+        res.body = EncodeModelConfig(name, handle->model->signature(), *handle->config, backend);
+        return false;
+      }
       if (action == "stats") {
         *endpoint = "v2_model_stats";
         if (!method_is("GET")) return false;

@@ -370,4 +370,74 @@ std::string EncodeModelStatistics(const std::vector<inference::VersionStatistics
   return out;
 }
 
+namespace {
+
+std::string TritonType(tensor::DataType t) {
+  const std::string_view name = tensor::DataTypeName(t);
+  return name == "BYTES" ? "TYPE_STRING" : "TYPE_" + std::string(name);
+}
+
+void WriteConfigTensors(JsonWriter& w, const std::vector<config::TensorSpec>& specs, bool batched) {
+  w.BeginArray();
+  for (const auto& s : specs) {
+    w.BeginObject().Key("name").Str(s.name).Key("data_type").Str(TritonType(s.dtype));
+    w.Key("dims").BeginArray();
+    // A batching model's dims leave out the batch dimension, as in Triton.
+    const size_t skip = batched && !s.shape.empty() && s.shape[0] == -1 ? 1 : 0;
+    for (size_t d = skip; d < s.shape.size(); ++d) w.Number(s.shape[d]);
+    w.EndArray().EndObject();
+  }
+  w.EndArray();
+}
+
+}  // namespace
+
+std::string EncodeModelConfig(const std::string& name, const backend::ModelSignature& signature,
+                              const config::ModelConfig& config, const std::string& backend) {
+  std::string out;
+  JsonWriter w(&out);
+  const bool batched = config.max_batch_size > 0;
+  w.BeginObject().Key("name").Str(name).Key("platform").Str(signature.platform);
+  w.Key("backend").Str(backend).Key("max_batch_size").Number(config.max_batch_size);
+  w.Key("input");
+  WriteConfigTensors(w, signature.inputs, batched);
+  w.Key("output");
+  WriteConfigTensors(w, signature.outputs, batched);
+  if (config.dynamic_batching) {
+    const auto& d = *config.dynamic_batching;
+    w.Key("dynamic_batching").BeginObject().Key("preferred_batch_size").BeginArray();
+    for (int64_t b : d.preferred_batch_sizes) w.Number(b);
+    w.EndArray().Key("max_queue_delay_microseconds").Number(d.max_queue_delay_us);
+    w.Key("priority_levels").Number(d.priority_levels);
+    w.Key("default_priority_level").Number(d.default_priority_level);
+    w.Key("default_queue_policy").BeginObject().Key("max_queue_size").Number(d.max_queue_size);
+    w.Key("default_timeout_microseconds").Number(d.default_timeout_us).EndObject();
+    w.EndObject();
+  }
+  w.Key("instance_group").BeginArray().BeginObject().Key("name").Str(name + "_0");
+  w.Key("kind").Str("KIND_CPU").Key("count").Number(config.instances).EndObject().EndArray();
+  w.Key("version_policy").BeginObject();
+  switch (config.version_policy.kind) {
+    case config::VersionPolicy::Kind::kLatest:
+      w.Key("latest").BeginObject().Key("num_versions").Number(config.version_policy.latest);
+      w.EndObject();
+      break;
+    case config::VersionPolicy::Kind::kAll:
+      w.Key("all").BeginObject().EndObject();
+      break;
+    case config::VersionPolicy::Kind::kSpecific:
+      w.Key("specific").BeginObject().Key("versions").BeginArray();
+      for (int64_t v : config.version_policy.specific) w.Number(v);
+      w.EndArray().EndObject();
+      break;
+  }
+  w.EndObject();
+  w.Key("parameters").BeginObject();
+  for (const auto& [k, v] : config.parameters) {
+    w.Key(k).BeginObject().Key("string_value").Str(v).EndObject();
+  }
+  w.EndObject().EndObject();
+  return out;
+}
+
 }  // namespace inferd::api::http

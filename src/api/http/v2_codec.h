@@ -51,6 +51,12 @@ std::string EncodeV2ModelMetadata(const std::string& name, const std::vector<int
                                   const backend::ModelSignature& signature);
 
 std::string EncodeRepositoryIndex(const std::vector<lifecycle::IndexEntry>& entries);
+// The model's configuration in the shape of Triton's model configuration JSON (name, platform,
+// backend, max_batch_size, input/output with TYPE_* data types and dims without the batch
+// dimension when the model batches, dynamic_batching, instance_group, version_policy), so tools
+// written for Triton read it.
+std::string EncodeModelConfig(const std::string& name, const backend::ModelSignature& signature,
+                              const config::ModelConfig& config, const std::string& backend);
 // Triton's statistics extension: {"model_stats": [...]}.
 std::string EncodeModelStatistics(const std::vector<inference::VersionStatistics>& stats);
 
