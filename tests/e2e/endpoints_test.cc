@@ -163,6 +163,39 @@ TEST_F(EndpointsTest, BinaryTensorDataInAndOut) {
             meta["extensions"].end());
 }
 
+TEST_F(EndpointsTest, ClassificationExtension) {
+  // Iris (3 classes): the top 2 classes of each row as "value:index", highest first.
+  auto rows = Rows("multi_softprob", 2);
+  std::string body = V2Request(rows);
+  body.insert(body.size() - 1,
+              R"(,"outputs":[{"name":"probabilities","parameters":{"classification":2}}])");
+  auto r = Http(port(), "POST", "/v2/models/iris/infer", body);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto classes = json::parse(r.body)["outputs"][0];
+  EXPECT_EQ(classes["datatype"], "BYTES");
+  EXPECT_EQ(classes["shape"], json::array({2, 2}));
+  auto probs = json::parse(Http(port(), "POST", "/v2/models/iris/infer", V2Request(rows)).body);
+  for (const auto& o : probs["outputs"]) {
+    if (o["name"] != "probabilities") continue;
+    for (size_t row = 0; row < 2; ++row) {
+      std::vector<std::pair<double, int>> p;
+      for (int c = 0; c < 3; ++c) p.emplace_back(o["data"][row * 3 + c].get<double>(), c);
+      std::sort(p.begin(), p.end(), [](auto a, auto b) { return a.first > b.first; });
+      for (size_t i = 0; i < 2; ++i) {
+        const std::string s = classes["data"][row * 2 + i];
+        EXPECT_EQ(s.substr(s.find(':') + 1), std::to_string(p[i].second)) << s;
+        EXPECT_NEAR(std::stod(s.substr(0, s.find(':'))), p[i].first, 1e-6) << s;
+      }
+    }
+  }
+  std::string bad = V2Request(rows);
+  bad.insert(bad.size() - 1,
+             R"(,"outputs":[{"name":"probabilities","parameters":{"classification":0}}])");
+  auto refused = Http(port(), "POST", "/v2/models/iris/infer", bad);
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_NE(refused.body.find("'classification' must be a positive integer"), std::string::npos);
+}
+
 TEST_F(EndpointsTest, ModelConfigInTritonsShape) {
   auto r = Http(port(), "GET", "/v2/models/cancer/config");
   ASSERT_EQ(r.status, 200) << r.body;

@@ -157,7 +157,10 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* e
       JsonWriter w(&out);
       w.BeginObject().Key("name").Str(options_.server_name).Key("version");
       w.Str(options_.server_version).Key("extensions").BeginArray();
-      for (const char* e : {"binary_tensor_data", "statistics", "schedule_policy"}) w.Str(e);
+      for (const char* e : {"binary_tensor_data", "classification", "statistics", "schedule_policy",
+                            "model_configuration"}) {
+        w.Str(e);
+      }
       w.EndArray().EndObject();
       res.body = std::move(out);
       return false;
@@ -279,7 +282,7 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* e
           res.headers.emplace_back("inferd-request-id", header_id);
           return SetError(res, handle.status());
         }
-        BinaryOutputs binary;
+        OutputOptions binary;
         auto json_bytes = JsonHeaderLength(req);
         Status st = json_bytes.status();
         if (st.ok()) st = DecodeV2InferRequest(req.body, &ireq, *json_bytes, &binary);
@@ -305,7 +308,7 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* e
                 r.headers.emplace_back("Inference-Header-Content-Length",
                                        std::to_string(json_bytes));
               } else {
-                r.body = EncodeV2InferResponse(*out);
+                r.body = EncodeV2InferResponse(*out, binary);
               }
               finish(std::move(r));
             });

@@ -127,6 +127,41 @@ void WriteTensorData(JsonWriter& w, const tensor::Tensor& t) {
   w.EndArray();
 }
 
+// Triton's classification extension: the `k` highest values of each row (dimension 0 the rows,
+// the rest flattened) as "<value>:<index>" strings, highest first (ties: lower index first).
+void WriteClassification(JsonWriter& w, const tensor::Tensor& t, int64_t k) {
+  const int64_t rows = t.shape().empty() ? 1 : t.shape()[0];
+  const int64_t per_row = rows == 0 ? 0 : t.element_count() / rows;
+  k = std::min(k, per_row);
+  w.BeginObject().Key("name").Str(t.name()).Key("datatype").Str("BYTES");
+  w.Key("shape").BeginArray().Number(rows).Number(k).EndArray();
+  w.Key("data").BeginArray();
+  tensor::VisitNumericType(t.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    auto data = t.data<T>();
+    std::vector<int64_t> order(static_cast<size_t>(per_row));
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* row = data.data() + r * per_row;
+      for (int64_t i = 0; i < per_row; ++i) order[static_cast<size_t>(i)] = i;
+      std::partial_sort(order.begin(), order.begin() + k, order.end(), [row](int64_t a, int64_t b) {
+        return row[a] > row[b] || (row[a] == row[b] && a < b);
+      });
+      for (int64_t i = 0; i < k; ++i) {
+        const int64_t index = order[static_cast<size_t>(i)];
+        std::string value;
+        JsonWriter v(&value);
+        if constexpr (std::is_same_v<T, bool>) {
+          v.Number(static_cast<int>(row[index]));
+        } else {
+          v.Number(row[index]);
+        }
+        w.Str(value + ":" + std::to_string(index));
+      }
+    }
+  });
+  w.EndArray().EndObject();
+}
+
 void WriteSpecs(JsonWriter& w, const std::vector<config::TensorSpec>& specs) {
   w.BeginArray();
   for (const auto& s : specs) {
@@ -140,12 +175,12 @@ void WriteSpecs(JsonWriter& w, const std::vector<config::TensorSpec>& specs) {
 
 }  // namespace
 
-bool BinaryOutputs::wants(const std::string& name) const {
+bool OutputOptions::wants(const std::string& name) const {
   return all || std::find(names.begin(), names.end(), name) != names.end();
 }
 
 Status DecodeV2InferRequest(std::string_view body, inference::InferRequest* request,
-                            std::optional<size_t> json_bytes, BinaryOutputs* binary_outputs) {
+                            std::optional<size_t> json_bytes, OutputOptions* output_options) {
   BinarySource binary;
   if (json_bytes) {
     if (*json_bytes > body.size()) {
@@ -206,7 +241,7 @@ Status DecodeV2InferRequest(std::string_view body, inference::InferRequest* requ
       if (v.get_bool().get(b) != simdjson::SUCCESS) {
         return InvalidArgument("parameter 'binary_data_output' must be true or false");
       }
-      if (binary_outputs != nullptr) binary_outputs->all = b;
+      if (output_options != nullptr) output_options->all = b;
     }
   }
   dom::array inputs;
@@ -248,7 +283,18 @@ Status DecodeV2InferRequest(std::string_view body, inference::InferRequest* requ
           return InvalidArgument("output '" + std::string(name) +
                                  "': 'binary_data' must be true or false");
         }
-        if (on && binary_outputs != nullptr) binary_outputs->names.emplace_back(name);
+        if (on && output_options != nullptr) output_options->names.emplace_back(name);
+      }
+      dom::element k;
+      if (o["parameters"]["classification"].get(k) == simdjson::SUCCESS) {
+        int64_t count = 0;
+        if (k.get_int64().get(count) != simdjson::SUCCESS || count < 1 || count > 100000) {
+          return InvalidArgument("output '" + std::string(name) +
+                                 "': 'classification' must be a positive integer");
+        }
+        if (output_options != nullptr) {
+          output_options->classification[std::string(name)] = count;
+        }
       }
     }
   }
@@ -256,7 +302,7 @@ Status DecodeV2InferRequest(std::string_view body, inference::InferRequest* requ
 }
 
 std::string EncodeV2InferResponse(const inference::InferResponse& response,
-                                  const BinaryOutputs& binary, size_t* json_bytes) {
+                                  const OutputOptions& binary, size_t* json_bytes) {
   std::string out;
   out.reserve(256);
   JsonWriter w(&out);
@@ -266,6 +312,10 @@ std::string EncodeV2InferResponse(const inference::InferResponse& response,
   w.Key("outputs").BeginArray();
   std::vector<const tensor::Tensor*> as_binary;
   for (const auto& t : response.outputs) {
+    if (auto c = binary.classification.find(t.name()); c != binary.classification.end()) {
+      WriteClassification(w, t, c->second);
+      continue;
+    }
     w.BeginObject().Key("name").Str(t.name()).Key("datatype").Str(tensor::DataTypeName(t.dtype()));
     w.Key("shape").BeginArray();
     for (int64_t d : t.shape()) w.Number(d);

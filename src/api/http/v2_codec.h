@@ -3,6 +3,7 @@
 // Thread-safety: pure functions (each thread uses its own JSON parser).
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,12 +19,15 @@ namespace inferd::api::http {
 // Longest request id accepted (it is echoed in the inferd-request-id header).
 inline constexpr size_t kMaxRequestIdBytes = 256;
 
-// Which outputs go back as binary data (Triton's binary tensor extension): every output when
-// the request parameter binary_data_output is true, else those whose request output sets
-// "binary_data": true.
-struct BinaryOutputs {
+// How outputs go back. Binary data (Triton's binary tensor extension): every output when the
+// request parameter binary_data_output is true, else those whose request output sets
+// "binary_data": true. Classification (Triton's classification extension): an output whose
+// request sets "classification": K comes back as the top K classes of each row, BYTES
+// "<value>:<index>" strings of shape [rows, K].
+struct OutputOptions {
   bool all = false;
   std::vector<std::string> names;
+  std::map<std::string, int64_t> classification;
   bool any() const { return all || !names.empty(); }
   bool wants(const std::string& name) const;
 };
@@ -38,13 +42,13 @@ struct BinaryOutputs {
 // data sizes that do not match the shape or the body.
 base::Status DecodeV2InferRequest(std::string_view body, inference::InferRequest* request,
                                   std::optional<size_t> json_bytes = std::nullopt,
-                                  BinaryOutputs* binary = nullptr);
+                                  OutputOptions* binary = nullptr);
 
 // The response body. With binary outputs, their data follows the JSON (which then holds their
 // "binary_data_size" instead of "data"), and *json_bytes is set to the JSON's length for the
-// Inference-Header-Content-Length header.
+// Inference-Header-Content-Length header. Classified outputs are BYTES strings (always JSON).
 std::string EncodeV2InferResponse(const inference::InferResponse& response,
-                                  const BinaryOutputs& binary = {}, size_t* json_bytes = nullptr);
+                                  const OutputOptions& binary = {}, size_t* json_bytes = nullptr);
 
 // Model metadata for `versions` (ascending), from the signature of the version shown.
 std::string EncodeV2ModelMetadata(const std::string& name, const std::vector<int64_t>& versions,
