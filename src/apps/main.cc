@@ -127,9 +127,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve
       ->add_option("--model-control-mode", opts.model_control_mode,
-                   "none: load at start; poll: pick up added and removed versions")
-      ->check(CLI::IsMember({"none", "poll"}))
+                   "none: load at start; poll: pick up added and removed versions; explicit: "
+                   "load --load-model models, then what the load/unload API asks for")
+      ->check(CLI::IsMember({"none", "poll", "explicit"}))
       ->capture_default_str();
+  serve->add_option("--load-model", opts.load_models,
+                    "With explicit control: a model to load at start (repeat for more)");
   serve->add_option("--repository-poll-secs", poll_secs, "Poll interval in poll mode")
       ->capture_default_str();
   serve

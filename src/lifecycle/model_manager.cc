@@ -65,12 +65,28 @@ StatusOr<std::unique_ptr<ModelManager>> ModelManager::Create(const ModelManagerO
     return base::InvalidArgument("ModelManager needs a source, backends, metrics and a clock");
   }
   if (options.load_threads < 1) return base::InvalidArgument("load_threads must be >= 1");
+  if (options.explicit_control && options.poll_interval.count() > 0) {
+    return base::InvalidArgument("explicit model control does not go with repository polling");
+  }
+  if (!options.explicit_control && !options.startup_models.empty()) {
+    return base::InvalidArgument("--load-model needs --model-control-mode explicit");
+  }
   return std::unique_ptr<ModelManager>(new ModelManager(options));
 }
 
 ModelManager::~ModelManager() { Stop(); }
 
 Status ModelManager::Start() {
+  if (options_.explicit_control) {
+    ASSIGN_OR_RETURN(auto disk, options_.source->Scan());
+    base::MutexLock lock(mu_);
+    for (const auto& name : options_.startup_models) {
+      if (std::none_of(disk.begin(), disk.end(), [&](const auto& m) { return m.name == name; })) {
+        return base::NotFound("--load-model: the repository has no model '" + name + "'");
+      }
+      explicit_models_.insert(name);
+    }
+  }
   for (int i = 0; i < options_.load_threads; ++i) workers_.emplace_back([this] { LoadWorker(); });
   RETURN_IF_ERROR(PollOnce());
   if (options_.poll_interval.count() > 0) poller_ = std::thread([this] { PollLoop(); });
@@ -96,11 +112,60 @@ Status ModelManager::PollOnce() {
   ASSIGN_OR_RETURN(auto disk, options_.source->Scan());
   {
     base::MutexLock lock(mu_);
+    if (options_.explicit_control) {
+      // Only the models asked for; the others are listed as unloaded.
+      unloaded_on_disk_.clear();
+      std::erase_if(disk, [&](const auto& m) NO_THREAD_SAFETY_ANALYSIS {
+        if (explicit_models_.count(m.name)) return false;
+        unloaded_on_disk_.push_back(m.name);
+        return true;
+      });
+    }
     Reconcile(disk);
   }
   cv_.NotifyAll();
   WaitIdle();
   return Status::Ok();
+}
+
+Status ModelManager::Load(const std::string& name) {
+  if (!options_.explicit_control) {
+    return base::FailedPrecondition(
+        "explicit model load and unload need --model-control-mode explicit");
+  }
+  ASSIGN_OR_RETURN(auto disk, options_.source->Scan());
+  if (std::none_of(disk.begin(), disk.end(), [&](const auto& m) { return m.name == name; })) {
+    return base::NotFound("the repository has no model '" + name + "'");
+  }
+  {
+    base::MutexLock lock(mu_);
+    explicit_models_.insert(name);
+    // A load of a loaded model rereads it: its config is read again below.
+    if (auto it = models_.find(name); it != models_.end()) it->second.config_fingerprint = 0;
+  }
+  RETURN_IF_ERROR(PollOnce());
+  auto ready = ReadyVersions(name);
+  if (ready.ok() && !ready->empty()) return Status::Ok();
+  std::string reasons;
+  for (const auto& e : Index()) {
+    if (e.name == name && !e.reason.empty()) reasons += (reasons.empty() ? "" : "; ") + e.reason;
+  }
+  return base::Unavailable("model '" + name + "' has no ready version" +
+                           (reasons.empty() ? "" : ": " + reasons));
+}
+
+Status ModelManager::Unload(const std::string& name) {
+  if (!options_.explicit_control) {
+    return base::FailedPrecondition(
+        "explicit model load and unload need --model-control-mode explicit");
+  }
+  {
+    base::MutexLock lock(mu_);
+    if (explicit_models_.erase(name) == 0) {
+      return base::NotFound("model '" + name + "' is not loaded");
+    }
+  }
+  return PollOnce();
 }
 
 void ModelManager::PollLoop() {
@@ -137,7 +202,7 @@ void ModelManager::Reconcile(const std::vector<repository::ModelOnDisk>& disk) {
     bool present =
         std::any_of(disk.begin(), disk.end(), [&](const auto& m) { return m.name == it->first; });
     if (!present) {
-      LOG_INFO("model '{}' removed from the repository: unloading", it->first);
+      LOG_INFO("model '{}' is no longer in the repository or was unloaded: unloading", it->first);
       it = models_.erase(it);
     } else {
       ++it;
@@ -394,6 +459,9 @@ StatusOr<ModelHandle> ModelManager::Get(std::string_view name,
 std::vector<IndexEntry> ModelManager::Index() const {
   base::MutexLock lock(mu_);
   std::vector<IndexEntry> out;
+  for (const auto& name : unloaded_on_disk_) {
+    out.push_back({name, std::nullopt, "UNAVAILABLE", "unloaded"});
+  }
   for (const auto& [name, model] : models_) {
     if (!model.config_error.empty()) {
       out.push_back({name, std::nullopt, "UNAVAILABLE", "bad config: " + model.config_error});
@@ -420,6 +488,8 @@ std::vector<IndexEntry> ModelManager::Index() const {
       out.push_back({name, ver, std::string(VersionStateName(it->second.state)), reason});
     }
   }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const IndexEntry& a, const IndexEntry& b) { return a.name < b.name; });
   return out;
 }
 

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -57,6 +58,10 @@ struct ModelManagerOptions {
   int load_threads = 2;  // background threads that load models (>= 1)
   // Poll mode: rescan the repository every poll_interval (0 = never, "none" mode).
   std::chrono::milliseconds poll_interval{0};
+  // Explicit mode (Triton's --model-control-mode explicit): only the models named here at start,
+  // and those Load() names later, are loaded. Not with polling.
+  bool explicit_control = false;
+  std::vector<std::string> startup_models;
 };
 
 class ModelManager {
@@ -80,6 +85,17 @@ class ModelManager {
   base::StatusOr<ModelHandle> Get(std::string_view name,
                                   std::optional<int64_t> version = std::nullopt) const;
 
+  // Explicit mode: loads (or reloads, rereading its config) every version of `name` its policy
+  // selects and waits for them. Errors: FAILED_PRECONDITION when not in explicit mode;
+  // NOT_FOUND for a model not in the repository; UNAVAILABLE when no version became ready (the
+  // reasons included).
+  base::Status Load(const std::string& name);
+  // Explicit mode: unloads every version of `name` (requests in flight finish on it).
+  // Errors: FAILED_PRECONDITION when not in explicit mode; NOT_FOUND for a model not loaded.
+  base::Status Unload(const std::string& name);
+
+  // Every model (and version) in the repository with its state; in explicit mode, models not
+  // loaded show as UNAVAILABLE "unloaded".
   std::vector<IndexEntry> Index() const;
   // Versions of a model that are ready, ascending; NOT_FOUND for an unknown model.
   base::StatusOr<std::vector<int64_t>> ReadyVersions(std::string_view name) const;
@@ -130,6 +146,8 @@ class ModelManager {
   mutable base::Mutex mu_;
   base::CondVar cv_;  // signals: tasks queued, loads finished, stop
   std::map<std::string, Model, std::less<>> models_ GUARDED_BY(mu_);
+  std::set<std::string, std::less<>> explicit_models_ GUARDED_BY(mu_);  // explicit mode
+  std::vector<std::string> unloaded_on_disk_ GUARDED_BY(mu_);  // explicit mode: for Index()
   std::deque<LoadTask> queue_ GUARDED_BY(mu_);
   int running_loads_ GUARDED_BY(mu_) = 0;
   uint64_t next_generation_ GUARDED_BY(mu_) = 1;

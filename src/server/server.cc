@@ -24,8 +24,9 @@ class Server::Parts {
 };
 
 base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& options) {
-  if (options.model_control_mode != "none" && options.model_control_mode != "poll") {
-    return base::InvalidArgument("--model-control-mode must be none or poll, got '" +
+  if (options.model_control_mode != "none" && options.model_control_mode != "poll" &&
+      options.model_control_mode != "explicit") {
+    return base::InvalidArgument("--model-control-mode must be none, poll or explicit, got '" +
                                  options.model_control_mode + "'");
   }
   if (options.model_control_mode == "poll" && options.repository_poll_interval.count() <= 0) {
@@ -44,6 +45,8 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
   mm.metrics = &parts->metrics;
   mm.load_threads = options.load_threads;
   if (options.model_control_mode == "poll") mm.poll_interval = options.repository_poll_interval;
+  mm.explicit_control = options.model_control_mode == "explicit";
+  mm.startup_models = options.load_models;
   ASSIGN_OR_RETURN(parts->models, lifecycle::ModelManager::Create(mm));
   RETURN_IF_ERROR(parts->models->Start());
 

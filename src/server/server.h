@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "api/http/http_server.h"
 #include "base/status.h"
@@ -24,8 +25,10 @@ struct ServerOptions {
   int64_t max_connections = 10000;  // HTTP connections beyond this are closed at once; 0 = no cap
   std::chrono::milliseconds http_request_timeout{30000};
   std::chrono::milliseconds http_idle_timeout{60000};
-  // "none": load at start only; "poll": rescan every repository_poll_interval.
+  // "none": load at start only; "poll": rescan every repository_poll_interval; "explicit": load
+  // `load_models` at start, then what POST /v2/repository/models/{m}/load asks for.
   std::string model_control_mode = "none";
+  std::vector<std::string> load_models;
   std::chrono::milliseconds repository_poll_interval{15000};
   bool strict_readiness = true;
   int load_threads = 2;

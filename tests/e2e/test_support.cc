@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -115,9 +116,10 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(const fs::path& repo,
                                    "--model-repository",
                                    repo.string(),
                                    "--http-port",
-                                   "0",
-                                   "--host",
-                                   "127.0.0.1"};
+                                   "0"};
+  if (std::find(extra.begin(), extra.end(), "--host") == extra.end()) {
+    args.insert(args.end(), {"--host", "127.0.0.1"});
+  }
   // Tests stop servers often: no grace period unless a test asks for one.
   if (std::find(extra.begin(), extra.end(), "--drain-grace") == extra.end()) {
     args.insert(args.end(), {"--drain-grace", "0"});
@@ -220,12 +222,27 @@ std::string HttpResult::Header(const std::string& name) const {
   return it == headers.end() ? "" : it->second;
 }
 
-HttpConnection::HttpConnection(uint16_t port) {
+std::string NonLoopbackAddress() {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return "";
+  std::string found;
+  for (ifaddrs* a = list; a != nullptr && found.empty(); a = a->ifa_next) {
+    if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET) continue;
+    const auto* in = reinterpret_cast<const sockaddr_in*>(a->ifa_addr);
+    if ((ntohl(in->sin_addr.s_addr) >> 24) == 127) continue;
+    char buf[INET_ADDRSTRLEN];
+    if (inet_ntop(AF_INET, &in->sin_addr, buf, sizeof(buf)) != nullptr) found = buf;
+  }
+  freeifaddrs(list);
+  return found;
+}
+
+HttpConnection::HttpConnection(uint16_t port, const std::string& address) {
   fd_ = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  inet_pton(AF_INET, address.c_str(), &addr.sin_addr);
   if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     close(fd_);
     fd_ = -1;

@@ -83,7 +83,7 @@ struct HttpResult {
 // One keep-alive HTTP connection to 127.0.0.1.
 class HttpConnection {
  public:
-  explicit HttpConnection(uint16_t port);
+  explicit HttpConnection(uint16_t port, const std::string& address = "127.0.0.1");
   ~HttpConnection();
   HttpConnection(const HttpConnection&) = delete;
   HttpConnection& operator=(const HttpConnection&) = delete;
@@ -104,6 +104,9 @@ class HttpConnection {
   int fd_ = -1;
   std::string pending_;
 };
+
+// This machine's first IPv4 address outside loopback; empty when it has none.
+std::string NonLoopbackAddress();
 
 // A fresh connection per call, for one-shot requests.
 HttpResult Http(uint16_t port, const std::string& method, const std::string& target,

@@ -196,6 +196,21 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* e
       res.body = EncodeRepositoryIndex(entries);
       return false;
     }
+    if (n == 5 && seg[1] == "repository" && seg[2] == "models" &&
+        (seg[4] == "load" || seg[4] == "unload")) {
+      *endpoint = "v2_repository_" + seg[4];
+      if (!method_is("POST")) return false;
+      // Management: until credentials exist, only clients on this machine may use it.
+      if (!req.from_loopback) {
+        return SetError(res, 403,
+                        "model management answers only clients on loopback (no credentials are "
+                        "configured)");
+      }
+      Status st = seg[4] == "load" ? models.Load(seg[3]) : models.Unload(seg[3]);
+      if (!st.ok()) return SetError(res, st);
+      res.body = "{}";
+      return false;
+    }
     if (n == 3 && seg[1] == "models" && seg[2] == "stats") {
       *endpoint = "v2_model_stats";
       if (!method_is("GET")) return false;

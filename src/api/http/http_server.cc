@@ -78,6 +78,9 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(tcp::socket&& socket, HttpServer::BeastServer* server)
       : stream_(std::move(socket)), timer_(stream_.get_executor()), server_(server) {
     server_->connections_.fetch_add(1, std::memory_order_relaxed);
+    beast::error_code ec;
+    const auto peer = stream_.socket().remote_endpoint(ec);
+    from_loopback_ = !ec && peer.address().is_loopback();
   }
   ~Session() { server_->connections_.fetch_sub(1, std::memory_order_relaxed); }
 
@@ -250,6 +253,7 @@ class Session : public std::enable_shared_from_this<Session> {
       if (it == req.end()) return std::nullopt;
       return it->value();
     };
+    hreq.from_loopback = from_loopback_;
     hres_ = HttpResponse();
     answered_inline_ = false;
     in_handler_ = true;
@@ -354,6 +358,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<HttpResponse> parked_;  // guarded by respond_mu_: answered from another thread
                                         // while the handler still ran
   HttpServer::BeastServer* server_;
+  bool from_loopback_ = false;
   bool first_ = true;
   std::vector<char> drain_;
 };

@@ -28,6 +28,7 @@ struct HttpRequest {
   std::string_view body;
   // Header lookup by case-insensitive name; nullopt when absent.
   std::function<std::optional<std::string_view>(std::string_view)> header;
+  bool from_loopback = false;  // the client connected from 127.0.0.0/8 or ::1
 };
 
 struct HttpResponse {
