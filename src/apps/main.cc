@@ -33,6 +33,10 @@ int Serve(const inferd::server::ServerOptions& options) {
   (*server)->Start();
   std::printf("inferd: HTTP listening on %s:%u\n", options.host.c_str(),
               static_cast<unsigned>((*server)->http_port()));
+  if (auto port = (*server)->metrics_port()) {
+    std::printf("inferd: metrics listening on %s:%u\n", options.host.c_str(),
+                static_cast<unsigned>(*port));
+  }
   std::fflush(stdout);
   int sig = 0;
   sigwait(&set, &sig);
@@ -91,6 +95,11 @@ int main(int argc, char** argv) {
           ->add_option("--http-port", opts.http_port,
                        "HTTP port; 0 picks a free one and prints it (default: $PORT, else 8000)")
           ->capture_default_str();
+  int metrics_port = -1;
+  serve
+      ->add_option("--metrics-port", metrics_port,
+                   "Also serve GET /metrics alone on this port (0 picks one and prints it)")
+      ->check(CLI::Range(0, 65535));
   double drain_grace = 5, drain_timeout = 30;
   serve
       ->add_option("--drain-grace", drain_grace,
@@ -243,6 +252,7 @@ int main(int argc, char** argv) {
     opts.http_idle_timeout = ms(idle_timeout);
     opts.repository_poll_interval = ms(poll_secs);
     opts.drain_grace = ms(drain_grace);
+    if (metrics_port >= 0) opts.metrics_port = static_cast<uint16_t>(metrics_port);
     opts.drain_timeout = ms(drain_timeout);
     // Platforms that assign the port (Cloud Run, Heroku, Knative) say it in $PORT.
     if (http_port_option->count() == 0) {

@@ -21,6 +21,7 @@ class Server::Parts {
   std::unique_ptr<inference::InferenceService> inference;
   std::unique_ptr<api::http::HttpApi> http_api;
   std::unique_ptr<api::http::HttpServer> http;
+  std::unique_ptr<api::http::HttpServer> metrics_http;  // with --metrics-port
 };
 
 base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& options) {
@@ -80,18 +81,55 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
                                     return monitoring::MetricsRegistry::GaugeSamples{
                                         {{}, static_cast<double>(http_server->open_connections())}};
                                   });
+  if (options.metrics_port) {
+    // /metrics alone on a port of its own (scrapers inside the cluster, inference outside).
+    api::http::HttpServerOptions mh;
+    mh.host = options.host;
+    mh.port = *options.metrics_port;
+    mh.threads = 1;
+    mh.io_mode = api::http::HttpServerOptions::IoMode::kShared;
+    mh.max_request_bytes = 4096;
+    auto* registry = &parts->metrics;
+    ASSIGN_OR_RETURN(parts->metrics_http,
+                     api::http::HttpServer::Create(mh, [registry](const auto& req, auto respond) {
+                       api::http::HttpResponse res;
+                       std::vector<std::string> path;
+                       if (!api::http::SplitPath(req.target, &path) ||
+                           path != std::vector<std::string>{"metrics"}) {
+                         res.status = 404;
+                         res.body = "{\"error\":\"this port serves only GET /metrics\"}";
+                       } else if (req.method != "GET" && req.method != "HEAD") {
+                         res.status = 405;
+                         res.body = "{\"error\":\"use GET\"}";
+                         res.headers.emplace_back("Allow", "GET");
+                       } else {
+                         res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+                         res.body = registry->RenderPrometheus();
+                       }
+                       respond(std::move(res));
+                     }));
+  }
   return std::unique_ptr<Server>(new Server(std::move(parts)));
 }
 
 Server::Server(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 Server::~Server() { Stop(); }
 
-void Server::Start() { parts_->http->Start(); }
+void Server::Start() {
+  parts_->http->Start();
+  if (parts_->metrics_http) parts_->metrics_http->Start();
+}
 
 void Server::Stop() {
   if (!parts_) return;
   parts_->http->Stop();
+  if (parts_->metrics_http) parts_->metrics_http->Stop();
   parts_->models->Stop();
+}
+
+std::optional<uint16_t> Server::metrics_port() const {
+  if (!parts_->metrics_http) return std::nullopt;
+  return parts_->metrics_http->port();
 }
 
 void Server::BeginDrain() {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,8 @@ struct ServerOptions {
   // On SIGTERM/SIGINT: keep serving this long with readiness at 503, then finish in-flight
   // requests for at most drain_timeout.
   std::chrono::milliseconds drain_grace{5000};
+  // Also serve /metrics alone on this port (0 = pick one); absent: only on the HTTP port.
+  std::optional<uint16_t> metrics_port;
   std::chrono::milliseconds drain_timeout{30000};
 };
 
@@ -60,6 +63,7 @@ class Server {
   void BeginDrain();
   bool FinishDrain(std::chrono::milliseconds timeout);
   uint16_t http_port() const;
+  std::optional<uint16_t> metrics_port() const;  // with --metrics-port
 
   class Parts;  // the components, defined in server.cc
 

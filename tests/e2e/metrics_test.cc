@@ -1,6 +1,10 @@
 // /metrics after traffic: the families a dashboard needs, with the right values, and a real
 // Prometheus validator (promtool check metrics) accepts the exposition.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <regex>
@@ -72,6 +76,36 @@ TEST(MetricsTest, CountsRequestsAndPassesPromtool) {
   EXPECT_EQ(rc, 0) << "promtool check metrics failed:\n"
                    << ReadFile(out.path() / "promtool.txt") << "\n--- exposition ---\n"
                    << m;
+}
+
+// A port nobody listens on now (bound, then released).
+uint16_t FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+TEST(MetricsTest, AMetricsPortServesOnlyMetrics) {
+  TempDir repo;
+  AddModel(repo.path(), "iris", 1, "multi_softprob");
+  const uint16_t metrics_port = FreePort();
+  auto server = ServerProcess::Start(repo.path(), {"--metrics-port", std::to_string(metrics_port)});
+  ASSERT_NE(server, nullptr);
+  ASSERT_EQ(Http(server->port(), "POST", "/v2/models/iris/infer", V2Request({{5.1, 3.5, 1.4, 0.2}}))
+                .status,
+            200);
+  auto m = Http(metrics_port, "GET", "/metrics");
+  ASSERT_EQ(m.status, 200);
+  EXPECT_EQ(Sample(m.body, R"(inferd_inference_rows_total{model="iris",version="1"})"), 1);
+  EXPECT_EQ(Http(metrics_port, "POST", "/v2/models/iris/infer", "{}").status, 404);
+  EXPECT_EQ(Http(metrics_port, "DELETE", "/metrics").status, 405);
+  EXPECT_EQ(Http(server->port(), "GET", "/metrics").status, 200);  // still on the main port
 }
 
 }  // namespace
