@@ -20,6 +20,7 @@ namespace inferd::api::http {
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace net = boost::asio;
+using SteadyClock = std::chrono::steady_clock;
 using tcp = net::ip::tcp;
 
 class HttpServer::BeastServer {
@@ -103,13 +104,25 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Deadlines run on their own timer (not the stream's), so that on expiry the socket stays open
   // for a 408 answer: the timer cancels the pending read, which then sees timed_out_.
+  // The timer is lazy: a new phase only moves deadline_, and the pending wait, when it fires
+  // before the deadline, waits again for the rest. Only a deadline earlier than the pending wait
+  // resets the timer, so a keep-alive connection in steady state costs no timer call per request.
   void ArmTimer(std::chrono::milliseconds d) {
     timed_out_ = false;
-    uint64_t gen = ++timer_generation_;
-    timer_.expires_after(d);
-    timer_.async_wait([self = shared_from_this(), gen](beast::error_code ec) {
-      // Cancelled, or re-armed after this expiry was queued.
-      if (ec || gen != self->timer_generation_) return;
+    deadline_ = SteadyClock::now() + d;
+    if (deadline_ < expiry_) Wait(deadline_);
+  }
+  // The current phase has no deadline any more (the request is read, or the connection closes).
+  void DisarmTimer() { deadline_ = SteadyClock::time_point::max(); }
+
+  void Wait(SteadyClock::time_point at) {
+    expiry_ = at;
+    timer_.expires_at(at);  // (a pending wait ends with operation_aborted)
+    timer_.async_wait([self = shared_from_this(), at](beast::error_code ec) {
+      if (ec || at != self->expiry_) return;  // replaced by an earlier wait, or closed
+      self->expiry_ = SteadyClock::time_point::max();
+      if (self->deadline_ == SteadyClock::time_point::max()) return;
+      if (SteadyClock::now() < self->deadline_) return self->Wait(self->deadline_);
       self->timed_out_ = true;
       beast::error_code ignored;
       self->stream_.socket().cancel(ignored);
@@ -142,13 +155,13 @@ class Session : public std::enable_shared_from_this<Session> {
     bhttp::async_read(stream_, buffer_, *parser_,
                       [self = shared_from_this()](beast::error_code ec, size_t) {
                         if (ec) return self->OnReadError(ec);
-                        self->timer_.cancel();
+                        self->DisarmTimer();
                         self->Handle();
                       });
   }
 
   void OnReadError(beast::error_code ec) {
-    timer_.cancel();
+    DisarmTimer();
     if (timed_out_) {
       // A stalled client: answer 408 if it had started a request, else just close.
       if (buffer_.size() > 0 || (parser_ && parser_->got_some())) {
@@ -336,7 +349,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Close() {
-    ++timer_generation_;
+    DisarmTimer();
+    expiry_ = SteadyClock::time_point::max();
     timer_.cancel();
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -346,7 +360,8 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   net::steady_timer timer_;
   bool timed_out_ = false;
-  uint64_t timer_generation_ = 0;
+  SteadyClock::time_point deadline_ = SteadyClock::time_point::max();  // of the current phase
+  SteadyClock::time_point expiry_ = SteadyClock::time_point::max();    // of the pending wait
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::optional<bhttp::response<bhttp::string_body>> res_;
@@ -413,8 +428,12 @@ base::Status HttpServer::BeastServer::Listen() {
 
 void HttpServer::BeastServer::Accept(size_t i) {
   auto& ioc = *contexts_[options_.io_mode == HttpServerOptions::IoMode::kPerCore ? i : 0];
-  acceptors_[i]->async_accept(net::make_strand(ioc), [this, i](beast::error_code ec,
-                                                               tcp::socket socket) {
+  // One thread runs a per-core context, so its connections need no strand; the shared context's
+  // threads do.
+  auto executor = options_.io_mode == HttpServerOptions::IoMode::kPerCore
+                      ? net::any_io_executor(ioc.get_executor())
+                      : net::any_io_executor(net::make_strand(ioc));
+  acceptors_[i]->async_accept(executor, [this, i](beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted) return;
     if (ec) {
       // Out of file descriptors or memory: back off instead of spinning on the error.
