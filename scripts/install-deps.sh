@@ -7,7 +7,7 @@
 #   build     compiler, cmake and the libraries the server links
 #   test      GoogleTest, libxgboost (reference results), promtool (metrics validator), curl
 #   bench     libxgboost and node (ONNX Runtime from npm): the engines' peers; wrk (HTTP load),
-#             time (peak memory of runs)
+#             nginx-light (the HTTP path's peer), time (peak memory of runs)
 #   fixtures  python3-xgboost, python3-sklearn, python3-torch, python3-onnx and node/npm (ONNX
 #             Runtime from npm gives reference outputs), to regenerate the committed test fixtures
 #   tsa       clang, for the thread-safety analysis build (make tsa)
@@ -16,7 +16,7 @@ set -euo pipefail
 declare -A groups=(
   [build]="g++ make cmake pkg-config ccache libboost-dev libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libonnx-dev libprotobuf-dev libdnnl-dev ocl-icd-opencl-dev"
   [test]="libgtest-dev libgmock-dev libxgboost-dev prometheus curl"
-  [bench]="libxgboost-dev wrk time nodejs npm"
+  [bench]="libxgboost-dev wrk nginx-light time nodejs npm"
   [fixtures]="python3 python3-xgboost python3-sklearn python3-torch python3-onnx python3-numpy nodejs npm"
   [tsa]="clang"
 )

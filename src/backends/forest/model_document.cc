@@ -1,6 +1,7 @@
 #include "backends/forest/model_document.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <exception>
 #include <limits>
@@ -8,6 +9,8 @@
 #include <string>
 #include <string_view>
 #include <utility>
+
+#include "simdjson.h"
 
 namespace inferd::backends::forest {
 namespace {
@@ -210,6 +213,174 @@ class DomBuilder {
   size_t error_position_ = 0;
 };
 
+// The fast path for JSON: simdjson's on-demand parser walks the document once and builds the same
+// tree DomBuilder would (floats parsed from their text straight to float32 with from_chars, which
+// rounds correctly, as strtof does). It gives up, returning false, on anything it does not take
+// (a syntax error, a limit): the nlohmann path then parses the document again and says exactly
+// what is wrong where.
+class FastJson {
+ public:
+  explicit FastJson(const NonFiniteMarkers* markers) : markers_(markers) {}
+
+  bool Parse(std::span<const uint8_t> bytes, ModelJson* root) {
+    simdjson::padded_string padded(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    simdjson::ondemand::parser parser;
+    simdjson::ondemand::document doc;
+    if (parser.iterate(padded).get(doc) != simdjson::SUCCESS) return false;
+    simdjson::ondemand::value v;
+    // A scalar document cannot be read as a value: no XGBoost model is one.
+    if (doc.get_value().get(v) != simdjson::SUCCESS) return false;
+    if (!Build(v, root, 0)) return false;
+    // At the end of the document there is no current location; anything else is trailing input.
+    const char* at = nullptr;
+    return doc.current_location().get(at) == simdjson::OUT_OF_BOUNDS;
+  }
+
+ private:
+  bool Build(simdjson::ondemand::value v, ModelJson* out, size_t depth) {
+    if (depth >= kMaxDepth) return false;
+    simdjson::ondemand::json_type type;
+    if (v.type().get(type) != simdjson::SUCCESS) return false;
+    switch (type) {
+      case simdjson::ondemand::json_type::object: {
+        simdjson::ondemand::object obj;
+        if (v.get_object().get(obj) != simdjson::SUCCESS) return false;
+        *out = ModelJson(ModelJson::value_t::object);
+        auto& map = out->get_ref<ModelJson::object_t&>();
+        for (auto field : obj) {
+          std::string_view key;
+          if (field.unescaped_key().get(key) != simdjson::SUCCESS) return false;
+          simdjson::ondemand::value child;
+          if (field.value().get(child) != simdjson::SUCCESS) return false;
+          ModelJson& slot = map[std::string(key)];  // a repeated key keeps the last, as nlohmann
+          if (!Build(child, &slot, depth + 1)) return false;
+        }
+        return true;
+      }
+      case simdjson::ondemand::json_type::array: {
+        simdjson::ondemand::array arr;
+        if (v.get_array().get(arr) != simdjson::SUCCESS) return false;
+        *out = ModelJson(ModelJson::value_t::array);
+        auto& vec = out->get_ref<ModelJson::array_t&>();
+        for (auto element : arr) {
+          simdjson::ondemand::value child;
+          if (element.get(child) != simdjson::SUCCESS) return false;
+          vec.emplace_back();
+          if (!Build(child, &vec.back(), depth + 1)) return false;
+        }
+        return true;
+      }
+      case simdjson::ondemand::json_type::number: {
+        std::string_view token;
+        if (simdjson::simdjson_result<std::string_view>(v.raw_json_token()).get(token) !=
+            simdjson::SUCCESS) {
+          return false;
+        }
+        return Number(token, out);
+      }
+      case simdjson::ondemand::json_type::string: {
+        std::string_view str;
+        if (v.get_string().get(str) != simdjson::SUCCESS) return false;
+        *out = ModelJson(std::string(str));
+        return true;
+      }
+      case simdjson::ondemand::json_type::boolean: {
+        bool b;
+        if (v.get_bool().get(b) != simdjson::SUCCESS) return false;
+        *out = ModelJson(b);
+        return true;
+      }
+      case simdjson::ondemand::json_type::null: {
+        bool is_null = false;
+        if (v.is_null().get(is_null) != simdjson::SUCCESS || !is_null) return false;
+        *out = ModelJson(nullptr);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // A number token (raw_json_token keeps trailing white space): an integer when it has no
+  // fraction or exponent (int64, else uint64), else a float32; the non-finite markers too.
+  bool Number(std::string_view token, ModelJson* out) {
+    while (!token.empty() && (token.back() == ' ' || token.back() == '\n' || token.back() == '\r' ||
+                              token.back() == '\t')) {
+      token.remove_suffix(1);
+    }
+    if (markers_ != nullptr && token.size() == markers_->nan.size()) {
+      if (token == markers_->nan) {
+        *out = ModelJson(std::numeric_limits<float>::quiet_NaN());
+        return true;
+      }
+      if (token == markers_->inf) {
+        *out = ModelJson(std::numeric_limits<float>::infinity());
+        return true;
+      }
+      if (token == markers_->negative_inf) {
+        *out = ModelJson(-std::numeric_limits<float>::infinity());
+        return true;
+      }
+    }
+    // JSON's number grammar only (from_chars would also take "nan", "inf", "01" or "1.").
+    if (!JsonNumber(token)) return false;
+    const char* begin = token.data();
+    const char* end = begin + token.size();
+    if (token.find_first_of(".eE") == std::string_view::npos) {
+      // As nlohmann: a negative integer is signed, a non-negative one unsigned.
+      if (token.front() == '-') {
+        int64_t i = 0;
+        if (auto r = std::from_chars(begin, end, i); r.ec == std::errc() && r.ptr == end) {
+          *out = ModelJson(i);
+          return true;
+        }
+      } else {
+        uint64_t u = 0;
+        if (auto r = std::from_chars(begin, end, u); r.ec == std::errc() && r.ptr == end) {
+          *out = ModelJson(u);
+          return true;
+        }
+      }
+      // Out of range: nlohmann reads it as a float.
+    }
+    float f = 0;
+    auto r = std::from_chars(begin, end, f);
+    if (r.ptr != end || (r.ec != std::errc() && r.ec != std::errc::result_out_of_range)) {
+      return false;
+    }
+    if (r.ec == std::errc::result_out_of_range) return false;  // let nlohmann decide
+    *out = ModelJson(f);
+    return true;
+  }
+
+  // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+  static bool JsonNumber(std::string_view t) {
+    size_t i = 0;
+    auto digits = [&] {
+      const size_t start = i;
+      while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
+      return i > start;
+    };
+    if (i < t.size() && t[i] == '-') ++i;
+    if (i < t.size() && t[i] == '0') {
+      ++i;
+    } else if (i >= t.size() || t[i] < '1' || t[i] > '9' || !digits()) {
+      return false;
+    }
+    if (i < t.size() && t[i] == '.') {
+      ++i;
+      if (!digits()) return false;
+    }
+    if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
+      ++i;
+      if (i < t.size() && (t[i] == '+' || t[i] == '-')) ++i;
+      if (!digits()) return false;
+    }
+    return i == t.size();
+  }
+
+  const NonFiniteMarkers* markers_;
+};
+
 // "[json.exception.parse_error.101] parse error at line 1, column 5: syntax error ..." ->
 // "syntax error ...".
 std::string ShortParseMessage(const std::string& what) {
@@ -239,6 +410,16 @@ base::StatusOr<ModelJson> ParseModelDocument(std::span<const uint8_t> bytes, Mod
     }
   } catch (const std::bad_alloc&) {
     return base::ResourceExhausted("out of memory while reading the JSON document");
+  }
+  if (format == ModelFormat::kJson) {
+    try {
+      ModelJson root;
+      if (FastJson(markers.nan.empty() ? nullptr : &markers).Parse(bytes, &root)) return root;
+    } catch (const std::bad_alloc&) {
+      return base::ResourceExhausted("out of memory while parsing the JSON document");
+    } catch (const std::exception&) {
+      // (simdjson refused something): the nlohmann path below reports it.
+    }
   }
   DomBuilder builder(bytes.size(), markers.nan.empty() ? nullptr : &markers);
   try {

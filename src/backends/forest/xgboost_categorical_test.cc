@@ -293,7 +293,8 @@ TEST(XgboostCategoricalTest, NonFiniteJsonTokens) {
   EXPECT_EQ((*doc)["s"].get<std::string>(), "NaN Infinity \"NaN");
   EXPECT_TRUE(std::isnan((*doc)["b"].get<float>()));
   for (const char* bad : {"[NaNa]", "[nan]", "[Inf]", "[-NaN]", "[+Infinity]", "[1NaN]",
-                          "[--Infinity]", "[NaN1]", "[0.NaN]", "{\"a\"NaN}"}) {
+                          "[--Infinity]", "[NaN1]", "[0.NaN]", "{\"a\"NaN}", "[01]", "[1.]", "[.5]",
+                          "[1e]", "[+1]", "[-]", "[1]x", "{\"a\":1}}"}) {
     const std::string t = bad;
     EXPECT_FALSE(ParseModelDocument(std::span(reinterpret_cast<const uint8_t*>(t.data()), t.size()),
                                     ModelFormat::kJson)
