@@ -113,7 +113,7 @@ void Work(std::shared_ptr<DynamicBatcher::State> state) NO_THREAD_SAFETY_ANALYSI
     }
     const uint64_t seen = s.generation;
     const auto next = s.queue.NextEvent();
-    auto changed = [&] { return s.stopping || s.generation != seen; };
+    auto changed = [&]() NO_THREAD_SAFETY_ANALYSIS { return s.stopping || s.generation != seen; };
     if (next) {
       s.cv.WaitFor(s.mu, std::max(*next - now, base::Clock::Duration(0)), changed);
     } else {

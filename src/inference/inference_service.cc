@@ -330,8 +330,9 @@ base::StatusOr<std::vector<VersionStatistics>> InferenceService::Statistics(
   // Versions no longer loaded: their statistics go.
   if (model.empty()) {
     base::MutexLock lock(stats_mu_);
-    for (auto& [name, versions] : stats_) {
-      std::erase_if(versions, [&](const auto& kv) {
+    for (auto& entry : stats_) {
+      const std::string& name = entry.first;
+      std::erase_if(entry.second, [&](const auto& kv) {
         return std::none_of(handles.begin(), handles.end(),
                             [&](const auto& h) { return h.name == name && h.version == kv.first; });
       });
