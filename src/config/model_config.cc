@@ -7,6 +7,9 @@
 #include <set>
 #include <sstream>
 
+#include "base/logging.h"
+#include "config/triton_config.h"
+
 namespace inferd::config {
 
 using base::InvalidArgument;
@@ -256,6 +259,13 @@ StatusOr<ModelConfig> LoadModelConfig(const std::filesystem::path& path, const s
   if (!in) return base::NotFound("cannot read " + path.string());
   std::stringstream ss;
   ss << in.rdbuf();
+  if (path.extension() == ".pbtxt") {
+    std::vector<std::string> warnings;
+    auto cfg = ParseTritonConfig(ss.str(), name, &warnings);
+    if (!cfg.ok()) return cfg.status().WithContext(path.string());
+    for (const auto& w : warnings) LOG_WARN("{}: {}", path.string(), w);
+    return cfg;
+  }
   auto cfg = ParseModelConfig(ss.str(), name);
   if (!cfg.ok()) return cfg.status().WithContext(path.string());
   return cfg;

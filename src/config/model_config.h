@@ -23,6 +23,9 @@ struct TensorSpec {
   tensor::Shape shape;
   // Outputs only: false when the output is returned only if a request names it (e.g. `margin`).
   bool default_output = true;
+  // Config outputs only: the model output this one renames (a Triton config names a FIL forest's
+  // one output `output__0`); empty when the name is the model's own.
+  std::string source;
 };
 
 // Which versions on disk should be served (TF Serving / Triton version_policy).
@@ -74,7 +77,8 @@ struct ModelConfig {
 // Parses YAML text. `name` becomes the model name (the directory name wins over a `name:` key that
 // disagrees: that is an error). Unknown keys are errors, so typos do not pass silently.
 base::StatusOr<ModelConfig> ParseModelConfig(std::string_view yaml_text, const std::string& name);
-// Reads `path` and parses it; errors name the file.
+// Reads `path` and parses it (a `.pbtxt` file as Triton's config, see triton_config.h; its
+// warnings are logged); errors name the file.
 base::StatusOr<ModelConfig> LoadModelConfig(const std::filesystem::path& path,
                                             const std::string& name);
 

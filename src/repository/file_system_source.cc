@@ -92,10 +92,14 @@ base::StatusOr<std::vector<ModelOnDisk>> FileSystemSource::Scan() const {
     ModelOnDisk m;
     m.name = name;
     m.dir = entry.path();
-    fs::path cfg = m.dir / "config.yaml";
-    if (fs::is_regular_file(cfg, ec)) {
-      m.config_file = cfg;
-      m.config_fingerprint = ContentFingerprint(cfg);
+    // config.yaml, or else a Triton config.pbtxt.
+    for (const char* file : {"config.yaml", "config.pbtxt"}) {
+      fs::path cfg = m.dir / file;
+      if (fs::is_regular_file(cfg, ec)) {
+        m.config_file = cfg;
+        m.config_fingerprint = ContentFingerprint(cfg);
+        break;
+      }
     }
     std::error_code ec2;
     for (fs::directory_iterator vit(m.dir, ec2); !ec2 && vit != fs::directory_iterator();

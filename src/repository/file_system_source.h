@@ -24,7 +24,7 @@ struct VersionOnDisk {
 struct ModelOnDisk {
   std::string name;
   std::filesystem::path dir;
-  std::optional<std::filesystem::path> config_file;  // config.yaml when present
+  std::optional<std::filesystem::path> config_file;  // config.yaml, else config.pbtxt, if present
   uint64_t config_fingerprint = 0;                   // 0 when there is no config file
   std::vector<VersionOnDisk> versions;               // ascending by version
 };

@@ -237,7 +237,9 @@ StatusOr<std::unique_ptr<ForestBackend>> ForestBackend::Create(
 
 namespace {
 // In the order FindModelFile prefers them.
-constexpr std::string_view kModelFileNames[] = {"model.json", "model.ubj", "model.txt"};
+// (xgboost.json and xgboost.ubj are the names Triton's FIL backend gives XGBoost models.)
+constexpr std::string_view kModelFileNames[] = {"model.json", "model.ubj", "model.txt",
+                                                "xgboost.json", "xgboost.ubj"};
 }  // namespace
 
 std::optional<std::filesystem::path> ForestBackend::FindModelFile(

@@ -41,6 +41,25 @@ Status ApplyConfig(const config::ModelConfig& config, tensor::DataType dtype, in
     }
     if (!in.name.empty()) signature->inputs[0].name = in.name;
   }
+  // Outputs renamed by the config (a Triton FIL config's output__0): the renamed output is the
+  // only default one, as Triton answers with the outputs its config declares.
+  bool renamed = false;
+  for (const config::TensorSpec& o : config.outputs) {
+    if (o.source.empty()) continue;
+    auto it = std::find_if(signature->outputs.begin(), signature->outputs.end(),
+                           [&](const config::TensorSpec& s) { return s.name == o.source; });
+    if (it == signature->outputs.end()) {
+      return InvalidArgument(
+          "config output '" + o.name + "' stands for the model's '" + o.source +
+          "', which this model does not have (outputs: " + NamesOf(signature->outputs) + ")");
+    }
+    if (!renamed) {
+      for (auto& s : signature->outputs) s.default_output = false;
+      renamed = true;
+    }
+    it->name = o.name;
+    it->default_output = true;
+  }
   for (const config::TensorSpec& o : config.outputs) {
     const bool known = std::any_of(signature->outputs.begin(), signature->outputs.end(),
                                    [&](const config::TensorSpec& s) { return s.name == o.name; });
