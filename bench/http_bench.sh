@@ -30,7 +30,7 @@ run() {  # mode -> prints "reqs/s p50 p99"
   local pid=$!
   for _ in $(seq 100); do grep -q "listening" "$tmp/$mode.out" 2>/dev/null && break; sleep 0.05; done
   local port
-  port=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$tmp/$mode.out")
+  port=$(sed -n 's/.*HTTP listening on .*:\([0-9]*\)$/\1/p' "$tmp/$mode.out")
   wrk -t2 -c"$CONNS" -d1s -s "$tmp/post.lua" "http://127.0.0.1:$port/v2/models/breast_cancer/infer" >/dev/null
   wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency -s "$tmp/post.lua" \
     "http://127.0.0.1:$port/v2/models/breast_cancer/infer" > "$tmp/$mode.wrk"

@@ -31,12 +31,17 @@ int Serve(const inferd::server::ServerOptions& options) {
     return 1;
   }
   (*server)->Start();
-  std::printf("inferd: HTTP listening on %s:%u\n", options.host.c_str(),
-              static_cast<unsigned>((*server)->http_port()));
+  // The HTTP line comes last: once it is out, every port is.
+  if (auto port = (*server)->grpc_port()) {
+    std::printf("inferd: gRPC listening on %s:%u\n", options.host.c_str(),
+                static_cast<unsigned>(*port));
+  }
   if (auto port = (*server)->metrics_port()) {
     std::printf("inferd: metrics listening on %s:%u\n", options.host.c_str(),
                 static_cast<unsigned>(*port));
   }
+  std::printf("inferd: HTTP listening on %s:%u\n", options.host.c_str(),
+              static_cast<unsigned>((*server)->http_port()));
   std::fflush(stdout);
   int sig = 0;
   sigwait(&set, &sig);
@@ -95,7 +100,12 @@ int main(int argc, char** argv) {
           ->add_option("--http-port", opts.http_port,
                        "HTTP port; 0 picks a free one and prints it (default: $PORT, else 8000)")
           ->capture_default_str();
-  int metrics_port = -1;
+  int metrics_port = -1, grpc_port = -1;
+  serve
+      ->add_option("--grpc-port", grpc_port,
+                   "Also serve the Open Inference Protocol over gRPC on this port (0 picks one "
+                   "and prints it; Triton's default is 8001)")
+      ->check(CLI::Range(0, 65535));
   serve
       ->add_option("--metrics-port", metrics_port,
                    "Also serve GET /metrics alone on this port (0 picks one and prints it)")
@@ -204,7 +214,10 @@ int main(int argc, char** argv) {
   bool bench_json = false, bench_grpc = false;
   auto* bench = app.add_subcommand(
       "bench", "Load a running server: throughput, latency percentiles, queue/compute split");
-  bench->add_option("url", bopts.url, "The server, e.g. http://127.0.0.1:8000")->required();
+  bench
+      ->add_option("url", bopts.url,
+                   "The server, e.g. http://127.0.0.1:8000 (with --grpc: 127.0.0.1:8001)")
+      ->required();
   bench->add_option("--model", bopts.model, "Model name")->required();
   int64_t bench_version = 0;
   auto* bench_version_option =
@@ -225,7 +238,9 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   bench->add_flag("--json", bench_json, "One JSON object per run");
-  bench->add_flag("--grpc", bench_grpc, "Use gRPC (not available yet)");
+  bench->add_flag("--grpc", bench_grpc,
+                  "Use the gRPC protocol (url: host:port of --grpc-port); --binary sends "
+                  "raw_input_contents instead of typed contents");
   bench->add_flag("--binary", bopts.binary,
                   "Tensors as binary data after a JSON header (Triton's extension)");
 
@@ -253,6 +268,7 @@ int main(int argc, char** argv) {
     opts.repository_poll_interval = ms(poll_secs);
     opts.drain_grace = ms(drain_grace);
     if (metrics_port >= 0) opts.metrics_port = static_cast<uint16_t>(metrics_port);
+    if (grpc_port >= 0) opts.grpc_port = static_cast<uint16_t>(grpc_port);
     opts.drain_timeout = ms(drain_timeout);
     // Platforms that assign the port (Cloud Run, Heroku, Knative) say it in $PORT.
     if (http_port_option->count() == 0) {
@@ -283,10 +299,7 @@ int main(int argc, char** argv) {
     return Predict(popts);
   }
   if (bench->parsed()) {
-    if (bench_grpc) {
-      std::fprintf(stderr, "inferd bench: --grpc is not available yet\n");
-      return 2;
-    }
+    if (bench_grpc) bopts.transport = inferd::server::MakeGrpcBenchTransport;
     if (bench_version_option->count() > 0) bopts.version = bench_version;
     bopts.concurrency.clear();
     std::stringstream levels(bench_concurrency);

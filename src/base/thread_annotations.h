@@ -12,6 +12,17 @@
 #define INFERD_TSA(x)
 #endif
 
+// Abseil (pulled in by gRPC) defines some of the same names: ours replace them.
+#undef CAPABILITY
+#undef SCOPED_CAPABILITY
+#undef GUARDED_BY
+#undef PT_GUARDED_BY
+#undef REQUIRES
+#undef EXCLUDES
+#undef ACQUIRE
+#undef RELEASE
+#undef NO_THREAD_SAFETY_ANALYSIS
+
 #define CAPABILITY(x) INFERD_TSA(capability(x))
 #define SCOPED_CAPABILITY INFERD_TSA(scoped_lockable)
 #define GUARDED_BY(x) INFERD_TSA(guarded_by(x))

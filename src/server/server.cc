@@ -1,5 +1,8 @@
 #include "server/server.h"
 
+#include <dlfcn.h>
+
+#include "api/grpc/grpc_module.h"
 #include "api/http/http_api.h"
 #include "backend/backend.h"
 #include "base/logging.h"
@@ -9,8 +12,89 @@
 #include "monitoring/process_metrics.h"
 #include "repository/file_system_source.h"
 #include "server/backends.h"
+#include "server/plugin_backend.h"
 
 namespace inferd::server {
+
+namespace {
+
+// What the gRPC module calls: the same services the REST routes use.
+class GrpcFrontend final : public api::grpc::ServingFrontend {
+ public:
+  GrpcFrontend(inference::InferenceService* inference, lifecycle::ModelManager* models,
+               const api::http::HttpApi* http_api)
+      : inference_(*inference), models_(*models), http_api_(*http_api) {}
+  bool Ready() const override { return http_api_.Ready(); }
+  std::string ServerName() const override { return http_api_.options().server_name; }
+  std::string ServerVersion() const override { return http_api_.options().server_version; }
+  std::vector<std::string> Extensions() const override { return api::http::HttpApi::Extensions(); }
+  base::StatusOr<lifecycle::ModelHandle> Resolve(std::string_view model,
+                                                 std::optional<int64_t> version) override {
+    return inference_.Resolve(model, version);
+  }
+  base::StatusOr<lifecycle::ModelHandle> Get(std::string_view model,
+                                             std::optional<int64_t> version) override {
+    return models_.Get(model, version);
+  }
+  void InferAsync(inference::InferRequest request, const lifecycle::ModelHandle& handle,
+                  inference::InferCallback done) override {
+    inference_.InferAsync(std::move(request), handle, std::move(done));
+  }
+  void CountRejected(const lifecycle::ModelHandle& handle) override {
+    inference_.CountRejected(handle);
+  }
+  base::StatusOr<std::vector<int64_t>> ReadyVersions(std::string_view model) override {
+    return models_.ReadyVersions(model);
+  }
+  std::vector<lifecycle::IndexEntry> Index() override { return models_.Index(); }
+  base::Status Load(const std::string& model) override { return models_.Load(model); }
+  base::Status Unload(const std::string& model) override { return models_.Unload(model); }
+  base::StatusOr<std::vector<inference::VersionStatistics>> Statistics(
+      std::string_view model, std::optional<int64_t> version) override {
+    return inference_.Statistics(model, version);
+  }
+
+ private:
+  inference::InferenceService& inference_;
+  lifecycle::ModelManager& models_;
+  const api::http::HttpApi& http_api_;
+};
+
+// An entry point of the gRPC module, loaded on first use and never unloaded.
+base::StatusOr<void*> GrpcModuleSymbol(const char* symbol) {
+  const auto library = ExecutableDir() / api::grpc::kGrpcModuleFile;
+  void* handle = dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    return base::Unavailable("gRPC needs the module " + library.string() + ": " + dlerror());
+  }
+  void* entry = dlsym(handle, symbol);
+  if (entry == nullptr) {
+    return base::Unavailable(library.string() + " has no entry point " + symbol);
+  }
+  return entry;
+}
+
+base::StatusOr<std::unique_ptr<api::grpc::GrpcServer>> StartGrpc(
+    const api::grpc::GrpcOptions& options, api::grpc::ServingFrontend* frontend) {
+  ASSIGN_OR_RETURN(void* entry, GrpcModuleSymbol(api::grpc::kGrpcModuleSymbol));
+  auto create = reinterpret_cast<decltype(&inferd_grpc_create)>(entry);
+  char error[512] = {0};
+  std::unique_ptr<api::grpc::GrpcServer> server(create(&options, frontend, error, sizeof error));
+  if (!server) return base::Unavailable(error);
+  return server;
+}
+
+}  // namespace
+
+base::StatusOr<std::unique_ptr<tools::BenchTransport>> MakeGrpcBenchTransport(
+    const tools::BenchOptions& options) {
+  ASSIGN_OR_RETURN(void* entry, GrpcModuleSymbol(api::grpc::kGrpcBenchSymbol));
+  auto create = reinterpret_cast<decltype(&inferd_grpc_bench_create)>(entry);
+  char error[512] = {0};
+  std::unique_ptr<tools::BenchTransport> t(create(&options, error, sizeof error));
+  if (!t) return base::Unavailable(error);
+  return t;
+}
 
 class Server::Parts {
  public:
@@ -22,6 +106,8 @@ class Server::Parts {
   std::unique_ptr<api::http::HttpApi> http_api;
   std::unique_ptr<api::http::HttpServer> http;
   std::unique_ptr<api::http::HttpServer> metrics_http;  // with --metrics-port
+  std::unique_ptr<GrpcFrontend> grpc_frontend;          // with --grpc-port
+  std::unique_ptr<api::grpc::GrpcServer> grpc;
 };
 
 base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& options) {
@@ -109,6 +195,15 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
                        respond(std::move(res));
                      }));
   }
+  if (options.grpc_port) {
+    parts->grpc_frontend = std::make_unique<GrpcFrontend>(
+        parts->inference.get(), parts->models.get(), parts->http_api.get());
+    api::grpc::GrpcOptions go;
+    go.host = options.host;
+    go.port = *options.grpc_port;
+    go.max_message_bytes = static_cast<int64_t>(options.max_request_bytes);
+    ASSIGN_OR_RETURN(parts->grpc, StartGrpc(go, parts->grpc_frontend.get()));
+  }
   return std::unique_ptr<Server>(new Server(std::move(parts)));
 }
 
@@ -122,9 +217,15 @@ void Server::Start() {
 
 void Server::Stop() {
   if (!parts_) return;
+  if (parts_->grpc) parts_->grpc->Stop(0);
   parts_->http->Stop();
   if (parts_->metrics_http) parts_->metrics_http->Stop();
   parts_->models->Stop();
+}
+
+std::optional<uint16_t> Server::grpc_port() const {
+  if (!parts_->grpc) return std::nullopt;
+  return parts_->grpc->port();
 }
 
 std::optional<uint16_t> Server::metrics_port() const {
@@ -134,12 +235,18 @@ std::optional<uint16_t> Server::metrics_port() const {
 
 void Server::BeginDrain() {
   parts_->http_api->SetDraining();
+  if (parts_->grpc) parts_->grpc->SetServing(false);
   parts_->http->Drain(/*stop_accepting=*/false);
 }
 
 bool Server::FinishDrain(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   parts_->http->Drain(/*stop_accepting=*/true);
-  const bool idle = parts_->http->WaitIdle(timeout);
+  // gRPC's Shutdown stops accepting calls and waits for those in flight, as HTTP's drain does.
+  if (parts_->grpc) parts_->grpc->Stop(timeout.count());
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  const bool idle = parts_->http->WaitIdle(std::max(left, std::chrono::milliseconds(0)));
   Stop();
   return idle;
 }

@@ -12,6 +12,7 @@
 
 #include "api/http/http_server.h"
 #include "base/status.h"
+#include "tools/bench_client.h"
 
 namespace inferd::server {
 
@@ -44,6 +45,9 @@ struct ServerOptions {
   // Also serve /metrics alone on this port (0 = pick one); absent: only on the HTTP port.
   std::optional<uint16_t> metrics_port;
   std::chrono::milliseconds drain_timeout{30000};
+  // Also serve the Open Inference Protocol over gRPC on this port (0 = pick one); absent: no
+  // gRPC (the gRPC module, libinferd_grpc.so beside the executable, is then never loaded).
+  std::optional<uint16_t> grpc_port;
 };
 
 class Server {
@@ -64,6 +68,7 @@ class Server {
   bool FinishDrain(std::chrono::milliseconds timeout);
   uint16_t http_port() const;
   std::optional<uint16_t> metrics_port() const;  // with --metrics-port
+  std::optional<uint16_t> grpc_port() const;     // with --grpc-port
 
   class Parts;  // the components, defined in server.cc
 
@@ -71,5 +76,9 @@ class Server {
   explicit Server(std::unique_ptr<Parts> parts);
   std::unique_ptr<Parts> parts_;
 };
+
+// `inferd bench --grpc`'s transport, from the gRPC module (libinferd_grpc.so beside the binary).
+base::StatusOr<std::unique_ptr<tools::BenchTransport>> MakeGrpcBenchTransport(
+    const tools::BenchOptions& options);
 
 }  // namespace inferd::server

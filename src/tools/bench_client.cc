@@ -215,34 +215,74 @@ StatusOr<std::string> BuildRequest(const std::string& metadata, int64_t batch, b
   return body + raw;
 }
 
-// Success count and ns, queue ns and compute ns of the model's statistics (summed over versions).
-struct ServerStats {
-  double success = 0, queue_ns = 0, compute_ns = 0;
-  bool ok = false;
-};
+// HTTP/1.1 keep-alive connections posting the prepared body.
+class HttpTransport final : public BenchTransport {
+ public:
+  HttpTransport(Target t, const BenchOptions& o, std::string body, std::string headers)
+      : t_(std::move(t)),
+        o_(o),
+        target_(ModelPath(o) + "/infer"),
+        body_(std::move(body)),
+        headers_(std::move(headers)) {}
 
-ServerStats ReadStats(const Target& t, const BenchOptions& o) {
-  ServerStats s;
-  Connection c(t.addr, t.host);
-  int status = 0;
-  std::string body;
-  if (!c.ok() || !c.Exchange("GET", ModelPath(o) + "/stats", "", &status, &body) || status != 200) {
+  std::unique_ptr<BenchConnection> Connect() override {
+    return std::make_unique<HttpConnection>(*this);
+  }
+
+  BenchServerStats Stats() override {
+    BenchServerStats s;
+    Connection c(t_.addr, t_.host);
+    int status = 0;
+    std::string body;
+    if (!c.ok() || !c.Exchange("GET", ModelPath(o_) + "/stats", "", &status, &body) ||
+        status != 200) {
+      return s;
+    }
+    simdjson::dom::parser parser;
+    simdjson::dom::element root;
+    if (parser.parse(body).get(root) != simdjson::SUCCESS) return s;
+    simdjson::dom::array models;
+    if (root["model_stats"].get_array().get(models) != simdjson::SUCCESS) return s;
+    for (simdjson::dom::element m : models) {
+      uint64_t v = 0;
+      if (!m["inference_stats"]["success"]["count"].get_uint64().get(v)) s.success += double(v);
+      if (!m["inference_stats"]["queue"]["ns"].get_uint64().get(v)) s.queue_ns += double(v);
+      if (!m["inference_stats"]["compute_infer"]["ns"].get_uint64().get(v)) {
+        s.compute_ns += double(v);
+      }
+    }
+    s.ok = true;
     return s;
   }
-  simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  if (parser.parse(body).get(root) != simdjson::SUCCESS) return s;
-  simdjson::dom::array models;
-  if (root["model_stats"].get_array().get(models) != simdjson::SUCCESS) return s;
-  for (simdjson::dom::element m : models) {
-    uint64_t v = 0;
-    if (!m["inference_stats"]["success"]["count"].get_uint64().get(v)) s.success += double(v);
-    if (!m["inference_stats"]["queue"]["ns"].get_uint64().get(v)) s.queue_ns += double(v);
-    if (!m["inference_stats"]["compute_infer"]["ns"].get_uint64().get(v)) s.compute_ns += double(v);
-  }
-  s.ok = true;
-  return s;
-}
+
+ private:
+  class HttpConnection final : public BenchConnection {
+   public:
+    explicit HttpConnection(const HttpTransport& t) : t_(t), c_(t.t_.addr, t.t_.host) {}
+    bool ok() const override { return c_.ok(); }
+    bool Send(std::string* error, bool* broken) override {
+      int status = 0;
+      if (!c_.Exchange("POST", t_.target_, t_.body_, &status, &answer_, t_.headers_)) {
+        *error = "connection failed";
+        *broken = true;
+        return false;
+      }
+      if (status == 200) return true;
+      *error = std::to_string(status) + " " + answer_.substr(0, 300);
+      *broken = false;
+      return false;
+    }
+
+   private:
+    const HttpTransport& t_;
+    Connection c_;
+    std::string answer_;
+  };
+
+  Target t_;
+  BenchOptions o_;
+  std::string target_, body_, headers_;
+};
 
 double Percentile(const std::vector<double>& sorted, double p) {
   if (sorted.empty()) return 0;
@@ -250,11 +290,9 @@ double Percentile(const std::vector<double>& sorted, double p) {
   return sorted[i];
 }
 
-BenchLevel RunLevel(const Target& t, const BenchOptions& o, const std::string& body,
-                    const std::string& headers, int concurrency) {
+BenchLevel RunLevel(BenchTransport& transport, const BenchOptions& o, int concurrency) {
   BenchLevel level;
   level.concurrency = concurrency;
-  const std::string target = ModelPath(o) + "/infer";
   std::atomic<bool> measuring{false}, stop{false};
   std::vector<std::vector<double>> latencies(static_cast<size_t>(concurrency));
   std::vector<uint64_t> errors(static_cast<size_t>(concurrency), 0);
@@ -265,10 +303,10 @@ BenchLevel RunLevel(const Target& t, const BenchOptions& o, const std::string& b
   std::vector<std::thread> clients;
   for (int i = 0; i < concurrency; ++i) {
     clients.emplace_back([&, i] {
-      auto c = std::make_unique<Connection>(t.addr, t.host);
+      auto c = transport.Connect();
       auto next = t0 + std::chrono::duration_cast<Clock::duration>(
                            std::chrono::duration<double>(interval * i / concurrency));
-      std::string answer;
+      std::string error;
       while (!stop.load(std::memory_order_relaxed)) {
         auto start = Clock::now();
         if (interval > 0) {
@@ -277,33 +315,28 @@ BenchLevel RunLevel(const Target& t, const BenchOptions& o, const std::string& b
           next +=
               std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(interval));
         }
-        int status = 0;
-        const bool sent = c->ok() && c->Exchange("POST", target, body, &status, &answer, headers);
+        bool broken = !c->ok();
+        if (broken) error = "connection failed";
+        const bool ok = !broken && c->Send(&error, &broken);
         const double us = std::chrono::duration<double, std::micro>(Clock::now() - start).count();
-        if (!measuring.load(std::memory_order_relaxed)) {
-          if (!sent) c = std::make_unique<Connection>(t.addr, t.host);
-          continue;
-        }
-        if (sent && status == 200) {
+        if (broken) c = transport.Connect();
+        if (!measuring.load(std::memory_order_relaxed)) continue;
+        if (ok) {
           latencies[static_cast<size_t>(i)].push_back(us);
-        } else {
-          if (errors[static_cast<size_t>(i)]++ == 0) {
-            first_error[static_cast<size_t>(i)] =
-                sent ? std::to_string(status) + " " + answer.substr(0, 300) : "connection failed";
-          }
-          if (!sent) c = std::make_unique<Connection>(t.addr, t.host);
+        } else if (errors[static_cast<size_t>(i)]++ == 0) {
+          first_error[static_cast<size_t>(i)] = error;
         }
       }
     });
   }
   std::this_thread::sleep_for(std::chrono::duration<double>(o.warmup));
-  const ServerStats before = ReadStats(t, o);
+  const BenchServerStats before = transport.Stats();
   const auto m0 = Clock::now();
   measuring = true;
   std::this_thread::sleep_for(std::chrono::duration<double>(o.duration));
   measuring = false;
   const auto m1 = Clock::now();
-  const ServerStats after = ReadStats(t, o);
+  const BenchServerStats after = transport.Stats();
   stop = true;
   for (auto& c : clients) c.join();
   std::vector<double> all;
@@ -328,6 +361,8 @@ BenchLevel RunLevel(const Target& t, const BenchOptions& o, const std::string& b
   return level;
 }
 
+StatusOr<std::unique_ptr<BenchTransport>> MakeHttpTransport(const BenchOptions& o);
+
 }  // namespace
 
 StatusOr<std::vector<BenchLevel>> RunBench(const BenchOptions& o) {
@@ -339,6 +374,20 @@ StatusOr<std::vector<BenchLevel>> RunBench(const BenchOptions& o) {
   if (o.duration <= 0 || o.warmup < 0 || o.rate < 0 || o.batch < 1) {
     return InvalidArgument("--duration must be > 0; --warmup, --rate >= 0; --batch >= 1");
   }
+  std::unique_ptr<BenchTransport> transport;
+  if (o.transport) {
+    ASSIGN_OR_RETURN(transport, o.transport(o));
+  } else {
+    ASSIGN_OR_RETURN(transport, MakeHttpTransport(o));
+  }
+  std::vector<BenchLevel> levels;
+  for (int concurrency : o.concurrency) levels.push_back(RunLevel(*transport, o, concurrency));
+  return levels;
+}
+
+namespace {
+
+StatusOr<std::unique_ptr<BenchTransport>> MakeHttpTransport(const BenchOptions& o) {
   ASSIGN_OR_RETURN(Target t, Resolve(o.url));
   Connection c(t.addr, t.host);
   if (!c.ok()) return base::Unavailable("cannot connect to " + o.url);
@@ -353,14 +402,13 @@ StatusOr<std::vector<BenchLevel>> RunBench(const BenchOptions& o) {
   }
   size_t json_bytes = 0;
   ASSIGN_OR_RETURN(std::string body, BuildRequest(metadata, o.batch, o.binary, &json_bytes));
-  const std::string headers =
+  std::string headers =
       o.binary ? "Inference-Header-Content-Length: " + std::to_string(json_bytes) + "\r\n" : "";
-  std::vector<BenchLevel> levels;
-  for (int concurrency : o.concurrency) {
-    levels.push_back(RunLevel(t, o, body, headers, concurrency));
-  }
-  return levels;
+  return std::unique_ptr<BenchTransport>(
+      std::make_unique<HttpTransport>(std::move(t), o, std::move(body), std::move(headers)));
 }
+
+}  // namespace
 
 std::string LevelJson(const BenchOptions& o, const BenchLevel& l) {
   char buf[512];

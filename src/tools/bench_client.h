@@ -8,11 +8,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "base/status.h"
+#include "tools/bench_transport.h"
 
 namespace inferd::tools {
 
@@ -27,6 +30,9 @@ struct BenchOptions {
   int64_t batch = 1;    // rows per request
   // Tensors as binary data after a JSON header (Triton's binary tensor extension), both ways.
   bool binary = false;
+  // Makes the transport for these options (it fetches the model's metadata and prepares the
+  // request); empty: HTTP. `inferd bench --grpc` sets it to the gRPC module's.
+  std::function<base::StatusOr<std::unique_ptr<BenchTransport>>(const BenchOptions&)> transport;
 };
 
 struct BenchLevel {

@@ -153,10 +153,22 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(const fs::path& repo,
       ssize_t n = read(out_pipe[0], buf, sizeof(buf));
       if (n <= 0) break;
       out.append(buf, static_cast<size_t>(n));
-      auto pos = out.find("listening on ");
+      // "inferd: <kind> listening on <host>:<port>" per port; HTTP's comes last.
+      auto pos = out.find("HTTP listening on ");
       if (pos != std::string::npos && out.find('\n', pos) != std::string::npos) {
-        auto colon = out.rfind(':', out.find('\n', pos));
-        sp->port_ = static_cast<uint16_t>(std::stoi(out.substr(colon + 1)));
+        size_t line = 0;
+        while (line < out.size()) {
+          const size_t end = out.find('\n', line);
+          if (end == std::string::npos) break;
+          const std::string text = out.substr(line, end - line);
+          line = end + 1;
+          const size_t at = text.find(" listening on ");
+          const size_t kind = text.find(": ");
+          if (at == std::string::npos || kind == std::string::npos || kind > at) continue;
+          const auto port = static_cast<uint16_t>(std::stoi(text.substr(text.rfind(':') + 1)));
+          sp->ports_[text.substr(kind + 2, at - kind - 2)] = port;
+        }
+        sp->port_ = sp->ports_["HTTP"];
         break;
       }
     }

@@ -55,8 +55,13 @@ class ServerProcess {
   static std::unique_ptr<ServerProcess> Start(const fs::path& repo,
                                               const std::vector<std::string>& extra = {},
                                               int max_open_files = 0);
-  ~ServerProcess();  // SIGTERM, then wait
-  uint16_t port() const { return port_; }
+  ~ServerProcess();                        // SIGTERM, then wait
+  uint16_t port() const { return port_; }  // HTTP
+  // The port the server printed for `kind` ("HTTP", "gRPC", "metrics"); 0 when none.
+  uint16_t port(const std::string& kind) const {
+    auto it = ports_.find(kind);
+    return it == ports_.end() ? 0 : it->second;
+  }
   bool Running();
   // Sends SIGTERM and returns the exit status.
   int Stop();
@@ -69,6 +74,7 @@ class ServerProcess {
  private:
   pid_t pid_ = -1;
   uint16_t port_ = 0;
+  std::map<std::string, uint16_t> ports_;
   fs::path log_path_;
   TempDir dir_;
 };

@@ -105,6 +105,17 @@ HttpApi::HttpApi(const HttpApiOptions& options) : options_(options) {
       "Time from a whole request received to its response built, by endpoint.", {"endpoint"});
 }
 
+bool HttpApi::Ready() const {
+  return !draining() && (!options_.strict_readiness || options_.models->AllModelsReady());
+}
+
+const std::vector<std::string>& HttpApi::Extensions() {
+  static const std::vector<std::string> kExtensions = {"binary_tensor_data",  "classification",
+                                                       "statistics",          "schedule_policy",
+                                                       "model_configuration", "model_repository"};
+  return kExtensions;
+}
+
 void HttpApi::Handle(const HttpRequest& request, Responder respond) {
   auto start = options_.clock->Now();
   auto endpoint = std::make_shared<std::string>("unmatched");
@@ -157,10 +168,7 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* e
       JsonWriter w(&out);
       w.BeginObject().Key("name").Str(options_.server_name).Key("version");
       w.Str(options_.server_version).Key("extensions").BeginArray();
-      for (const char* e : {"binary_tensor_data", "classification", "statistics", "schedule_policy",
-                            "model_configuration"}) {
-        w.Str(e);
-      }
+      for (const auto& e : Extensions()) w.Str(e);
       w.EndArray().EndObject();
       res.body = std::move(out);
       return false;
@@ -169,8 +177,8 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* e
       *endpoint = "v2_health_" + seg[2];
       if (!method_is("GET")) return false;
       const bool live = seg[2] == "live";
-      const bool draining = !live && draining_.load(std::memory_order_relaxed);
-      bool ok = live || (!draining && (!options_.strict_readiness || models.AllModelsReady()));
+      const bool draining = !live && this->draining();
+      const bool ok = live || Ready();
       res.status = ok ? 200 : 503;
       res.body = live       ? "{\"live\":true}"
                  : ok       ? "{\"ready\":true}"

@@ -35,6 +35,12 @@ class HttpApi {
   void Handle(const HttpRequest& request, Responder respond);
   // The server is shutting down: readiness answers 503 from now on (liveness stays 200).
   void SetDraining() { draining_ = true; }
+  // GET /v2/health/ready's answer: not draining and (with strict readiness) every model ready.
+  bool Ready() const;
+  bool draining() const { return draining_.load(std::memory_order_relaxed); }
+  // The protocol extensions this server implements (in GET /v2 and gRPC ServerMetadata).
+  static const std::vector<std::string>& Extensions();
+  const HttpApiOptions& options() const { return options_; }
 
  private:
   using Finish = std::function<void(HttpResponse)>;
