@@ -5,6 +5,7 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= Release
 JOBS ?= $(shell nproc)
 PORT ?= 8000
+GRPC_PORT ?= 8001
 # CI turns warnings into errors.
 ifeq ($(CI),true)
 WERROR := ON
@@ -46,8 +47,10 @@ demo: build
 	@echo "  curl -s localhost:$(PORT)/v2/models/breast_cancer_mlp/infer -d @examples/requests/breast_cancer.json"
 	@echo "  curl -s -X POST localhost:$(PORT)/v2/repository/index"
 	@echo "  curl -s localhost:$(PORT)/metrics"
+	@echo "  $(BUILD_DIR)/inferd bench 127.0.0.1:$(GRPC_PORT) --grpc --model breast_cancer --concurrency 1,8 --duration 2"
+	@echo "(gRPC, the Open Inference Protocol's inference.GRPCInferenceService, on port $(GRPC_PORT))"
 	@echo
-	$(BUILD_DIR)/inferd serve --model-repository examples/models --http-port $(PORT)
+	$(BUILD_DIR)/inferd serve --model-repository examples/models --http-port $(PORT) --grpc-port $(GRPC_PORT)
 
 bench: deps-bench $(BUILD_DIR)/CMakeCache.txt
 	cmake --build $(BUILD_DIR) -j$(JOBS)
