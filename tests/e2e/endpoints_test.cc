@@ -375,6 +375,74 @@ TEST_F(EndpointsTest, HeadAnswersWithoutABody) {
   EXPECT_EQ(json::parse(next.body)["name"], "iris");
 }
 
+TEST_F(EndpointsTest, PipelinedRequestsAreAnsweredInOrder) {
+  HttpConnection c(port());
+  const std::string body =
+      R"({"inputs":[{"name":"input","shape":[1,4],"datatype":"FP32","data":[5.1,3.5,1.4,0.2]}]})";
+  const std::string infer = "POST /v2/models/iris/infer HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                            std::to_string(body.size()) + "\r\n\r\n" + body;
+  // Three requests in one write: the answers come in order, each whole.
+  c.SendOnly(infer + "GET /v2/models/iris/ready HTTP/1.1\r\nHost: x\r\n\r\n" + infer);
+  auto first = c.ReadResponse();
+  EXPECT_EQ(first.status, 200);
+  EXPECT_EQ(json::parse(first.body)["model_name"], "iris");
+  auto second = c.ReadResponse();
+  EXPECT_EQ(second.status, 200);
+  EXPECT_EQ(json::parse(second.body)["ready"], true);
+  auto third = c.ReadResponse();
+  EXPECT_EQ(third.status, 200);
+  EXPECT_EQ(json::parse(third.body)["outputs"], json::parse(first.body)["outputs"]);
+  // A request that arrives in pieces (mid-header, mid-body) is put together.
+  c.SendOnly(infer.substr(0, 20));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  c.SendOnly(infer.substr(20, infer.size() - 20 - body.size() / 2));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  c.SendOnly(infer.substr(infer.size() - body.size() / 2));
+  auto pieces = c.ReadResponse();
+  EXPECT_EQ(pieces.status, 200) << pieces.body;
+  EXPECT_EQ(json::parse(pieces.body)["outputs"], json::parse(first.body)["outputs"]);
+}
+
+TEST_F(EndpointsTest, ChunkedRequestBody) {
+  HttpConnection c(port());
+  const std::string body =
+      R"({"inputs":[{"name":"input","shape":[1,4],"datatype":"FP32","data":[5.1,3.5,1.4,0.2]}]})";
+  auto plain = c.Request("POST", "/v2/models/iris/infer", body);
+  ASSERT_EQ(plain.status, 200);
+  std::string chunked =
+      "POST /v2/models/iris/infer HTTP/1.1\r\nHost: x\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n";
+  for (size_t at = 0; at < body.size(); at += 30) {
+    const std::string part = body.substr(at, 30);
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx", part.size());
+    chunked += std::string(size) + "\r\n" + part + "\r\n";
+  }
+  chunked += "0\r\n\r\n";
+  c.SendOnly(chunked);
+  auto r = c.ReadResponse();
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["outputs"], json::parse(plain.body)["outputs"]);
+}
+
+TEST_F(EndpointsTest, Http10KeepsAliveOnlyWhenAsked) {
+  {
+    HttpConnection c(port());
+    c.SendOnly("GET /v2/health/live HTTP/1.0\r\n\r\n");
+    auto r = c.ReadResponse();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.Header("connection"), "close");
+    EXPECT_TRUE(c.ClosedByPeer(std::chrono::seconds(2)));
+  }
+  HttpConnection c(port());
+  c.SendOnly("GET /v2/health/live HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  auto r = c.ReadResponse();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.Header("connection"), "keep-alive");
+  c.SendOnly("GET /v2/health/ready HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  EXPECT_EQ(c.ReadResponse().body, "{\"ready\":true}");
+}
+
 TEST_F(EndpointsTest, AbsoluteFormTarget) {
   auto r = Http(port(), "GET", "http://localhost:" + std::to_string(port()) + "/v2/models/iris");
   EXPECT_EQ(r.status, 200) << r.body;

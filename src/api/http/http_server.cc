@@ -74,36 +74,72 @@ class HttpServer::BeastServer {
 
 namespace {
 
+// One connection. Requests are parsed by Beast's parser straight from the connection's buffer
+// (no composed read operations), and answers are serialized here into one header string written
+// with the body in one gather write: per request, a read and a write syscall and no allocation
+// beyond the message itself once the connection's buffers have grown.
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, HttpServer::BeastServer* server)
-      : stream_(std::move(socket)), timer_(stream_.get_executor()), server_(server) {
+      : socket_(std::move(socket)), timer_(socket_.get_executor()), server_(server) {
     server_->connections_.fetch_add(1, std::memory_order_relaxed);
     beast::error_code ec;
-    const auto peer = stream_.socket().remote_endpoint(ec);
+    const auto peer = socket_.remote_endpoint(ec);
     from_loopback_ = !ec && peer.address().is_loopback();
   }
   ~Session() { server_->connections_.fetch_sub(1, std::memory_order_relaxed); }
 
   void Run() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
+    net::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->StartRequest(); });
   }
 
  private:
   const HttpServerOptions& opts() const { return server_->options_; }
 
-  void ReadHeader() {
+  // A new request: a fresh parser over what is already buffered (pipelined requests), else a read.
+  void StartRequest() {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(opts().max_header_bytes));
     parser_->body_limit(opts().max_request_bytes);
+    parser_->eager(true);
+    header_seen_ = false;
     ArmTimer(first_ || buffer_.size() > 0 ? opts().request_timeout : opts().idle_timeout);
-    bhttp::async_read_header(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+    Parse();
   }
 
-  // Deadlines run on their own timer (not the stream's), so that on expiry the socket stays open
-  // for a 408 answer: the timer cancels the pending read, which then sees timed_out_.
+  // Feeds the buffered bytes to the parser; reads more while the request is incomplete.
+  void Parse() {
+    while (buffer_.size() > 0 && !parser_->is_done()) {
+      beast::error_code ec;
+      const size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == bhttp::error::need_more) break;
+      if (ec) return OnReadError(ec);
+      if (!header_seen_ && parser_->is_header_done()) {
+        header_seen_ = true;
+        if (!OnHeader()) return;
+      }
+      if (used == 0) break;
+    }
+    if (parser_->is_done()) {
+      DisarmTimer();
+      return Handle();
+    }
+    Read();
+  }
+
+  void Read() {
+    // Room for a typical request at once; the buffer keeps its size across requests.
+    auto space = buffer_.prepare(std::max<size_t>(4096, buffer_.capacity() - buffer_.size()));
+    socket_.async_read_some(space, [self = shared_from_this()](beast::error_code ec, size_t n) {
+      if (ec) return self->OnReadError(ec);
+      self->buffer_.commit(n);
+      self->Parse();
+    });
+  }
+
+  // Deadlines run on their own timer, so that on expiry the socket stays open for a 408 answer:
+  // the timer cancels the pending read, which then sees timed_out_.
   // The timer is lazy: a new phase only moves deadline_, and the pending wait, when it fires
   // before the deadline, waits again for the rest. Only a deadline earlier than the pending wait
   // resets the timer, so a keep-alive connection in steady state costs no timer call per request.
@@ -125,39 +161,31 @@ class Session : public std::enable_shared_from_this<Session> {
       if (SteadyClock::now() < self->deadline_) return self->Wait(self->deadline_);
       self->timed_out_ = true;
       beast::error_code ignored;
-      self->stream_.socket().cancel(ignored);
+      self->socket_.cancel(ignored);
     });
   }
 
-  void OnHeader(beast::error_code ec) {
-    if (ec) return OnReadError(ec);
+  // The request line and headers are in: checks the URL, answers Expect: 100-continue. Returns
+  // false when an answer (or a write) has taken over the connection.
+  bool OnHeader() {
     first_ = false;
     const auto& req = parser_->get();
     if (req.target().size() > opts().max_url_bytes) {
-      return SendError(414, "request URL is " + std::to_string(req.target().size()) +
-                                " bytes; the limit is " + std::to_string(opts().max_url_bytes));
+      SendError(414, "request URL is " + std::to_string(req.target().size()) +
+                         " bytes; the limit is " + std::to_string(opts().max_url_bytes));
+      return false;
     }
     ArmTimer(opts().request_timeout);
-    auto expect = req[bhttp::field::expect];
-    if (beast::iequals(expect, "100-continue") && !parser_->is_done()) {
+    if (!parser_->is_done() && beast::iequals(req[bhttp::field::expect], "100-continue")) {
       static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      net::async_write(stream_, net::buffer(kContinue),
+      net::async_write(socket_, net::buffer(kContinue),
                        [self = shared_from_this()](beast::error_code ec, size_t) {
                          if (ec) return self->Close();
-                         self->ReadBody();
+                         self->Parse();
                        });
-      return;
+      return false;
     }
-    ReadBody();
-  }
-
-  void ReadBody() {
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, size_t) {
-                        if (ec) return self->OnReadError(ec);
-                        self->DisarmTimer();
-                        self->Handle();
-                      });
+    return true;
   }
 
   void OnReadError(beast::error_code ec) {
@@ -169,6 +197,9 @@ class Session : public std::enable_shared_from_this<Session> {
                                   std::to_string(opts().request_timeout.count()) + " ms");
       }
       return Close();
+    }
+    if (ec == net::error::eof && parser_ && (parser_->got_some() || buffer_.size() > 0)) {
+      return Close();  // the client gave up mid-request: nobody to answer
     }
     if (ec == bhttp::error::end_of_stream || ec == net::error::eof ||
         ec == net::error::connection_reset || ec == net::error::operation_aborted) {
@@ -196,25 +227,21 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void SendError(int status, const std::string& message) {
     LOG_DEBUG("HTTP {} to a malformed request: {}", status, message);
-    auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
-    res->version(11);
-    res->result(static_cast<unsigned>(status));
-    res->set(bhttp::field::server, "inferd");
-    res->set(bhttp::field::content_type, "application/json");
-    res->set(bhttp::field::connection, "close");
-    res->set("inferd-request-id", base::NewRequestId());
     std::string body = "{\"error\":\"";
     for (char c : message) {
       if (c == '"' || c == '\\') body += '\\';
       if (static_cast<unsigned char>(c) >= 0x20) body += c;
     }
     body += "\"}";
-    res->body() = std::move(body);
-    res->prepare_payload();
+    hres_ = HttpResponse();
+    hres_.status = status;
+    hres_.body = std::move(body);
+    hres_.headers.emplace_back("inferd-request-id", base::NewRequestId());
+    Serialize(/*version=*/11, /*keep_alive=*/false, /*head=*/false);
     ArmTimer(std::chrono::seconds(5));
-    bhttp::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code, size_t) {
-      self->LingeringClose();
-    });
+    net::async_write(
+        socket_, std::array<net::const_buffer, 2>{net::buffer(head_), net::buffer(hres_.body)},
+        [self = shared_from_this()](beast::error_code, size_t) { self->LingeringClose(); });
   }
 
   // After an error answer the client may still be sending: stop sending, then drain what arrives
@@ -222,14 +249,14 @@ class Session : public std::enable_shared_from_this<Session> {
   // answer.
   void LingeringClose() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
     ArmTimer(std::chrono::seconds(2));
     Drain();
   }
 
   void Drain() {
     drain_.resize(16384);
-    stream_.async_read_some(net::buffer(drain_),
+    socket_.async_read_some(net::buffer(drain_),
                             [self = shared_from_this()](beast::error_code ec, size_t) {
                               if (ec) return self->Close();
                               self->Drain();
@@ -245,7 +272,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (parser_->get().body().size() >= opts().offload_body_bytes && server_->workers()) {
       net::post(*server_->workers(), [self = shared_from_this()] {
         if (self->RunHandler()) {
-          net::post(self->stream_.get_executor(), [self] { self->Write(); });
+          net::post(self->socket_.get_executor(), [self] { self->Write(); });
         }
       });
       return;
@@ -274,15 +301,14 @@ class Session : public std::enable_shared_from_this<Session> {
       std::lock_guard<std::mutex> lock(respond_mu_);
       handler_running_ = true;
     }
-    const auto handler_thread = std::this_thread::get_id();
-    auto self = shared_from_this();
+    handler_thread_ = std::this_thread::get_id();
     // A response from the handler's own thread while it runs is kept for the caller to write.
     // One from another thread while the handler still runs is parked for it; one after it
     // returned is posted to the connection's executor (the session then has nothing else in
     // flight, so Write never runs alongside the handler). Only the handler's thread reads
     // in_handler_.
-    Responder respond = [self, handler_thread](HttpResponse r) {
-      if (std::this_thread::get_id() == handler_thread && self->in_handler_) {
+    Responder respond = [self = shared_from_this()](HttpResponse r) {
+      if (std::this_thread::get_id() == self->handler_thread_ && self->in_handler_) {
         self->hres_ = std::move(r);
         self->answered_inline_ = true;
         return;
@@ -294,7 +320,7 @@ class Session : public std::enable_shared_from_this<Session> {
           return;
         }
       }
-      net::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
+      net::post(self->socket_.get_executor(), [self, r = std::move(r)]() mutable {
         self->hres_ = std::move(r);
         self->Write();
       });
@@ -321,31 +347,51 @@ class Session : public std::enable_shared_from_this<Session> {
     return answered_inline_;
   }
 
+  // The status line and headers of hres_ into head_.
+  void Serialize(unsigned version, bool keep_alive, bool head) {
+    head_.clear();
+    head_ += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+    head_ += std::to_string(hres_.status);
+    head_ += ' ';
+    const auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(hres_.status));
+    head_.append(reason.data(), reason.size());
+    head_ += "\r\nServer: inferd\r\nContent-Type: ";
+    head_ += hres_.content_type;
+    head_ += "\r\nContent-Length: ";
+    head_ += std::to_string(hres_.body.size());  // HEAD: what GET would send, without the body
+    head_ += "\r\n";
+    for (const auto& [k, v] : hres_.headers) {
+      // Header values come from clients at times (request ids): never let one break the framing.
+      if (v.size() > 1024 || v.find_first_of("\r\n") != std::string::npos ||
+          k.find_first_of("\r\n:") != std::string::npos) {
+        continue;
+      }
+      head_ += k;
+      head_ += ": ";
+      head_ += v;
+      head_ += "\r\n";
+    }
+    if (!keep_alive) {
+      head_ += "Connection: close\r\n";
+    } else if (version == 10) {
+      head_ += "Connection: keep-alive\r\n";
+    }
+    head_ += "\r\n";
+    if (head) hres_.body.clear();
+  }
+
   void Write() {
     auto& req = parser_->get();
-    res_.emplace();
-    res_->version(req.version());
-    res_->result(static_cast<unsigned>(hres_.status));
-    res_->set(bhttp::field::server, "inferd");
-    res_->set(bhttp::field::content_type, hres_.content_type);
-    for (auto& [k, v] : hres_.headers) {
-      // Header values come from clients at times (request ids): never let one break the framing.
-      if (v.size() > 1024 || v.find_first_of("\r\n") != std::string::npos) continue;
-      res_->set(k, v);
-    }
-    res_->keep_alive(req.keep_alive() && !server_->closing_.load(std::memory_order_relaxed));
-    if (req.method() == bhttp::verb::head) {
-      res_->content_length(hres_.body.size());  // what GET would send, without the body
-    } else {
-      res_->body() = std::move(hres_.body);
-      res_->prepare_payload();
-    }
+    keep_alive_ = req.keep_alive() && !server_->closing_.load(std::memory_order_relaxed);
+    Serialize(req.version(), keep_alive_, req.method() == bhttp::verb::head);
     ArmTimer(opts().request_timeout);  // a client that does not read its answer is dropped
-    bhttp::async_write(stream_, *res_, [self = shared_from_this()](beast::error_code ec, size_t) {
-      self->server_->in_flight_.fetch_sub(1, std::memory_order_relaxed);
-      if (ec || !self->res_->keep_alive()) return self->Close();
-      self->ReadHeader();
-    });
+    net::async_write(socket_,
+                     std::array<net::const_buffer, 2>{net::buffer(head_), net::buffer(hres_.body)},
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       self->server_->in_flight_.fetch_sub(1, std::memory_order_relaxed);
+                       if (ec || !self->keep_alive_) return self->Close();
+                       self->StartRequest();
+                     });
   }
 
   void Close() {
@@ -353,21 +399,24 @@ class Session : public std::enable_shared_from_this<Session> {
     expiry_ = SteadyClock::time_point::max();
     timer_.cancel();
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.close();
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    socket_.close(ec);
   }
 
-  beast::tcp_stream stream_;
+  tcp::socket socket_;
   net::steady_timer timer_;
   bool timed_out_ = false;
   SteadyClock::time_point deadline_ = SteadyClock::time_point::max();  // of the current phase
   SteadyClock::time_point expiry_ = SteadyClock::time_point::max();    // of the pending wait
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  std::optional<bhttp::response<bhttp::string_body>> res_;
+  bool header_seen_ = false;
   HttpResponse hres_;
+  std::string head_;  // the answer's status line and headers
+  bool keep_alive_ = true;
   bool in_handler_ = false;       // the handler is running (read on its thread only)
   bool answered_inline_ = false;  // it answered before returning
+  std::thread::id handler_thread_;
   std::mutex respond_mu_;
   bool handler_running_ = false;        // guarded by respond_mu_
   std::optional<HttpResponse> parked_;  // guarded by respond_mu_: answered from another thread
