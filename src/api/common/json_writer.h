@@ -119,6 +119,18 @@ class JsonWriter {
   void String(std::string_view s) {
     *out_ += '"';
     for (size_t i = 0; i < s.size(); ++i) {
+      // A run of bytes that need no escaping goes in with one append.
+      size_t run = i;
+      while (run < s.size()) {
+        const auto b = static_cast<unsigned char>(s[run]);
+        if (b < 0x20 || b >= 0x80 || b == '"' || b == '\\') break;
+        ++run;
+      }
+      if (run > i) {
+        out_->append(s.data() + i, run - i);
+        i = run - 1;
+        continue;
+      }
       char ch = s[i];
       unsigned char c = static_cast<unsigned char>(ch);
       if (c >= 0x80) {

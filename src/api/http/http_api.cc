@@ -96,13 +96,36 @@ std::string RequestIdFromHeader(const HttpRequest& req) {
 
 }  // namespace
 
-HttpApi::HttpApi(const HttpApiOptions& options) : options_(options) {
+static std::atomic<uint64_t> next_api_id{1};
+
+HttpApi::HttpApi(const HttpApiOptions& options)
+    : options_(options), id_(next_api_id.fetch_add(1, std::memory_order_relaxed)) {
   http_requests_ = &options_.metrics->AddCounter("inferd_http_requests_total",
                                                  "HTTP requests by endpoint and status code.",
                                                  {"endpoint", "code"});
   http_duration_ = &options_.metrics->AddHistogram(
       "inferd_http_request_duration_seconds",
       "Time from a whole request received to its response built, by endpoint.", {"endpoint"});
+}
+
+HttpApi::EndpointCells HttpApi::Cells(const std::string& endpoint, int status) {
+  // The metric cells of the recent (endpoint, status) pairs, per thread: no lock, no label vector
+  // per request. The key includes this API's id, so another HttpApi never sees these cells.
+  struct Entry {
+    uint64_t api;
+    int status;
+    std::string endpoint;
+    EndpointCells cells;
+  };
+  thread_local std::vector<Entry> cache;
+  for (const auto& e : cache) {
+    if (e.api == id_ && e.status == status && e.endpoint == endpoint) return e.cells;
+  }
+  EndpointCells cells{&http_requests_->WithLabels({endpoint, std::to_string(status)}),
+                      &http_duration_->WithLabels({endpoint})};
+  if (cache.size() >= 64) cache.erase(cache.begin());
+  cache.push_back({id_, status, endpoint, cells});
+  return cells;
 }
 
 bool HttpApi::Ready() const {
@@ -126,9 +149,9 @@ void HttpApi::Handle(const HttpRequest& request, Responder respond) {
     bool has_id = false;
     for (const auto& [k, _] : response.headers) has_id |= k == "inferd-request-id";
     if (!has_id) response.headers.emplace_back("inferd-request-id", RequestIdFromHeader(request));
-    http_requests_->WithLabels({*endpoint, std::to_string(response.status)}).Increment();
-    http_duration_->WithLabels({*endpoint})
-        .Observe(std::chrono::duration<double>(options_.clock->Now() - start).count());
+    const auto cells = Cells(*endpoint, response.status);
+    cells.requests->Increment();
+    cells.duration->Observe(std::chrono::duration<double>(options_.clock->Now() - start).count());
     respond(std::move(response));
   };
   HttpResponse response;

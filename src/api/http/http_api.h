@@ -49,7 +49,14 @@ class HttpApi {
   bool Dispatch(const HttpRequest& request, HttpResponse& response, std::string* endpoint,
                 const Finish& finish);
 
+  struct EndpointCells {
+    monitoring::Counter* requests;
+    monitoring::Histogram* duration;
+  };
+  EndpointCells Cells(const std::string& endpoint, int status);
+
   HttpApiOptions options_;
+  const uint64_t id_;  // tells this API's cached metric cells from another's
   std::atomic<bool> draining_{false};
   monitoring::Family<monitoring::Counter>* http_requests_;
   monitoring::Family<monitoring::Histogram>* http_duration_;

@@ -8,6 +8,8 @@
 #include <boost/beast/http.hpp>
 // clang-format on
 
+#include <time.h>
+
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -74,6 +76,97 @@ class HttpServer::BeastServer {
 
 namespace {
 
+// Deadlines (seconds long) need no precise time: CLOCK_MONOTONIC_COARSE, read without a TSC
+// read, on the same time base as steady_clock (CLOCK_MONOTONIC).
+SteadyClock::time_point CoarseNow() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return SteadyClock::time_point(std::chrono::seconds(ts.tv_sec) +
+                                 std::chrono::nanoseconds(ts.tv_nsec));
+}
+
+// What a request's parse leaves, per connection and reused from request to request: the request
+// line and header fields as offsets into one string, and the body (capacity kept, so a
+// keep-alive connection in steady state allocates nothing here).
+struct RequestData {
+  bhttp::verb method = bhttp::verb::unknown;
+  unsigned version = 11;
+  bool line_seen = false;
+  std::string text;  // method, target, then each field's name and value
+  struct Span {
+    uint32_t at = 0, size = 0;
+  };
+  Span method_str, target;
+  struct Field {
+    Span name, value;
+  };
+  std::vector<Field> fields;
+  std::string body;
+
+  void Clear() {
+    method = bhttp::verb::unknown;
+    line_seen = false;
+    text.clear();
+    fields.clear();
+    body.clear();
+  }
+  std::string_view View(Span s) const { return std::string_view(text).substr(s.at, s.size); }
+  Span Add(std::string_view v) {
+    Span s{static_cast<uint32_t>(text.size()), static_cast<uint32_t>(v.size())};
+    text.append(v);
+    return s;
+  }
+  std::optional<std::string_view> Header(std::string_view name) const {
+    for (const auto& f : fields) {
+      if (beast::iequals(View(f.name), name)) return View(f.value);
+    }
+    return std::nullopt;
+  }
+};
+
+// Beast's HTTP/1.1 parser (limits, chunked bodies, keep-alive rules) writing into RequestData.
+class RequestParser final : public bhttp::basic_parser<true> {
+ public:
+  explicit RequestParser(RequestData* data) : d_(*data) { d_.Clear(); }
+
+ private:
+  void on_request_impl(bhttp::verb method, beast::string_view method_str, beast::string_view target,
+                       int version, beast::error_code&) override {
+    d_.method = method;
+    d_.version = static_cast<unsigned>(version);
+    d_.method_str = d_.Add(std::string_view(method_str.data(), method_str.size()));
+    d_.target = d_.Add(std::string_view(target.data(), target.size()));
+    d_.line_seen = true;
+  }
+  void on_response_impl(int, beast::string_view, int, beast::error_code& ec) override {
+    ec = bhttp::error::bad_method;  // never: this parses requests
+  }
+  void on_field_impl(bhttp::field, beast::string_view name, beast::string_view value,
+                     beast::error_code&) override {
+    RequestData::Field f;
+    f.name = d_.Add(std::string_view(name.data(), name.size()));
+    f.value = d_.Add(std::string_view(value.data(), value.size()));
+    d_.fields.push_back(f);
+  }
+  void on_header_impl(beast::error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length,
+                         beast::error_code&) override {
+    if (length) d_.body.reserve(static_cast<size_t>(*length));
+  }
+  size_t on_body_impl(beast::string_view body, beast::error_code&) override {
+    d_.body.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
+  size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, beast::error_code&) override {
+    d_.body.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_finish_impl(beast::error_code&) override {}
+
+  RequestData& d_;
+};
+
 // One connection. Requests are parsed by Beast's parser straight from the connection's buffer
 // (no composed read operations), and answers are serialized here into one header string written
 // with the body in one gather write: per request, a read and a write syscall and no allocation
@@ -98,7 +191,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // A new request: a fresh parser over what is already buffered (pipelined requests), else a read.
   void StartRequest() {
-    parser_.emplace();
+    parser_.emplace(&req_);
     parser_->header_limit(static_cast<uint32_t>(opts().max_header_bytes));
     parser_->body_limit(opts().max_request_bytes);
     parser_->eager(true);
@@ -145,7 +238,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // resets the timer, so a keep-alive connection in steady state costs no timer call per request.
   void ArmTimer(std::chrono::milliseconds d) {
     timed_out_ = false;
-    deadline_ = SteadyClock::now() + d;
+    deadline_ = CoarseNow() + d;
     if (deadline_ < expiry_) Wait(deadline_);
   }
   // The current phase has no deadline any more (the request is read, or the connection closes).
@@ -169,14 +262,13 @@ class Session : public std::enable_shared_from_this<Session> {
   // false when an answer (or a write) has taken over the connection.
   bool OnHeader() {
     first_ = false;
-    const auto& req = parser_->get();
-    if (req.target().size() > opts().max_url_bytes) {
-      SendError(414, "request URL is " + std::to_string(req.target().size()) +
+    if (req_.target.size > opts().max_url_bytes) {
+      SendError(414, "request URL is " + std::to_string(req_.target.size) +
                          " bytes; the limit is " + std::to_string(opts().max_url_bytes));
       return false;
     }
     ArmTimer(opts().request_timeout);
-    if (!parser_->is_done() && beast::iequals(req[bhttp::field::expect], "100-continue")) {
+    if (!parser_->is_done() && beast::iequals(req_.Header("Expect").value_or(""), "100-continue")) {
       static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       net::async_write(socket_, net::buffer(kContinue),
                        [self = shared_from_this()](beast::error_code ec, size_t) {
@@ -214,7 +306,7 @@ class Session : public std::enable_shared_from_this<Session> {
       // the request line, the header fields are to blame.
       std::string_view data(static_cast<const char*>(buffer_.data().data()), buffer_.size());
       auto eol = data.find("\r\n");
-      bool line_parsed = !parser_->get().target().empty();
+      bool line_parsed = req_.line_seen;
       if (!line_parsed && (eol == std::string_view::npos || eol > opts().max_url_bytes)) {
         return SendError(414, "request line is over the limit of " +
                                   std::to_string(opts().max_url_bytes) + " bytes");
@@ -269,7 +361,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // thread, else posted there.
   void Handle() {
     server_->in_flight_.fetch_add(1, std::memory_order_relaxed);
-    if (parser_->get().body().size() >= opts().offload_body_bytes && server_->workers()) {
+    if (req_.body.size() >= opts().offload_body_bytes && server_->workers()) {
       net::post(*server_->workers(), [self = shared_from_this()] {
         if (self->RunHandler()) {
           net::post(self->socket_.get_executor(), [self] { self->Write(); });
@@ -283,16 +375,12 @@ class Session : public std::enable_shared_from_this<Session> {
   // Calls the handler; returns true when it answered before returning (hres_ then holds the
   // answer, to be written by the caller).
   bool RunHandler() {
-    auto& req = parser_->get();
     HttpRequest hreq;
-    hreq.method = req.method_string();
-    hreq.target = req.target();
-    hreq.body = req.body();
-    hreq.header = [&req](std::string_view name) -> std::optional<std::string_view> {
-      auto it = req.find(name);
-      if (it == req.end()) return std::nullopt;
-      return it->value();
-    };
+    hreq.method = req_.View(req_.method_str);
+    hreq.target = req_.View(req_.target);
+    hreq.body = req_.body;
+    const RequestData* req = &req_;
+    hreq.header = [req](std::string_view name) { return req->Header(name); };
     hreq.from_loopback = from_loopback_;
     hres_ = HttpResponse();
     answered_inline_ = false;
@@ -381,9 +469,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Write() {
-    auto& req = parser_->get();
-    keep_alive_ = req.keep_alive() && !server_->closing_.load(std::memory_order_relaxed);
-    Serialize(req.version(), keep_alive_, req.method() == bhttp::verb::head);
+    keep_alive_ = parser_->keep_alive() && !server_->closing_.load(std::memory_order_relaxed);
+    Serialize(req_.version, keep_alive_, req_.method == bhttp::verb::head);
     ArmTimer(opts().request_timeout);  // a client that does not read its answer is dropped
     net::async_write(socket_,
                      std::array<net::const_buffer, 2>{net::buffer(head_), net::buffer(hres_.body)},
@@ -409,7 +496,8 @@ class Session : public std::enable_shared_from_this<Session> {
   SteadyClock::time_point deadline_ = SteadyClock::time_point::max();  // of the current phase
   SteadyClock::time_point expiry_ = SteadyClock::time_point::max();    // of the pending wait
   beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  RequestData req_;
+  std::optional<RequestParser> parser_;
   bool header_seen_ = false;
   HttpResponse hres_;
   std::string head_;  // the answer's status line and headers
