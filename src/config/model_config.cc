@@ -109,6 +109,7 @@ StatusOr<ModelConfig> ParseNode(const YAML::Node& root, const std::string& name)
   }
   if (root["max_batch_size"]) {
     cfg.max_batch_size = root["max_batch_size"].as<int64_t>();
+    cfg.max_batch_size_set = true;
     if (cfg.max_batch_size < 0) return InvalidArgument("max_batch_size must be >= 0");
   }
   if (const auto& vp = root["version_policy"]) {

@@ -61,7 +61,10 @@ struct Warmup {
 struct ModelConfig {
   std::string name;
   std::string backend = "auto";  // auto | forest | (later) onnx
-  int64_t max_batch_size = 256;  // 0 = never batched; rows above it are refused
+  // 0 = never batched. A request of more rows is refused (400) when the configuration states it
+  // (or a dynamic batcher is on); the default only sizes the batcher and the warmup.
+  int64_t max_batch_size = 256;
+  bool max_batch_size_set = false;  // stated in config.yaml / config.pbtxt
   VersionPolicy version_policy;
   std::vector<TensorSpec> inputs;     // empty = auto-fill from the model
   std::vector<TensorSpec> outputs;    // empty = auto-fill from the model

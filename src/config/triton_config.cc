@@ -288,6 +288,7 @@ StatusOr<ModelConfig> ParseTritonConfig(std::string_view text, const std::string
   }
   if (const Value* v = m.One("max_batch_size")) {
     ASSIGN_OR_RETURN(cfg.max_batch_size, Int(*v, "max_batch_size"));
+    cfg.max_batch_size_set = true;
     if (cfg.max_batch_size < 0) return FieldError(*v, "max_batch_size must be >= 0");
   }
   const bool batched = cfg.max_batch_size > 0;

@@ -171,7 +171,15 @@ StatusOr<int64_t> InferenceService::Prepare(InferRequest& request,
   ASSIGN_OR_RETURN(request.inputs,
                    PrepareInputs(sig.inputs, std::move(request.inputs), request.model));
   if (request.inputs.empty() || request.inputs[0].shape().empty()) return 1;
-  return request.inputs[0].shape()[0];
+  const int64_t rows = request.inputs[0].shape()[0];
+  static const config::ModelConfig kNone;
+  const auto& cfg = handle.config ? *handle.config : kNone;
+  if (cfg.max_batch_size_set && cfg.max_batch_size > 0 && rows > cfg.max_batch_size) {
+    return InvalidArgument("the request has " + std::to_string(rows) + " rows; model '" +
+                           request.model + "' takes at most " + std::to_string(cfg.max_batch_size) +
+                           " (max_batch_size)");
+  }
+  return rows;
 }
 
 StatusOr<lifecycle::ModelHandle> InferenceService::Resolve(std::string_view model,

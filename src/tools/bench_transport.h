@@ -26,11 +26,18 @@ struct BenchServerStats {
   bool ok = false;
 };
 
+struct BenchOptions;
+struct BenchLevel;
+
 class BenchTransport {
  public:
   virtual ~BenchTransport() = default;
   virtual std::unique_ptr<BenchConnection> Connect() = 0;
   virtual BenchServerStats Stats() = 0;
+  // An open-loop run (options.rate > 0) by the transport's own means, e.g. one event loop over
+  // every connection, so that the client's thread scheduling does not add to the latencies.
+  // False when the transport has none (the caller then runs a thread per client).
+  virtual bool RunOpenLoop(const BenchOptions&, int /*concurrency*/, BenchLevel*) { return false; }
 };
 
 }  // namespace inferd::tools
