@@ -179,8 +179,11 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code ec;
     const auto peer = socket_.remote_endpoint(ec);
     from_loopback_ = !ec && peer.address().is_loopback();
+    socket_.non_blocking(true, ec);  // (write_some in Write never blocks the event loop)
   }
   ~Session() { server_->connections_.fetch_sub(1, std::memory_order_relaxed); }
+
+  static constexpr size_t kInlineBodyBytes = 16 << 10;
 
   void Run() {
     net::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->StartRequest(); });
@@ -471,14 +474,43 @@ class Session : public std::enable_shared_from_this<Session> {
   void Write() {
     keep_alive_ = parser_->keep_alive() && !server_->closing_.load(std::memory_order_relaxed);
     Serialize(req_.version, keep_alive_, req_.method == bhttp::verb::head);
+    // A small answer goes out in one buffer, written at once when the socket takes it (the usual
+    // case): no write operation, no trip through the event loop's queue.
+    if (hres_.body.size() <= kInlineBodyBytes) {
+      head_ += hres_.body;
+      hres_.body.clear();
+      beast::error_code ec;
+      const size_t n = socket_.write_some(net::buffer(head_), ec);
+      if (!ec && n == head_.size()) return Written(/*inline_write=*/true);
+      if (ec && ec != net::error::would_block && ec != net::error::try_again) {
+        server_->in_flight_.fetch_sub(1, std::memory_order_relaxed);
+        return Close();
+      }
+      head_.erase(0, ec ? 0 : n);
+    }
     ArmTimer(opts().request_timeout);  // a client that does not read its answer is dropped
     net::async_write(socket_,
                      std::array<net::const_buffer, 2>{net::buffer(head_), net::buffer(hres_.body)},
                      [self = shared_from_this()](beast::error_code ec, size_t) {
-                       self->server_->in_flight_.fetch_sub(1, std::memory_order_relaxed);
-                       if (ec || !self->keep_alive_) return self->Close();
-                       self->StartRequest();
+                       if (ec) {
+                         self->server_->in_flight_.fetch_sub(1, std::memory_order_relaxed);
+                         return self->Close();
+                       }
+                       self->Written(/*inline_write=*/false);
                      });
+  }
+
+  // The answer is out: next request, or close.
+  void Written(bool inline_write) {
+    server_->in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    if (!keep_alive_) return Close();
+    // Pipelined requests already buffered are started from the event loop, so that a long
+    // pipeline does not recurse through inline writes.
+    if (inline_write && buffer_.size() > 0) {
+      return net::post(socket_.get_executor(),
+                       [self = shared_from_this()] { self->StartRequest(); });
+    }
+    StartRequest();
   }
 
   void Close() {
