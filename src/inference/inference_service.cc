@@ -215,8 +215,9 @@ StatusOr<InferResponse> InferenceService::Infer(InferRequest request,
 
 void InferenceService::Finish(VersionStats& s, const Status& status, base::Clock::TimePoint start,
                               std::chrono::nanoseconds queue, std::chrono::nanoseconds compute,
-                              int64_t rows, int64_t batch_rows, bool first_in_batch) {
-  const auto elapsed = options_.clock->Now() - start;
+                              int64_t rows, int64_t batch_rows, bool first_in_batch,
+                              std::optional<base::Clock::TimePoint> end) {
+  const auto elapsed = end.value_or(options_.clock->Now()) - start;
   const auto code = status.code();
   if (status.ok()) {
     s.success->Increment();
@@ -271,9 +272,11 @@ void InferenceService::InferAsync(InferRequest request, const lifecycle::ModelHa
   }
   auto respond = [this, stats, start, rows = *rows, model = request.model, version = handle.version,
                   id = std::move(request.id),
-                  done = std::move(done)](batching::BatchResult r) mutable {
+                  done = std::move(done)](batching::BatchResult r,
+                                          std::optional<base::Clock::TimePoint> end =
+                                              std::nullopt) mutable {
     Finish(*stats, r.outputs.status(), start, r.queue, r.compute, rows, r.batch_rows,
-           r.index_in_batch == 0);
+           r.index_in_batch == 0, end);
     if (!r.outputs.ok()) return done(r.outputs.status());
     InferResponse resp;
     resp.model = std::move(model);
@@ -300,14 +303,14 @@ void InferenceService::InferAsync(InferRequest request, const lifecycle::ModelHa
     }
     return;
   }
-  // No batcher: run here.
-  const auto run_start = options_.clock->Now();
+  // No batcher: run here, at once (no queue time).
   batching::BatchResult r;
   r.outputs = handle.model->Execute(request.inputs, request.outputs);
-  r.compute = options_.clock->Now() - run_start;
-  r.queue = run_start - start;
+  const auto end = options_.clock->Now();
+  r.compute = end - start;
+  r.queue = std::chrono::nanoseconds(0);
   r.batch_rows = *rows;
-  respond(std::move(r));
+  respond(std::move(r), end);
 }
 
 base::StatusOr<std::vector<VersionStatistics>> InferenceService::Statistics(

@@ -111,7 +111,8 @@ class InferenceService {
   // Records one finished request.
   void Finish(VersionStats& stats, const base::Status& status, base::Clock::TimePoint start,
               std::chrono::nanoseconds queue, std::chrono::nanoseconds compute, int64_t rows,
-              int64_t batch_rows, bool first_in_batch);
+              int64_t batch_rows, bool first_in_batch,
+              std::optional<base::Clock::TimePoint> end = std::nullopt);
 
   InferenceServiceOptions options_;
   monitoring::Family<monitoring::Counter>* requests_;

@@ -322,17 +322,16 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* e
         *endpoint = "v2_infer";
         if (!method_is("POST")) return false;
         inference::InferRequest ireq;
-        std::string header_id = RequestIdFromHeader(req);
         auto handle = options_.inference->Resolve(name, version);
         if (!handle.ok()) {
-          res.headers.emplace_back("inferd-request-id", header_id);
+          res.headers.emplace_back("inferd-request-id", RequestIdFromHeader(req));
           return SetError(res, handle.status());
         }
         OutputOptions binary;
         auto json_bytes = JsonHeaderLength(req);
         Status st = json_bytes.status();
         if (st.ok()) st = DecodeV2InferRequest(req.body, &ireq, *json_bytes, &binary);
-        if (ireq.id.empty() || !st.ok()) ireq.id = header_id;
+        if (ireq.id.empty() || !st.ok()) ireq.id = RequestIdFromHeader(req);
         res.headers.emplace_back("inferd-request-id", ireq.id);
         if (!st.ok()) {
           options_.inference->CountRejected(*handle);
@@ -342,9 +341,9 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* e
         options_.inference->InferAsync(
             std::move(ireq), *handle,
             [finish, binary = std::move(binary),
-             headers = std::move(res.headers)](StatusOr<inference::InferResponse> out) {
+             headers = std::move(res.headers)](StatusOr<inference::InferResponse> out) mutable {
               HttpResponse r;
-              r.headers = headers;
+              r.headers = std::move(headers);
               if (!out.ok()) {
                 SetError(r, out.status());
               } else if (binary.any()) {

@@ -169,6 +169,36 @@ Status AppendJsonTensorData(dom::element data, tensor::DataType dtype, const std
   const int64_t expected = tensor::ElementCount(shape);
   bool nested = arr.size() > 0 && arr.at(0).is_array();
   if (nested && shape.size() > 1) return AppendNested(data, dtype, what, shape, 0, out);
+  // The common case, a flat list of numbers for a floating tensor, in one pass; anything
+  // unexpected goes to the general path below, which names the problem.
+  const bool fp32 = dtype == tensor::DataType::kFp32;
+  if (!nested && (fp32 || dtype == tensor::DataType::kFp64) &&
+      static_cast<int64_t>(arr.size()) == expected) {
+    const size_t at = out->size();
+    out->resize(at + static_cast<size_t>(expected) * (fp32 ? sizeof(float) : sizeof(double)));
+    uint8_t* dst = out->data() + at;
+    bool ok = true;
+    for (dom::element e : arr) {
+      double d;
+      if (e.get_double().get(d) != simdjson::SUCCESS) {
+        if (!e.is_null()) {
+          ok = false;
+          break;
+        }
+        d = std::numeric_limits<double>::quiet_NaN();
+      }
+      if (fp32) {
+        const float f = static_cast<float>(d);
+        std::memcpy(dst, &f, sizeof f);
+        dst += sizeof f;
+      } else {
+        std::memcpy(dst, &d, sizeof d);
+        dst += sizeof d;
+      }
+    }
+    if (ok) return Status::Ok();
+    out->resize(at);
+  }
   size_t count = 0;
   for (dom::element e : arr) {
     if (e.is_array()) {

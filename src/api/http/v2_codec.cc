@@ -104,10 +104,12 @@ Status DecodeInput(dom::element in, size_t index, size_t body_size, BinarySource
     return InvalidArgument(where + ": 'data' is missing");
   }
   if (!data.is_array()) return InvalidArgument(where + ": 'data' must be an array");
-  std::vector<uint8_t> bytes;
-  bytes.reserve(static_cast<size_t>(expected) * tensor::DataTypeSize(*dtype));
-  RETURN_IF_ERROR(AppendJsonTensorData(data, *dtype, std::string(name), shape, &bytes));
-  *out = tensor::Tensor(std::string(name), *dtype, shape);
+  // (A scratch buffer per thread: it keeps its capacity from request to request.)
+  thread_local std::vector<uint8_t> bytes;
+  bytes.clear();
+  std::string tensor_name(name);
+  RETURN_IF_ERROR(AppendJsonTensorData(data, *dtype, tensor_name, shape, &bytes));
+  *out = tensor::Tensor(std::move(tensor_name), *dtype, std::move(shape));
   std::copy(bytes.begin(), bytes.end(), out->bytes().begin());
   return Status::Ok();
 }
