@@ -108,7 +108,7 @@ HttpApi::HttpApi(const HttpApiOptions& options)
       "Time from a whole request received to its response built, by endpoint.", {"endpoint"});
 }
 
-HttpApi::EndpointCells HttpApi::Cells(const std::string& endpoint, int status) {
+HttpApi::EndpointCells HttpApi::Cells(std::string_view endpoint, int status) {
   // The metric cells of the recent (endpoint, status) pairs, per thread: no lock, no label vector
   // per request. The key includes this API's id, so another HttpApi never sees these cells.
   struct Entry {
@@ -121,10 +121,10 @@ HttpApi::EndpointCells HttpApi::Cells(const std::string& endpoint, int status) {
   for (const auto& e : cache) {
     if (e.api == id_ && e.status == status && e.endpoint == endpoint) return e.cells;
   }
-  EndpointCells cells{&http_requests_->WithLabels({endpoint, std::to_string(status)}),
-                      &http_duration_->WithLabels({endpoint})};
+  EndpointCells cells{&http_requests_->WithLabels({std::string(endpoint), std::to_string(status)}),
+                      &http_duration_->WithLabels({std::string(endpoint)})};
   if (cache.size() >= 64) cache.erase(cache.begin());
-  cache.push_back({id_, status, endpoint, cells});
+  cache.push_back({id_, status, std::string(endpoint), cells});
   return cells;
 }
 
@@ -141,25 +141,25 @@ const std::vector<std::string>& HttpApi::Extensions() {
 
 void HttpApi::Handle(const HttpRequest& request, Responder respond) {
   auto start = options_.clock->Now();
-  auto endpoint = std::make_shared<std::string>("unmatched");
+  const char* endpoint = "unmatched";
   // Completes the answer: the request id header, the metrics, and the write. The request's views
   // stay valid until `respond` is called.
-  Finish finish = [this, &request, start, endpoint,
-                   respond = std::move(respond)](HttpResponse response) {
+  Finish finish = [this, &request, start, respond = std::move(respond)](HttpResponse response,
+                                                                        const char* endpoint) {
     bool has_id = false;
     for (const auto& [k, _] : response.headers) has_id |= k == "inferd-request-id";
     if (!has_id) response.headers.emplace_back("inferd-request-id", RequestIdFromHeader(request));
-    const auto cells = Cells(*endpoint, response.status);
+    const auto cells = Cells(endpoint, response.status);
     cells.requests->Increment();
     cells.duration->Observe(std::chrono::duration<double>(options_.clock->Now() - start).count());
     respond(std::move(response));
   };
   HttpResponse response;
-  if (!Dispatch(request, response, endpoint.get(), finish)) finish(std::move(response));
+  if (!Dispatch(request, response, &endpoint, finish)) finish(std::move(response), endpoint);
 }
 
-bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* endpoint,
-                       const Finish& finish) {
+bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** endpoint,
+                       Finish& finish) {
   std::vector<std::string> seg;
   if (!SplitPath(req.target, &seg)) {
     SetError(res, 400, "malformed request path '" + std::string(req.target.substr(0, 200)) + "'");
@@ -197,7 +197,7 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* e
       return false;
     }
     if (n == 3 && seg[1] == "health" && (seg[2] == "live" || seg[2] == "ready")) {
-      *endpoint = "v2_health_" + seg[2];
+      *endpoint = seg[2] == "live" ? "v2_health_live" : "v2_health_ready";
       if (!method_is("GET")) return false;
       const bool live = seg[2] == "live";
       const bool draining = !live && this->draining();
@@ -229,7 +229,7 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* e
     }
     if (n == 5 && seg[1] == "repository" && seg[2] == "models" &&
         (seg[4] == "load" || seg[4] == "unload")) {
-      *endpoint = "v2_repository_" + seg[4];
+      *endpoint = seg[4] == "load" ? "v2_repository_load" : "v2_repository_unload";
       if (!method_is("POST")) return false;
       // Management: until credentials exist, only clients on this machine may use it.
       if (!req.from_loopback) {
@@ -340,7 +340,7 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* e
         // Answered when the model has run (later, for a model that batches dynamically).
         options_.inference->InferAsync(
             std::move(ireq), *handle,
-            [finish, binary = std::move(binary),
+            [finish = std::move(finish), endpoint = *endpoint, binary = std::move(binary),
              headers = std::move(res.headers)](StatusOr<inference::InferResponse> out) mutable {
               HttpResponse r;
               r.headers = std::move(headers);
@@ -355,7 +355,7 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* e
               } else {
                 r.body = EncodeV2InferResponse(*out, binary);
               }
-              finish(std::move(r));
+              finish(std::move(r), endpoint);
             });
         return true;
       }
@@ -412,15 +412,16 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, std::string* e
     }
     options_.inference->InferAsync(
         std::move(ireq), *handle,
-        [finish, format, headers = std::move(res.headers)](StatusOr<inference::InferResponse> out) {
+        [finish = std::move(finish), endpoint = *endpoint, format,
+         headers = std::move(res.headers)](StatusOr<inference::InferResponse> out) mutable {
           HttpResponse r;
-          r.headers = headers;
+          r.headers = std::move(headers);
           if (!out.ok()) {
             SetError(r, out.status());
           } else {
             r.body = EncodeV1PredictResponse(*out, format);
           }
-          finish(std::move(r));
+          finish(std::move(r), endpoint);
         });
     return true;
   }

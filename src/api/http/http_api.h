@@ -43,17 +43,18 @@ class HttpApi {
   const HttpApiOptions& options() const { return options_; }
 
  private:
-  using Finish = std::function<void(HttpResponse)>;
+  // Completes an answer; `endpoint` (a static name) labels the metrics.
+  using Finish = std::function<void(HttpResponse, const char* endpoint)>;
   // Routes the request. Fills `response` and returns false, or returns true when the route
-  // answers later through `finish`.
-  bool Dispatch(const HttpRequest& request, HttpResponse& response, std::string* endpoint,
-                const Finish& finish);
+  // answers later through `finish` (which it then takes: the caller must not use it).
+  bool Dispatch(const HttpRequest& request, HttpResponse& response, const char** endpoint,
+                Finish& finish);
 
   struct EndpointCells {
     monitoring::Counter* requests;
     monitoring::Histogram* duration;
   };
-  EndpointCells Cells(const std::string& endpoint, int status);
+  EndpointCells Cells(std::string_view endpoint, int status);
 
   HttpApiOptions options_;
   const uint64_t id_;  // tells this API's cached metric cells from another's
