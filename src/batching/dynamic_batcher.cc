@@ -21,6 +21,7 @@ struct DynamicBatcher::State {
   bool stopping GUARDED_BY(mu) = false;
   uint64_t generation GUARDED_BY(mu) = 0;  // bumped on every change a worker must look at
   int live_workers GUARDED_BY(mu) = 0;
+  int running GUARDED_BY(mu) = 0;  // batches being run, by workers and callers
 };
 
 namespace {
@@ -102,13 +103,15 @@ void Work(std::shared_ptr<DynamicBatcher::State> state) NO_THREAD_SAFETY_ANALYSI
       s.mu.Lock();
       continue;
     }
-    auto batch = s.queue.Take(now);
+    auto batch = s.running < s.options.instances ? s.queue.Take(now) : std::vector<BatchRequest>();
     if (!batch.empty()) {
+      ++s.running;
       ++s.generation;  // the queue changed: another worker may have a batch to take now
       s.cv.NotifyOne();
       s.mu.Unlock();
       RunBatch(s, std::move(batch), now);
       s.mu.Lock();
+      --s.running;
       continue;
     }
     const uint64_t seen = s.generation;
@@ -147,7 +150,8 @@ base::StatusOr<std::unique_ptr<DynamicBatcher>> DynamicBatcher::Create(
     state->live_workers = options.instances;
   }
   for (int i = 0; i < options.instances; ++i) std::thread(Work, state).detach();
-  return std::unique_ptr<DynamicBatcher>(new DynamicBatcher(std::move(state)));
+  const bool caller_runs = options.queue.max_queue_delay.count() == 0;
+  return std::unique_ptr<DynamicBatcher>(new DynamicBatcher(std::move(state), caller_runs));
 }
 
 DynamicBatcher::~DynamicBatcher() {
@@ -159,13 +163,44 @@ DynamicBatcher::~DynamicBatcher() {
                        [this]() NO_THREAD_SAFETY_ANALYSIS { return state_->live_workers == 0; });
 }
 
-Status DynamicBatcher::Submit(BatchRequest request) {
+Status DynamicBatcher::Submit(BatchRequest request, bool caller_runs) {
   base::MutexLock lock(state_->mu);
   if (state_->stopping) return base::Unavailable("the model version is being unloaded");
   RETURN_IF_ERROR(state_->queue.Add(std::move(request), state_->options.clock->Now()));
+  if (caller_runs && caller_runs_) return Status::Ok();  // the caller runs it (RunReady)
   ++state_->generation;
   state_->cv.NotifyOne();
   return Status::Ok();
+}
+
+size_t DynamicBatcher::RunReady() NO_THREAD_SAFETY_ANALYSIS {
+  State& s = *state_;
+  size_t ran = 0;
+  s.mu.Lock();
+  while (!s.stopping && s.running < s.options.instances) {
+    const auto now = s.options.clock->Now();
+    auto expired = s.queue.Expire(now);
+    if (!expired.empty()) {
+      s.mu.Unlock();
+      Answer(std::move(expired),
+             base::Status(base::StatusCode::kDeadlineExceeded,
+                          "the request's timeout passed while it waited in the queue"));
+      s.mu.Lock();
+      continue;
+    }
+    auto batch = s.queue.Take(now);
+    if (batch.empty()) break;
+    ++s.running;
+    s.mu.Unlock();
+    RunBatch(s, std::move(batch), now);
+    ++ran;
+    s.mu.Lock();
+    --s.running;
+  }
+  // Left in the queue only when every instance is busy (whoever runs takes the next batch when
+  // it finishes) or when stopping (the workers answer it).
+  s.mu.Unlock();
+  return ran;
 }
 
 void DynamicBatcher::Poke() {

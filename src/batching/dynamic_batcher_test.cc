@@ -6,6 +6,8 @@
 #include <future>
 #include <thread>
 
+#include "batching/caller_runs.h"
+
 namespace inferd::batching {
 namespace {
 
@@ -161,6 +163,97 @@ TEST(DynamicBatcherTest, ConcurrentClientsAllGetTheirOwnAnswers) {
   for (auto& t : clients) t.join();
   EXPECT_EQ(wrong.load(), 0);
   EXPECT_LT(model.batches.load(), 8 * 200);  // some requests were merged
+}
+
+TEST(DynamicBatcherTest, CallerRunsQueuesWithoutAWorkerAndRunsOnTheCaller) {
+  Doubler model;
+  std::thread::id ran_on;
+  RunBatchFn fn = [&model, &ran_on, inner = model.Fn()](std::vector<Tensor> in,
+                                                        const std::vector<std::string>& o) {
+    ran_on = std::this_thread::get_id();
+    return inner(std::move(in), o);
+  };
+  auto batcher = DynamicBatcher::Create(Options(8), fn);
+  ASSERT_TRUE(batcher.ok());
+  ASSERT_TRUE((*batcher)->caller_runs());
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // (the worker parks)
+  std::promise<BatchResult> a, b, c;
+  auto fa = a.get_future(), fb = b.get_future(), fc = c.get_future();
+  ASSERT_TRUE((*batcher)->Submit(Request(1, 1, &a), /*caller_runs=*/true).ok());
+  ASSERT_TRUE((*batcher)->Submit(Request(2, 2, &b), /*caller_runs=*/true).ok());
+  ASSERT_TRUE((*batcher)->Submit(Request(1, 3, &c), /*caller_runs=*/true).ok());
+  // No worker is woken for them: the caller runs the three as one batch. (A worker that
+  // happens to be between batches may take them instead: the same batch, on its thread.)
+  const size_t ran = (*batcher)->RunReady();
+  if (ran == 1) {
+    EXPECT_EQ(ran_on, std::this_thread::get_id());
+  }
+  auto ra = fa.get(), rb = fb.get(), rc = fc.get();
+  EXPECT_EQ(model.batches.load(), 1);
+  EXPECT_EQ(ra.batch_rows, 4);
+  ASSERT_TRUE(rb.outputs.ok());
+  EXPECT_EQ((*rb.outputs)[0].shape(), (tensor::Shape{2}));
+  EXPECT_EQ((*rb.outputs)[0].data<float>()[1], 8.0f);
+  EXPECT_EQ((*rc.outputs)[0].data<float>()[0], 12.0f);
+  EXPECT_EQ((*batcher)->RunReady(), 0u);  // nothing left
+}
+
+TEST(DynamicBatcherTest, WithAQueueDelayCallersDoNotRun) {
+  Doubler model;
+  base::FakeClock clock;
+  auto batcher =
+      DynamicBatcher::Create(Options(8, std::chrono::microseconds(100), &clock), model.Fn());
+  ASSERT_TRUE(batcher.ok());
+  EXPECT_FALSE((*batcher)->caller_runs());
+  std::promise<BatchResult> a;
+  auto fa = a.get_future();
+  // caller_runs is ignored: the workers keep the delay.
+  ASSERT_TRUE((*batcher)->Submit(Request(1, 1, &a), /*caller_runs=*/true).ok());
+  EXPECT_EQ((*batcher)->RunReady(), 0u);  // not due yet
+  clock.Advance(std::chrono::microseconds(100));
+  (*batcher)->Poke();
+  EXPECT_EQ(fa.get().batch_rows, 1);
+}
+
+TEST(CallerRunsTest, ALoopThreadRunsWhatItQueuedWhenItFlushes) {
+  Doubler model;
+  auto created = DynamicBatcher::Create(Options(8), model.Fn());
+  ASSERT_TRUE(created.ok());
+  std::shared_ptr<DynamicBatcher> batcher = std::move(created).value();
+  std::promise<BatchResult> outside;
+  auto fo = outside.get_future();
+  // A thread without a loop: not caller-runs.
+  BatchRequest r = Request(1, 1, &outside);
+  auto plain = CallerRuns::Submit(batcher, r);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(*plain);
+  EXPECT_FALSE(CallerRuns::Active());
+  ASSERT_TRUE(batcher->Submit(std::move(r)).ok());
+  EXPECT_EQ(fo.get().batch_rows, 1);                           // a worker ran it
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // (and parks again)
+
+  std::thread loop([&] {
+    int scheduled = 0;
+    CallerRuns::Install([&scheduled] { ++scheduled; });
+    EXPECT_TRUE(CallerRuns::Active());
+    std::promise<BatchResult> p[3];
+    for (int i = 0; i < 3; ++i) {
+      BatchRequest req = Request(1, static_cast<float>(i), &p[i]);
+      auto queued = CallerRuns::Submit(batcher, req);
+      ASSERT_TRUE(queued.ok());
+      EXPECT_TRUE(*queued);
+    }
+    EXPECT_EQ(scheduled, 1);  // one flush for the pass
+    CallerRuns::Flush();
+    for (auto& one : p) EXPECT_EQ(one.get_future().get().batch_rows, 3);
+    std::promise<BatchResult> q;
+    BatchRequest next = Request(1, 5, &q);
+    ASSERT_TRUE(CallerRuns::Submit(batcher, next).ok());
+    EXPECT_EQ(scheduled, 2);  // a new pass, a new flush
+    CallerRuns::Flush();
+    EXPECT_EQ(q.get_future().get().batch_rows, 1);
+  });
+  loop.join();
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <future>
 
+#include "batching/caller_runs.h"
+
 namespace inferd::inference {
 
 using base::InvalidArgument;
@@ -271,10 +273,9 @@ void InferenceService::InferAsync(InferRequest request, const lifecycle::ModelHa
     return;
   }
   auto respond = [this, stats, start, rows = *rows, model = request.model, version = handle.version,
-                  id = std::move(request.id),
-                  done = std::move(done)](batching::BatchResult r,
-                                          std::optional<base::Clock::TimePoint> end =
-                                              std::nullopt) mutable {
+                  id = std::move(request.id), done = std::move(done)](
+                     batching::BatchResult r,
+                     std::optional<base::Clock::TimePoint> end = std::nullopt) mutable {
     Finish(*stats, r.outputs.status(), start, r.queue, r.compute, rows, r.batch_rows,
            r.index_in_batch == 0, end);
     if (!r.outputs.ok()) return done(r.outputs.status());
@@ -295,7 +296,15 @@ void InferenceService::InferAsync(InferRequest request, const lifecycle::ModelHa
     // The callback keeps the version loaded until it has answered.
     auto shared = std::make_shared<decltype(respond)>(std::move(respond));
     b.done = [shared, keep = handle.model](batching::BatchResult r) { (*shared)(std::move(r)); };
-    Status st = handle.batcher->Submit(std::move(b));
+    // On an event-loop thread the batch runs on this thread once the loop's pass has queued what
+    // it read (no hop to a worker); elsewhere a batcher worker runs it.
+    Status st;
+    auto inline_run = batching::CallerRuns::Submit(handle.batcher, b);
+    if (!inline_run.ok()) {
+      st = inline_run.status();
+    } else if (!*inline_run) {
+      st = handle.batcher->Submit(std::move(b));
+    }
     if (!st.ok()) {
       batching::BatchResult refused;
       refused.outputs = st;

@@ -6,6 +6,7 @@
 #include "api/http/http_api.h"
 #include "backend/backend.h"
 #include "base/logging.h"
+#include "batching/caller_runs.h"
 #include "inference/inference_service.h"
 #include "lifecycle/model_manager.h"
 #include "monitoring/metrics.h"
@@ -156,6 +157,11 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
   http.max_connections = options.max_connections;
   http.request_timeout = options.http_request_timeout;
   http.idle_timeout = options.http_idle_timeout;
+  // Requests for a dynamically batching model (max_queue_delay 0) that an event loop reads in one
+  // pass run as one batch on that loop's thread, after the pass: no hop to a batcher thread.
+  http.on_loop_thread = [](std::function<void(std::function<void()>)> post) {
+    batching::CallerRuns::Install([post] { post([] { batching::CallerRuns::Flush(); }); });
+  };
   auto* api = parts->http_api.get();
   ASSIGN_OR_RETURN(parts->http,
                    api::http::HttpServer::Create(http, [api](const auto& req, auto respond) {

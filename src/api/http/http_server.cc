@@ -641,7 +641,14 @@ void HttpServer::BeastServer::Start() {
   }
   for (int t = 0; t < n; ++t) {
     auto& ioc = *contexts_[contexts_.size() == 1 ? 0 : static_cast<size_t>(t)];
-    threads_.emplace_back([&ioc] { ioc.run(); });
+    const bool own_loop = contexts_.size() > 1 || n == 1;
+    threads_.emplace_back([this, &ioc, own_loop] {
+      if (own_loop && options_.on_loop_thread) {
+        options_.on_loop_thread(
+            [&ioc](std::function<void()> task) { net::post(ioc, std::move(task)); });
+      }
+      ioc.run();
+    });
   }
 }
 

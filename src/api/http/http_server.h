@@ -63,6 +63,10 @@ struct HttpServerOptions {
   size_t offload_body_bytes = 256 << 10;
   // Connections above this many are closed as soon as they are accepted; 0 = no cap.
   int64_t max_connections = 10000;
+  // Called on each I/O thread that is the only thread of its event loop (per-core mode), before
+  // the loop runs, with a function that posts a task to that loop: work deferred to "later in
+  // this loop" (caller-runs batching) is installed through it.
+  std::function<void(std::function<void(std::function<void()>)> post)> on_loop_thread;
 };
 
 class HttpServer {
