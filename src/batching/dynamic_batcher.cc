@@ -88,21 +88,26 @@ void Answer(std::vector<BatchRequest> requests, const Status& status) {
   }
 }
 
+// Answers the requests whose timeout passed by `now` (with s.mu held; released meanwhile).
+// Returns whether there were any.
+bool AnswerExpired(DynamicBatcher::State& s, base::Clock::TimePoint now) NO_THREAD_SAFETY_ANALYSIS {
+  auto expired = s.queue.Expire(now);
+  if (expired.empty()) return false;
+  s.mu.Unlock();
+  Answer(std::move(expired),
+         base::Status(base::StatusCode::kDeadlineExceeded,
+                      "the request's timeout passed while it waited in the queue"));
+  s.mu.Lock();
+  return true;
+}
+
 void Work(std::shared_ptr<DynamicBatcher::State> state) NO_THREAD_SAFETY_ANALYSIS {
   DynamicBatcher::State& s = *state;
   current_worker_state = &s;
   s.mu.Lock();
   while (!s.stopping) {
     const auto now = s.options.clock->Now();
-    auto expired = s.queue.Expire(now);
-    if (!expired.empty()) {
-      s.mu.Unlock();
-      Answer(std::move(expired),
-             base::Status(base::StatusCode::kDeadlineExceeded,
-                          "the request's timeout passed while it waited in the queue"));
-      s.mu.Lock();
-      continue;
-    }
+    if (AnswerExpired(s, now)) continue;
     auto batch = s.running < s.options.instances ? s.queue.Take(now) : std::vector<BatchRequest>();
     if (!batch.empty()) {
       ++s.running;
@@ -179,15 +184,7 @@ size_t DynamicBatcher::RunReady() NO_THREAD_SAFETY_ANALYSIS {
   s.mu.Lock();
   while (!s.stopping && s.running < s.options.instances) {
     const auto now = s.options.clock->Now();
-    auto expired = s.queue.Expire(now);
-    if (!expired.empty()) {
-      s.mu.Unlock();
-      Answer(std::move(expired),
-             base::Status(base::StatusCode::kDeadlineExceeded,
-                          "the request's timeout passed while it waited in the queue"));
-      s.mu.Lock();
-      continue;
-    }
+    if (AnswerExpired(s, now)) continue;
     auto batch = s.queue.Take(now);
     if (batch.empty()) break;
     ++s.running;
