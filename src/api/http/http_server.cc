@@ -168,9 +168,10 @@ class RequestParser final : public bhttp::basic_parser<true> {
 };
 
 // One connection. Requests are parsed by Beast's parser straight from the connection's buffer
-// (no composed read operations), and answers are serialized here into one header string written
-// with the body in one gather write: per request, a read and a write syscall and no allocation
-// beyond the message itself once the connection's buffers have grown.
+// (no composed read operations), and answers are serialized here: a small answer is one string
+// sent at once on the non-blocking socket, a large one a gather write of header and body. Per
+// request, a read and a write syscall and no allocation beyond the message itself once the
+// connection's buffers have grown.
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, HttpServer::BeastServer* server)
@@ -225,8 +226,10 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Read() {
-    // Room for a typical request at once; the buffer keeps its size across requests.
-    auto space = buffer_.prepare(std::max<size_t>(4096, buffer_.capacity() - buffer_.size()));
+    // Room for a typical request at once (larger reads once a body is coming); the buffer keeps
+    // its size across requests.
+    const size_t want = parser_->is_header_done() ? 65536 : 4096;
+    auto space = buffer_.prepare(std::max(want, buffer_.capacity() - buffer_.size()));
     socket_.async_read_some(space, [self = shared_from_this()](beast::error_code ec, size_t n) {
       if (ec) return self->OnReadError(ec);
       self->buffer_.commit(n);
