@@ -70,7 +70,7 @@ Status CheckKeys(const YAML::Node& node, const std::string& where,
 }
 
 StatusOr<TensorSpec> ParseTensorSpec(const YAML::Node& n, const std::string& where) {
-  RETURN_IF_ERROR(CheckKeys(n, where, {"name", "datatype", "shape"}));
+  RETURN_IF_ERROR(CheckKeys(n, where, {"name", "datatype", "shape", "label_filename"}));
   TensorSpec spec;
   if (!n["name"]) return InvalidArgument(where + ": missing 'name'");
   spec.name = n["name"].as<std::string>();
@@ -85,6 +85,11 @@ StatusOr<TensorSpec> ParseTensorSpec(const YAML::Node& n, const std::string& whe
   if (n["shape"]) {
     if (!n["shape"].IsSequence()) return InvalidArgument(where + ": 'shape' must be a list");
     for (const auto& d : n["shape"]) spec.shape.push_back(d.as<int64_t>());
+  }
+  if (n["label_filename"]) {
+    if (where.rfind("outputs", 0) != 0)
+      return InvalidArgument(where + ": label_filename is for outputs");
+    spec.label_filename = n["label_filename"].as<std::string>();
   }
   return spec;
 }
@@ -255,19 +260,50 @@ StatusOr<ModelConfig> ParseModelConfig(std::string_view yaml_text, const std::st
   }
 }
 
+namespace {
+
+// Reads the label files the outputs name, from the model directory `dir`.
+Status ReadLabels(const std::filesystem::path& dir, ModelConfig* cfg) {
+  for (auto& spec : cfg->outputs) {
+    if (spec.label_filename.empty()) continue;
+    const std::string& file = spec.label_filename;
+    if (file.find('/') != std::string::npos || file == "." || file == "..") {
+      return InvalidArgument("output '" + spec.name + "': label_filename '" + file +
+                             "' must be a file name in the model directory");
+    }
+    std::ifstream in(dir / file);
+    if (!in) {
+      return InvalidArgument("output '" + spec.name + "': label file " + (dir / file).string() +
+                             " cannot be read");
+    }
+    spec.labels.clear();
+    for (std::string line; std::getline(in, line);) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      spec.labels.push_back(std::move(line));
+    }
+    while (!spec.labels.empty() && spec.labels.back().empty()) spec.labels.pop_back();
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 StatusOr<ModelConfig> LoadModelConfig(const std::filesystem::path& path, const std::string& name) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return base::NotFound("cannot read " + path.string());
   std::stringstream ss;
   ss << in.rdbuf();
+  StatusOr<ModelConfig> cfg = base::Internal("unparsed");
   if (path.extension() == ".pbtxt") {
     std::vector<std::string> warnings;
-    auto cfg = ParseTritonConfig(ss.str(), name, &warnings);
-    if (!cfg.ok()) return cfg.status().WithContext(path.string());
+    cfg = ParseTritonConfig(ss.str(), name, &warnings);
     for (const auto& w : warnings) LOG_WARN("{}: {}", path.string(), w);
-    return cfg;
+  } else {
+    cfg = ParseModelConfig(ss.str(), name);
   }
-  auto cfg = ParseModelConfig(ss.str(), name);
+  if (cfg.ok()) {
+    if (Status st = ReadLabels(path.parent_path(), &*cfg); !st.ok()) cfg = st;
+  }
   if (!cfg.ok()) return cfg.status().WithContext(path.string());
   return cfg;
 }

@@ -26,6 +26,10 @@ struct TensorSpec {
   // Config outputs only: the model output this one renames (a Triton config names a FIL forest's
   // one output `output__0`); empty when the name is the model's own.
   std::string source;
+  // Outputs only (Triton's label_filename): a file in the model directory with one class label
+  // per line, read with the config into `labels`; classification answers name the class.
+  std::string label_filename;
+  std::vector<std::string> labels;
 };
 
 // Which versions on disk should be served (TF Serving / Triton version_policy).

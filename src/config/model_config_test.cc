@@ -95,6 +95,7 @@ TEST(ModelConfigTest, ErrorsNameTheProblem) {
       {"instances: 0", "instances must be between 1 and 64"},
       {"warmup: {data: [ones]}", "unknown kind 'ones'"},
       {"warmup: {batch_sizes: [0]}", "warmup.batch_sizes must be >= 1"},
+      {"inputs: [{name: x, label_filename: l.txt}]", "inputs[0]: label_filename is for outputs"},
   };
   for (const auto& c : cases) {
     auto r = ParseModelConfig(c.yaml, "m");

@@ -243,6 +243,12 @@ StatusOr<std::vector<TensorSpec>> Tensors(const Message& m, const char* field, b
     if (const Value* reshape = t.One("reshape")) {
       return FieldError(*reshape, "'" + spec.name + "': reshape is not supported");
     }
+    if (const Value* labels = t.One("label_filename")) {
+      if (std::string_view(field) != "output") {
+        return FieldError(*labels, "'" + spec.name + "': label_filename is for outputs");
+      }
+      ASSIGN_OR_RETURN(spec.label_filename, String(*labels, "label_filename"));
+    }
     WarnUnused(t, {"name", "data_type", "dims", "format", "label_filename"},
                std::string(field) + "." + spec.name + ".", warnings);
     out.push_back(std::move(spec));

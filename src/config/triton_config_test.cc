@@ -118,6 +118,8 @@ TEST(TritonConfigTest, ErrorsNameTheLineAndTheProblem) {
       {"name \"x\"", "line 1: expected ':' or '{' after 'name'"},
       {"name: \"x", "unterminated string"},
       {"dims: [1, 2", "expected ',' or ']'"},
+      {"input { name: \"x\" data_type: TYPE_FP32 dims: [1] label_filename: \"l.txt\" }",
+       "'x': label_filename is for outputs"},
   };
   for (const auto& c : cases) {
     auto r = ParseTritonConfig(c.text, "m");

@@ -477,8 +477,9 @@ std::vector<IndexEntry> ModelManager::Index() const {
       auto it = model.versions.find(ver);
       if (it == model.versions.end()) {
         out.push_back({name, ver, "UNAVAILABLE",
-                       "not selected by version policy (" +
-                           (model.config ? model.config->version_policy.ToString() : "?") + ")"});
+                       model.config ? "not selected by version policy (" +
+                                          model.config->version_policy.ToString() + ")"
+                                    : "not loaded: the model's config is bad"});
         continue;
       }
       std::string reason = it->second.reason;

@@ -270,6 +270,13 @@ TEST(GrpcTest, ServesTheProtocolAsRestDoes) {
        ::grpc::StatusCode::INVALID_ARGUMENT, "takes 80 bytes, raw_input_contents holds 12"},
       {"unknown output", [](auto& r) { r.add_outputs()->set_name("nothing"); },
        ::grpc::StatusCode::INVALID_ARGUMENT, "'nothing'"},
+      {"bad classification",
+       [](auto& r) {
+         auto* o = r.add_outputs();
+         o->set_name("probabilities");
+         (*o->mutable_parameters())["classification"].set_int64_param(0);
+       },
+       ::grpc::StatusCode::INVALID_ARGUMENT, "'classification' must be a positive integer"},
       {"bad priority",
        [](auto& r) { (*r.mutable_parameters())["priority"].set_string_param("high"); },
        ::grpc::StatusCode::INVALID_ARGUMENT, "'priority'"},
@@ -332,6 +339,55 @@ TEST(GrpcTest, ServesTheProtocolAsRestDoes) {
   ::grpc::StatusCode code;
   c.Health("no.such.Service", &code);
   EXPECT_EQ(code, ::grpc::StatusCode::NOT_FOUND);
+}
+
+TEST(GrpcTest, ClassificationWithLabels) {
+  TempDir repo;
+  AddModel(repo.path(), "iris", 1, "multi_softprob");
+  WriteFile(repo.path() / "iris" / "labels.txt", "setosa\nversicolor\nvirginica\n");
+  WriteFile(repo.path() / "iris" / "config.yaml",
+            "outputs: [{name: probabilities, label_filename: labels.txt}]\n");
+  auto server = ServerProcess::Start(repo.path(), {"--grpc-port", "0"});
+  ASSERT_NE(server, nullptr);
+  auto rows = ReadCsv(FixtureDir("multi_softprob") / "input.csv", true);
+  rows.resize(3);
+  // REST's answer, the reference.
+  std::string body = V2Request(rows);
+  body.insert(body.size() - 1,
+              R"(,"outputs":[{"name":"probabilities","parameters":{"classification":2}}])");
+  auto rest = Http(server->port(), "POST", "/v2/models/iris/infer", body);
+  ASSERT_EQ(rest.status, 200) << rest.body;
+  const auto want = json::parse(rest.body)["outputs"][0]["data"].get<std::vector<std::string>>();
+  ASSERT_EQ(want.size(), 6u);
+  for (const auto& w : want) {  // "<value>:<index>:<label>"
+    const std::vector<std::string> names = {"setosa", "versicolor", "virginica"};
+    const size_t colon = w.find(':');
+    const int index = std::stoi(w.substr(colon + 1));
+    EXPECT_EQ(w.substr(w.find(':', colon + 1) + 1), names[static_cast<size_t>(index)]) << w;
+  }
+
+  Client c(server->port("gRPC"));
+  pb::ModelInferRequest req = Request("iris", rows);
+  auto* o = req.add_outputs();
+  o->set_name("probabilities");
+  (*o->mutable_parameters())["classification"].set_int64_param(2);
+  pb::ModelInferResponse resp;
+  auto st = c.Infer(req, &resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  ASSERT_EQ(resp.outputs_size(), 1);
+  EXPECT_EQ(resp.outputs(0).datatype(), "BYTES");
+  EXPECT_EQ(std::vector<int64_t>(resp.outputs(0).shape().begin(), resp.outputs(0).shape().end()),
+            (std::vector<int64_t>{3, 2}));
+  // BYTES raw contents: a 4-byte little-endian length before each element.
+  std::vector<std::string> got;
+  const std::string& raw = resp.raw_output_contents(0);
+  for (size_t at = 0; at + 4 <= raw.size();) {
+    uint32_t n = 0;
+    std::memcpy(&n, raw.data() + at, 4);
+    got.push_back(raw.substr(at + 4, n));
+    at += 4 + n;
+  }
+  EXPECT_EQ(got, want);
 }
 
 TEST(GrpcTest, ConcurrentCallsThroughTheBatcherGetTheirOwnRows) {

@@ -5,7 +5,9 @@
 
 #include <cstring>
 #include <functional>
+#include <map>
 
+#include "api/common/classification.h"
 #include "api/common/status_map.h"
 #include "api/grpc/grpc_module.h"
 #include "grpc_service.grpc.pb.h"
@@ -116,7 +118,11 @@ Status DecodeInput(const pb::ModelInferRequest& req, int index, tensor::Tensor* 
   }
 }
 
-Status DecodeRequest(const pb::ModelInferRequest& req, inference::InferRequest* out) {
+// Requested outputs with Triton's "classification" parameter: output name -> K.
+using ClassCounts = std::map<std::string, int64_t>;
+
+Status DecodeRequest(const pb::ModelInferRequest& req, inference::InferRequest* out,
+                     ClassCounts* classification) {
   out->id = req.id();
   if (out->id.size() > 256) return InvalidArgument("'id' is longer than 256 bytes");
   if (req.inputs_size() == 0) return InvalidArgument("'inputs' is empty");
@@ -130,7 +136,20 @@ Status DecodeRequest(const pb::ModelInferRequest& req, inference::InferRequest* 
     RETURN_IF_ERROR(DecodeInput(req, i, &t));
     out->inputs.push_back(std::move(t));
   }
-  for (const auto& o : req.outputs()) out->outputs.push_back(o.name());
+  for (const auto& o : req.outputs()) {
+    out->outputs.push_back(o.name());
+    if (auto it = o.parameters().find("classification"); it != o.parameters().end()) {
+      const auto& p = it->second;
+      const int64_t k = p.has_int64_param()    ? p.int64_param()
+                        : p.has_uint64_param() ? static_cast<int64_t>(p.uint64_param())
+                                               : 0;
+      if (k < 1) {
+        return InvalidArgument("output '" + o.name() +
+                               "': 'classification' must be a positive integer");
+      }
+      (*classification)[o.name()] = k;
+    }
+  }
   auto param = [&](const char* key) -> const pb::InferParameter* {
     auto it = req.parameters().find(key);
     return it == req.parameters().end() ? nullptr : &it->second;
@@ -160,12 +179,36 @@ Status DecodeRequest(const pb::ModelInferRequest& req, inference::InferRequest* 
   return Status::Ok();
 }
 
-void EncodeResponse(const inference::InferResponse& r, pb::ModelInferResponse* out) {
+void EncodeResponse(const inference::InferResponse& r, const ClassCounts& classification,
+                    const config::ModelConfig& config, pb::ModelInferResponse* out) {
   out->set_model_name(r.model);
   out->set_model_version(std::to_string(r.version));
   out->set_id(r.id);
   // As Triton: output data goes in raw_output_contents, one entry per output.
   for (const auto& t : r.outputs) {
+    if (auto k = classification.find(t.name()); k != classification.end()) {
+      const std::vector<std::string>* labels = nullptr;
+      for (const auto& spec : config.outputs) {
+        if (spec.name == t.name() && !spec.labels.empty()) labels = &spec.labels;
+      }
+      const Classification c = Classify(t, k->second, labels);
+      auto* o = out->add_outputs();
+      o->set_name(t.name());
+      o->set_datatype("BYTES");
+      o->add_shape(c.rows);
+      o->add_shape(c.k);
+      // BYTES raw contents: each element a 4-byte little-endian length, then its bytes.
+      std::string raw;
+      for (const auto& e : c.entries) {
+        const auto n = static_cast<uint32_t>(e.size());
+        const char len[4] = {static_cast<char>(n), static_cast<char>(n >> 8),
+                             static_cast<char>(n >> 16), static_cast<char>(n >> 24)};
+        raw.append(len, 4);
+        raw += e;
+      }
+      out->add_raw_output_contents(std::move(raw));
+      continue;
+    }
     auto* o = out->add_outputs();
     o->set_name(t.name());
     o->set_datatype(std::string(tensor::DataTypeName(t.dtype())));
@@ -338,16 +381,18 @@ class Service final : public pb::GRPCInferenceService::CallbackService {
       return reactor;
     }
     inference::InferRequest ireq;
-    if (Status st = DecodeRequest(*req, &ireq); !st.ok()) {
+    ClassCounts classification;
+    if (Status st = DecodeRequest(*req, &ireq, &classification); !st.ok()) {
       f_.CountRejected(*handle);
       reactor->Finish(ToGrpc(st));
       return reactor;
     }
     // Answered when the model has run: at once, or from the batcher's thread.
     f_.InferAsync(std::move(ireq), *handle,
-                  [reactor, resp](StatusOr<inference::InferResponse> out) {
+                  [reactor, resp, classification = std::move(classification),
+                   config = handle->config](StatusOr<inference::InferResponse> out) {
                     if (!out.ok()) return reactor->Finish(ToGrpc(out.status()));
-                    EncodeResponse(*out, resp);
+                    EncodeResponse(*out, classification, *config, resp);
                     reactor->Finish(::grpc::Status::OK);
                   });
     return reactor;

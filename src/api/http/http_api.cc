@@ -337,11 +337,18 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
           options_.inference->CountRejected(*handle);
           return SetError(res, st);
         }
+        for (const auto& [output, k] : binary.classification) {
+          for (const auto& spec : handle->config->outputs) {
+            if (spec.name == output && !spec.labels.empty()) binary.labels[output] = &spec.labels;
+          }
+        }
         // Answered when the model has run (later, for a model that batches dynamically).
         options_.inference->InferAsync(
             std::move(ireq), *handle,
             [finish = std::move(finish), endpoint = *endpoint, binary = std::move(binary),
+             config = handle->config,  // (binary.labels point into it)
              headers = std::move(res.headers)](StatusOr<inference::InferResponse> out) mutable {
+              (void)config;
               HttpResponse r;
               r.headers = std::move(headers);
               if (!out.ok()) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "api/common/classification.h"
 #include "api/common/json_writer.h"
 #include "api/http/json_tensor.h"
 
@@ -129,38 +130,14 @@ void WriteTensorData(JsonWriter& w, const tensor::Tensor& t) {
   w.EndArray();
 }
 
-// Triton's classification extension: the `k` highest values of each row (dimension 0 the rows,
-// the rest flattened) as "<value>:<index>" strings, highest first (ties: lower index first).
-void WriteClassification(JsonWriter& w, const tensor::Tensor& t, int64_t k) {
-  const int64_t rows = t.shape().empty() ? 1 : t.shape()[0];
-  const int64_t per_row = rows == 0 ? 0 : t.element_count() / rows;
-  k = std::min(k, per_row);
+// Triton's classification extension (api/common/classification.h) as a BYTES output.
+void WriteClassification(JsonWriter& w, const tensor::Tensor& t, int64_t k,
+                         const std::vector<std::string>* labels) {
+  const Classification c = Classify(t, k, labels);
   w.BeginObject().Key("name").Str(t.name()).Key("datatype").Str("BYTES");
-  w.Key("shape").BeginArray().Number(rows).Number(k).EndArray();
+  w.Key("shape").BeginArray().Number(c.rows).Number(c.k).EndArray();
   w.Key("data").BeginArray();
-  tensor::VisitNumericType(t.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    auto data = t.data<T>();
-    std::vector<int64_t> order(static_cast<size_t>(per_row));
-    for (int64_t r = 0; r < rows; ++r) {
-      const T* row = data.data() + r * per_row;
-      for (int64_t i = 0; i < per_row; ++i) order[static_cast<size_t>(i)] = i;
-      std::partial_sort(order.begin(), order.begin() + k, order.end(), [row](int64_t a, int64_t b) {
-        return row[a] > row[b] || (row[a] == row[b] && a < b);
-      });
-      for (int64_t i = 0; i < k; ++i) {
-        const int64_t index = order[static_cast<size_t>(i)];
-        std::string value;
-        JsonWriter v(&value);
-        if constexpr (std::is_same_v<T, bool>) {
-          v.Number(static_cast<int>(row[index]));
-        } else {
-          v.Number(row[index]);
-        }
-        w.Str(value + ":" + std::to_string(index));
-      }
-    }
-  });
+  for (const auto& e : c.entries) w.Str(e);
   w.EndArray().EndObject();
 }
 
@@ -315,7 +292,8 @@ std::string EncodeV2InferResponse(const inference::InferResponse& response,
   std::vector<const tensor::Tensor*> as_binary;
   for (const auto& t : response.outputs) {
     if (auto c = binary.classification.find(t.name()); c != binary.classification.end()) {
-      WriteClassification(w, t, c->second);
+      auto l = binary.labels.find(t.name());
+      WriteClassification(w, t, c->second, l == binary.labels.end() ? nullptr : l->second);
       continue;
     }
     w.BeginObject().Key("name").Str(t.name()).Key("datatype").Str(tensor::DataTypeName(t.dtype()));

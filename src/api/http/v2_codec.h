@@ -23,11 +23,13 @@ inline constexpr size_t kMaxRequestIdBytes = 256;
 // request parameter binary_data_output is true, else those whose request output sets
 // "binary_data": true. Classification (Triton's classification extension): an output whose
 // request sets "classification": K comes back as the top K classes of each row, BYTES
-// "<value>:<index>" strings of shape [rows, K].
+// "<value>:<index>" strings of shape [rows, K], "<value>:<index>:<label>" when the output has
+// labels (label_filename in the model's config).
 struct OutputOptions {
   bool all = false;
   std::vector<std::string> names;
   std::map<std::string, int64_t> classification;
+  std::map<std::string, const std::vector<std::string>*> labels;  // by output; not owned
   bool any() const { return all || !names.empty(); }
   bool wants(const std::string& name) const;
 };
