@@ -30,6 +30,16 @@ struct TensorSpec {
   // per line, read with the config into `labels`; classification answers name the class.
   std::string label_filename;
   std::vector<std::string> labels;
+
+  static TensorSpec Make(std::string name, tensor::DataType dtype, tensor::Shape shape,
+                         bool default_output = true) {
+    TensorSpec s;
+    s.name = std::move(name);
+    s.dtype = dtype;
+    s.shape = std::move(shape);
+    s.default_output = default_output;
+    return s;
+  }
 };
 
 // Which versions on disk should be served (TF Serving / Triton version_policy).

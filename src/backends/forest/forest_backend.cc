@@ -38,7 +38,7 @@ std::vector<OutputDef> OutputsFor(const XgboostModel& model) {
   const int64_t groups = model.forest.num_groups;
   const Shape per_row = groups == 1 ? Shape{-1} : Shape{-1, groups};
   auto spec = [](std::string name, DataType dtype, Shape shape, bool default_output = true) {
-    return config::TensorSpec{std::move(name), dtype, std::move(shape), default_output, {}};
+    return config::TensorSpec::Make(std::move(name), dtype, std::move(shape), default_output);
   };
   const OutputDef probabilities_binary{spec("probabilities", DataType::kFp32, {-1, 2}),
                                        OutputKind::kProbabilities};
@@ -274,7 +274,7 @@ StatusOr<std::unique_ptr<backend::LoadedModel>> ForestBackend::Load(
   signature.platform =
       FormatForPath(request.model_file) == ModelFormat::kUbjson ? "xgboost_ubj" : "xgboost_json";
   signature.inputs.push_back(
-      config::TensorSpec{"input", DataType::kFp32, {-1, forest.num_features}, true, {}});
+      config::TensorSpec::Make("input", DataType::kFp32, {-1, forest.num_features}));
   std::vector<OutputKind> kinds;
   for (OutputDef& def : OutputsFor(model)) {
     signature.outputs.push_back(std::move(def.spec));

@@ -168,7 +168,7 @@ std::vector<OutputDef> OutputsFor(const LightgbmModel& model) {
   const int64_t groups = model.num_tree_per_iteration;
   const Shape per_row = groups == 1 ? Shape{-1} : Shape{-1, groups};
   auto spec = [](std::string name, DataType dtype, Shape shape, bool default_output = true) {
-    return config::TensorSpec{std::move(name), dtype, std::move(shape), default_output, {}};
+    return config::TensorSpec::Make(std::move(name), dtype, std::move(shape), default_output);
   };
   const OutputDef label{spec("label", DataType::kInt64, {-1}), OutputKind::kLabel};
   const OutputDef margin{spec("margin", DataType::kFp64, per_row, false), OutputKind::kMargin};
@@ -213,7 +213,7 @@ StatusOr<std::unique_ptr<backend::LoadedModel>> LoadLightgbmModel(
   backend::ModelSignature signature;
   signature.platform = "lightgbm_text";
   signature.inputs.push_back(
-      config::TensorSpec{"input", DataType::kFp64, {-1, e.num_features}, true, {}});
+      config::TensorSpec::Make("input", DataType::kFp64, {-1, e.num_features}));
   std::vector<OutputKind> kinds;
   for (OutputDef& def : OutputsFor(model)) {
     signature.outputs.push_back(std::move(def.spec));
