@@ -1,0 +1,156 @@
+#include "store/sqlite_store.h"
+
+#include <sqlite3.h>
+
+namespace inferd::store {
+
+namespace {
+
+// The schema, created when missing; `schema_version` says which one a database has.
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS versions (
+  model TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  bytes INTEGER NOT NULL,
+  files_json TEXT NOT NULL,
+  backend TEXT NOT NULL,
+  lineage_json TEXT NOT NULL,
+  loaded_at_ms INTEGER NOT NULL,
+  load_ms REAL NOT NULL,
+  result TEXT NOT NULL,
+  PRIMARY KEY (model, version)
+);
+)sql";
+constexpr int kSchemaVersion = 1;
+
+// A prepared statement, finalized on scope exit.
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) {
+    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  bool ok() const { return rc_ == SQLITE_OK; }
+  sqlite3_stmt* get() { return stmt_; }
+  void Text(int i, const std::string& v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
+  void Int(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+  void Real(int i, double v) { sqlite3_bind_double(stmt_, i, v); }
+  std::string ColumnText(int i) {
+    const auto* p = sqlite3_column_text(stmt_, i);
+    return p ? std::string(reinterpret_cast<const char*>(p),
+                           static_cast<size_t>(sqlite3_column_bytes(stmt_, i)))
+             : std::string();
+  }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_;
+};
+
+base::Status Error(sqlite3* db, const std::string& what) {
+  return base::Unavailable(what + ": " + sqlite3_errmsg(db));
+}
+
+}  // namespace
+
+base::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return base::Unavailable("cannot create the state directory " + dir.string() + ": " +
+                             ec.message());
+  }
+  const auto path = dir / "inferd.db";
+  sqlite3* db = nullptr;
+  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
+  if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+    base::Status st = Error(db, "cannot open the state database " + path.string());
+    sqlite3_close(db);
+    return st;
+  }
+  std::unique_ptr<SqliteStore> store(new SqliteStore(db, path));
+  sqlite3_busy_timeout(db, 5000);
+  // WAL: readers do not block the writer; NORMAL sync: durable at each checkpoint, and a crash
+  // (kill -9) leaves every committed transaction or none of one.
+  RETURN_IF_ERROR(store->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"));
+  RETURN_IF_ERROR(store->Exec(kSchema));
+  Statement get(db, "SELECT version FROM schema_version");
+  if (!get.ok()) return Error(db, "state database " + path.string());
+  if (sqlite3_step(get.get()) == SQLITE_ROW) {
+    const int64_t have = sqlite3_column_int64(get.get(), 0);
+    if (have != kSchemaVersion) {
+      return base::Unavailable("the state database " + path.string() + " has schema version " +
+                               std::to_string(have) + "; this inferd reads version " +
+                               std::to_string(kSchemaVersion));
+    }
+  } else {
+    RETURN_IF_ERROR(store->Exec("INSERT INTO schema_version VALUES (1)"));
+  }
+  return store;
+}
+
+SqliteStore::~SqliteStore() { sqlite3_close(db_); }
+
+base::Status SqliteStore::Exec(const char* sql) {
+  char* message = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+    std::string m = message ? message : "unknown error";
+    sqlite3_free(message);
+    return base::Unavailable("state database " + path_.string() + ": " + m);
+  }
+  return base::Status::Ok();
+}
+
+base::Status SqliteStore::PutVersion(const VersionRecord& r) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement put(db_,
+                "INSERT OR REPLACE INTO versions (model, version, sha256, bytes, files_json, "
+                "backend, lineage_json, loaded_at_ms, load_ms, result) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  if (!put.ok()) return Error(db_, "recording a version");
+  put.Text(1, r.model);
+  put.Int(2, r.version);
+  put.Text(3, r.sha256);
+  put.Int(4, r.bytes);
+  put.Text(5, r.files_json);
+  put.Text(6, r.backend);
+  put.Text(7, r.lineage_json);
+  put.Int(8, r.loaded_at_ms);
+  put.Real(9, r.load_ms);
+  put.Text(10, r.result);
+  if (sqlite3_step(put.get()) != SQLITE_DONE) return Error(db_, "recording a version");
+  return base::Status::Ok();
+}
+
+base::StatusOr<std::vector<VersionRecord>> SqliteStore::Versions(const std::string& model) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement q(db_,
+              "SELECT model, version, sha256, bytes, files_json, backend, lineage_json, "
+              "loaded_at_ms, load_ms, result FROM versions WHERE model = ? ORDER BY version");
+  if (!q.ok()) return Error(db_, "reading versions");
+  q.Text(1, model);
+  std::vector<VersionRecord> out;
+  int rc;
+  while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
+    VersionRecord r;
+    r.model = q.ColumnText(0);
+    r.version = sqlite3_column_int64(q.get(), 1);
+    r.sha256 = q.ColumnText(2);
+    r.bytes = sqlite3_column_int64(q.get(), 3);
+    r.files_json = q.ColumnText(4);
+    r.backend = q.ColumnText(5);
+    r.lineage_json = q.ColumnText(6);
+    r.loaded_at_ms = sqlite3_column_int64(q.get(), 7);
+    r.load_ms = sqlite3_column_double(q.get(), 8);
+    r.result = q.ColumnText(9);
+    out.push_back(std::move(r));
+  }
+  if (rc != SQLITE_DONE) return Error(db_, "reading versions");
+  return out;
+}
+
+}  // namespace inferd::store

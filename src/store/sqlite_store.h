@@ -1,0 +1,37 @@
+// SqliteStore: the state store in one SQLite database, <dir>/inferd.db, in WAL mode (readers never
+// wait for the writer; a crash loses at most the transaction in flight). One connection, writes
+// serialized by a mutex: inferd is the database's only writer.
+// Thread-safety: thread-safe.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+
+#include "store/state_store.h"
+
+struct sqlite3;
+
+namespace inferd::store {
+
+class SqliteStore final : public StateStore {
+ public:
+  // Creates `dir` when missing and opens (or creates) its database. Errors: UNAVAILABLE naming
+  // the path and SQLite's message (not writable, not a database, locked by another server).
+  static base::StatusOr<std::unique_ptr<SqliteStore>> Open(const std::filesystem::path& dir);
+  ~SqliteStore() override;
+
+  base::Status PutVersion(const VersionRecord& record) override;
+  base::StatusOr<std::vector<VersionRecord>> Versions(const std::string& model) override;
+  std::string Describe() const override { return "sqlite:" + path_.string(); }
+
+ private:
+  SqliteStore(sqlite3* db, std::filesystem::path path) : db_(db), path_(std::move(path)) {}
+  base::Status Exec(const char* sql);
+
+  std::mutex mu_;
+  sqlite3* db_;
+  std::filesystem::path path_;
+};
+
+}  // namespace inferd::store

@@ -1,0 +1,111 @@
+#include "store/sqlite_store.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <fstream>
+
+namespace inferd::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("inferd_store_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_;
+};
+
+VersionRecord Record(const std::string& model, int64_t version, const std::string& sha) {
+  VersionRecord r;
+  r.model = model;
+  r.version = version;
+  r.sha256 = sha;
+  r.bytes = 100 * version;
+  r.files_json = R"([{"path":"model.json"}])";
+  r.backend = "xgboost_json";
+  r.lineage_json = R"({"author":"ana"})";
+  r.loaded_at_ms = 1700000000000 + version;
+  r.load_ms = 1.5;
+  r.result = "ready";
+  return r;
+}
+
+TEST_F(SqliteStoreTest, RecordsVersionsAndKeepsThemAcrossReopen) {
+  {
+    auto store = SqliteStore::Open(dir_ / "state");
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    EXPECT_EQ((*store)->Describe(), "sqlite:" + (dir_ / "state" / "inferd.db").string());
+    ASSERT_TRUE((*store)->PutVersion(Record("m", 2, "bb")).ok());
+    ASSERT_TRUE((*store)->PutVersion(Record("m", 1, "aa")).ok());
+    ASSERT_TRUE((*store)->PutVersion(Record("other", 1, "cc")).ok());
+    // A later load of the same version replaces the record.
+    auto again = Record("m", 2, "dd");
+    again.result = "failed: truncated file";
+    ASSERT_TRUE((*store)->PutVersion(again).ok());
+  }
+  auto store = SqliteStore::Open(dir_ / "state");
+  ASSERT_TRUE(store.ok());
+  auto versions = (*store)->Versions("m");
+  ASSERT_TRUE(versions.ok());
+  ASSERT_EQ(versions->size(), 2u);
+  EXPECT_EQ((*versions)[0].version, 1);
+  EXPECT_EQ((*versions)[0].sha256, "aa");
+  EXPECT_EQ((*versions)[0].lineage_json, R"({"author":"ana"})");
+  EXPECT_EQ((*versions)[0].loaded_at_ms, 1700000000001);
+  EXPECT_DOUBLE_EQ((*versions)[0].load_ms, 1.5);
+  EXPECT_EQ((*versions)[1].sha256, "dd");
+  EXPECT_EQ((*versions)[1].result, "failed: truncated file");
+  EXPECT_EQ((*versions)[1].bytes, 200);
+  EXPECT_TRUE((*store)->Versions("nobody")->empty());
+  // WAL mode, so readers never wait for the writer.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "state" / "inferd.db").c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* q = nullptr;
+  sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, nullptr);
+  ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(q, 0)), "wal");
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+}
+
+TEST_F(SqliteStoreTest, ErrorsNameThePath) {
+  fs::create_directories(dir_);
+  { std::ofstream(dir_ / "file") << "x"; }
+  auto not_dir = SqliteStore::Open(dir_ / "file");
+  ASSERT_FALSE(not_dir.ok());
+  EXPECT_EQ(not_dir.status().code(), base::StatusCode::kUnavailable);
+  EXPECT_NE(not_dir.status().message().find((dir_ / "file").string()), std::string::npos)
+      << not_dir.status().message();
+
+  fs::create_directories(dir_ / "junk");
+  { std::ofstream(dir_ / "junk" / "inferd.db") << "this is not a database, it is text"; }
+  auto junk = SqliteStore::Open(dir_ / "junk");
+  ASSERT_FALSE(junk.ok());
+  EXPECT_NE(junk.status().message().find("inferd.db"), std::string::npos)
+      << junk.status().message();
+
+  // A database from a newer inferd is not read.
+  auto fresh = SqliteStore::Open(dir_ / "newer");
+  ASSERT_TRUE(fresh.ok());
+  fresh->reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "newer" / "inferd.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE schema_version SET version = 99", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto newer = SqliteStore::Open(dir_ / "newer");
+  ASSERT_FALSE(newer.ok());
+  EXPECT_NE(newer.status().message().find("schema version 99"), std::string::npos)
+      << newer.status().message();
+}
+
+}  // namespace
+}  // namespace inferd::store

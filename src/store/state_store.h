@@ -1,0 +1,40 @@
+// The state store: what inferd must remember across restarts (the version registry now; rollout
+// changes, audit, prediction records and feedback as later issues add them). SQLite in a state
+// directory by default (sqlite_store.h); PostgreSQL later, behind the same interface.
+// Thread-safety: implementations are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace inferd::store {
+
+// One version as it was loaded: its files' digest, its lineage and how the load went.
+struct VersionRecord {
+  std::string model;
+  int64_t version = 0;
+  std::string sha256;        // of the version's manifest (repository/version_files.h)
+  int64_t bytes = 0;         // the version's files, in all
+  std::string files_json;    // [{"path","sha256","bytes"}]
+  std::string backend;       // the platform that loaded it (xgboost_json, onnx, ...)
+  std::string lineage_json;  // <version>/metadata.yaml as JSON; "{}" when absent
+  int64_t loaded_at_ms = 0;  // wall clock, ms since the epoch
+  double load_ms = 0;
+  std::string result;  // "ready", or why it failed
+};
+
+class StateStore {
+ public:
+  virtual ~StateStore() = default;
+  // Records a load of a version (the latest load of a version replaces the earlier one).
+  virtual base::Status PutVersion(const VersionRecord& record) = 0;
+  // Every version recorded for `model`, ascending.
+  virtual base::StatusOr<std::vector<VersionRecord>> Versions(const std::string& model) = 0;
+  // Where the state lives, for messages ("sqlite:<path>").
+  virtual std::string Describe() const = 0;
+};
+
+}  // namespace inferd::store
