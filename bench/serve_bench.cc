@@ -144,9 +144,9 @@ int main(int argc, char** argv) {
   for (int r = 0; r < runs; ++r) {
     const uint16_t port = FreePort();
     const auto t0 = Clock::now();
-    pid_t pid =
-        Spawn({inferd, "--log-level", "warn", "serve", "--model-repository", (repo).string(),
-               "--http-port", std::to_string(port), "--host", "127.0.0.1"});
+    pid_t pid = Spawn({inferd, "--log-level", "warn", "serve", "--model-repository",
+                       (repo).string(), "--state", (repo.string() + "_state"), "--http-port",
+                       std::to_string(port), "--host", "127.0.0.1"});
     if (pid < 0) {
       std::fprintf(stderr, "serve_bench: cannot run %s\n", inferd.c_str());
       return 1;
@@ -167,10 +167,10 @@ int main(int argc, char** argv) {
 
   // Idle RSS with two models, and RSS over load/unload cycles.
   const uint16_t port = FreePort();
-  pid_t pid =
-      Spawn({inferd, "--log-level", "warn", "serve", "--model-repository", repo.string(),
-             "--http-port", std::to_string(port), "--host", "127.0.0.1", "--model-control-mode",
-             "explicit", "--load-model", "forest", "--load-model", "small"});
+  pid_t pid = Spawn({inferd, "--log-level", "warn", "serve", "--model-repository", repo.string(),
+                     "--state", (repo.string() + "_state"), "--http-port", std::to_string(port),
+                     "--host", "127.0.0.1", "--model-control-mode", "explicit", "--load-model",
+                     "forest", "--load-model", "small"});
   while (Request(port, "POST", "/v2/models/small/infer", body) != 200) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
@@ -194,6 +194,7 @@ int main(int argc, char** argv) {
   const double after = RssMb(pid);
   Stop(pid);
   fs::remove_all(repo);
+  fs::remove_all(repo.string() + "_state");
 
   if (json) {
     std::printf(

@@ -95,6 +95,12 @@ int main(int argc, char** argv) {
   serve->add_option("--model-repository", repo, "Directory of <model>/<version>/ folders")
       ->required();
   serve->add_option("--host", opts.host, "Address to bind")->capture_default_str();
+  std::string state_dir = "inferd-state";
+  serve
+      ->add_option("--state", state_dir,
+                   "Directory of the state store (SQLite: the version registry), created when "
+                   "missing")
+      ->capture_default_str();
   auto* http_port_option =
       serve
           ->add_option("--http-port", opts.http_port,
@@ -259,6 +265,7 @@ int main(int argc, char** argv) {
   }
   if (serve->parsed()) {
     opts.model_repository = repo;
+    opts.state_dir = state_dir;
     opts.http_io_mode = io_mode == "shared"
                             ? inferd::api::http::HttpServerOptions::IoMode::kShared
                             : inferd::api::http::HttpServerOptions::IoMode::kPerCore;

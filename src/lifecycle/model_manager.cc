@@ -1,9 +1,12 @@
 #include "lifecycle/model_manager.h"
 
 #include <algorithm>
+#include <future>
+#include <nlohmann/json.hpp>
 
 #include "base/logging.h"
 #include "lifecycle/version_runtime.h"
+#include "repository/version_files.h"
 
 namespace inferd::lifecycle {
 
@@ -32,6 +35,20 @@ ModelManager::ModelManager(const ModelManagerOptions& options) : options_(option
   load_seconds_ =
       &m.AddHistogram("inferd_model_load_duration_seconds", "Time to load one model version.",
                       {"model"}, {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60});
+  m.AddCallbackGauge(
+      "inferd_model_version_files_changed",
+      "1 for a loaded version whose files on disk no longer match the digest it was loaded "
+      "with (it keeps serving the loaded copy).",
+      {"model", "version"}, [this] {
+        monitoring::MetricsRegistry::GaugeSamples out;
+        base::MutexLock lock(mu_);
+        for (const auto& [name, model] : models_) {
+          for (const auto& [ver, v] : model.versions) {
+            if (!v.info.changed_sha256.empty()) out.push_back({{name, std::to_string(ver)}, 1});
+          }
+        }
+        return out;
+      });
   m.AddCallbackGauge("inferd_model_versions_ready", "Model versions loaded and serving.", {"model"},
                      [this] {
                        monitoring::MetricsRegistry::GaugeSamples out;
@@ -242,6 +259,15 @@ void ModelManager::Reconcile(const std::vector<repository::ModelOnDisk>& disk) {
         v.fingerprint = 0;
         v.reason = "files changed; retrying";
       }
+      // A loaded version is immutable: when its files change, a load worker compares their
+      // digest with the loaded one (the version keeps serving what it loaded either way).
+      if (v.on_disk && v.state == VersionState::kReady && v.fingerprint != 0 &&
+          v.fingerprint != it->second.fingerprint) {
+        v.fingerprint = it->second.fingerprint;
+        LoadTask verify{d.name, ver, it->second.dir, nullptr, v.load_generation};
+        verify.verify_only = true;
+        queue_.push_back(std::move(verify));
+      }
     }
     if (config_changed) {
       // A new config applies to every version: failed ones get another try, ready ones are
@@ -342,7 +368,11 @@ void ModelManager::LoadWorker() {
       queue_.pop_front();
       ++running_loads_;
     }
-    RunLoad(task);
+    if (task.verify_only) {
+      RunVerify(task);
+    } else {
+      RunLoad(task);
+    }
     {
       base::MutexLock lock(mu_);
       --running_loads_;
@@ -351,15 +381,76 @@ void ModelManager::LoadWorker() {
   }
 }
 
+void ModelManager::RunVerify(const LoadTask& task) {
+  auto digest = repository::DigestVersion(task.dir);
+  base::MutexLock lock(mu_);
+  auto mit = models_.find(task.model);
+  if (mit == models_.end()) return;
+  auto vit = mit->second.versions.find(task.version);
+  if (vit == mit->second.versions.end() || vit->second.load_generation != task.generation ||
+      vit->second.state != VersionState::kReady) {
+    return;
+  }
+  MarkChanged(task.model, task.version, vit->second,
+              digest.ok() ? digest->sha256 : "unreadable (" + digest.status().message() + ")");
+}
+
+void ModelManager::MarkChanged(const std::string& model, int64_t version, Version& v,
+                               const std::string& now_sha256) {
+  if (now_sha256 == v.info.sha256) {
+    if (!v.info.changed_sha256.empty()) {
+      LOG_INFO("model '{}' version {}: files match the loaded copy again", model, version);
+    }
+    v.info.changed_sha256.clear();
+    return;
+  }
+  if (v.info.changed_sha256 != now_sha256) {
+    LOG_ERROR(
+        "model '{}' version {}: its files changed on disk (sha256 {}, loaded {}); versions are "
+        "immutable: serving the loaded copy; publish the change as a new version",
+        model, version, now_sha256, v.info.sha256);
+  }
+  v.info.changed_sha256 = now_sha256;
+}
+
 void ModelManager::RunLoad(const LoadTask& task) {
   auto start = options_.clock->Now();
   StatusOr<std::unique_ptr<backend::LoadedModel>> loaded = base::Unavailable("no backend selected");
+  // What is loaded is recorded: the files' digest and the lineage that goes with them, hashed on
+  // another thread while the backend loads, so the load takes no longer.
+  VersionInfo info;
+  info.version = task.version;
+  auto digesting = std::async(std::launch::async, [dir = task.dir] {
+    return std::make_pair(repository::DigestVersion(dir), repository::ReadLineage(dir));
+  });
+  std::string loaded_sha;  // of the copy serving now, on a reload
+  {
+    base::MutexLock lock(mu_);
+    auto mit = models_.find(task.model);
+    if (mit != models_.end()) {
+      auto vit = mit->second.versions.find(task.version);
+      if (vit != mit->second.versions.end() && vit->second.state == VersionState::kReady) {
+        loaded_sha = vit->second.info.sha256;
+      }
+    }
+  }
   auto match = options_.backends->Resolve(task.config->backend, task.dir);
   if (!match.ok()) {
     loaded = match.status();
   } else {
     backend::LoadRequest req{task.model, task.version, match->model_file, task.config.get()};
     loaded = match->backend->Load(req);
+  }
+  auto [digest, lineage] = digesting.get();
+  if (!digest.ok()) {
+    loaded = digest.status();
+  } else if (!lineage.ok()) {
+    loaded = lineage.status();
+  } else if (!loaded_sha.empty() && digest->sha256 != loaded_sha) {
+    // A reload (new config) must not pick up changed files: versions are immutable.
+    loaded = base::FailedPrecondition("its files changed since it was loaded (sha256 " +
+                                      digest->sha256 + ", loaded " + loaded_sha +
+                                      "); publish the change as a new version");
   }
   // Warm up before the version reports ready; then its batcher, when configured.
   std::shared_ptr<const backend::LoadedModel> model;
@@ -378,6 +469,42 @@ void ModelManager::RunLoad(const LoadTask& task) {
     }
   }
   double secs = std::chrono::duration<double>(options_.clock->Now() - start).count();
+  if (digest.ok()) {
+    info.sha256 = digest->sha256;
+    info.bytes = digest->bytes;
+    nlohmann::json files = nlohmann::json::array();
+    for (const auto& f : digest->files) {
+      files.push_back({{"path", f.path}, {"sha256", f.sha256}, {"bytes", f.bytes}});
+    }
+    info.files_json = files.dump();
+  }
+  if (lineage.ok()) info.lineage_json = *lineage;
+  if (model) info.platform = model->signature().platform;
+  info.loaded_at_ms = options_.clock->WallNanos() / 1000000;
+  info.load_ms = secs * 1e3;
+  store::VersionRecord record;
+  record.model = task.model;
+  record.version = task.version;
+  record.sha256 = info.sha256;
+  record.bytes = info.bytes;
+  record.files_json = info.files_json;
+  record.backend = info.platform;
+  record.lineage_json = info.lineage_json;
+  record.loaded_at_ms = info.loaded_at_ms;
+  record.load_ms = info.load_ms;
+  record.result = loaded.ok() ? "ready" : "failed: " + loaded.status().message();
+  // The registry is written after the version is ready: a load never waits for the disk.
+  struct RecordOnExit {
+    store::StateStore* store;
+    const store::VersionRecord& record;
+    ~RecordOnExit() {
+      if (store == nullptr) return;
+      if (Status st = store->PutVersion(record); !st.ok()) {
+        LOG_WARN("model '{}' version {}: not recorded in the state store: {}", record.model,
+                 record.version, st.message());
+      }
+    }
+  } record_on_exit{options_.store, record};
   load_seconds_->WithLabels({task.model}).Observe(secs);
   loads_->WithLabels({task.model, loaded.ok() ? "success" : "failure"}).Increment();
   if (!loaded.ok()) {
@@ -396,6 +523,7 @@ void ModelManager::RunLoad(const LoadTask& task) {
     v.model = std::move(model);
     v.config = task.config;
     v.batcher = std::move(batcher);
+    v.info = std::move(info);
     LOG_INFO("model '{}' version {}: ready ({:.1f} ms)", task.model, task.version, secs * 1e3);
   } else if (v.state == VersionState::kReady) {
     // A reload for a new config failed: the version keeps serving as it was loaded.
@@ -404,11 +532,27 @@ void ModelManager::RunLoad(const LoadTask& task) {
               task.model, task.version, loaded.status().message());
   } else {
     v.state = VersionState::kUnavailable;
+    v.info = std::move(info);
     v.reason = loaded.status().message();
     LOG_ERROR("model '{}' version {}: failed to load: {}", task.model, task.version, v.reason);
   }
   Plan(task.model, mit->second);
   cv_.NotifyAll();
+}
+
+StatusOr<std::vector<VersionInfo>> ModelManager::Versions(std::string_view name) const {
+  base::MutexLock lock(mu_);
+  auto mit = models_.find(name);
+  if (mit == models_.end()) return base::NotFound("unknown model '" + std::string(name) + "'");
+  std::vector<VersionInfo> out;
+  for (const auto& [ver, v] : mit->second.versions) {
+    VersionInfo info = v.info;
+    info.version = ver;
+    info.state = std::string(VersionStateName(v.state));
+    info.reason = v.reason;
+    out.push_back(std::move(info));
+  }
+  return out;
 }
 
 StatusOr<ModelHandle> ModelManager::Get(std::string_view name,
@@ -485,6 +629,10 @@ std::vector<IndexEntry> ModelManager::Index() const {
       std::string reason = it->second.reason;
       if (it->second.state == VersionState::kReady && !it->second.on_disk) {
         reason = "files removed; serving until its replacement is ready";
+      } else if (!it->second.info.changed_sha256.empty()) {
+        reason = "files changed on disk (sha256 " + it->second.info.changed_sha256 + ", loaded " +
+                 it->second.info.sha256 +
+                 "): serving the loaded copy; publish the change as a new version";
       }
       out.push_back({name, ver, std::string(VersionStateName(it->second.state)), reason});
     }

@@ -26,6 +26,7 @@
 #include "config/model_config.h"
 #include "monitoring/metrics.h"
 #include "repository/file_system_source.h"
+#include "store/state_store.h"
 
 namespace inferd::lifecycle {
 
@@ -50,6 +51,21 @@ struct IndexEntry {
   std::string reason;              // why UNAVAILABLE; empty otherwise
 };
 
+// A version as the registry knows it (GET /v2/models/{m}/versions).
+struct VersionInfo {
+  int64_t version = 0;
+  std::string state;   // READY, LOADING, UNAVAILABLE
+  std::string reason;  // why it is not ready, or that its files changed after loading
+  std::string sha256;  // of the files it was loaded from (repository/version_files.h)
+  int64_t bytes = 0;
+  std::string files_json = "[]";
+  std::string lineage_json = "{}";
+  std::string platform;
+  int64_t loaded_at_ms = 0;  // wall clock of the last load
+  double load_ms = 0;
+  std::string changed_sha256;  // the files' digest now, when it differs from sha256
+};
+
 struct ModelManagerOptions {
   repository::FileSystemSource* source = nullptr;      // not owned, required
   const backend::BackendRegistry* backends = nullptr;  // not owned, required
@@ -62,6 +78,8 @@ struct ModelManagerOptions {
   // and those Load() names later, are loaded. Not with polling.
   bool explicit_control = false;
   std::vector<std::string> startup_models;
+  // The version registry: every load is recorded there (not owned; may be null).
+  store::StateStore* store = nullptr;
 };
 
 class ModelManager {
@@ -97,6 +115,8 @@ class ModelManager {
   // Every model (and version) in the repository with its state; in explicit mode, models not
   // loaded show as UNAVAILABLE "unloaded".
   std::vector<IndexEntry> Index() const;
+  // Every version of `name` loaded or tried, ascending; NOT_FOUND for an unknown model.
+  base::StatusOr<std::vector<VersionInfo>> Versions(std::string_view name) const;
   // Versions of a model that are ready, ascending; NOT_FOUND for an unknown model.
   base::StatusOr<std::vector<int64_t>> ReadyVersions(std::string_view name) const;
   // True when every model in the repository has at least one ready version.
@@ -112,6 +132,7 @@ class ModelManager {
     std::shared_ptr<const config::ModelConfig> config;
     std::shared_ptr<batching::DynamicBatcher> batcher;
     uint64_t load_generation = 0;  // which load attempt owns this slot
+    VersionInfo info;              // digest, lineage and load of the copy being served (or tried)
   };
   struct Model {
     std::shared_ptr<const config::ModelConfig> config;  // null when the config is broken
@@ -128,6 +149,8 @@ class ModelManager {
     std::filesystem::path dir;
     std::shared_ptr<const config::ModelConfig> config;
     uint64_t generation;
+    // Only check whether the loaded version's files still have the digest it was loaded with.
+    bool verify_only = false;
   };
 
   explicit ModelManager(const ModelManagerOptions& options);
@@ -140,6 +163,10 @@ class ModelManager {
   void LoadWorker();
   void PollLoop();
   void RunLoad(const LoadTask& task) EXCLUDES(mu_);
+  void RunVerify(const LoadTask& task) EXCLUDES(mu_);
+  // The digest now differs from the loaded one (or agrees again): reason, log, metric.
+  void MarkChanged(const std::string& model, int64_t version, Version& v,
+                   const std::string& now_sha256) REQUIRES(mu_);
   void WaitIdle() EXCLUDES(mu_);
 
   ModelManagerOptions options_;

@@ -1,6 +1,5 @@
 #include "repository/version_files.h"
 
-#include <openssl/evp.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -8,27 +7,16 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "base/sha256.h"
+
 namespace inferd::repository {
 
 namespace {
 
-std::string Hex(const unsigned char* d, unsigned n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(2 * n, '0');
-  for (unsigned i = 0; i < n; ++i) {
-    out[2 * i] = kHex[d[i] >> 4];
-    out[2 * i + 1] = kHex[d[i] & 15];
-  }
-  return out;
-}
-
-using Ctx = std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)>;
-
 base::StatusOr<FileDigest> DigestFile(const std::filesystem::path& path, std::string relative) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return base::Unavailable("cannot read " + path.string());
-  Ctx ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
+  base::Sha256 h;
   FileDigest f;
   f.path = std::move(relative);
   std::vector<char> buf(1 << 16);
@@ -36,26 +24,18 @@ base::StatusOr<FileDigest> DigestFile(const std::filesystem::path& path, std::st
     in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
     const auto n = in.gcount();
     if (n > 0) {
-      EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(n));
+      h.Update(buf.data(), static_cast<size_t>(n));
       f.bytes += n;
     }
   }
   if (in.bad()) return base::Unavailable("cannot read " + path.string());
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned len = 0;
-  EVP_DigestFinal_ex(ctx.get(), md, &len);
-  f.sha256 = Hex(md, len);
+  f.sha256 = h.FinishHex();
   return f;
 }
 
 }  // namespace
 
-std::string Sha256Hex(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  return Hex(md, len);
-}
+std::string Sha256Hex(std::string_view data) { return base::Sha256Hex(data); }
 
 base::StatusOr<VersionDigest> DigestVersion(const std::filesystem::path& dir) {
   VersionDigest d;

@@ -14,6 +14,8 @@
 #include "repository/file_system_source.h"
 #include "server/backends.h"
 #include "server/plugin_backend.h"
+#include "store/opening_store.h"
+#include "store/sqlite_store.h"
 
 namespace inferd::server {
 
@@ -101,6 +103,7 @@ class Server::Parts {
  public:
   monitoring::MetricsRegistry metrics;
   backend::BackendRegistry backends;
+  std::unique_ptr<store::OpeningStore> state;
   std::unique_ptr<repository::FileSystemSource> source;
   std::unique_ptr<lifecycle::ModelManager> models;
   std::unique_ptr<inference::InferenceService> inference;
@@ -127,16 +130,25 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
 
   ASSIGN_OR_RETURN(parts->source,
                    repository::FileSystemSource::Create({.root = options.model_repository}));
+  // The state store opens alongside the model loads; a store that cannot open stops the start.
+  parts->state = std::make_unique<store::OpeningStore>(
+      [dir = options.state_dir]() -> base::StatusOr<std::unique_ptr<store::StateStore>> {
+        ASSIGN_OR_RETURN(auto s, store::SqliteStore::Open(dir));
+        return std::unique_ptr<store::StateStore>(std::move(s));
+      });
   lifecycle::ModelManagerOptions mm;
   mm.source = parts->source.get();
   mm.backends = &parts->backends;
   mm.metrics = &parts->metrics;
+  mm.store = parts->state.get();
   mm.load_threads = options.load_threads;
   if (options.model_control_mode == "poll") mm.poll_interval = options.repository_poll_interval;
   mm.explicit_control = options.model_control_mode == "explicit";
   mm.startup_models = options.load_models;
   ASSIGN_OR_RETURN(parts->models, lifecycle::ModelManager::Create(mm));
   RETURN_IF_ERROR(parts->models->Start());
+  RETURN_IF_ERROR(parts->state->Wait());
+  LOG_INFO("state store: {}", parts->state->Describe());
 
   ASSIGN_OR_RETURN(parts->inference,
                    inference::InferenceService::Create(

@@ -48,6 +48,8 @@ struct ServerOptions {
   // Also serve the Open Inference Protocol over gRPC on this port (0 = pick one); absent: no
   // gRPC (the gRPC module, libinferd_grpc.so beside the executable, is then never loaded).
   std::optional<uint16_t> grpc_port;
+  // The state store's directory (SQLite, created when missing): the version registry.
+  std::filesystem::path state_dir = "inferd-state";
 };
 
 class Server {

@@ -120,6 +120,10 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(const fs::path& repo,
   if (std::find(extra.begin(), extra.end(), "--host") == extra.end()) {
     args.insert(args.end(), {"--host", "127.0.0.1"});
   }
+  // Each server keeps its state in its own temporary directory unless a test names one.
+  if (std::find(extra.begin(), extra.end(), "--state") == extra.end()) {
+    args.insert(args.end(), {"--state", (sp->dir_.path() / "state").string()});
+  }
   // Tests stop servers often: no grace period unless a test asks for one.
   if (std::find(extra.begin(), extra.end(), "--drain-grace") == extra.end()) {
     args.insert(args.end(), {"--drain-grace", "0"});

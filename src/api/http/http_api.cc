@@ -1,6 +1,7 @@
 #include "api/http/http_api.h"
 
 #include <charconv>
+#include <nlohmann/json.hpp>
 
 #include "api/common/json_writer.h"
 #include "api/common/status_map.h"
@@ -260,7 +261,12 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
         version = *v;
         rest = 5;
       } else if (n == 4 && seg[3] == "versions") {
-        rest = 99;  // no route
+        *endpoint = "v2_model_versions";
+        if (!method_is("GET")) return false;
+        auto versions = models.Versions(name);
+        if (!versions.ok()) return SetError(res, versions.status());
+        res.body = EncodeVersions(name, *versions);
+        return false;
       }
       std::string_view action = rest < n ? std::string_view(seg[rest]) : std::string_view();
       if (rest + 1 < n || rest == 99) {
@@ -279,7 +285,20 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
             versions = *ready;
           }
         }
-        res.body = EncodeV2ModelMetadata(name, versions, handle->model->signature());
+        // The shown version's digest and lineage, as parameters (flat strings).
+        std::vector<std::pair<std::string, std::string>> extra;
+        if (auto infos = models.Versions(name); infos.ok()) {
+          for (const auto& info : *infos) {
+            if (info.version != handle->version || info.sha256.empty()) continue;
+            extra.emplace_back("sha256", info.sha256);
+            const nlohmann::json lineage = nlohmann::json::parse(info.lineage_json);
+            for (auto it = lineage.begin(); it != lineage.end(); ++it) {
+              extra.emplace_back("lineage." + it.key(),
+                                 it->is_string() ? it->get<std::string>() : it->dump());
+            }
+          }
+        }
+        res.body = EncodeV2ModelMetadata(name, versions, handle->model->signature(), extra);
         return false;
       }
       if (action == "ready") {

@@ -320,7 +320,8 @@ std::string EncodeV2InferResponse(const inference::InferResponse& response,
 }
 
 std::string EncodeV2ModelMetadata(const std::string& name, const std::vector<int64_t>& versions,
-                                  const backend::ModelSignature& signature) {
+                                  const backend::ModelSignature& signature,
+                                  const std::vector<std::pair<std::string, std::string>>& extra) {
   std::string out;
   JsonWriter w(&out);
   w.BeginObject().Key("name").Str(name).Key("versions").BeginArray();
@@ -337,7 +338,32 @@ std::string EncodeV2ModelMetadata(const std::string& name, const std::vector<int
     if (o.default_output) defaults += (defaults.empty() ? "" : ",") + o.name;
   }
   w.Key("default_outputs").Str(defaults);
+  for (const auto& [k, v] : extra) w.Key(k).Str(v);
   w.EndObject().EndObject();
+  return out;
+}
+
+std::string EncodeVersions(const std::string& name,
+                           const std::vector<lifecycle::VersionInfo>& versions) {
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginObject().Key("name").Str(name).Key("versions").BeginArray();
+  for (const auto& v : versions) {
+    w.BeginObject().Key("version").Str(std::to_string(v.version)).Key("state").Str(v.state);
+    if (!v.reason.empty()) w.Key("reason").Str(v.reason);
+    if (!v.sha256.empty()) {
+      w.Key("sha256").Str(v.sha256).Key("bytes").Number(v.bytes);
+      w.Key("files").Raw(v.files_json);
+    }
+    if (!v.changed_sha256.empty()) w.Key("files_changed_sha256").Str(v.changed_sha256);
+    if (!v.platform.empty()) w.Key("platform").Str(v.platform);
+    w.Key("lineage").Raw(v.lineage_json);
+    if (v.loaded_at_ms > 0) {
+      w.Key("loaded_at_ms").Number(v.loaded_at_ms).Key("load_ms").Number(v.load_ms);
+    }
+    w.EndObject();
+  }
+  w.EndArray().EndObject();
   return out;
 }
 

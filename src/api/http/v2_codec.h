@@ -52,9 +52,16 @@ base::Status DecodeV2InferRequest(std::string_view body, inference::InferRequest
 std::string EncodeV2InferResponse(const inference::InferResponse& response,
                                   const OutputOptions& binary = {}, size_t* json_bytes = nullptr);
 
-// Model metadata for `versions` (ascending), from the signature of the version shown.
-std::string EncodeV2ModelMetadata(const std::string& name, const std::vector<int64_t>& versions,
-                                  const backend::ModelSignature& signature);
+// Model metadata for `versions` (ascending), from the signature of the version shown; `extra`
+// parameters (the version's digest and lineage) follow the signature's.
+std::string EncodeV2ModelMetadata(
+    const std::string& name, const std::vector<int64_t>& versions,
+    const backend::ModelSignature& signature,
+    const std::vector<std::pair<std::string, std::string>>& extra = {});
+// GET /v2/models/{m}/versions: every version loaded or tried, with its digest, files, lineage
+// and load.
+std::string EncodeVersions(const std::string& name,
+                           const std::vector<lifecycle::VersionInfo>& versions);
 
 std::string EncodeRepositoryIndex(const std::vector<lifecycle::IndexEntry>& entries);
 // The model's configuration in the shape of Triton's model configuration JSON (name, platform,

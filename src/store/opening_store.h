@@ -1,0 +1,33 @@
+// OpeningStore: a state store opened on a thread of its own, so that opening the database runs
+// alongside the model loads at start-up. Calls wait until it is open; Wait() gives the open's
+// result (the server refuses to start when it failed).
+// Thread-safety: thread-safe.
+#pragma once
+
+#include <functional>
+#include <future>
+#include <memory>
+
+#include "store/state_store.h"
+
+namespace inferd::store {
+
+class OpeningStore final : public StateStore {
+ public:
+  using Open = std::function<base::StatusOr<std::unique_ptr<StateStore>>()>;
+  explicit OpeningStore(Open open);
+
+  // Waits for the open; its error, if it failed.
+  base::Status Wait();
+
+  base::Status PutVersion(const VersionRecord& record) override;
+  base::StatusOr<std::vector<VersionRecord>> Versions(const std::string& model) override;
+  std::string Describe() const override;
+
+ private:
+  std::unique_ptr<StateStore> store_;  // set by the opening thread before opened_ is ready
+  // (Declared last, destroyed first: its destructor waits for the opening thread.)
+  std::shared_future<base::Status> opened_;
+};
+
+}  // namespace inferd::store
