@@ -397,7 +397,7 @@ void ModelManager::RunVerify(const LoadTask& task) {
 
 void ModelManager::MarkChanged(const std::string& model, int64_t version, Version& v,
                                const std::string& now_sha256) {
-  if (now_sha256 == v.info.sha256) {
+  if (now_sha256 == v.info.load.sha256) {
     if (!v.info.changed_sha256.empty()) {
       LOG_INFO("model '{}' version {}: files match the loaded copy again", model, version);
     }
@@ -408,7 +408,7 @@ void ModelManager::MarkChanged(const std::string& model, int64_t version, Versio
     LOG_ERROR(
         "model '{}' version {}: its files changed on disk (sha256 {}, loaded {}); versions are "
         "immutable: serving the loaded copy; publish the change as a new version",
-        model, version, now_sha256, v.info.sha256);
+        model, version, now_sha256, v.info.load.sha256);
   }
   v.info.changed_sha256 = now_sha256;
 }
@@ -430,7 +430,7 @@ void ModelManager::RunLoad(const LoadTask& task) {
     if (mit != models_.end()) {
       auto vit = mit->second.versions.find(task.version);
       if (vit != mit->second.versions.end() && vit->second.state == VersionState::kReady) {
-        loaded_sha = vit->second.info.sha256;
+        loaded_sha = vit->second.info.load.sha256;
       }
     }
   }
@@ -469,34 +469,27 @@ void ModelManager::RunLoad(const LoadTask& task) {
     }
   }
   double secs = std::chrono::duration<double>(options_.clock->Now() - start).count();
+  store::VersionRecord& record = info.load;
+  record.model = task.model;
+  record.version = task.version;
   if (digest.ok()) {
-    info.sha256 = digest->sha256;
-    info.bytes = digest->bytes;
+    record.sha256 = digest->sha256;
+    record.bytes = digest->bytes;
     nlohmann::json files = nlohmann::json::array();
     for (const auto& f : digest->files) {
       files.push_back({{"path", f.path}, {"sha256", f.sha256}, {"bytes", f.bytes}});
     }
-    info.files_json = files.dump();
+    record.files_json = files.dump();
   }
-  if (lineage.ok()) info.lineage_json = *lineage;
-  if (model) info.platform = model->signature().platform;
-  info.loaded_at_ms = options_.clock->WallNanos() / 1000000;
-  info.load_ms = secs * 1e3;
-  store::VersionRecord record;
-  record.model = task.model;
-  record.version = task.version;
-  record.sha256 = info.sha256;
-  record.bytes = info.bytes;
-  record.files_json = info.files_json;
-  record.backend = info.platform;
-  record.lineage_json = info.lineage_json;
-  record.loaded_at_ms = info.loaded_at_ms;
-  record.load_ms = info.load_ms;
+  record.lineage_json = lineage.ok() ? *lineage : "{}";
+  if (model) record.backend = model->signature().platform;
+  record.loaded_at_ms = options_.clock->WallNanos() / 1000000;
+  record.load_ms = secs * 1e3;
   record.result = loaded.ok() ? "ready" : "failed: " + loaded.status().message();
   // The registry is written after the version is ready: a load never waits for the disk.
   struct RecordOnExit {
     store::StateStore* store;
-    const store::VersionRecord& record;
+    store::VersionRecord record;  // a copy: `info` moves into the version below
     ~RecordOnExit() {
       if (store == nullptr) return;
       if (Status st = store->PutVersion(record); !st.ok()) {
@@ -631,7 +624,7 @@ std::vector<IndexEntry> ModelManager::Index() const {
         reason = "files removed; serving until its replacement is ready";
       } else if (!it->second.info.changed_sha256.empty()) {
         reason = "files changed on disk (sha256 " + it->second.info.changed_sha256 + ", loaded " +
-                 it->second.info.sha256 +
+                 it->second.info.load.sha256 +
                  "): serving the loaded copy; publish the change as a new version";
       }
       out.push_back({name, ver, std::string(VersionStateName(it->second.state)), reason});

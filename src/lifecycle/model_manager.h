@@ -51,19 +51,14 @@ struct IndexEntry {
   std::string reason;              // why UNAVAILABLE; empty otherwise
 };
 
-// A version as the registry knows it (GET /v2/models/{m}/versions).
+// A version as the registry knows it (GET /v2/models/{m}/versions): its state, and its last load
+// as recorded in the state store (digest, files, lineage, platform, when).
 struct VersionInfo {
   int64_t version = 0;
-  std::string state;   // READY, LOADING, UNAVAILABLE
-  std::string reason;  // why it is not ready, or that its files changed after loading
-  std::string sha256;  // of the files it was loaded from (repository/version_files.h)
-  int64_t bytes = 0;
-  std::string files_json = "[]";
-  std::string lineage_json = "{}";
-  std::string platform;
-  int64_t loaded_at_ms = 0;  // wall clock of the last load
-  double load_ms = 0;
-  std::string changed_sha256;  // the files' digest now, when it differs from sha256
+  std::string state;           // READY, LOADING, UNAVAILABLE
+  std::string reason;          // why it is not ready, or that its files changed after loading
+  std::string changed_sha256;  // the files' digest now, when it differs from load.sha256
+  store::VersionRecord load;   // empty sha256 when it has not loaded yet
 };
 
 struct ModelManagerOptions {

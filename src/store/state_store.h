@@ -16,12 +16,12 @@ namespace inferd::store {
 struct VersionRecord {
   std::string model;
   int64_t version = 0;
-  std::string sha256;        // of the version's manifest (repository/version_files.h)
-  int64_t bytes = 0;         // the version's files, in all
-  std::string files_json;    // [{"path","sha256","bytes"}]
-  std::string backend;       // the platform that loaded it (xgboost_json, onnx, ...)
-  std::string lineage_json;  // <version>/metadata.yaml as JSON; "{}" when absent
-  int64_t loaded_at_ms = 0;  // wall clock, ms since the epoch
+  std::string sha256;               // of the version's manifest (repository/version_files.h)
+  int64_t bytes = 0;                // the version's files, in all
+  std::string files_json = "[]";    // [{"path","sha256","bytes"}]
+  std::string backend;              // the platform that loaded it (xgboost_json, onnx, ...)
+  std::string lineage_json = "{}";  // <version>/metadata.yaml as JSON
+  int64_t loaded_at_ms = 0;         // wall clock, ms since the epoch
   double load_ms = 0;
   std::string result;  // "ready", or why it failed
 };

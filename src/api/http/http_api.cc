@@ -289,9 +289,9 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
         std::vector<std::pair<std::string, std::string>> extra;
         if (auto infos = models.Versions(name); infos.ok()) {
           for (const auto& info : *infos) {
-            if (info.version != handle->version || info.sha256.empty()) continue;
-            extra.emplace_back("sha256", info.sha256);
-            const nlohmann::json lineage = nlohmann::json::parse(info.lineage_json);
+            if (info.version != handle->version || info.load.sha256.empty()) continue;
+            extra.emplace_back("sha256", info.load.sha256);
+            const nlohmann::json lineage = nlohmann::json::parse(info.load.lineage_json);
             for (auto it = lineage.begin(); it != lineage.end(); ++it) {
               extra.emplace_back("lineage." + it.key(),
                                  it->is_string() ? it->get<std::string>() : it->dump());

@@ -351,15 +351,16 @@ std::string EncodeVersions(const std::string& name,
   for (const auto& v : versions) {
     w.BeginObject().Key("version").Str(std::to_string(v.version)).Key("state").Str(v.state);
     if (!v.reason.empty()) w.Key("reason").Str(v.reason);
-    if (!v.sha256.empty()) {
-      w.Key("sha256").Str(v.sha256).Key("bytes").Number(v.bytes);
-      w.Key("files").Raw(v.files_json);
+    const store::VersionRecord& load = v.load;
+    if (!load.sha256.empty()) {
+      w.Key("sha256").Str(load.sha256).Key("bytes").Number(load.bytes);
+      w.Key("files").Raw(load.files_json);
     }
     if (!v.changed_sha256.empty()) w.Key("files_changed_sha256").Str(v.changed_sha256);
-    if (!v.platform.empty()) w.Key("platform").Str(v.platform);
-    w.Key("lineage").Raw(v.lineage_json);
-    if (v.loaded_at_ms > 0) {
-      w.Key("loaded_at_ms").Number(v.loaded_at_ms).Key("load_ms").Number(v.load_ms);
+    if (!load.backend.empty()) w.Key("platform").Str(load.backend);
+    w.Key("lineage").Raw(load.lineage_json.empty() ? "{}" : load.lineage_json);
+    if (load.loaded_at_ms > 0) {
+      w.Key("loaded_at_ms").Number(load.loaded_at_ms).Key("load_ms").Number(load.load_ms);
     }
     w.EndObject();
   }
