@@ -101,7 +101,7 @@ StatusOr<ModelConfig> ParseNode(const YAML::Node& root, const std::string& name)
   RETURN_IF_ERROR(
       CheckKeys(root, "config",
                 {"name", "backend", "max_batch_size", "version_policy", "inputs", "outputs",
-                 "features", "parameters", "dynamic_batching", "instances", "warmup"}));
+                 "features", "parameters", "dynamic_batching", "instances", "warmup", "rollout"}));
   if (root["name"] && root["name"].as<std::string>() != name) {
     return InvalidArgument("config name '" + root["name"].as<std::string>() +
                            "' differs from the model directory name '" + name + "'");
@@ -203,6 +203,27 @@ StatusOr<ModelConfig> ParseNode(const YAML::Node& root, const std::string& name)
       }
     }
     cfg.dynamic_batching = d;
+  }
+  if (const auto& r = root["rollout"]) {
+    if (!r.IsMap()) return InvalidArgument("rollout must be a mapping");
+    RETURN_IF_ERROR(CheckKeys(r, "rollout", {"labels"}));
+    if (const auto& labels = r["labels"]) {
+      if (!labels.IsMap())
+        return InvalidArgument("rollout.labels must map label names to versions");
+      for (const auto& kv : labels) {
+        const std::string label = kv.first.as<std::string>();
+        if (label.empty() ||
+            label.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos) {
+          return InvalidArgument("rollout.labels: label '" + label +
+                                 "' must be lower-case letters, digits and _");
+        }
+        const int64_t version = kv.second.as<int64_t>();
+        if (version < 1) {
+          return InvalidArgument("rollout.labels." + label + ": versions are >= 1");
+        }
+        cfg.labels[label] = version;
+      }
+    }
   }
   if (root["instances"]) {
     cfg.instances = root["instances"].as<int>();

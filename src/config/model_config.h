@@ -87,6 +87,9 @@ struct ModelConfig {
   std::optional<DynamicBatching> dynamic_batching;
   int instances = 1;  // executions at once of a version that batches dynamically (>= 1)
   Warmup warmup;
+  // rollout.labels: names ([a-z0-9_]+) for versions, e.g. stable: 2, canary: 3. Requests may name
+  // a label instead of a version (/v2/models/{m}/labels/{l}/infer).
+  std::map<std::string, int64_t> labels;
   // Free-form backend parameters (string values), e.g. forest `threads`.
   std::map<std::string, std::string> parameters;
 };

@@ -96,6 +96,10 @@ TEST(ModelConfigTest, ErrorsNameTheProblem) {
       {"warmup: {data: [ones]}", "unknown kind 'ones'"},
       {"warmup: {batch_sizes: [0]}", "warmup.batch_sizes must be >= 1"},
       {"inputs: [{name: x, label_filename: l.txt}]", "inputs[0]: label_filename is for outputs"},
+      {"rollout: {labels: {Stable: 1}}", "label 'Stable' must be lower-case letters, digits and _"},
+      {"rollout: {labels: {stable: 0}}", "rollout.labels.stable: versions are >= 1"},
+      {"rollout: {labels: [stable]}", "rollout.labels must map label names to versions"},
+      {"rollout: {weights: {stable: 90}}", "unknown key 'weights'"},
   };
   for (const auto& c : cases) {
     auto r = ParseModelConfig(c.yaml, "m");

@@ -169,5 +169,49 @@ TEST(RegistryTest, AStateDirectoryThatCannotBeUsedIsAClearError) {
       << r.err;
 }
 
+TEST(RegistryTest, InferenceByLabel) {
+  TempDir tmp;
+  const fs::path repo = tmp.path() / "repo";
+  AddModel(repo, "m", 1, "binary_logistic");
+  AddModel(repo, "m", 2, "binary_logistic_base_score");
+  WriteFile(repo / "m" / "config.yaml",
+            "version_policy: {all: true}\n"
+            "rollout: {labels: {stable: 1, canary: 2, gone: 9}}\n");
+  auto server = ServerProcess::Start(repo);
+  ASSERT_NE(server, nullptr);
+  const uint16_t port = server->port();
+  const auto row = ReadCsv(FixtureDir("binary_logistic") / "input.csv", true)[0];
+  for (const auto& [label, version] :
+       std::vector<std::pair<std::string, std::string>>{{"stable", "1"}, {"canary", "2"}}) {
+    auto r = Http(port, "POST", "/v2/models/m/labels/" + label + "/infer", V2Request({row}));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(json::parse(r.body)["model_version"], version);
+    EXPECT_EQ(r.Header("inferd-model-version"), version);
+    // The same answer as the version itself.
+    auto direct =
+        Http(port, "POST", "/v2/models/m/versions/" + version + "/infer", V2Request({row}));
+    EXPECT_EQ(json::parse(r.body)["outputs"], json::parse(direct.body)["outputs"]);
+    // TF Serving's form.
+    auto v1 = Http(port, "POST", "/v1/models/m/labels/" + label + ":predict",
+                   "{\"instances\": [" + json(row).dump() + "]}");
+    EXPECT_EQ(v1.status, 200) << v1.body;
+    EXPECT_EQ(v1.Header("inferd-model-version"), version);
+    auto meta = json::parse(Http(port, "GET", "/v2/models/m/labels/" + label).body);
+    EXPECT_EQ(meta["versions"], json::array({version}));
+  }
+  auto unknown = Http(port, "POST", "/v2/models/m/labels/blue/infer", V2Request({row}));
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_NE(unknown.body.find("model 'm' has no label 'blue' (labels: canary, gone, stable)"),
+            std::string::npos)
+      << unknown.body;
+  auto gone = Http(port, "POST", "/v2/models/m/labels/gone/infer", V2Request({row}));
+  EXPECT_EQ(gone.status, 404);
+  EXPECT_NE(gone.body.find("has no version 9"), std::string::npos) << gone.body;
+  EXPECT_EQ(Http(port, "POST", "/v2/models/nope/labels/stable/infer", V2Request({row})).status,
+            404);
+  EXPECT_EQ(Http(port, "POST", "/v1/models/m/labels/blue:predict", "{\"instances\": []}").status,
+            404);
+}
+
 }  // namespace
 }  // namespace inferd::testing

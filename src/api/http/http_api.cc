@@ -129,6 +129,20 @@ HttpApi::EndpointCells HttpApi::Cells(std::string_view endpoint, int status) {
   return cells;
 }
 
+StatusOr<int64_t> HttpApi::LabelVersion(const std::string& model, const std::string& label) {
+  auto handle = options_.models->Get(model);
+  if (!handle.ok()) return handle.status();
+  const auto& labels = handle->config->labels;
+  auto it = labels.find(label);
+  if (it == labels.end()) {
+    std::string known;
+    for (const auto& [l, _] : labels) known += (known.empty() ? "" : ", ") + l;
+    return base::NotFound("model '" + model + "' has no label '" + label +
+                          "' (labels: " + (known.empty() ? "none" : known) + ")");
+  }
+  return it->second;
+}
+
 bool HttpApi::Ready() const {
   return !draining() && (!options_.strict_readiness || options_.models->AllModelsReady());
 }
@@ -260,6 +274,11 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
         if (!v.ok()) return SetError(res, v.status());
         version = *v;
         rest = 5;
+      } else if (n >= 5 && seg[3] == "labels") {
+        auto v = LabelVersion(name, seg[4]);
+        if (!v.ok()) return SetError(res, v.status());
+        version = *v;
+        rest = 5;
       } else if (n == 4 && seg[3] == "versions") {
         *endpoint = "v2_model_versions";
         if (!method_is("GET")) return false;
@@ -370,6 +389,9 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
               (void)config;
               HttpResponse r;
               r.headers = std::move(headers);
+              // The version that served (a label or the latest may have chosen it).
+              if (out.ok())
+                r.headers.emplace_back("inferd-model-version", std::to_string(out->version));
               if (!out.ok()) {
                 SetError(r, out.status());
               } else if (binary.any()) {
@@ -401,6 +423,10 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
     std::optional<int64_t> version;
     if (n == 5 && seg[3] == "versions") {
       auto v = ParseVersion(last);
+      if (!v.ok()) return SetError(res, v.status());
+      version = *v;
+    } else if (n == 5 && seg[3] == "labels") {
+      auto v = LabelVersion(name, last);
       if (!v.ok()) return SetError(res, v.status());
       version = *v;
     } else if (n != 3) {
@@ -442,6 +468,8 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
          headers = std::move(res.headers)](StatusOr<inference::InferResponse> out) mutable {
           HttpResponse r;
           r.headers = std::move(headers);
+          if (out.ok())
+            r.headers.emplace_back("inferd-model-version", std::to_string(out->version));
           if (!out.ok()) {
             SetError(r, out.status());
           } else {
