@@ -206,23 +206,25 @@ StatusOr<ModelConfig> ParseNode(const YAML::Node& root, const std::string& name)
   }
   if (const auto& r = root["rollout"]) {
     if (!r.IsMap()) return InvalidArgument("rollout must be a mapping");
-    RETURN_IF_ERROR(CheckKeys(r, "rollout", {"labels"}));
+    RETURN_IF_ERROR(CheckKeys(r, "rollout", {"labels", "weights"}));
     if (const auto& labels = r["labels"]) {
-      if (!labels.IsMap())
+      if (!labels.IsMap()) {
         return InvalidArgument("rollout.labels must map label names to versions");
-      for (const auto& kv : labels) {
-        const std::string label = kv.first.as<std::string>();
-        if (label.empty() ||
-            label.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos) {
-          return InvalidArgument("rollout.labels: label '" + label +
-                                 "' must be lower-case letters, digits and _");
-        }
-        const int64_t version = kv.second.as<int64_t>();
-        if (version < 1) {
-          return InvalidArgument("rollout.labels." + label + ": versions are >= 1");
-        }
-        cfg.labels[label] = version;
       }
+      for (const auto& kv : labels) {
+        cfg.rollout.labels[kv.first.as<std::string>()] = kv.second.as<int64_t>();
+      }
+    }
+    if (const auto& weights = r["weights"]) {
+      if (!weights.IsMap()) {
+        return InvalidArgument("rollout.weights must map labels or versions to weights");
+      }
+      for (const auto& kv : weights) {
+        cfg.rollout.weights.emplace_back(kv.first.as<std::string>(), kv.second.as<int64_t>());
+      }
+    }
+    if (Status st = rollout::Validate(cfg.rollout); !st.ok()) {
+      return InvalidArgument("rollout: " + st.message());
     }
   }
   if (root["instances"]) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "rollout/routing.h"
 #include "tensor/data_type.h"
 #include "tensor/tensor.h"
 
@@ -87,9 +88,10 @@ struct ModelConfig {
   std::optional<DynamicBatching> dynamic_batching;
   int instances = 1;  // executions at once of a version that batches dynamically (>= 1)
   Warmup warmup;
-  // rollout.labels: names ([a-z0-9_]+) for versions, e.g. stable: 2, canary: 3. Requests may name
-  // a label instead of a version (/v2/models/{m}/labels/{l}/infer).
-  std::map<std::string, int64_t> labels;
+  // rollout: labels ([a-z0-9_]+ -> version, e.g. stable: 2, canary: 3; requests may name a label
+  // instead of a version) and weights over labels or versions for requests that name neither.
+  // The initial policy: one set through the API takes precedence (rollout/routing.h).
+  rollout::Policy rollout;
   // Free-form backend parameters (string values), e.g. forest `threads`.
   std::map<std::string, std::string> parameters;
 };

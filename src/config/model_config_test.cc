@@ -97,9 +97,10 @@ TEST(ModelConfigTest, ErrorsNameTheProblem) {
       {"warmup: {batch_sizes: [0]}", "warmup.batch_sizes must be >= 1"},
       {"inputs: [{name: x, label_filename: l.txt}]", "inputs[0]: label_filename is for outputs"},
       {"rollout: {labels: {Stable: 1}}", "label 'Stable' must be lower-case letters, digits and _"},
-      {"rollout: {labels: {stable: 0}}", "rollout.labels.stable: versions are >= 1"},
+      {"rollout: {labels: {stable: 0}}", "label 'stable': versions are >= 1"},
       {"rollout: {labels: [stable]}", "rollout.labels must map label names to versions"},
-      {"rollout: {weights: {stable: 90}}", "unknown key 'weights'"},
+      {"rollout: {weights: {stable: 90}}", "weight for 'stable': not a version number or a label"},
+      {"rollout: {shadow: {version: 2}}", "unknown key 'shadow'"},
   };
   for (const auto& c : cases) {
     auto r = ParseModelConfig(c.yaml, "m");

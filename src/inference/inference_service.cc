@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <future>
+#include <random>
 
 #include "batching/caller_runs.h"
 
@@ -184,8 +185,39 @@ StatusOr<int64_t> InferenceService::Prepare(InferRequest& request,
   return rows;
 }
 
+StatusOr<std::shared_ptr<const rollout::Policy>> InferenceService::Policy(std::string_view model) {
+  if (options_.rollout != nullptr) {
+    if (auto p = options_.rollout->Override(std::string(model))) return p;
+  }
+  ASSIGN_OR_RETURN(auto latest, options_.models->Get(model));
+  // (Shares the config's lifetime.)
+  return std::shared_ptr<const rollout::Policy>(latest.config, &latest.config->rollout);
+}
+
+StatusOr<int64_t> InferenceService::LabelVersion(std::string_view model, const std::string& label) {
+  ASSIGN_OR_RETURN(auto policy, Policy(model));
+  auto it = policy->labels.find(label);
+  if (it == policy->labels.end()) {
+    std::string known;
+    for (const auto& [l, _] : policy->labels) known += (known.empty() ? "" : ", ") + l;
+    return base::NotFound("model '" + std::string(model) + "' has no label '" + label +
+                          "' (labels: " + (known.empty() ? "none" : known) + ")");
+  }
+  return it->second;
+}
+
 StatusOr<lifecycle::ModelHandle> InferenceService::Resolve(std::string_view model,
-                                                           std::optional<int64_t> version) {
+                                                           std::optional<int64_t> version,
+                                                           std::string_view route_key) {
+  if (!version) {
+    // Weighted routing when the model's policy has weights over ready versions.
+    if (auto policy = Policy(model); policy.ok() && !(*policy)->weights.empty()) {
+      if (auto ready = options_.models->ReadyVersions(model); ready.ok()) {
+        thread_local std::mt19937_64 rng(std::random_device{}());
+        version = rollout::Choose(**policy, *ready, route_key, rng());
+      }
+    }
+  }
   auto handle = options_.models->Get(model, version);
   if (!handle.ok()) {
     bool unknown_model = handle.status().code() == base::StatusCode::kNotFound &&

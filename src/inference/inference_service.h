@@ -19,6 +19,7 @@
 #include "base/thread_annotations.h"
 #include "lifecycle/model_manager.h"
 #include "monitoring/metrics.h"
+#include "rollout/routing.h"
 #include "tensor/tensor.h"
 
 namespace inferd::inference {
@@ -46,6 +47,8 @@ struct InferenceServiceOptions {
   lifecycle::ModelManager* models = nullptr;       // not owned, required
   monitoring::MetricsRegistry* metrics = nullptr;  // not owned, required
   const base::Clock* clock = &base::Clock::Real();
+  // Rollout policies set through the API (not owned; may be null: config.yaml's only).
+  rollout::RolloutTable* rollout = nullptr;
 };
 
 // Triton's statistics of one model version (GET /v2/models/{m}/versions/{v}/stats): cumulative
@@ -87,8 +90,17 @@ class InferenceService {
   // Resolves the model version a request goes to, counting failures as client errors. Transports
   // call it before decoding a body, so an unknown model is a 404 whatever the body holds.
   // Errors: as ModelManager::Get.
+  // Without a version, the model's rollout weights choose one (by `route_key` when given, so one
+  // key stays on one version), else the latest ready version serves.
   base::StatusOr<lifecycle::ModelHandle> Resolve(std::string_view model,
-                                                 std::optional<int64_t> version);
+                                                 std::optional<int64_t> version,
+                                                 std::string_view route_key = {});
+  // The effective rollout policy of a model: the API's, else its config's.
+  // Errors: as ModelManager::Get.
+  base::StatusOr<std::shared_ptr<const rollout::Policy>> Policy(std::string_view model);
+  // The version a label names in the effective policy. Errors: NOT_FOUND (model, or label; the
+  // message lists the model's labels).
+  base::StatusOr<int64_t> LabelVersion(std::string_view model, const std::string& label);
 
   // Counts a request for `handle` that the transport refused before Infer (a body it could not
   // decode), so client errors show per model and version.

@@ -104,6 +104,7 @@ class Server::Parts {
   monitoring::MetricsRegistry metrics;
   backend::BackendRegistry backends;
   std::unique_ptr<store::OpeningStore> state;
+  rollout::RolloutTable rollout;
   std::unique_ptr<repository::FileSystemSource> source;
   std::unique_ptr<lifecycle::ModelManager> models;
   std::unique_ptr<inference::InferenceService> inference;
@@ -150,9 +151,10 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
   RETURN_IF_ERROR(parts->state->Wait());
   LOG_INFO("state store: {}", parts->state->Describe());
 
-  ASSIGN_OR_RETURN(parts->inference,
-                   inference::InferenceService::Create(
-                       {.models = parts->models.get(), .metrics = &parts->metrics}));
+  ASSIGN_OR_RETURN(
+      parts->inference,
+      inference::InferenceService::Create(
+          {.models = parts->models.get(), .metrics = &parts->metrics, .rollout = &parts->rollout}));
   api::http::HttpApiOptions api_options;
   api_options.inference = parts->inference.get();
   api_options.models = parts->models.get();

@@ -213,5 +213,51 @@ TEST(RegistryTest, InferenceByLabel) {
             404);
 }
 
+TEST(RegistryTest, WeightedAndStickyRouting) {
+  TempDir tmp;
+  const fs::path repo = tmp.path() / "repo";
+  AddModel(repo, "m", 1, "binary_logistic");
+  AddModel(repo, "m", 2, "binary_logistic_base_score");
+  WriteFile(repo / "m" / "config.yaml",
+            "version_policy: {all: true}\n"
+            "rollout: {labels: {stable: 1, canary: 2}, weights: {stable: 90, canary: 10}}\n");
+  auto server = ServerProcess::Start(repo);
+  ASSERT_NE(server, nullptr);
+  const auto row = ReadCsv(FixtureDir("binary_logistic") / "input.csv", true)[0];
+  const std::string body = V2Request({row});
+  HttpConnection c(server->port());
+  // 10,000 requests naming no version: the canary's share is 10% within 5 standard deviations.
+  int canary = 0;
+  const int n = 10000;
+  for (int i = 0; i < n; ++i) {
+    auto r = c.Request("POST", "/v2/models/m/infer", body);
+    ASSERT_EQ(r.status, 200) << r.body;
+    const std::string v = r.Header("inferd-model-version");
+    ASSERT_TRUE(v == "1" || v == "2") << v;
+    canary += v == "2";
+  }
+  EXPECT_NEAR(canary, 1000, 150);
+  // A route key keeps its user on one version; over many users the split holds.
+  int keyed_canary = 0;
+  for (int u = 0; u < 2000; ++u) {
+    const std::vector<std::pair<std::string, std::string>> key = {
+        {"inferd-route-key", "user-" + std::to_string(u)}};
+    auto first = c.Request("POST", "/v2/models/m/infer", body, key);
+    ASSERT_EQ(first.status, 200);
+    for (int again = 0; again < 3; ++again) {
+      EXPECT_EQ(c.Request("POST", "/v2/models/m/infer", body, key).Header("inferd-model-version"),
+                first.Header("inferd-model-version"));
+    }
+    keyed_canary += first.Header("inferd-model-version") == "2";
+  }
+  EXPECT_NEAR(keyed_canary, 200, 70);  // Binomial(2000, 0.1): sd 13.4
+  // A version named in the path is not routed.
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(
+        c.Request("POST", "/v2/models/m/versions/2/infer", body).Header("inferd-model-version"),
+        "2");
+  }
+}
+
 }  // namespace
 }  // namespace inferd::testing

@@ -88,6 +88,12 @@ base::StatusOr<std::optional<size_t>> JsonHeaderLength(const HttpRequest& req) {
   return std::optional<size_t>(n);
 }
 
+// The route key of sticky rollout routing (header inferd-route-key), at most 256 bytes.
+std::string_view RouteKey(const HttpRequest& req) {
+  if (auto h = req.header("inferd-route-key"); h && h->size() <= 256) return *h;
+  return {};
+}
+
 std::string RequestIdFromHeader(const HttpRequest& req) {
   if (auto h = req.header("inferd-request-id"); h && !h->empty() && h->size() <= 128) {
     return std::string(*h);
@@ -127,20 +133,6 @@ HttpApi::EndpointCells HttpApi::Cells(std::string_view endpoint, int status) {
   if (cache.size() >= 64) cache.erase(cache.begin());
   cache.push_back({id_, status, std::string(endpoint), cells});
   return cells;
-}
-
-StatusOr<int64_t> HttpApi::LabelVersion(const std::string& model, const std::string& label) {
-  auto handle = options_.models->Get(model);
-  if (!handle.ok()) return handle.status();
-  const auto& labels = handle->config->labels;
-  auto it = labels.find(label);
-  if (it == labels.end()) {
-    std::string known;
-    for (const auto& [l, _] : labels) known += (known.empty() ? "" : ", ") + l;
-    return base::NotFound("model '" + model + "' has no label '" + label +
-                          "' (labels: " + (known.empty() ? "none" : known) + ")");
-  }
-  return it->second;
 }
 
 bool HttpApi::Ready() const {
@@ -275,7 +267,7 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
         version = *v;
         rest = 5;
       } else if (n >= 5 && seg[3] == "labels") {
-        auto v = LabelVersion(name, seg[4]);
+        auto v = options_.inference->LabelVersion(name, seg[4]);
         if (!v.ok()) return SetError(res, v.status());
         version = *v;
         rest = 5;
@@ -360,7 +352,7 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
         *endpoint = "v2_infer";
         if (!method_is("POST")) return false;
         inference::InferRequest ireq;
-        auto handle = options_.inference->Resolve(name, version);
+        auto handle = options_.inference->Resolve(name, version, RouteKey(req));
         if (!handle.ok()) {
           res.headers.emplace_back("inferd-request-id", RequestIdFromHeader(req));
           return SetError(res, handle.status());
@@ -426,7 +418,7 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
       if (!v.ok()) return SetError(res, v.status());
       version = *v;
     } else if (n == 5 && seg[3] == "labels") {
-      auto v = LabelVersion(name, last);
+      auto v = options_.inference->LabelVersion(name, last);
       if (!v.ok()) return SetError(res, v.status());
       version = *v;
     } else if (n != 3) {
@@ -452,7 +444,7 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
     if (!method_is("POST")) return false;
     std::string id = RequestIdFromHeader(req);
     res.headers.emplace_back("inferd-request-id", id);
-    auto handle = options_.inference->Resolve(name, version);
+    auto handle = options_.inference->Resolve(name, version, RouteKey(req));
     if (!handle.ok()) return SetError(res, handle.status());
     inference::InferRequest ireq;
     ireq.id = id;

@@ -55,8 +55,6 @@ class HttpApi {
     monitoring::Histogram* duration;
   };
   EndpointCells Cells(std::string_view endpoint, int status);
-  // The version a label of the model's config names. Errors: NOT_FOUND (model or label).
-  base::StatusOr<int64_t> LabelVersion(const std::string& model, const std::string& label);
 
   HttpApiOptions options_;
   const uint64_t id_;  // tells this API's cached metric cells from another's

@@ -1,0 +1,106 @@
+#include "rollout/routing.h"
+
+#include <algorithm>
+#include <charconv>
+
+namespace inferd::rollout {
+
+namespace {
+
+bool IsLabel(const std::string& s) {
+  return !s.empty() &&
+         s.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") == std::string::npos;
+}
+
+// FNV-1a, then a 64-bit mix: a stable hash of the route key.
+uint64_t KeyHash(std::string_view key) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : key) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  return h;
+}
+
+}  // namespace
+
+std::optional<int64_t> TargetVersion(const Policy& policy, const std::string& target) {
+  if (auto it = policy.labels.find(target); it != policy.labels.end()) return it->second;
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(target.data(), target.data() + target.size(), v);
+  if (ec == std::errc() && end == target.data() + target.size() && v >= 1) return v;
+  return std::nullopt;
+}
+
+base::Status Validate(const Policy& policy) {
+  for (const auto& [label, version] : policy.labels) {
+    if (!IsLabel(label)) {
+      return base::InvalidArgument("label '" + label +
+                                   "' must be lower-case letters, digits and _");
+    }
+    if (version < 1) return base::InvalidArgument("label '" + label + "': versions are >= 1");
+  }
+  int64_t total = 0;
+  for (const auto& [target, weight] : policy.weights) {
+    if (!TargetVersion(policy, target)) {
+      return base::InvalidArgument("weight for '" + target +
+                                   "': not a version number or a label of the policy");
+    }
+    if (weight < 0 || weight > 1000000) {
+      return base::InvalidArgument("weight for '" + target + "' must be between 0 and 1000000");
+    }
+    total += weight;
+  }
+  if (!policy.weights.empty() && total == 0) {
+    return base::InvalidArgument("the weights add up to 0: no version would serve");
+  }
+  return base::Status::Ok();
+}
+
+std::optional<int64_t> Choose(const Policy& policy, const std::vector<int64_t>& ready,
+                              std::string_view route_key, uint64_t random) {
+  // The weighted targets that can answer now, merged by version.
+  std::vector<std::pair<int64_t, int64_t>> live;  // version, weight
+  int64_t total = 0;
+  for (const auto& [target, weight] : policy.weights) {
+    const auto v = TargetVersion(policy, target);
+    if (!v || weight <= 0 || !std::binary_search(ready.begin(), ready.end(), *v)) continue;
+    bool merged = false;
+    for (auto& [lv, lw] : live) {
+      if (lv == *v) {
+        lw += weight;
+        merged = true;
+      }
+    }
+    if (!merged) live.emplace_back(*v, weight);
+    total += weight;
+  }
+  if (total == 0) return std::nullopt;
+  const uint64_t draw = (route_key.empty() ? random : KeyHash(route_key)) % uint64_t(total);
+  uint64_t acc = 0;
+  for (const auto& [v, w] : live) {
+    acc += static_cast<uint64_t>(w);
+    if (draw < acc) return v;
+  }
+  return live.back().first;
+}
+
+std::shared_ptr<const Policy> RolloutTable::Override(const std::string& model) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = overrides_.find(model);
+  return it == overrides_.end() ? nullptr : it->second;
+}
+
+void RolloutTable::SetOverride(const std::string& model, std::shared_ptr<const Policy> policy) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (policy) {
+    overrides_[model] = std::move(policy);
+  } else {
+    overrides_.erase(model);
+  }
+}
+
+}  // namespace inferd::rollout
