@@ -23,6 +23,27 @@ base::StatusOr<std::vector<VersionRecord>> OpeningStore::Versions(const std::str
   return store_->Versions(model);
 }
 
+base::Status OpeningStore::PutRollout(const RolloutRecord& record, const AuditEntry& audit) {
+  RETURN_IF_ERROR(Wait());
+  return store_->PutRollout(record, audit);
+}
+
+base::StatusOr<std::vector<RolloutRecord>> OpeningStore::Rollouts() {
+  RETURN_IF_ERROR(Wait());
+  return store_->Rollouts();
+}
+
+base::Status OpeningStore::Audit(const AuditEntry& entry) {
+  RETURN_IF_ERROR(Wait());
+  return store_->Audit(entry);
+}
+
+base::StatusOr<std::vector<AuditEntry>> OpeningStore::AuditLog(const std::string& model,
+                                                               int limit) {
+  RETURN_IF_ERROR(Wait());
+  return store_->AuditLog(model, limit);
+}
+
 std::string OpeningStore::Describe() const {
   return opened_.get().ok() ? store_->Describe() : "(not open)";
 }

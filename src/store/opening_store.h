@@ -22,6 +22,10 @@ class OpeningStore final : public StateStore {
 
   base::Status PutVersion(const VersionRecord& record) override;
   base::StatusOr<std::vector<VersionRecord>> Versions(const std::string& model) override;
+  base::Status PutRollout(const RolloutRecord& record, const AuditEntry& audit) override;
+  base::StatusOr<std::vector<RolloutRecord>> Rollouts() override;
+  base::Status Audit(const AuditEntry& entry) override;
+  base::StatusOr<std::vector<AuditEntry>> AuditLog(const std::string& model, int limit) override;
   std::string Describe() const override;
 
  private:

@@ -22,8 +22,24 @@ CREATE TABLE IF NOT EXISTS versions (
   result TEXT NOT NULL,
   PRIMARY KEY (model, version)
 );
+CREATE TABLE IF NOT EXISTS rollout (
+  model TEXT PRIMARY KEY,
+  policy_json TEXT NOT NULL,
+  updated_at_ms INTEGER NOT NULL,
+  updated_by TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at_ms INTEGER NOT NULL,
+  who TEXT NOT NULL,
+  action TEXT NOT NULL,
+  model TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_model ON audit (model, id);
 )sql";
-constexpr int kSchemaVersion = 1;
+// 1: versions; 2: + rollout, audit (created on open, so a version 1 database is upgraded).
+constexpr int kSchemaVersion = 2;
 
 // A prepared statement, finalized on scope exit.
 class Statement {
@@ -82,13 +98,14 @@ base::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::filesy
   if (!get.ok()) return Error(db, "state database " + path.string());
   if (sqlite3_step(get.get()) == SQLITE_ROW) {
     const int64_t have = sqlite3_column_int64(get.get(), 0);
-    if (have != kSchemaVersion) {
+    if (have == 1) RETURN_IF_ERROR(store->Exec("UPDATE schema_version SET version = 2"));
+    if (have != kSchemaVersion && have != 1) {
       return base::Unavailable("the state database " + path.string() + " has schema version " +
                                std::to_string(have) + "; this inferd reads version " +
                                std::to_string(kSchemaVersion));
     }
   } else {
-    RETURN_IF_ERROR(store->Exec("INSERT INTO schema_version VALUES (1)"));
+    RETURN_IF_ERROR(store->Exec("INSERT INTO schema_version VALUES (2)"));
   }
   return store;
 }
@@ -150,6 +167,76 @@ base::StatusOr<std::vector<VersionRecord>> SqliteStore::Versions(const std::stri
     out.push_back(std::move(r));
   }
   if (rc != SQLITE_DONE) return Error(db_, "reading versions");
+  return out;
+}
+
+base::Status SqliteStore::PutRollout(const RolloutRecord& r, const AuditEntry& a) {
+  std::lock_guard<std::mutex> lock(mu_);
+  RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  Statement put(db_,
+                "INSERT OR REPLACE INTO rollout (model, policy_json, updated_at_ms, updated_by) "
+                "VALUES (?, ?, ?, ?)");
+  bool ok = put.ok();
+  if (ok) {
+    put.Text(1, r.model);
+    put.Text(2, r.policy_json);
+    put.Int(3, r.updated_at_ms);
+    put.Text(4, r.updated_by);
+    ok = sqlite3_step(put.get()) == SQLITE_DONE;
+  }
+  if (ok) ok = InsertAudit(a).ok();
+  if (!ok) {
+    base::Status st = Error(db_, "storing the rollout of '" + r.model + "'");
+    (void)Exec("ROLLBACK");  // (the error above is the one to report)
+    return st;
+  }
+  return Exec("COMMIT");
+}
+
+base::StatusOr<std::vector<RolloutRecord>> SqliteStore::Rollouts() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement q(db_, "SELECT model, policy_json, updated_at_ms, updated_by FROM rollout");
+  if (!q.ok()) return Error(db_, "reading rollouts");
+  std::vector<RolloutRecord> out;
+  while (sqlite3_step(q.get()) == SQLITE_ROW) {
+    out.push_back(
+        {q.ColumnText(0), q.ColumnText(1), sqlite3_column_int64(q.get(), 2), q.ColumnText(3)});
+  }
+  return out;
+}
+
+base::Status SqliteStore::InsertAudit(const AuditEntry& a) {
+  Statement put(db_,
+                "INSERT INTO audit (at_ms, who, action, model, detail) VALUES (?, ?, ?, ?, ?)");
+  if (!put.ok()) return Error(db_, "writing the audit trail");
+  put.Int(1, a.at_ms);
+  put.Text(2, a.who);
+  put.Text(3, a.action);
+  put.Text(4, a.model);
+  put.Text(5, a.detail);
+  if (sqlite3_step(put.get()) != SQLITE_DONE) return Error(db_, "writing the audit trail");
+  return base::Status::Ok();
+}
+
+base::Status SqliteStore::Audit(const AuditEntry& entry) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return InsertAudit(entry);
+}
+
+base::StatusOr<std::vector<AuditEntry>> SqliteStore::AuditLog(const std::string& model, int limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement q(db_,
+              "SELECT at_ms, who, action, model, detail FROM audit WHERE (? = '' OR model = ?) "
+              "ORDER BY id DESC LIMIT ?");
+  if (!q.ok()) return Error(db_, "reading the audit trail");
+  q.Text(1, model);
+  q.Text(2, model);
+  q.Int(3, limit);
+  std::vector<AuditEntry> out;
+  while (sqlite3_step(q.get()) == SQLITE_ROW) {
+    out.push_back({sqlite3_column_int64(q.get(), 0), q.ColumnText(1), q.ColumnText(2),
+                   q.ColumnText(3), q.ColumnText(4)});
+  }
   return out;
 }
 

@@ -23,11 +23,16 @@ class SqliteStore final : public StateStore {
 
   base::Status PutVersion(const VersionRecord& record) override;
   base::StatusOr<std::vector<VersionRecord>> Versions(const std::string& model) override;
+  base::Status PutRollout(const RolloutRecord& record, const AuditEntry& audit) override;
+  base::StatusOr<std::vector<RolloutRecord>> Rollouts() override;
+  base::Status Audit(const AuditEntry& entry) override;
+  base::StatusOr<std::vector<AuditEntry>> AuditLog(const std::string& model, int limit) override;
   std::string Describe() const override { return "sqlite:" + path_.string(); }
 
  private:
   SqliteStore(sqlite3* db, std::filesystem::path path) : db_(db), path_(std::move(path)) {}
   base::Status Exec(const char* sql);
+  base::Status InsertAudit(const AuditEntry& entry);  // with mu_ held
 
   std::mutex mu_;
   sqlite3* db_;

@@ -107,5 +107,49 @@ TEST_F(SqliteStoreTest, ErrorsNameThePath) {
       << newer.status().message();
 }
 
+TEST_F(SqliteStoreTest, RolloutAndAuditTogether) {
+  {
+    auto store = SqliteStore::Open(dir_ / "state");
+    ASSERT_TRUE(store.ok());
+    AuditEntry a{1000, "127.0.0.1", "rollout_set", "m", R"({"weights":{"canary":10}})"};
+    ASSERT_TRUE(
+        (*store)->PutRollout({"m", R"({"labels":{"canary":3}})", 1000, "127.0.0.1"}, a).ok());
+    a.at_ms = 2000;
+    a.action = "promote";
+    ASSERT_TRUE(
+        (*store)->PutRollout({"m", R"({"labels":{"stable":3}})", 2000, "127.0.0.1"}, a).ok());
+    ASSERT_TRUE((*store)->Audit({3000, "127.0.0.1", "load", "other", "version 1"}).ok());
+  }
+  auto store = SqliteStore::Open(dir_ / "state");
+  ASSERT_TRUE(store.ok());
+  auto rollouts = (*store)->Rollouts();
+  ASSERT_TRUE(rollouts.ok());
+  ASSERT_EQ(rollouts->size(), 1u);
+  EXPECT_EQ((*rollouts)[0].policy_json, R"({"labels":{"stable":3}})");  // the latest
+  auto all = (*store)->AuditLog("", 10);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].action, "load");  // newest first
+  EXPECT_EQ((*all)[2].action, "rollout_set");
+  auto m = (*store)->AuditLog("m", 1);
+  ASSERT_EQ(m->size(), 1u);
+  EXPECT_EQ((*m)[0].action, "promote");
+}
+
+TEST_F(SqliteStoreTest, AVersionOneDatabaseIsUpgraded) {
+  fs::create_directories(dir_ / "old");
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "old" / "inferd.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TABLE schema_version (version INTEGER NOT NULL);"
+                         "INSERT INTO schema_version VALUES (1);",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto store = SqliteStore::Open(dir_ / "old");
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  EXPECT_TRUE((*store)->Audit({1, "x", "load", "m", ""}).ok());
+}
+
 }  // namespace
 }  // namespace inferd::store

@@ -26,6 +26,23 @@ struct VersionRecord {
   std::string result;  // "ready", or why it failed
 };
 
+// A rollout policy set through the API, as stored (JSON).
+struct RolloutRecord {
+  std::string model;
+  std::string policy_json;
+  int64_t updated_at_ms = 0;
+  std::string updated_by;
+};
+
+// One line of the audit trail.
+struct AuditEntry {
+  int64_t at_ms = 0;
+  std::string who;     // the caller (its address until #8 adds principals)
+  std::string action;  // load, unload, rollout_set, promote, rollback, ...
+  std::string model;
+  std::string detail;  // what changed, as JSON or text
+};
+
 class StateStore {
  public:
   virtual ~StateStore() = default;
@@ -33,6 +50,12 @@ class StateStore {
   virtual base::Status PutVersion(const VersionRecord& record) = 0;
   // Every version recorded for `model`, ascending.
   virtual base::StatusOr<std::vector<VersionRecord>> Versions(const std::string& model) = 0;
+  // Stores a model's API rollout policy and its audit entry in one transaction: both or neither.
+  virtual base::Status PutRollout(const RolloutRecord& record, const AuditEntry& audit) = 0;
+  virtual base::StatusOr<std::vector<RolloutRecord>> Rollouts() = 0;
+  virtual base::Status Audit(const AuditEntry& entry) = 0;
+  // The newest `limit` entries (of `model` when not empty), newest first.
+  virtual base::StatusOr<std::vector<AuditEntry>> AuditLog(const std::string& model, int limit) = 0;
   // Where the state lives, for messages ("sqlite:<path>").
   virtual std::string Describe() const = 0;
 };
