@@ -12,6 +12,7 @@
 #include "server/backends.h"
 #include "server/server.h"
 #include "tools/bench_client.h"
+#include "tools/http_call.h"
 #include "tools/predict.h"
 
 namespace {
@@ -218,6 +219,37 @@ int main(int argc, char** argv) {
   inferd::tools::BenchOptions bopts;
   std::string bench_concurrency = "1,8,64";
   bool bench_json = false, bench_grpc = false;
+  // Rollout management against a running server.
+  std::string server_url = "http://127.0.0.1:8000", rollout_model;
+  int64_t rollout_canary = 0, rollout_weight = -1, rollout_version = 0;
+  auto* rollout = app.add_subcommand("rollout", "Canary, promote, roll back (a running server)");
+  rollout->require_subcommand(1);
+  auto add_common = [&](CLI::App* c) {
+    c->add_option("model", rollout_model, "Model name")->required();
+    c->add_option("--server", server_url, "The server")->capture_default_str();
+  };
+  auto* r_status =
+      rollout->add_subcommand("status", "The effective policy and where it comes from");
+  auto* r_set = rollout->add_subcommand("set", "Send --weight percent of the traffic to --canary");
+  auto* r_promote = rollout->add_subcommand("promote", "Make the canary (or --version) stable");
+  auto* r_rollback = rollout->add_subcommand("rollback", "Back to the previous stable version");
+  for (auto* c : {r_status, r_set, r_promote, r_rollback}) add_common(c);
+  r_set->add_option("--canary", rollout_canary, "The canary version")
+      ->required()
+      ->check(CLI::PositiveNumber);
+  r_set->add_option("--weight", rollout_weight, "Percent of the traffic for the canary (0-100)")
+      ->required()
+      ->check(CLI::Range(0, 100));
+  auto* promote_version =
+      r_promote->add_option("--version", rollout_version, "Version to promote (default: canary)")
+          ->check(CLI::PositiveNumber);
+  std::string audit_model;
+  int audit_limit = 50;
+  auto* audit = app.add_subcommand("audit", "The audit trail of a running server, newest first");
+  audit->add_option("--model", audit_model, "Only this model's entries");
+  audit->add_option("--limit", audit_limit, "At most this many")->capture_default_str();
+  audit->add_option("--server", server_url, "The server")->capture_default_str();
+
   auto* bench = app.add_subcommand(
       "bench", "Load a running server: throughput, latency percentiles, queue/compute split");
   bench
@@ -304,6 +336,39 @@ int main(int argc, char** argv) {
                           : predict_progress == "none"  ? Mode::kNone
                                                         : Mode::kAuto;
     return Predict(popts);
+  }
+  if (rollout->parsed() || audit->parsed()) {
+    std::string method = "POST", path, body;
+    const std::string base = "/v2/models/" + rollout_model + "/rollout";
+    if (audit->parsed()) {
+      method = "GET";
+      path = "/v2/audit?limit=" + std::to_string(audit_limit) +
+             (audit_model.empty() ? "" : "&model=" + audit_model);
+    } else if (r_status->parsed()) {
+      method = "GET";
+      path = base;
+    } else if (r_set->parsed()) {
+      path = base;
+      body = "{\"canary\":" + std::to_string(rollout_canary) +
+             ",\"weight\":" + std::to_string(rollout_weight) + "}";
+    } else if (r_promote->parsed()) {
+      path = base + "/promote";
+      body = promote_version->count() > 0 ? "{\"version\":" + std::to_string(rollout_version) + "}"
+                                          : "{}";
+    } else {
+      path = base + "/rollback";
+    }
+    auto reply = inferd::tools::HttpCall(server_url, method, path, body);
+    if (!reply.ok()) {
+      std::fprintf(stderr, "inferd: %s\n", reply.status().message().c_str());
+      return 1;
+    }
+    if (reply->status / 100 != 2) {
+      std::fprintf(stderr, "inferd: %d %s\n", reply->status, reply->body.c_str());
+      return 1;
+    }
+    std::printf("%s\n", reply->body.c_str());
+    return 0;
   }
   if (bench->parsed()) {
     if (bench_grpc) bopts.transport = inferd::server::MakeGrpcBenchTransport;

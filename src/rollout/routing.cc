@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <nlohmann/json.hpp>
 
 namespace inferd::rollout {
 
@@ -101,6 +102,48 @@ void RolloutTable::SetOverride(const std::string& model, std::shared_ptr<const P
   } else {
     overrides_.erase(model);
   }
+}
+
+std::string PolicyToJson(const Policy& policy) {
+  nlohmann::json j;
+  j["labels"] = nlohmann::json::object();
+  for (const auto& [l, v] : policy.labels) j["labels"][l] = v;
+  j["weights"] = nlohmann::json::object();
+  for (const auto& [t, w] : policy.weights) j["weights"][t] = w;
+  j["previous_stable"] = policy.previous_stable;
+  return j.dump();
+}
+
+base::StatusOr<Policy> PolicyFromJson(std::string_view text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return base::InvalidArgument("a rollout policy must be a JSON object");
+  Policy p;
+  for (const auto& [key, value] : j.items()) {
+    if (key != "labels" && key != "weights" && key != "previous_stable") {
+      return base::InvalidArgument("unknown key '" + key + "' (labels, weights)");
+    }
+    if (key == "previous_stable") {
+      if (!value.is_array()) return base::InvalidArgument("'previous_stable' must be a list");
+      for (const auto& v : value) {
+        if (!v.is_number_integer()) return base::InvalidArgument("'previous_stable': versions");
+        p.previous_stable.push_back(v.get<int64_t>());
+      }
+      continue;
+    }
+    if (!value.is_object()) return base::InvalidArgument("'" + key + "' must be an object");
+    for (const auto& [name, n] : value.items()) {
+      if (!n.is_number_integer()) {
+        return base::InvalidArgument("'" + key + "." + name + "' must be an integer");
+      }
+      if (key == "labels") {
+        p.labels[name] = n.get<int64_t>();
+      } else {
+        p.weights.emplace_back(name, n.get<int64_t>());
+      }
+    }
+  }
+  RETURN_IF_ERROR(Validate(p));
+  return p;
 }
 
 }  // namespace inferd::rollout

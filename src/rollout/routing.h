@@ -24,7 +24,12 @@ namespace inferd::rollout {
 struct Policy {
   std::map<std::string, int64_t> labels;                 // label -> version
   std::vector<std::pair<std::string, int64_t>> weights;  // target (label or version) -> weight
+  std::vector<int64_t> previous_stable;  // stable versions before the current one, oldest first
 };
+
+// A policy as JSON ({"labels": {...}, "weights": {...}, "previous_stable": [...]}) and back.
+std::string PolicyToJson(const Policy& policy);
+base::StatusOr<Policy> PolicyFromJson(std::string_view json);
 
 // Checks label names ([a-z0-9_]+), versions (>= 1), weights (>= 0, some > 0) and that every
 // weight's target is a version number or a label of the policy. Errors: INVALID_ARGUMENT.

@@ -105,6 +105,7 @@ class Server::Parts {
   backend::BackendRegistry backends;
   std::unique_ptr<store::OpeningStore> state;
   rollout::RolloutTable rollout;
+  std::unique_ptr<rollout::Controller> rollout_control;
   std::unique_ptr<repository::FileSystemSource> source;
   std::unique_ptr<lifecycle::ModelManager> models;
   std::unique_ptr<inference::InferenceService> inference;
@@ -150,6 +151,20 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
   RETURN_IF_ERROR(parts->models->Start());
   RETURN_IF_ERROR(parts->state->Wait());
   LOG_INFO("state store: {}", parts->state->Describe());
+  {
+    rollout::ControllerOptions ro;
+    ro.table = &parts->rollout;
+    ro.store = parts->state.get();
+    auto* models = parts->models.get();
+    ro.ready_versions = [models](const std::string& m) { return models->ReadyVersions(m); };
+    ro.config_policy = [models](const std::string& m) -> base::StatusOr<rollout::Policy> {
+      ASSIGN_OR_RETURN(auto h, models->Get(m));
+      return h.config->rollout;
+    };
+    parts->rollout_control = std::make_unique<rollout::Controller>(std::move(ro));
+    // Policies changed through the API before a restart apply again.
+    RETURN_IF_ERROR(parts->rollout_control->LoadStored());
+  }
 
   ASSIGN_OR_RETURN(
       parts->inference,
@@ -160,6 +175,8 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
   api_options.models = parts->models.get();
   api_options.metrics = &parts->metrics;
   api_options.strict_readiness = options.strict_readiness;
+  api_options.rollout = parts->rollout_control.get();
+  api_options.store = parts->state.get();
   parts->http_api = std::make_unique<api::http::HttpApi>(api_options);
 
   api::http::HttpServerOptions http;

@@ -9,6 +9,7 @@
 #include "api/http/v1_codec.h"
 #include "api/http/v2_codec.h"
 #include "base/ids.h"
+#include "base/logging.h"
 
 namespace inferd::api::http {
 
@@ -92,6 +93,23 @@ base::StatusOr<std::optional<size_t>> JsonHeaderLength(const HttpRequest& req) {
 std::string_view RouteKey(const HttpRequest& req) {
   if (auto h = req.header("inferd-route-key"); h && h->size() <= 256) return *h;
   return {};
+}
+
+// A query parameter's raw value ("" when absent).
+std::string QueryParam(std::string_view target, std::string_view key) {
+  const size_t q = target.find('?');
+  if (q == std::string_view::npos) return "";
+  std::string_view query = target.substr(q + 1);
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    if (pair.size() > key.size() && pair.substr(0, key.size()) == key && pair[key.size()] == '=') {
+      return std::string(pair.substr(key.size() + 1));
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return "";
 }
 
 std::string RequestIdFromHeader(const HttpRequest& req) {
@@ -246,7 +264,92 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
       }
       Status st = seg[4] == "load" ? models.Load(seg[3]) : models.Unload(seg[3]);
       if (!st.ok()) return SetError(res, st);
+      if (options_.store != nullptr) {
+        const int64_t now = options_.clock->WallNanos() / 1000000;
+        if (Status a = options_.store->Audit({now, std::string(req.peer), seg[4], seg[3], ""});
+            !a.ok()) {
+          LOG_WARN("audit trail: {}", a.message());
+        }
+      }
       res.body = "{}";
+      return false;
+    }
+    if (n == 2 && seg[1] == "audit" && options_.store != nullptr) {
+      *endpoint = "v2_audit";
+      if (!method_is("GET")) return false;
+      const std::string model = QueryParam(req.target, "model");
+      int limit = 100;
+      if (const std::string l = QueryParam(req.target, "limit"); !l.empty()) {
+        limit = std::atoi(l.c_str());
+        if (limit < 1 || limit > 100000) return SetError(res, 400, "'limit' must be 1 to 100000");
+      }
+      auto log = options_.store->AuditLog(model, limit);
+      if (!log.ok()) return SetError(res, log.status());
+      std::string out;
+      JsonWriter w(&out);
+      w.BeginArray();
+      for (const auto& e : *log) {
+        w.BeginObject().Key("at_ms").Number(e.at_ms).Key("who").Str(e.who);
+        w.Key("action").Str(e.action).Key("model").Str(e.model).Key("detail").Str(e.detail);
+        w.EndObject();
+      }
+      w.EndArray();
+      res.body = std::move(out);
+      return false;
+    }
+    if (n >= 4 && n <= 5 && seg[1] == "models" && seg[3] == "rollout" &&
+        options_.rollout != nullptr) {
+      const std::string& name = seg[2];
+      auto& rc = *options_.rollout;
+      if (n == 4 && req.method != "POST") {
+        *endpoint = "v2_rollout_status";
+        if (!method_is("GET")) return false;
+        auto status = rc.Status(name);
+        if (!status.ok()) return SetError(res, status.status());
+        res.body = std::move(status).value();
+        return false;
+      }
+      *endpoint = n == 4 ? "v2_rollout_set" : "v2_rollout_change";
+      if (!method_is("POST")) return false;
+      if (!req.from_loopback) {
+        return SetError(res, 403,
+                        "rollout changes answer only clients on loopback (no credentials are "
+                        "configured)");
+      }
+      const nlohmann::json body = req.body.empty()
+                                      ? nlohmann::json::object()
+                                      : nlohmann::json::parse(req.body, nullptr, false);
+      if (!body.is_object()) return SetError(res, 400, "the request body must be a JSON object");
+      const std::string who(req.peer);
+      auto version_field = [&](const char* key) -> StatusOr<std::optional<int64_t>> {
+        if (!body.contains(key)) return std::optional<int64_t>();
+        if (!body[key].is_number_integer() || body[key].get<int64_t>() < 1) {
+          return base::InvalidArgument(std::string("'") + key + "' must be a version (>= 1)");
+        }
+        return std::optional<int64_t>(body[key].get<int64_t>());
+      };
+      StatusOr<std::string> out = base::Internal("no rollout action");
+      if (n == 5 && seg[4] == "promote") {
+        auto v = version_field("version");
+        out = v.ok() ? rc.Promote(name, *v, who) : StatusOr<std::string>(v.status());
+      } else if (n == 5 && seg[4] == "rollback") {
+        out = rc.Rollback(name, who);
+      } else if (n == 5) {
+        return SetError(res, 404, "no rollout action '" + seg[4] + "' (promote, rollback)");
+      } else if (body.contains("canary")) {
+        auto v = version_field("canary");
+        if (!v.ok()) return SetError(res, v.status());
+        if (!body.contains("weight") || !body["weight"].is_number_integer()) {
+          return SetError(res, 400, "'weight' (0-100) must go with 'canary'");
+        }
+        out = rc.SetCanary(name, **v, body["weight"].get<int64_t>(), who);
+      } else {
+        auto policy = rollout::PolicyFromJson(req.body);
+        out = policy.ok() ? rc.Set(name, std::move(policy).value(), who)
+                          : StatusOr<std::string>(policy.status());
+      }
+      if (!out.ok()) return SetError(res, out.status());
+      res.body = std::move(out).value();
       return false;
     }
     if (n == 3 && seg[1] == "models" && seg[2] == "stats") {

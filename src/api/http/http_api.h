@@ -12,6 +12,7 @@
 #include "inference/inference_service.h"
 #include "lifecycle/model_manager.h"
 #include "monitoring/metrics.h"
+#include "rollout/controller.h"
 
 namespace inferd::api::http {
 
@@ -19,6 +20,8 @@ struct HttpApiOptions {
   inference::InferenceService* inference = nullptr;  // not owned, required
   lifecycle::ModelManager* models = nullptr;         // not owned, required
   monitoring::MetricsRegistry* metrics = nullptr;    // not owned, required
+  rollout::Controller* rollout = nullptr;  // not owned; null: no rollout management routes
+  store::StateStore* store = nullptr;      // not owned; null: no audit route
   const base::Clock* clock = &base::Clock::Real();
   // Ready only when every model has a ready version (Triton's --strict-readiness); when false,
   // ready as soon as the server is up.

@@ -180,6 +180,7 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code ec;
     const auto peer = socket_.remote_endpoint(ec);
     from_loopback_ = !ec && peer.address().is_loopback();
+    if (!ec) peer_ = peer.address().to_string();
     socket_.non_blocking(true, ec);  // (write_some in Write never blocks the event loop)
   }
   ~Session() { server_->connections_.fetch_sub(1, std::memory_order_relaxed); }
@@ -388,6 +389,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const RequestData* req = &req_;
     hreq.header = [req](std::string_view name) { return req->Header(name); };
     hreq.from_loopback = from_loopback_;
+    hreq.peer = peer_;
     hres_ = HttpResponse();
     answered_inline_ = false;
     in_handler_ = true;
@@ -546,6 +548,7 @@ class Session : public std::enable_shared_from_this<Session> {
                                         // while the handler still ran
   HttpServer::BeastServer* server_;
   bool from_loopback_ = false;
+  std::string peer_;
   bool first_ = true;
   std::vector<char> drain_;
 };

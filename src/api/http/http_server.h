@@ -29,6 +29,7 @@ struct HttpRequest {
   // Header lookup by case-insensitive name; nullopt when absent.
   std::function<std::optional<std::string_view>(std::string_view)> header;
   bool from_loopback = false;  // the client connected from 127.0.0.0/8 or ::1
+  std::string_view peer;       // the client's address (for the audit trail)
 };
 
 struct HttpResponse {

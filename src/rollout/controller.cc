@@ -1,0 +1,146 @@
+#include "rollout/controller.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+namespace inferd::rollout {
+
+base::Status Controller::LoadStored() {
+  ASSIGN_OR_RETURN(auto records, o_.store->Rollouts());
+  for (const auto& r : records) {
+    auto policy = PolicyFromJson(r.policy_json);
+    if (!policy.ok()) {
+      return base::Internal("stored rollout of '" + r.model + "': " + policy.status().message());
+    }
+    o_.table->SetOverride(r.model, std::make_shared<const Policy>(std::move(policy).value()));
+  }
+  return base::Status::Ok();
+}
+
+base::StatusOr<Controller::Effective> Controller::Current(const std::string& model) {
+  if (auto p = o_.table->Override(model)) return Effective{*p, true};
+  ASSIGN_OR_RETURN(Policy config, o_.config_policy(model));
+  return Effective{std::move(config), false};
+}
+
+base::StatusOr<int64_t> Controller::Stable(const std::string& model, const Policy& policy) {
+  if (auto it = policy.labels.find("stable"); it != policy.labels.end()) return it->second;
+  ASSIGN_OR_RETURN(auto ready, o_.ready_versions(model));
+  if (ready.empty()) return base::Unavailable("model '" + model + "' has no ready version");
+  return ready.back();  // what serves without a policy: the latest
+}
+
+base::StatusOr<std::string> Controller::Status(const std::string& model) {
+  ASSIGN_OR_RETURN(auto ready, o_.ready_versions(model));
+  ASSIGN_OR_RETURN(Effective e, Current(model));
+  ASSIGN_OR_RETURN(Policy config, o_.config_policy(model));
+  nlohmann::json j = nlohmann::json::parse(PolicyToJson(e.policy));
+  j["model"] = model;
+  j["source"] = e.from_api ? "api" : "config";
+  j["config"] = nlohmann::json::parse(PolicyToJson(config));
+  j["ready_versions"] = ready;
+  if (e.from_api) {
+    auto log = o_.store->AuditLog(model, 1);
+    if (log.ok() && !log->empty()) {
+      j["updated_at_ms"] = (*log)[0].at_ms;
+      j["updated_by"] = (*log)[0].who;
+    }
+  }
+  return j.dump();
+}
+
+base::StatusOr<std::string> Controller::Apply(const std::string& model, Policy policy,
+                                              const std::string& who, const std::string& action,
+                                              const std::string& detail) {
+  RETURN_IF_ERROR(Validate(policy));
+  ASSIGN_OR_RETURN(auto ready, o_.ready_versions(model));
+  for (const auto& [label, version] : policy.labels) {
+    if (!std::binary_search(ready.begin(), ready.end(), version)) {
+      return base::InvalidArgument("label '" + label + "': version " + std::to_string(version) +
+                                   " of '" + model + "' is not loaded and ready");
+    }
+  }
+  for (const auto& [target, weight] : policy.weights) {
+    const auto v = TargetVersion(policy, target);
+    if (weight > 0 && !std::binary_search(ready.begin(), ready.end(), *v)) {
+      return base::InvalidArgument("weight for '" + target + "': version " + std::to_string(*v) +
+                                   " of '" + model + "' is not loaded and ready");
+    }
+  }
+  const int64_t now = o_.clock->WallNanos() / 1000000;
+  const std::string json = PolicyToJson(policy);
+  // Stored first (with its audit entry), then swapped in: what requests see is always stored.
+  RETURN_IF_ERROR(o_.store->PutRollout({model, json, now, who}, {now, who, action, model, detail}));
+  o_.table->SetOverride(model, std::make_shared<const Policy>(std::move(policy)));
+  return Status(model);
+}
+
+base::StatusOr<std::string> Controller::Set(const std::string& model, Policy policy,
+                                            const std::string& who) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Effective e, Current(model));
+  if (policy.previous_stable.empty()) policy.previous_stable = e.policy.previous_stable;
+  const std::string detail = PolicyToJson(policy);
+  return Apply(model, std::move(policy), who, "rollout_set", detail);
+}
+
+base::StatusOr<std::string> Controller::SetCanary(const std::string& model, int64_t version,
+                                                  int64_t weight, const std::string& who) {
+  if (weight < 0 || weight > 100) {
+    return base::InvalidArgument("the canary's weight must be between 0 and 100");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Effective e, Current(model));
+  ASSIGN_OR_RETURN(int64_t stable, Stable(model, e.policy));
+  Policy p = e.policy;
+  p.labels["stable"] = stable;
+  p.labels["canary"] = version;
+  p.weights = {{"stable", 100 - weight}, {"canary", weight}};
+  return Apply(model, std::move(p), who, "canary",
+               "{\"canary\":" + std::to_string(version) + ",\"weight\":" + std::to_string(weight) +
+                   ",\"stable\":" + std::to_string(stable) + "}");
+}
+
+base::StatusOr<std::string> Controller::Promote(const std::string& model,
+                                                std::optional<int64_t> version,
+                                                const std::string& who) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Effective e, Current(model));
+  if (!version) {
+    auto it = e.policy.labels.find("canary");
+    if (it == e.policy.labels.end()) {
+      return base::FailedPrecondition("model '" + model +
+                                      "' has no canary to promote: name the version");
+    }
+    version = it->second;
+  }
+  ASSIGN_OR_RETURN(int64_t stable, Stable(model, e.policy));
+  Policy p = e.policy;
+  if (stable != *version) p.previous_stable.push_back(stable);
+  p.labels.erase("canary");
+  p.labels["stable"] = *version;
+  p.weights = {{"stable", 100}};
+  return Apply(model, std::move(p), who, "promote",
+               "{\"version\":" + std::to_string(*version) +
+                   ",\"previous_stable\":" + std::to_string(stable) + "}");
+}
+
+base::StatusOr<std::string> Controller::Rollback(const std::string& model, const std::string& who) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Effective e, Current(model));
+  Policy p = e.policy;
+  if (p.previous_stable.empty()) {
+    return base::FailedPrecondition("model '" + model +
+                                    "' has no previous stable version to roll back to");
+  }
+  ASSIGN_OR_RETURN(int64_t stable, Stable(model, e.policy));
+  const int64_t back = p.previous_stable.back();
+  p.previous_stable.pop_back();
+  p.labels.erase("canary");
+  p.labels["stable"] = back;
+  p.weights = {{"stable", 100}};
+  return Apply(model, std::move(p), who, "rollback",
+               "{\"from\":" + std::to_string(stable) + ",\"to\":" + std::to_string(back) + "}");
+}
+
+}  // namespace inferd::rollout

@@ -1,0 +1,66 @@
+// Rollout changes through the API: set a canary and its weight, promote, roll back, or set a whole
+// policy. Each change is validated against the versions that are ready, stored with its audit
+// entry in one transaction, then swapped in whole for the requests that follow (a request in
+// flight finishes on the version it was routed to). Policies set here take precedence over
+// config.yaml's and are read back from the state store at start-up.
+// Thread-safety: thread-safe; changes are serialized.
+#pragma once
+
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "base/clock.h"
+#include "rollout/routing.h"
+#include "store/state_store.h"
+
+namespace inferd::rollout {
+
+struct ControllerOptions {
+  RolloutTable* table = nullptr;       // not owned, required
+  store::StateStore* store = nullptr;  // not owned, required
+  // The ready versions of a model (ascending) and its config.yaml policy; NOT_FOUND when unknown.
+  std::function<base::StatusOr<std::vector<int64_t>>(const std::string&)> ready_versions;
+  std::function<base::StatusOr<Policy>(const std::string&)> config_policy;
+  const base::Clock* clock = &base::Clock::Real();
+};
+
+class Controller {
+ public:
+  explicit Controller(ControllerOptions options) : o_(std::move(options)) {}
+
+  // Reads the stored policies into the table (at start-up).
+  base::Status LoadStored();
+
+  // The effective policy and where it comes from, as JSON.
+  base::StatusOr<std::string> Status(const std::string& model);
+  // Replaces the model's policy. Errors: INVALID_ARGUMENT (bad policy, or a label naming a version
+  // that is not ready); NOT_FOUND (model); UNAVAILABLE (the store).
+  base::StatusOr<std::string> Set(const std::string& model, Policy policy, const std::string& who);
+  // stable (the current one) gets 100 - weight, canary `version` gets `weight` (0-100).
+  base::StatusOr<std::string> SetCanary(const std::string& model, int64_t version, int64_t weight,
+                                        const std::string& who);
+  // `version` (default: the canary) becomes stable with all the traffic; the old stable is kept
+  // for rollback.
+  base::StatusOr<std::string> Promote(const std::string& model, std::optional<int64_t> version,
+                                      const std::string& who);
+  // Back to the previous stable, with all the traffic. Errors: FAILED_PRECONDITION when there is
+  // none.
+  base::StatusOr<std::string> Rollback(const std::string& model, const std::string& who);
+
+ private:
+  struct Effective {
+    Policy policy;
+    bool from_api = false;
+  };
+  base::StatusOr<Effective> Current(const std::string& model);
+  base::StatusOr<int64_t> Stable(const std::string& model, const Policy& policy);
+  base::StatusOr<std::string> Apply(const std::string& model, Policy policy, const std::string& who,
+                                    const std::string& action, const std::string& detail);
+
+  ControllerOptions o_;
+  std::mutex mu_;  // serializes changes
+};
+
+}  // namespace inferd::rollout

@@ -1,0 +1,181 @@
+// Rollout management against the real server: canary by weight, promote, roll back — through the
+// `inferd rollout` CLI and the HTTP API — with no request failing while it changes, the state
+// surviving a restart, the audit trail, and clear errors.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "e2e/test_support.h"
+
+namespace inferd::testing {
+namespace {
+
+using nlohmann::json;
+
+class RolloutTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    repo_ = tmp_.path() / "repo";
+    state_ = tmp_.path() / "state";
+    AddModel(repo_, "m", 1, "binary_logistic");
+    AddModel(repo_, "m", 2, "binary_logistic_base_score");
+    AddModel(repo_, "m", 3, "binary_logistic");
+    WriteFile(repo_ / "m" / "config.yaml",
+              "version_policy: {all: true}\nrollout: {labels: {stable: 1}}\n");
+    StartServer();
+    body_ = V2Request({ReadCsv(FixtureDir("binary_logistic") / "input.csv", true)[0]});
+  }
+  void StartServer() {
+    server_ = ServerProcess::Start(repo_, {"--state", state_.string(), "--host", "0.0.0.0"});
+    ASSERT_NE(server_, nullptr);
+    url_ = "http://127.0.0.1:" + std::to_string(server_->port());
+  }
+  CommandResult Cli(std::vector<std::string> args) {
+    args.insert(args.begin(), "rollout");
+    args.insert(args.end(), {"--server", url_});
+    return RunInferd(args);
+  }
+  json Status() { return json::parse(Http(server_->port(), "GET", "/v2/models/m/rollout").body); }
+  // The share of `n` unversioned requests that version `v` served.
+  int Served(const std::string& v, int n) {
+    HttpConnection c(server_->port());
+    int hits = 0;
+    for (int i = 0; i < n; ++i) {
+      auto r = c.Request("POST", "/v2/models/m/infer", body_);
+      EXPECT_EQ(r.status, 200) << r.body;
+      hits += r.Header("inferd-model-version") == v;
+    }
+    return hits;
+  }
+
+  TempDir tmp_;
+  fs::path repo_, state_;
+  std::unique_ptr<ServerProcess> server_;
+  std::string url_, body_;
+};
+
+TEST_F(RolloutTest, CanaryPromoteRollbackAndRestart) {
+  auto s = Status();
+  EXPECT_EQ(s["source"], "config");
+  EXPECT_EQ(s["labels"]["stable"], 1);
+  EXPECT_EQ(s["ready_versions"], json::array({1, 2, 3}));
+
+  auto set = Cli({"set", "m", "--canary", "2", "--weight", "20"});
+  ASSERT_EQ(set.exit_code, 0) << set.err;
+  s = json::parse(set.out);
+  EXPECT_EQ(s["source"], "api");
+  EXPECT_EQ(s["labels"], json({{"stable", 1}, {"canary", 2}}));
+  EXPECT_EQ(s["weights"], json({{"canary", 20}, {"stable", 80}}));
+  EXPECT_NEAR(Served("2", 2000), 400, 90);  // Binomial(2000, 0.2): sd 17.9
+
+  ASSERT_EQ(Cli({"promote", "m"}).exit_code, 0);
+  s = Status();
+  EXPECT_EQ(s["labels"], json({{"stable", 2}}));
+  EXPECT_EQ(s["previous_stable"], json::array({1}));
+  EXPECT_EQ(Served("2", 200), 200);
+
+  // The state survives a restart.
+  server_->Stop();
+  StartServer();
+  EXPECT_EQ(Status()["source"], "api");
+  EXPECT_EQ(Status()["labels"]["stable"], 2);
+  EXPECT_EQ(Served("2", 100), 100);
+
+  auto back = Cli({"rollback", "m"});
+  ASSERT_EQ(back.exit_code, 0) << back.err;
+  EXPECT_EQ(json::parse(back.out)["labels"], json({{"stable", 1}}));
+  EXPECT_EQ(Served("1", 200), 200);
+  // Nothing further back.
+  auto again = Cli({"rollback", "m"});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("no previous stable version to roll back to"), std::string::npos)
+      << again.err;
+
+  // The audit trail, newest first, with the caller.
+  auto audit = RunInferd({"audit", "--model", "m", "--server", url_});
+  ASSERT_EQ(audit.exit_code, 0) << audit.err;
+  auto entries = json::parse(audit.out);
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries[0]["action"], "rollback");
+  EXPECT_EQ(entries[1]["action"], "promote");
+  EXPECT_EQ(entries[2]["action"], "canary");
+  EXPECT_EQ(entries[0]["who"], "127.0.0.1");
+  EXPECT_EQ(json::parse(entries[0]["detail"].get<std::string>()), json({{"from", 2}, {"to", 1}}));
+}
+
+TEST_F(RolloutTest, ChangesUnderLoadLoseNoRequest) {
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, failed{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t) {
+    clients.emplace_back([&] {
+      HttpConnection c(server_->port());
+      while (!stop) {
+        auto r = c.Request("POST", "/v2/models/m/infer", body_);
+        (r.status == 200 ? ok : failed)++;
+      }
+    });
+  }
+  for (int round = 0; round < 5; ++round) {
+    ASSERT_EQ(
+        Http(server_->port(), "POST", "/v2/models/m/rollout", R"({"canary": 3, "weight": 50})")
+            .status,
+        200);
+    ASSERT_EQ(Http(server_->port(), "POST", "/v2/models/m/rollout/promote").status, 200);
+    ASSERT_EQ(Http(server_->port(), "POST", "/v2/models/m/rollout/rollback").status, 200);
+  }
+  stop = true;
+  for (auto& c : clients) c.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_GT(ok.load(), 100);
+  // A rollback takes effect for the next request.
+  EXPECT_EQ(Served("1", 50), 50);
+}
+
+TEST_F(RolloutTest, BadChangesAreRefusedWithTheReason) {
+  const uint16_t port = server_->port();
+  struct Case {
+    std::string path, body;
+    int status;
+    std::string message;
+  } cases[] = {
+      {"/v2/models/m/rollout", R"({"canary": 9, "weight": 10})", 400,
+       "version 9 of 'm' is not loaded and ready"},
+      {"/v2/models/m/rollout", R"({"canary": 2, "weight": 150})", 400,
+       "weight must be between 0 and 100"},
+      {"/v2/models/m/rollout", R"({"canary": 2})", 400, "'weight' (0-100) must go with 'canary'"},
+      {"/v2/models/m/rollout", R"({"labels": {"Blue": 2}})", 400,
+       "must be lower-case letters, digits and _"},
+      {"/v2/models/m/rollout", R"({"weights": {"green": 10}})", 400,
+       "not a version number or a label"},
+      {"/v2/models/m/rollout", "[1]", 400, "must be a JSON object"},
+      {"/v2/models/m/rollout/promote", "{}", 400, "has no canary to promote"},
+      {"/v2/models/m/rollout/sideways", "{}", 404, "no rollout action 'sideways'"},
+      {"/v2/models/nope/rollout", R"({"canary": 2, "weight": 10})", 404, "nope"},
+  };
+  for (const auto& c : cases) {
+    auto r = Http(port, "POST", c.path, c.body);
+    EXPECT_EQ(r.status, c.status) << c.path << " " << c.body << ": " << r.body;
+    EXPECT_NE(r.body.find(c.message), std::string::npos) << c.body << ": " << r.body;
+  }
+  EXPECT_EQ(Status()["source"], "config");  // nothing changed
+  EXPECT_EQ(Http(port, "GET", "/v2/audit?limit=0").status, 400);
+  EXPECT_EQ(json::parse(Http(port, "GET", "/v2/audit").body).size(), 0u);
+  // Changes answer only loopback clients.
+  const std::string address = NonLoopbackAddress();
+  if (!address.empty()) {
+    HttpConnection remote(port, address);
+    auto r = remote.Request("POST", "/v2/models/m/rollout/rollback");
+    EXPECT_EQ(r.status, 403) << r.body;
+    EXPECT_EQ(remote.Request("GET", "/v2/models/m/rollout").status, 200);  // status is open
+  }
+  auto cli = RunInferd(
+      {"rollout", "set", "m", "--canary", "2", "--weight", "10", "--server", "http://127.0.0.1:1"});
+  EXPECT_EQ(cli.exit_code, 1);
+  EXPECT_NE(cli.err.find("cannot connect to http://127.0.0.1:1"), std::string::npos) << cli.err;
+}
+
+}  // namespace
+}  // namespace inferd::testing
