@@ -16,7 +16,7 @@ set -euo pipefail
 declare -A groups=(
   [build]="g++ make cmake pkg-config ccache libboost-dev libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libonnx-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc libdnnl-dev ocl-icd-opencl-dev libsqlite3-dev"
   [test]="libgtest-dev libgmock-dev libxgboost-dev prometheus curl"
-  [bench]="libxgboost-dev wrk nginx-light time nodejs npm"
+  [bench]="libxgboost-dev wrk nginx-light time nodejs npm python3"
   [fixtures]="python3 python3-xgboost python3-sklearn python3-torch python3-onnx python3-numpy nodejs npm"
   [tsa]="clang"
 )
