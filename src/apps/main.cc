@@ -221,7 +221,7 @@ int main(int argc, char** argv) {
   bool bench_json = false, bench_grpc = false;
   // Rollout management against a running server.
   std::string server_url = "http://127.0.0.1:8000", rollout_model;
-  int64_t rollout_canary = 0, rollout_weight = -1, rollout_version = 0;
+  int64_t rollout_canary = 0, rollout_weight = -1, rollout_version = 0, rollout_percent = 100;
   auto* rollout = app.add_subcommand("rollout", "Canary, promote, roll back (a running server)");
   rollout->require_subcommand(1);
   auto add_common = [&](CLI::App* c) {
@@ -233,7 +233,20 @@ int main(int argc, char** argv) {
   auto* r_set = rollout->add_subcommand("set", "Send --weight percent of the traffic to --canary");
   auto* r_promote = rollout->add_subcommand("promote", "Make the canary (or --version) stable");
   auto* r_rollback = rollout->add_subcommand("rollback", "Back to the previous stable version");
-  for (auto* c : {r_status, r_set, r_promote, r_rollback}) add_common(c);
+  auto* r_shadow = rollout->add_subcommand(
+      "shadow", "Mirror --percent of the requests to --version (off the hot path); 0 stops it");
+  for (auto* c : {r_status, r_set, r_promote, r_rollback, r_shadow}) add_common(c);
+  r_shadow->add_option("--version", rollout_version, "The shadow version")
+      ->check(CLI::PositiveNumber);
+  r_shadow->add_option("--percent", rollout_percent, "Percent of the requests to mirror (0-100)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100));
+  double rollout_tolerance = 1e-6;
+  r_shadow
+      ->add_option("--tolerance", rollout_tolerance,
+                   "Outputs without a label agree within this absolute difference")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   r_set->add_option("--canary", rollout_canary, "The canary version")
       ->required()
       ->check(CLI::PositiveNumber);
@@ -351,6 +364,12 @@ int main(int argc, char** argv) {
       path = base;
       body = "{\"canary\":" + std::to_string(rollout_canary) +
              ",\"weight\":" + std::to_string(rollout_weight) + "}";
+    } else if (r_shadow->parsed()) {
+      path = base + "/shadow";
+      char tolerance[32];
+      std::snprintf(tolerance, sizeof(tolerance), "%.17g", rollout_tolerance);
+      body = "{\"percent\":" + std::to_string(rollout_percent) + ",\"tolerance\":" + tolerance +
+             (rollout_version > 0 ? ",\"version\":" + std::to_string(rollout_version) : "") + "}";
     } else if (r_promote->parsed()) {
       path = base + "/promote";
       body = promote_version->count() > 0 ? "{\"version\":" + std::to_string(rollout_version) + "}"

@@ -206,7 +206,17 @@ StatusOr<ModelConfig> ParseNode(const YAML::Node& root, const std::string& name)
   }
   if (const auto& r = root["rollout"]) {
     if (!r.IsMap()) return InvalidArgument("rollout must be a mapping");
-    RETURN_IF_ERROR(CheckKeys(r, "rollout", {"labels", "weights"}));
+    RETURN_IF_ERROR(CheckKeys(r, "rollout", {"labels", "weights", "shadow"}));
+    if (const auto& shadow = r["shadow"]) {
+      if (!shadow.IsMap()) {
+        return InvalidArgument("rollout.shadow must be {version, percent, tolerance}");
+      }
+      RETURN_IF_ERROR(CheckKeys(shadow, "rollout.shadow", {"version", "percent", "tolerance"}));
+      if (!shadow["version"]) return InvalidArgument("rollout.shadow needs a version");
+      cfg.rollout.shadow_version = shadow["version"].as<int64_t>();
+      cfg.rollout.shadow_percent = shadow["percent"] ? shadow["percent"].as<int64_t>() : 100;
+      if (shadow["tolerance"]) cfg.rollout.shadow_tolerance = shadow["tolerance"].as<double>();
+    }
     if (const auto& labels = r["labels"]) {
       if (!labels.IsMap()) {
         return InvalidArgument("rollout.labels must map label names to versions");

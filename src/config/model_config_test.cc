@@ -100,7 +100,12 @@ TEST(ModelConfigTest, ErrorsNameTheProblem) {
       {"rollout: {labels: {stable: 0}}", "label 'stable': versions are >= 1"},
       {"rollout: {labels: [stable]}", "rollout.labels must map label names to versions"},
       {"rollout: {weights: {stable: 90}}", "weight for 'stable': not a version number or a label"},
-      {"rollout: {shadow: {version: 2}}", "unknown key 'shadow'"},
+      {"rollout: {canary: {version: 2}}", "unknown key 'canary'"},
+      {"rollout: {shadow: {percent: 5}}", "rollout.shadow needs a version"},
+      {"rollout: {shadow: {version: 2, percent: 101}}", "shadow percent must be between 0 and 100"},
+      {"rollout: {shadow: {version: 2, rate: 1}}", "unknown key 'rate'"},
+      {"rollout: {shadow: {version: 2, tolerance: -1}}", "tolerance must be a number >= 0"},
+      {"rollout: {shadow: 2}", "rollout.shadow must be {version, percent, tolerance}"},
   };
   for (const auto& c : cases) {
     auto r = ParseModelConfig(c.yaml, "m");
@@ -108,6 +113,18 @@ TEST(ModelConfigTest, ErrorsNameTheProblem) {
     EXPECT_NE(r.status().message().find(c.message), std::string::npos)
         << c.yaml << " -> " << r.status().message();
   }
+}
+
+TEST(ModelConfigTest, RolloutShadow) {
+  auto c = ParseModelConfig(
+      "rollout: {labels: {stable: 1}, shadow: {version: 2, percent: 25, tolerance: 0.01}}", "m");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->rollout.shadow_version, 2);
+  EXPECT_EQ(c->rollout.shadow_percent, 25);
+  EXPECT_EQ(c->rollout.shadow_tolerance, 0.01);
+  c = ParseModelConfig("rollout: {shadow: {version: 3}}", "m");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->rollout.shadow_percent, 100);
 }
 
 TEST(VersionPolicyTest, Select) {

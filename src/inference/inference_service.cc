@@ -13,6 +13,14 @@ using base::Status;
 using base::StatusOr;
 
 InferenceService::InferenceService(const InferenceServiceOptions& options) : options_(options) {
+  shadow_ = std::make_unique<ShadowRunner>(
+      options_.metrics, options_.clock,
+      [this](const std::string& model, int64_t version) {
+        return options_.models->Get(model, version);
+      },
+      [this](InferRequest request, const lifecycle::ModelHandle& handle) {
+        return Infer(std::move(request), handle);
+      });
   auto& m = *options_.metrics;
   requests_ = &m.AddCounter(
       "inferd_inference_requests_total",
@@ -206,6 +214,18 @@ StatusOr<int64_t> InferenceService::LabelVersion(std::string_view model, const s
   return it->second;
 }
 
+std::shared_ptr<ShadowPair> InferenceService::MaybeShadow(std::string_view model,
+                                                          int64_t primary_version,
+                                                          const InferRequest& request) {
+  auto policy = Policy(model);
+  if (!policy.ok()) return nullptr;
+  const rollout::Policy& p = **policy;
+  if (p.shadow_percent <= 0 || p.shadow_version == primary_version) return nullptr;
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  if (static_cast<int64_t>(rng() % 100) >= p.shadow_percent) return nullptr;
+  return shadow_->Start(std::string(model), p.shadow_version, request, p.shadow_tolerance);
+}
+
 StatusOr<lifecycle::ModelHandle> InferenceService::Resolve(std::string_view model,
                                                            std::optional<int64_t> version,
                                                            std::string_view route_key) {
@@ -242,8 +262,8 @@ StatusOr<InferResponse> InferenceService::Infer(InferRequest request) {
 StatusOr<InferResponse> InferenceService::Infer(InferRequest request,
                                                 const lifecycle::ModelHandle& handle) {
   std::promise<StatusOr<InferResponse>> result;
-  InferAsync(std::move(request), handle,
-             [&result](StatusOr<InferResponse> r) { result.set_value(std::move(r)); });
+  RunAsync(std::move(request), handle,
+           [&result](StatusOr<InferResponse> r) { result.set_value(std::move(r)); });
   return result.get_future().get();
 }
 
@@ -294,6 +314,17 @@ void InferenceService::Finish(VersionStats& s, const Status& status, base::Clock
 
 void InferenceService::InferAsync(InferRequest request, const lifecycle::ModelHandle& handle,
                                   InferCallback done) {
+  if (auto pair = MaybeShadow(handle.name, handle.version, request)) {
+    done = [pair = std::move(pair), done = std::move(done)](StatusOr<InferResponse> r) {
+      pair->Primary(r);
+      done(std::move(r));
+    };
+  }
+  RunAsync(std::move(request), handle, std::move(done));
+}
+
+void InferenceService::RunAsync(InferRequest request, const lifecycle::ModelHandle& handle,
+                                InferCallback done) {
   const auto start = options_.clock->Now();
   std::shared_ptr<VersionStats> stats = StatsFor(handle);
   stats->in_flight->Add(1);

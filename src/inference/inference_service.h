@@ -17,31 +17,14 @@
 #include "base/clock.h"
 #include "base/status.h"
 #include "base/thread_annotations.h"
+#include "inference/infer_types.h"
+#include "inference/shadow.h"
 #include "lifecycle/model_manager.h"
 #include "monitoring/metrics.h"
 #include "rollout/routing.h"
 #include "tensor/tensor.h"
 
 namespace inferd::inference {
-
-struct InferRequest {
-  std::string model;
-  std::optional<int64_t> version;  // absent: the highest ready version
-  std::string id;                  // echoed; the transport generates one when the client sent none
-  std::vector<tensor::Tensor> inputs;  // each named; any numeric dtype (converted as declared)
-  std::vector<std::string> outputs;    // requested output names; empty = the default outputs
-  // Dynamic batching (Triton's request parameters): the priority level (0: the model's default,
-  // 1: most urgent) and how long the request may wait in the queue (only shortens the model's).
-  int priority = 0;
-  std::optional<std::chrono::microseconds> timeout;
-};
-
-struct InferResponse {
-  std::string model;
-  int64_t version = 0;
-  std::string id;
-  std::vector<tensor::Tensor> outputs;
-};
 
 struct InferenceServiceOptions {
   lifecycle::ModelManager* models = nullptr;       // not owned, required
@@ -85,7 +68,8 @@ class InferenceService {
   base::StatusOr<InferResponse> Infer(InferRequest request, const lifecycle::ModelHandle& handle);
   // The same, answered through `done`: for a version with a dynamic batcher, later, on the
   // batcher's thread; otherwise on the calling thread before InferAsync returns. `done` is called
-  // exactly once.
+  // exactly once. The transports' path: it also mirrors the request to the model's shadow version
+  // when the rollout policy says so (Infer does not).
   void InferAsync(InferRequest request, const lifecycle::ModelHandle& handle, InferCallback done);
   // Resolves the model version a request goes to, counting failures as client errors. Transports
   // call it before decoding a body, so an unknown model is a 404 whatever the body holds.
@@ -101,6 +85,12 @@ class InferenceService {
   // The version a label names in the effective policy. Errors: NOT_FOUND (model, or label; the
   // message lists the model's labels).
   base::StatusOr<int64_t> LabelVersion(std::string_view model, const std::string& label);
+  // Shadow traffic (shadow.h), as InferAsync does it: when the model's effective policy shadows
+  // this request (its percent, a shadow version other than `primary_version`), queues a copy for
+  // the shadow version and returns the pair to report the primary's answer to; else null.
+  std::shared_ptr<ShadowPair> MaybeShadow(std::string_view model, int64_t primary_version,
+                                          const InferRequest& request);
+  ShadowStats ShadowStatsFor(const std::string& model) { return shadow_->Stats(model); }
 
   // Counts a request for `handle` that the transport refused before Infer (a body it could not
   // decode), so client errors show per model and version.
@@ -116,6 +106,8 @@ class InferenceService {
   struct VersionStats;  // per model version: metric cells and Triton's counters
 
  private:
+  // InferAsync without the shadow.
+  void RunAsync(InferRequest request, const lifecycle::ModelHandle& handle, InferCallback done);
   explicit InferenceService(const InferenceServiceOptions& options);
   // Checks the request against the signature and converts its inputs. Returns the rows.
   base::StatusOr<int64_t> Prepare(InferRequest& request, const lifecycle::ModelHandle& handle);
@@ -135,6 +127,7 @@ class InferenceService {
   monitoring::Family<monitoring::Histogram>* batch_size_;
   monitoring::Family<monitoring::Gauge>* in_flight_;
   monitoring::Family<monitoring::Counter>* rejected_;
+  std::unique_ptr<ShadowRunner> shadow_;
   base::Mutex stats_mu_;
   // By model and version; entries of unloaded versions are dropped by Statistics().
   std::map<std::string, std::map<int64_t, std::shared_ptr<VersionStats>>, std::less<>> stats_

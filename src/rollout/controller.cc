@@ -67,6 +67,11 @@ base::StatusOr<std::string> Controller::Apply(const std::string& model, Policy p
                                    " of '" + model + "' is not loaded and ready");
     }
   }
+  if (policy.shadow_percent > 0 &&
+      !std::binary_search(ready.begin(), ready.end(), policy.shadow_version)) {
+    return base::InvalidArgument("shadow: version " + std::to_string(policy.shadow_version) +
+                                 " of '" + model + "' is not loaded and ready");
+  }
   const int64_t now = o_.clock->WallNanos() / 1000000;
   const std::string json = PolicyToJson(policy);
   // Stored first (with its audit entry), then swapped in: what requests see is always stored.
@@ -141,6 +146,23 @@ base::StatusOr<std::string> Controller::Rollback(const std::string& model, const
   p.weights = {{"stable", 100}};
   return Apply(model, std::move(p), who, "rollback",
                "{\"from\":" + std::to_string(stable) + ",\"to\":" + std::to_string(back) + "}");
+}
+
+base::StatusOr<std::string> Controller::SetShadow(const std::string& model, int64_t version,
+                                                  int64_t percent, double tolerance,
+                                                  const std::string& who) {
+  if (percent < 0 || percent > 100) {
+    return base::InvalidArgument("the shadow percent must be between 0 and 100");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Effective e, Current(model));
+  Policy p = e.policy;
+  p.shadow_version = percent > 0 ? version : 0;
+  p.shadow_percent = percent;
+  p.shadow_tolerance = tolerance;
+  return Apply(
+      model, std::move(p), who, "shadow",
+      "{\"version\":" + std::to_string(version) + ",\"percent\":" + std::to_string(percent) + "}");
 }
 
 }  // namespace inferd::rollout

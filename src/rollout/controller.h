@@ -48,6 +48,10 @@ class Controller {
   // Back to the previous stable, with all the traffic. Errors: FAILED_PRECONDITION when there is
   // none.
   base::StatusOr<std::string> Rollback(const std::string& model, const std::string& who);
+  // Mirrors `percent` (0-100) of the requests to `version` off the hot path; percent 0 stops it.
+  // Outputs without a label agree within `tolerance`.
+  base::StatusOr<std::string> SetShadow(const std::string& model, int64_t version, int64_t percent,
+                                        double tolerance, const std::string& who);
 
  private:
   struct Effective {

@@ -55,6 +55,15 @@ base::Status Validate(const Policy& policy) {
     }
     total += weight;
   }
+  if (policy.shadow_percent < 0 || policy.shadow_percent > 100) {
+    return base::InvalidArgument("shadow percent must be between 0 and 100");
+  }
+  if (policy.shadow_percent > 0 && policy.shadow_version < 1) {
+    return base::InvalidArgument("shadow needs a version (>= 1)");
+  }
+  if (!(policy.shadow_tolerance >= 0)) {
+    return base::InvalidArgument("the shadow tolerance must be a number >= 0");
+  }
   if (!policy.weights.empty() && total == 0) {
     return base::InvalidArgument("the weights add up to 0: no version would serve");
   }
@@ -111,6 +120,11 @@ std::string PolicyToJson(const Policy& policy) {
   j["weights"] = nlohmann::json::object();
   for (const auto& [t, w] : policy.weights) j["weights"][t] = w;
   j["previous_stable"] = policy.previous_stable;
+  if (policy.shadow_version > 0) {
+    j["shadow"] = {{"version", policy.shadow_version},
+                   {"percent", policy.shadow_percent},
+                   {"tolerance", policy.shadow_tolerance}};
+  }
   return j.dump();
 }
 
@@ -119,8 +133,28 @@ base::StatusOr<Policy> PolicyFromJson(std::string_view text) {
   if (!j.is_object()) return base::InvalidArgument("a rollout policy must be a JSON object");
   Policy p;
   for (const auto& [key, value] : j.items()) {
-    if (key != "labels" && key != "weights" && key != "previous_stable") {
-      return base::InvalidArgument("unknown key '" + key + "' (labels, weights)");
+    if (key != "labels" && key != "weights" && key != "previous_stable" && key != "shadow") {
+      return base::InvalidArgument("unknown key '" + key + "' (labels, weights, shadow)");
+    }
+    if (key == "shadow") {
+      if (!value.is_object() || !value.contains("version") ||
+          !value["version"].is_number_integer() ||
+          (value.contains("percent") && !value["percent"].is_number_integer()) ||
+          (value.contains("tolerance") && !value["tolerance"].is_number())) {
+        return base::InvalidArgument(
+            "'shadow' must be {\"version\": V, \"percent\": P, \"tolerance\": T} with integers V "
+            "and P");
+      }
+      for (const auto& [k, _] : value.items()) {
+        if (k != "version" && k != "percent" && k != "tolerance") {
+          return base::InvalidArgument("unknown key 'shadow." + k +
+                                       "' (version, percent, tolerance)");
+        }
+      }
+      p.shadow_version = value["version"].get<int64_t>();
+      p.shadow_percent = value.value("percent", int64_t{100});
+      p.shadow_tolerance = value.value("tolerance", 1e-6);
+      continue;
     }
     if (key == "previous_stable") {
       if (!value.is_array()) return base::InvalidArgument("'previous_stable' must be a list");

@@ -25,6 +25,12 @@ struct Policy {
   std::map<std::string, int64_t> labels;                 // label -> version
   std::vector<std::pair<std::string, int64_t>> weights;  // target (label or version) -> weight
   std::vector<int64_t> previous_stable;  // stable versions before the current one, oldest first
+  // Shadow: this share (0-100) of the requests is also run, off the hot path, on this version;
+  // the client sees only the primary's answer.
+  int64_t shadow_version = 0;  // 0: no shadow
+  int64_t shadow_percent = 0;
+  // Outputs without a `label` agree when every element is within this absolute difference.
+  double shadow_tolerance = 1e-6;
 };
 
 // A policy as JSON ({"labels": {...}, "weights": {...}, "previous_stable": [...]}) and back.

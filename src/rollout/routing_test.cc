@@ -75,6 +75,34 @@ TEST(RoutingTest, ValidationNamesTheProblem) {
   EXPECT_EQ(TargetVersion(Canary(1, 1), "7x"), std::nullopt);
 }
 
+TEST(RoutingTest, ShadowRoundTripsThroughJson) {
+  Policy p = Canary(90, 10);
+  p.shadow_version = 4;
+  p.shadow_percent = 25;
+  p.shadow_tolerance = 0.5;
+  ASSERT_TRUE(Validate(p).ok());
+  auto back = PolicyFromJson(PolicyToJson(p));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->shadow_version, 4);
+  EXPECT_EQ(back->shadow_percent, 25);
+  EXPECT_EQ(back->shadow_tolerance, 0.5);
+  EXPECT_EQ(back->labels, p.labels);
+  // Without a percent, everything is mirrored.
+  auto all = PolicyFromJson(R"({"shadow": {"version": 2}})");
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->shadow_percent, 100);
+  for (const char* bad : {R"({"shadow": 2})", R"({"shadow": {"version": 2, "rate": 1}})",
+                          R"({"shadow": {"version": 2, "percent": 0.5}})"}) {
+    EXPECT_FALSE(PolicyFromJson(bad).ok()) << bad;
+  }
+  p.shadow_percent = 101;
+  EXPECT_NE(Validate(p).message().find("shadow percent must be between 0 and 100"),
+            std::string::npos);
+  p.shadow_percent = 10;
+  p.shadow_version = 0;
+  EXPECT_NE(Validate(p).message().find("shadow needs a version"), std::string::npos);
+}
+
 TEST(RoutingTest, TheTableSwapsWholePolicies) {
   RolloutTable t;
   EXPECT_EQ(t.Override("m"), nullptr);

@@ -134,6 +134,137 @@ TEST_F(RolloutTest, ChangesUnderLoadLoseNoRequest) {
   EXPECT_EQ(Served("1", 50), 50);
 }
 
+TEST_F(RolloutTest, ShadowComparesWithoutTouchingTheAnswer) {
+  // Version 4 takes 10 features, not 30: every shadow run of it fails. Version 5 is a random
+  // forest trained on the same data: its label differs from version 1's on some inputs.
+  server_->Stop();
+  AddModel(repo_, "m", 4, "reg_squarederror");
+  AddModel(repo_, "m", 5, "rf_binary");
+  StartServer();
+  const uint16_t port = server_->port();
+  ASSERT_EQ(Http(port, "POST", "/v2/models/m/rollout",
+                 R"({"labels": {"stable": 1}, "weights": {"stable": 100}})")
+                .status,
+            200);
+  HttpConnection c(port);
+  const json primary = json::parse(c.Request("POST", "/v2/models/m/infer", body_).body)["outputs"];
+  const auto row = ReadCsv(FixtureDir("binary_logistic") / "input.csv", true)[0];
+  const std::string v1_body = json({{"instances", json::array({row})}}).dump();
+  const std::string v1_primary = c.Request("POST", "/v1/models/m:predict", v1_body).body;
+  // Sends 40 v2 and 10 TF Serving requests: all answered by version 1, as without a shadow.
+  auto send = [&] {
+    for (int i = 0; i < 40; ++i) {
+      auto r = c.Request("POST", "/v2/models/m/infer", body_);
+      ASSERT_EQ(r.status, 200) << r.body;
+      EXPECT_EQ(r.Header("inferd-model-version"), "1");
+      EXPECT_EQ(json::parse(r.body)["outputs"], primary);
+    }
+    for (int i = 0; i < 10; ++i) {
+      auto r = c.Request("POST", "/v1/models/m:predict", v1_body);
+      ASSERT_EQ(r.status, 200) << r.body;
+      EXPECT_EQ(r.body, v1_primary);
+    }
+  };
+  auto stats_after = [&](uint64_t pairs) {
+    json st;
+    for (int i = 0; i < 1000; ++i) {
+      st = Status()["shadow_stats"];
+      if (st["pairs"].get<uint64_t>() >= pairs) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return st;
+  };
+
+  auto set = Cli({"shadow", "m", "--version", "3", "--percent", "100", "--tolerance", "0.001"});
+  ASSERT_EQ(set.exit_code, 0) << set.err;
+  EXPECT_EQ(json::parse(set.out)["shadow"],
+            json({{"version", 3}, {"percent", 100}, {"tolerance", 0.001}}));
+  send();
+  json st = stats_after(50);
+  EXPECT_EQ(st["pairs"], 50);
+  EXPECT_EQ(st["agree"], 50);  // version 3 is the same model as version 1
+  EXPECT_EQ(st["dropped"], 0);
+  EXPECT_GT(st["shadow_ms_mean"].get<double>(), 0);
+
+  EXPECT_EQ(st["abs_diff_max"], 0);
+
+  // Version 2 has another base score: the same labels, other probabilities.
+  ASSERT_EQ(Cli({"shadow", "m", "--version", "2"}).exit_code, 0);
+  send();
+  st = stats_after(100);
+  EXPECT_EQ(st["pairs"], 100);
+  EXPECT_EQ(st["agree"], 100);
+  EXPECT_GT(st["abs_diff_max"].get<double>(), 0);
+
+  // Against version 5, over 200 blends of two training rows: as many disagreements as the two
+  // versions, asked directly, give different labels. (Every request is mirrored, those naming a
+  // version too, but for those to the shadow version itself.)
+  const auto rows = ReadCsv(FixtureDir("binary_logistic") / "input.csv", true);
+  std::vector<std::vector<double>> blends;
+  for (size_t i = 0; i < rows.size() && blends.size() < 200; ++i) {
+    for (size_t j = i + 1; j < rows.size() && blends.size() < 200; ++j) {
+      std::vector<double> b(rows[i].size());
+      for (size_t k = 0; k < b.size(); ++k) b[k] = 0.5 * (rows[i][k] + rows[j][k]);
+      blends.push_back(std::move(b));
+    }
+  }
+  auto labels = [&](int version) {
+    auto r = c.Request("POST", "/v2/models/m/versions/" + std::to_string(version) + "/infer",
+                       V2Request(blends, "input", {"label"}));
+    EXPECT_EQ(r.status, 200) << r.body;
+    const json answer = json::parse(r.body);
+    for (const auto& out : answer["outputs"]) {
+      if (out["name"] == "label") return out["data"].get<std::vector<int64_t>>();
+    }
+    return std::vector<int64_t>();
+  };
+  ASSERT_EQ(Cli({"shadow", "m", "--percent", "0"}).exit_code, 0);  // (these are not mirrored)
+  const auto l1 = labels(1), l5 = labels(5);
+  ASSERT_EQ(l1.size(), blends.size());
+  ASSERT_EQ(l5.size(), blends.size());
+  int differ = 0;
+  for (size_t i = 0; i < l1.size(); ++i) differ += l1[i] != l5[i];
+  ASSERT_GT(differ, 0);
+  ASSERT_EQ(Cli({"shadow", "m", "--version", "5", "--percent", "100"}).exit_code, 0);
+  for (const auto& b : blends) {
+    auto r = c.Request("POST", "/v2/models/m/infer", V2Request({b}));
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  st = stats_after(300);
+  EXPECT_EQ(st["pairs"], 300);
+  EXPECT_EQ(st["disagree"], differ);
+  EXPECT_EQ(st["agree"], 300 - differ);
+
+  // A shadow that fails every time changes nothing for the client.
+  ASSERT_EQ(Cli({"shadow", "m", "--version", "4", "--percent", "100"}).exit_code, 0);
+  send();
+  st = stats_after(350);
+  EXPECT_EQ(st["shadow_errors"], 50);
+  const std::string metrics = Http(port, "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("inferd_shadow_requests_total{model=\"m\",outcome=\"shadow_error\"} 50"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("inferd_shadow_requests_total{model=\"m\",outcome=\"disagree\"} " +
+                         std::to_string(differ)),
+            std::string::npos);
+  EXPECT_NE(metrics.find("inferd_shadow_abs_diff_count{model=\"m\"} 300"), std::string::npos);
+
+  // The shadow is part of the stored policy: it survives a restart, and percent 0 stops it.
+  server_->Stop();
+  StartServer();
+  EXPECT_EQ(Status()["shadow"], json({{"version", 4}, {"percent", 100}, {"tolerance", 1e-6}}));
+  ASSERT_EQ(Cli({"shadow", "m", "--percent", "0"}).exit_code, 0);
+  EXPECT_FALSE(Status().contains("shadow"));
+  HttpConnection c2(server_->port());
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(c2.Request("POST", "/v2/models/m/infer", body_).status, 200);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(Status()["shadow_stats"]["pairs"], 0);
+  auto audit = json::parse(Http(server_->port(), "GET", "/v2/audit?model=m&limit=1").body);
+  ASSERT_EQ(audit.size(), 1u);
+  EXPECT_EQ(audit[0]["action"], "shadow");
+}
+
 TEST_F(RolloutTest, BadChangesAreRefusedWithTheReason) {
   const uint16_t port = server_->port();
   struct Case {
@@ -153,6 +284,13 @@ TEST_F(RolloutTest, BadChangesAreRefusedWithTheReason) {
       {"/v2/models/m/rollout", "[1]", 400, "must be a JSON object"},
       {"/v2/models/m/rollout/promote", "{}", 400, "has no canary to promote"},
       {"/v2/models/m/rollout/sideways", "{}", 404, "no rollout action 'sideways'"},
+      {"/v2/models/m/rollout/shadow", R"({"version": 9, "percent": 10})", 400,
+       "shadow: version 9 of 'm' is not loaded and ready"},
+      {"/v2/models/m/rollout/shadow", R"({"version": 2, "percent": 101})", 400,
+       "percent must be between 0 and 100"},
+      {"/v2/models/m/rollout/shadow", R"({"version": 2})", 400, "'percent' (0-100) is required"},
+      {"/v2/models/m/rollout/shadow", R"({"percent": 5})", 400, "'version' names the shadow"},
+      {"/v2/models/m/rollout", R"({"shadow": {"version": "2"}})", 400, "with integers"},
       {"/v2/models/nope/rollout", R"({"canary": 2, "weight": 10})", 404, "nope"},
   };
   for (const auto& c : cases) {

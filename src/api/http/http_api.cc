@@ -306,7 +306,18 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
         if (!method_is("GET")) return false;
         auto status = rc.Status(name);
         if (!status.ok()) return SetError(res, status.status());
-        res.body = std::move(status).value();
+        nlohmann::json j = nlohmann::json::parse(*status);
+        const auto s = options_.inference->ShadowStatsFor(name);
+        j["shadow_stats"] = {{"pairs", s.pairs},
+                             {"agree", s.agree},
+                             {"disagree", s.disagree},
+                             {"shadow_errors", s.shadow_errors},
+                             {"dropped", s.dropped},
+                             {"primary_ms_mean", s.pairs ? s.primary_ms_sum / s.pairs : 0.0},
+                             {"shadow_ms_mean", s.pairs ? s.shadow_ms_sum / s.pairs : 0.0},
+                             {"abs_diff_mean", s.scored ? s.abs_diff_sum / s.scored : 0.0},
+                             {"abs_diff_max", s.abs_diff_max}};
+        res.body = j.dump();
         return false;
       }
       *endpoint = n == 4 ? "v2_rollout_set" : "v2_rollout_change";
@@ -334,8 +345,22 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
         out = v.ok() ? rc.Promote(name, *v, who) : StatusOr<std::string>(v.status());
       } else if (n == 5 && seg[4] == "rollback") {
         out = rc.Rollback(name, who);
+      } else if (n == 5 && seg[4] == "shadow") {
+        auto v = version_field("version");
+        if (!v.ok()) return SetError(res, v.status());
+        if (!body.contains("percent") || !body["percent"].is_number_integer()) {
+          return SetError(res, 400, "'percent' (0-100) is required; 0 stops the shadow");
+        }
+        const int64_t percent = body["percent"].get<int64_t>();
+        if (percent > 0 && !v->has_value()) {
+          return SetError(res, 400, "'version' names the shadow version");
+        }
+        if (body.contains("tolerance") && !body["tolerance"].is_number()) {
+          return SetError(res, 400, "'tolerance' must be a number >= 0");
+        }
+        out = rc.SetShadow(name, v->value_or(0), percent, body.value("tolerance", 1e-6), who);
       } else if (n == 5) {
-        return SetError(res, 404, "no rollout action '" + seg[4] + "' (promote, rollback)");
+        return SetError(res, 404, "no rollout action '" + seg[4] + "' (promote, rollback, shadow)");
       } else if (body.contains("canary")) {
         auto v = version_field("canary");
         if (!v.ok()) return SetError(res, v.status());
