@@ -43,8 +43,8 @@ for _ in $(seq "$ROUNDS"); do
   on=$(run)
   echo "$off $on" >> "$tmp/ratios"
 done
-curl -s "$URL/v2/models/m/rollout" > "$tmp/status.json" 2>/dev/null ||
-  "$INFERD" --log-level warn rollout status m --server "$URL" > "$tmp/status.json"
+shadow --percent 0
+"$INFERD" --log-level warn rollout status m --server "$URL" > "$tmp/status.json"
 python3 - "$tmp/ratios" "$tmp/status.json" <<'PY'
 import json, statistics, sys
 rows = [tuple(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
