@@ -206,7 +206,35 @@ StatusOr<ModelConfig> ParseNode(const YAML::Node& root, const std::string& name)
   }
   if (const auto& r = root["rollout"]) {
     if (!r.IsMap()) return InvalidArgument("rollout must be a mapping");
-    RETURN_IF_ERROR(CheckKeys(r, "rollout", {"labels", "weights", "shadow"}));
+    RETURN_IF_ERROR(CheckKeys(r, "rollout", {"labels", "weights", "shadow", "auto_rollback"}));
+    if (const auto& a = r["auto_rollback"]) {
+      rollout::AutoRollbackConfig& ar = cfg.auto_rollback;
+      if (a.IsScalar()) {
+        ar.enabled = a.as<bool>();
+      } else {
+        if (!a.IsMap())
+          return InvalidArgument("rollout.auto_rollback must be true, false or a mapping");
+        RETURN_IF_ERROR(CheckKeys(a, "rollout.auto_rollback",
+                                  {"enabled", "window_s", "min_samples", "error_rate_margin",
+                                   "p99_margin", "p99_min_diff_ms", "signals"}));
+        ar.enabled = a["enabled"] ? a["enabled"].as<bool>() : true;
+        if (a["window_s"]) ar.window = std::chrono::seconds(a["window_s"].as<int64_t>());
+        if (a["min_samples"]) ar.min_samples = a["min_samples"].as<int64_t>();
+        if (a["error_rate_margin"]) ar.error_rate_margin = a["error_rate_margin"].as<double>();
+        if (a["p99_margin"]) ar.p99_margin = a["p99_margin"].as<double>();
+        if (a["p99_min_diff_ms"]) ar.p99_min_diff_ms = a["p99_min_diff_ms"].as<double>();
+        if (const auto& signals = a["signals"]) {
+          if (!signals.IsSequence()) {
+            return InvalidArgument("rollout.auto_rollback.signals must be a list");
+          }
+          ar.signals.clear();
+          for (const auto& s : signals) ar.signals.push_back(s.as<std::string>());
+        }
+      }
+      if (Status st = rollout::ValidateAutoRollback(ar); !st.ok()) {
+        return InvalidArgument("rollout.auto_rollback: " + st.message());
+      }
+    }
     if (const auto& shadow = r["shadow"]) {
       if (!shadow.IsMap()) {
         return InvalidArgument("rollout.shadow must be {version, percent, tolerance}");

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "rollout/auto_rollback.h"
 #include "rollout/routing.h"
 #include "tensor/data_type.h"
 #include "tensor/tensor.h"
@@ -92,6 +93,8 @@ struct ModelConfig {
   // instead of a version) and weights over labels or versions for requests that name neither.
   // The initial policy: one set through the API takes precedence (rollout/routing.h).
   rollout::Policy rollout;
+  // rollout.auto_rollback: the canary's weight goes to 0 when it does worse than stable.
+  rollout::AutoRollbackConfig auto_rollback;
   // Free-form backend parameters (string values), e.g. forest `threads`.
   std::map<std::string, std::string> parameters;
 };

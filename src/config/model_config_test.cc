@@ -106,6 +106,11 @@ TEST(ModelConfigTest, ErrorsNameTheProblem) {
       {"rollout: {shadow: {version: 2, rate: 1}}", "unknown key 'rate'"},
       {"rollout: {shadow: {version: 2, tolerance: -1}}", "tolerance must be a number >= 0"},
       {"rollout: {shadow: 2}", "rollout.shadow must be {version, percent, tolerance}"},
+      {"rollout: {auto_rollback: {window_s: 0}}", "rollout.auto_rollback: window_s must be >= 1"},
+      {"rollout: {auto_rollback: {signals: [accuracy]}}",
+       "unknown signal 'accuracy' (error_rate, p99_latency)"},
+      {"rollout: {auto_rollback: {margin: 1}}", "unknown key 'margin'"},
+      {"rollout: {auto_rollback: {signals: error_rate}}", "signals must be a list"},
   };
   for (const auto& c : cases) {
     auto r = ParseModelConfig(c.yaml, "m");
@@ -125,6 +130,26 @@ TEST(ModelConfigTest, RolloutShadow) {
   c = ParseModelConfig("rollout: {shadow: {version: 3}}", "m");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->rollout.shadow_percent, 100);
+}
+
+TEST(ModelConfigTest, RolloutAutoRollback) {
+  auto c = ParseModelConfig("rollout: {auto_rollback: true}", "m");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_TRUE(c->auto_rollback.enabled);
+  EXPECT_EQ(c->auto_rollback.window, std::chrono::seconds(60));
+  c = ParseModelConfig(
+      "rollout: {auto_rollback: {window_s: 30, min_samples: 20, error_rate_margin: 0.05, "
+      "signals: [error_rate]}}",
+      "m");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_TRUE(c->auto_rollback.enabled);
+  EXPECT_EQ(c->auto_rollback.window, std::chrono::seconds(30));
+  EXPECT_EQ(c->auto_rollback.min_samples, 20);
+  EXPECT_EQ(c->auto_rollback.error_rate_margin, 0.05);
+  EXPECT_EQ(c->auto_rollback.signals, std::vector<std::string>{"error_rate"});
+  c = ParseModelConfig("rollout: {labels: {stable: 1}}", "m");
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE(c->auto_rollback.enabled);
 }
 
 TEST(VersionPolicyTest, Select) {

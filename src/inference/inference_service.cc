@@ -53,6 +53,7 @@ struct InferenceService::VersionStats {
   monitoring::Counter *success, *client_error, *server_error, *rows, *queue_full, *timeout;
   monitoring::Histogram *duration, *queue, *compute, *batch_size;
   monitoring::Gauge* in_flight;
+  monitoring::RequestCounts counts;  // for automatic rollback's windows
   base::Mutex mu;
   VersionStatistics totals GUARDED_BY(mu);
 };
@@ -214,6 +215,20 @@ StatusOr<int64_t> InferenceService::LabelVersion(std::string_view model, const s
   return it->second;
 }
 
+std::optional<monitoring::RequestCounts::Snapshot> InferenceService::Counts(std::string_view model,
+                                                                            int64_t version) {
+  std::shared_ptr<VersionStats> stats;
+  {
+    base::MutexLock lock(stats_mu_);
+    auto m = stats_.find(model);
+    if (m == stats_.end()) return std::nullopt;
+    auto v = m->second.find(version);
+    if (v == m->second.end()) return std::nullopt;
+    stats = v->second;
+  }
+  return stats->counts.Take();
+}
+
 std::shared_ptr<ShadowPair> InferenceService::MaybeShadow(std::string_view model,
                                                           int64_t primary_version,
                                                           const InferRequest& request) {
@@ -284,6 +299,7 @@ void InferenceService::Finish(VersionStats& s, const Status& status, base::Clock
   if (code == base::StatusCode::kResourceExhausted) s.queue_full->Increment();
   if (code == base::StatusCode::kDeadlineExceeded) s.timeout->Increment();
   s.duration->Observe(std::chrono::duration<double>(elapsed).count());
+  s.counts.Record(std::chrono::duration<double>(elapsed).count(), !status.ok());
   const bool ran = batch_rows > 0;
   if (ran) {
     s.queue->Observe(std::chrono::duration<double>(queue).count());

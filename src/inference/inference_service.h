@@ -21,6 +21,7 @@
 #include "inference/shadow.h"
 #include "lifecycle/model_manager.h"
 #include "monitoring/metrics.h"
+#include "monitoring/request_counts.h"
 #include "rollout/routing.h"
 #include "tensor/tensor.h"
 
@@ -91,6 +92,10 @@ class InferenceService {
   std::shared_ptr<ShadowPair> MaybeShadow(std::string_view model, int64_t primary_version,
                                           const InferRequest& request);
   ShadowStats ShadowStatsFor(const std::string& model) { return shadow_->Stats(model); }
+  // A version's cumulative request counts (monitoring/request_counts.h); none before its first
+  // request.
+  std::optional<monitoring::RequestCounts::Snapshot> Counts(std::string_view model,
+                                                            int64_t version);
 
   // Counts a request for `handle` that the transport refused before Infer (a body it could not
   // decode), so client errors show per model and version.

@@ -165,4 +165,26 @@ base::StatusOr<std::string> Controller::SetShadow(const std::string& model, int6
       "{\"version\":" + std::to_string(version) + ",\"percent\":" + std::to_string(percent) + "}");
 }
 
+base::StatusOr<Policy> Controller::EffectivePolicy(const std::string& model) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Effective e, Current(model));
+  return std::move(e.policy);
+}
+
+base::StatusOr<std::string> Controller::AutoRollbackCanary(const std::string& model, int64_t canary,
+                                                           const std::string& detail) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Effective e, Current(model));
+  auto it = e.policy.labels.find("canary");
+  if (it == e.policy.labels.end() || it->second != canary || WeightOf(e.policy, canary) == 0) {
+    return base::FailedPrecondition("version " + std::to_string(canary) + " of '" + model +
+                                    "' is no longer a canary taking traffic");
+  }
+  Policy p = e.policy;
+  for (auto& [target, weight] : p.weights) {
+    if (TargetVersion(p, target) == canary) weight = 0;  // the others keep their shares
+  }
+  return Apply(model, std::move(p), "auto-rollback", "auto_rollback", detail);
+}
+
 }  // namespace inferd::rollout

@@ -53,6 +53,15 @@ class Controller {
   base::StatusOr<std::string> SetShadow(const std::string& model, int64_t version, int64_t percent,
                                         double tolerance, const std::string& who);
 
+  // The effective policy (the API's, else config.yaml's).
+  base::StatusOr<Policy> EffectivePolicy(const std::string& model);
+  // Automatic rollback (auto_rollback.h): the canary's weight goes to 0 (the other targets keep
+  // theirs), audited as `auto_rollback` by "auto-rollback" with `detail` (JSON).
+  // FAILED_PRECONDITION when `canary` is no longer the canary taking traffic (a change raced the
+  // watcher).
+  base::StatusOr<std::string> AutoRollbackCanary(const std::string& model, int64_t canary,
+                                                 const std::string& detail);
+
  private:
   struct Effective {
     Policy policy;

@@ -113,6 +113,14 @@ void RolloutTable::SetOverride(const std::string& model, std::shared_ptr<const P
   }
 }
 
+int64_t WeightOf(const Policy& policy, int64_t version) {
+  int64_t sum = 0;
+  for (const auto& [target, weight] : policy.weights) {
+    if (TargetVersion(policy, target) == version) sum += weight;
+  }
+  return sum;
+}
+
 std::string PolicyToJson(const Policy& policy) {
   nlohmann::json j;
   j["labels"] = nlohmann::json::object();

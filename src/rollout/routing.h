@@ -43,6 +43,8 @@ base::Status Validate(const Policy& policy);
 
 // The version a target (label or version number) names; nullopt when it names none.
 std::optional<int64_t> TargetVersion(const Policy& policy, const std::string& target);
+// The sum of the weights of the targets that are `version`.
+int64_t WeightOf(const Policy& policy, int64_t version);
 
 // The version to serve out of `ready` (ascending), by the policy's weights: deterministic in
 // `route_key` when it is not empty, else by `random` (uniform 64 bits). nullopt when the policy

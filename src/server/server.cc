@@ -2,6 +2,8 @@
 
 #include <dlfcn.h>
 
+#include <set>
+
 #include "api/grpc/grpc_module.h"
 #include "api/http/http_api.h"
 #include "backend/backend.h"
@@ -12,6 +14,8 @@
 #include "monitoring/metrics.h"
 #include "monitoring/process_metrics.h"
 #include "repository/file_system_source.h"
+#include "rollout/auto_rollback.h"
+#include "rollout/controller.h"
 #include "server/backends.h"
 #include "server/plugin_backend.h"
 #include "store/opening_store.h"
@@ -109,6 +113,7 @@ class Server::Parts {
   std::unique_ptr<repository::FileSystemSource> source;
   std::unique_ptr<lifecycle::ModelManager> models;
   std::unique_ptr<inference::InferenceService> inference;
+  std::unique_ptr<rollout::AutoRollback> auto_rollback;  // watches canaries (rollout.auto_rollback)
   std::unique_ptr<api::http::HttpApi> http_api;
   std::unique_ptr<api::http::HttpServer> http;
   std::unique_ptr<api::http::HttpServer> metrics_http;  // with --metrics-port
@@ -170,6 +175,26 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
       parts->inference,
       inference::InferenceService::Create(
           {.models = parts->models.get(), .metrics = &parts->metrics, .rollout = &parts->rollout}));
+  {
+    rollout::AutoRollbackOptions ar;
+    ar.controller = parts->rollout_control.get();
+    ar.metrics = &parts->metrics;
+    auto* models = parts->models.get();
+    auto* inference = parts->inference.get();
+    ar.models = [models] {
+      std::set<std::string> names;
+      for (const auto& e : models->Index()) names.insert(e.name);
+      return std::vector<std::string>(names.begin(), names.end());
+    };
+    ar.config = [models](const std::string& m) -> std::optional<rollout::AutoRollbackConfig> {
+      auto h = models->Get(m);
+      if (!h.ok()) return std::nullopt;
+      return h->config->auto_rollback;
+    };
+    ar.counts = [inference](const std::string& m, int64_t v) { return inference->Counts(m, v); };
+    parts->auto_rollback = std::make_unique<rollout::AutoRollback>(std::move(ar));
+    parts->auto_rollback->Start();
+  }
   api::http::HttpApiOptions api_options;
   api_options.inference = parts->inference.get();
   api_options.models = parts->models.get();

@@ -118,13 +118,21 @@ TEST_F(RolloutTest, ChangesUnderLoadLoseNoRequest) {
       }
     });
   }
+  // Each change is made while requests are being answered: after it, 10 more are awaited.
+  auto after_more = [&] {
+    const int target = ok.load() + 10;
+    while (ok.load() < target && failed.load() == 0) std::this_thread::yield();
+  };
   for (int round = 0; round < 5; ++round) {
     ASSERT_EQ(
         Http(server_->port(), "POST", "/v2/models/m/rollout", R"({"canary": 3, "weight": 50})")
             .status,
         200);
+    after_more();
     ASSERT_EQ(Http(server_->port(), "POST", "/v2/models/m/rollout/promote").status, 200);
+    after_more();
     ASSERT_EQ(Http(server_->port(), "POST", "/v2/models/m/rollout/rollback").status, 200);
+    after_more();
   }
   stop = true;
   for (auto& c : clients) c.join();
@@ -263,6 +271,61 @@ TEST_F(RolloutTest, ShadowComparesWithoutTouchingTheAnswer) {
   auto audit = json::parse(Http(server_->port(), "GET", "/v2/audit?model=m&limit=1").body);
   ASSERT_EQ(audit.size(), 1u);
   EXPECT_EQ(audit[0]["action"], "shadow");
+}
+
+TEST_F(RolloutTest, AFailingCanaryIsRolledBackAutomatically) {
+  // Version 4 takes 10 features, not 30: every request it gets fails.
+  server_->Stop();
+  AddModel(repo_, "m", 4, "reg_squarederror");
+  WriteFile(repo_ / "m" / "config.yaml",
+            "version_policy: {all: true}\n"
+            "rollout: {labels: {stable: 1}, weights: {stable: 100},\n"
+            "          auto_rollback: {window_s: 60, min_samples: 20, signals: [error_rate]}}\n");
+  StartServer();
+  const uint16_t port = server_->port();
+  // A healthy canary (version 3 is version 1's model) keeps its weight.
+  ASSERT_EQ(Cli({"set", "m", "--canary", "3", "--weight", "50"}).exit_code, 0);
+  HttpConnection c(port);
+  for (int i = 0; i < 200; ++i)
+    EXPECT_EQ(c.Request("POST", "/v2/models/m/infer", body_).status, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // two checks or more
+  EXPECT_EQ(Status()["weights"]["canary"], 50);
+
+  ASSERT_EQ(Cli({"set", "m", "--canary", "4", "--weight", "50"}).exit_code, 0);
+  int failed = 0, sent = 0;
+  json s;
+  for (; sent < 5000; ++sent) {
+    failed += c.Request("POST", "/v2/models/m/infer", body_).status != 200;
+    if (sent % 20 == 19) {
+      s = Status();
+      if (s["weights"]["canary"] == 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  ASSERT_EQ(s["weights"]["canary"], 0) << s.dump();
+  EXPECT_EQ(s["weights"]["stable"], 50);  // stable keeps its share: it now serves everything
+  EXPECT_EQ(s["labels"]["canary"], 4);
+  EXPECT_GE(failed, 20);
+  EXPECT_EQ(Served("1", 100), 100);
+  auto audit = json::parse(Http(port, "GET", "/v2/audit?model=m&limit=1").body);
+  ASSERT_EQ(audit.size(), 1u);
+  EXPECT_EQ(audit[0]["action"], "auto_rollback");
+  EXPECT_EQ(audit[0]["who"], "auto-rollback");
+  const json detail = json::parse(audit[0]["detail"].get<std::string>());
+  EXPECT_EQ(detail["signal"], "error_rate");
+  EXPECT_EQ(detail["canary"], 4);
+  EXPECT_NE(detail["reason"].get<std::string>().find("error rate 100.00%"), std::string::npos)
+      << detail.dump();
+  EXPECT_NE(
+      Http(port, "GET", "/metrics")
+          .body.find("inferd_rollout_auto_rollbacks_total{model=\"m\",signal=\"error_rate\"} 1"),
+      std::string::npos);
+  EXPECT_NE(server_->Log().find("auto-rollback of 'm': canary version 4 set to weight 0"),
+            std::string::npos);
+  // It is stored like any change.
+  server_->Stop();
+  StartServer();
+  EXPECT_EQ(Status()["weights"]["canary"], 0);
 }
 
 TEST_F(RolloutTest, BadChangesAreRefusedWithTheReason) {
