@@ -206,7 +206,14 @@ StatusOr<ModelConfig> ParseNode(const YAML::Node& root, const std::string& name)
   }
   if (const auto& r = root["rollout"]) {
     if (!r.IsMap()) return InvalidArgument("rollout must be a mapping");
-    RETURN_IF_ERROR(CheckKeys(r, "rollout", {"labels", "weights", "shadow", "auto_rollback"}));
+    RETURN_IF_ERROR(CheckKeys(r, "rollout",
+                              {"labels", "weights", "shadow", "auto_rollback", "route_key_input"}));
+    if (const auto& k = r["route_key_input"]) {
+      cfg.rollout.route_key_input = k.as<std::string>();
+      if (cfg.rollout.route_key_input.empty()) {
+        return InvalidArgument("rollout.route_key_input must name an input");
+      }
+    }
     if (const auto& a = r["auto_rollback"]) {
       rollout::AutoRollbackConfig& ar = cfg.auto_rollback;
       if (a.IsScalar()) {

@@ -111,6 +111,7 @@ TEST(ModelConfigTest, ErrorsNameTheProblem) {
        "unknown signal 'accuracy' (error_rate, p99_latency)"},
       {"rollout: {auto_rollback: {margin: 1}}", "unknown key 'margin'"},
       {"rollout: {auto_rollback: {signals: error_rate}}", "signals must be a list"},
+      {"rollout: {route_key_input: ''}", "rollout.route_key_input must name an input"},
   };
   for (const auto& c : cases) {
     auto r = ParseModelConfig(c.yaml, "m");
@@ -127,6 +128,9 @@ TEST(ModelConfigTest, RolloutShadow) {
   EXPECT_EQ(c->rollout.shadow_version, 2);
   EXPECT_EQ(c->rollout.shadow_percent, 25);
   EXPECT_EQ(c->rollout.shadow_tolerance, 0.01);
+  c = ParseModelConfig("rollout: {route_key_input: user_id}", "m");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->rollout.route_key_input, "user_id");
   c = ParseModelConfig("rollout: {shadow: {version: 3}}", "m");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->rollout.shadow_percent, 100);

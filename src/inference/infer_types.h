@@ -21,6 +21,11 @@ struct InferRequest {
   // 1: most urgent) and how long the request may wait in the queue (only shortens the model's).
   int priority = 0;
   std::optional<std::chrono::microseconds> timeout;
+  // Set by transports: the client named no version or label (the rollout policy chose one), and
+  // whether it sent a route key (header or metadata). A routed request without a route key is
+  // routed again by the value of the policy's route_key_input, when it has that input.
+  bool routed = false;
+  bool route_key_given = false;
 };
 
 struct InferResponse {

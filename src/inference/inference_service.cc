@@ -229,12 +229,10 @@ std::optional<monitoring::RequestCounts::Snapshot> InferenceService::Counts(std:
   return stats->counts.Take();
 }
 
-std::shared_ptr<ShadowPair> InferenceService::MaybeShadow(std::string_view model,
+std::shared_ptr<ShadowPair> InferenceService::MaybeShadow(const rollout::Policy& p,
+                                                          std::string_view model,
                                                           int64_t primary_version,
                                                           const InferRequest& request) {
-  auto policy = Policy(model);
-  if (!policy.ok()) return nullptr;
-  const rollout::Policy& p = **policy;
   if (p.shadow_percent <= 0 || p.shadow_version == primary_version) return nullptr;
   thread_local std::mt19937_64 rng(std::random_device{}());
   if (static_cast<int64_t>(rng() % 100) >= p.shadow_percent) return nullptr;
@@ -330,13 +328,39 @@ void InferenceService::Finish(VersionStats& s, const Status& status, base::Clock
 
 void InferenceService::InferAsync(InferRequest request, const lifecycle::ModelHandle& handle,
                                   InferCallback done) {
-  if (auto pair = MaybeShadow(handle.name, handle.version, request)) {
-    done = [pair = std::move(pair), done = std::move(done)](StatusOr<InferResponse> r) {
-      pair->Primary(r);
-      done(std::move(r));
-    };
+  auto policy = Policy(handle.name);  // (once per request: routing by input and shadow)
+  std::optional<lifecycle::ModelHandle> rerouted;
+  if (policy.ok() && !(*policy)->route_key_input.empty()) {
+    // Sticky routing by an input's value; the input goes unless the model declares it.
+    const std::string& name = (*policy)->route_key_input;
+    auto it = std::find_if(request.inputs.begin(), request.inputs.end(),
+                           [&](const tensor::Tensor& t) { return t.name() == name; });
+    if (it != request.inputs.end()) {
+      if (request.routed && !request.route_key_given) {
+        std::string key;
+        tensor::VisitNumericType(it->dtype(), [&](auto tag) {
+          using T = decltype(tag);
+          if (auto d = it->data<T>(); !d.empty()) key = std::to_string(d[0]);
+        });
+        if (auto h = Resolve(handle.name, std::nullopt, key); h.ok()) rerouted = std::move(*h);
+      }
+      const auto& declared = (rerouted ? *rerouted : handle).model->signature().inputs;
+      if (std::none_of(declared.begin(), declared.end(),
+                       [&](const auto& spec) { return spec.name == name; })) {
+        request.inputs.erase(it);
+      }
+    }
   }
-  RunAsync(std::move(request), handle, std::move(done));
+  const lifecycle::ModelHandle& h = rerouted ? *rerouted : handle;
+  if (policy.ok()) {
+    if (auto pair = MaybeShadow(**policy, h.name, h.version, request)) {
+      done = [pair = std::move(pair), done = std::move(done)](StatusOr<InferResponse> r) {
+        pair->Primary(r);
+        done(std::move(r));
+      };
+    }
+  }
+  RunAsync(std::move(request), h, std::move(done));
 }
 
 void InferenceService::RunAsync(InferRequest request, const lifecycle::ModelHandle& handle,

@@ -86,11 +86,6 @@ class InferenceService {
   // The version a label names in the effective policy. Errors: NOT_FOUND (model, or label; the
   // message lists the model's labels).
   base::StatusOr<int64_t> LabelVersion(std::string_view model, const std::string& label);
-  // Shadow traffic (shadow.h), as InferAsync does it: when the model's effective policy shadows
-  // this request (its percent, a shadow version other than `primary_version`), queues a copy for
-  // the shadow version and returns the pair to report the primary's answer to; else null.
-  std::shared_ptr<ShadowPair> MaybeShadow(std::string_view model, int64_t primary_version,
-                                          const InferRequest& request);
   ShadowStats ShadowStatsFor(const std::string& model) { return shadow_->Stats(model); }
   // A version's cumulative request counts (monitoring/request_counts.h); none before its first
   // request.
@@ -111,6 +106,11 @@ class InferenceService {
   struct VersionStats;  // per model version: metric cells and Triton's counters
 
  private:
+  // Shadow traffic (shadow.h), as InferAsync does it: when policy `p` shadows this request (its
+  // percent, a shadow version other than `primary_version`), queues a copy for the shadow version
+  // and returns the pair to report the primary's answer to; else null.
+  std::shared_ptr<ShadowPair> MaybeShadow(const rollout::Policy& p, std::string_view model,
+                                          int64_t primary_version, const InferRequest& request);
   // InferAsync without the shadow.
   void RunAsync(InferRequest request, const lifecycle::ModelHandle& handle, InferCallback done);
   explicit InferenceService(const InferenceServiceOptions& options);

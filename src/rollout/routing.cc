@@ -128,6 +128,7 @@ std::string PolicyToJson(const Policy& policy) {
   j["weights"] = nlohmann::json::object();
   for (const auto& [t, w] : policy.weights) j["weights"][t] = w;
   j["previous_stable"] = policy.previous_stable;
+  if (!policy.route_key_input.empty()) j["route_key_input"] = policy.route_key_input;
   if (policy.shadow_version > 0) {
     j["shadow"] = {{"version", policy.shadow_version},
                    {"percent", policy.shadow_percent},
@@ -141,8 +142,17 @@ base::StatusOr<Policy> PolicyFromJson(std::string_view text) {
   if (!j.is_object()) return base::InvalidArgument("a rollout policy must be a JSON object");
   Policy p;
   for (const auto& [key, value] : j.items()) {
-    if (key != "labels" && key != "weights" && key != "previous_stable" && key != "shadow") {
-      return base::InvalidArgument("unknown key '" + key + "' (labels, weights, shadow)");
+    if (key != "labels" && key != "weights" && key != "previous_stable" && key != "shadow" &&
+        key != "route_key_input") {
+      return base::InvalidArgument("unknown key '" + key +
+                                   "' (labels, weights, shadow, route_key_input)");
+    }
+    if (key == "route_key_input") {
+      if (!value.is_string() || value.get<std::string>().empty()) {
+        return base::InvalidArgument("'route_key_input' must name an input");
+      }
+      p.route_key_input = value.get<std::string>();
+      continue;
     }
     if (key == "shadow") {
       if (!value.is_object() || !value.contains("version") ||

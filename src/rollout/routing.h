@@ -31,6 +31,10 @@ struct Policy {
   int64_t shadow_percent = 0;
   // Outputs without a `label` agree when every element is within this absolute difference.
   double shadow_tolerance = 1e-6;
+  // Sticky routing by a request input (e.g. user_id): its first element is the route key of
+  // requests that send none in the header. The input is removed before the model runs unless the
+  // model declares it.
+  std::string route_key_input;
 };
 
 // A policy as JSON ({"labels": {...}, "weights": {...}, "previous_stable": [...]}) and back.

@@ -80,6 +80,7 @@ TEST(RoutingTest, ShadowRoundTripsThroughJson) {
   p.shadow_version = 4;
   p.shadow_percent = 25;
   p.shadow_tolerance = 0.5;
+  p.route_key_input = "user_id";
   ASSERT_TRUE(Validate(p).ok());
   auto back = PolicyFromJson(PolicyToJson(p));
   ASSERT_TRUE(back.ok()) << back.status().ToString();
@@ -87,6 +88,8 @@ TEST(RoutingTest, ShadowRoundTripsThroughJson) {
   EXPECT_EQ(back->shadow_percent, 25);
   EXPECT_EQ(back->shadow_tolerance, 0.5);
   EXPECT_EQ(back->labels, p.labels);
+  EXPECT_EQ(back->route_key_input, "user_id");
+  EXPECT_FALSE(PolicyFromJson(R"({"route_key_input": 3})").ok());
   // Without a percent, everything is mirrored.
   auto all = PolicyFromJson(R"({"shadow": {"version": 2}})");
   ASSERT_TRUE(all.ok());

@@ -36,8 +36,12 @@ class GrpcFrontend final : public api::grpc::ServingFrontend {
   std::string ServerVersion() const override { return http_api_.options().server_version; }
   std::vector<std::string> Extensions() const override { return api::http::HttpApi::Extensions(); }
   base::StatusOr<lifecycle::ModelHandle> Resolve(std::string_view model,
-                                                 std::optional<int64_t> version) override {
-    return inference_.Resolve(model, version);
+                                                 std::optional<int64_t> version,
+                                                 std::string_view route_key) override {
+    return inference_.Resolve(model, version, route_key);
+  }
+  base::StatusOr<int64_t> LabelVersion(std::string_view model, const std::string& label) override {
+    return inference_.LabelVersion(model, label);
   }
   base::StatusOr<lifecycle::ModelHandle> Get(std::string_view model,
                                              std::optional<int64_t> version) override {

@@ -9,6 +9,7 @@
 
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "e2e/test_support.h"
@@ -241,8 +242,10 @@ TEST(GrpcTest, ServesTheProtocolAsRestDoes) {
        "nope"},
       {"unknown version", [](auto& r) { r.set_model_version("7"); }, ::grpc::StatusCode::NOT_FOUND,
        "7"},
-      {"bad version", [](auto& r) { r.set_model_version("abc"); },
-       ::grpc::StatusCode::INVALID_ARGUMENT, "version 'abc'"},
+      {"bad version", [](auto& r) { r.set_model_version("-1"); },
+       ::grpc::StatusCode::INVALID_ARGUMENT, "version '-1' is not a positive integer"},
+      {"unknown label", [](auto& r) { r.set_model_version("abc"); }, ::grpc::StatusCode::NOT_FOUND,
+       "has no label 'abc' (labels: none)"},
       {"too few values",
        [](auto& r) {
          r.mutable_inputs(0)->mutable_contents()->mutable_fp32_contents()->RemoveLast();
@@ -339,6 +342,54 @@ TEST(GrpcTest, ServesTheProtocolAsRestDoes) {
   ::grpc::StatusCode code;
   c.Health("no.such.Service", &code);
   EXPECT_EQ(code, ::grpc::StatusCode::NOT_FOUND);
+}
+
+TEST(GrpcTest, RolloutLabelsAndStickyRouteKeys) {
+  TempDir repo;
+  AddModel(repo.path(), "m", 1, "binary_logistic");
+  AddModel(repo.path(), "m", 2, "binary_logistic_base_score");
+  WriteFile(repo.path() / "m" / "config.yaml",
+            "version_policy: {all: true}\n"
+            "rollout: {labels: {stable: 1, canary: 2}, weights: {stable: 50, canary: 50}}\n");
+  auto server = ServerProcess::Start(repo.path(), {"--grpc-port", "0"});
+  ASSERT_NE(server, nullptr);
+  Client c(server->port("gRPC"));
+  const auto rows = ReadCsv(FixtureDir("binary_logistic") / "input.csv", true);
+  const std::vector<std::vector<double>> one = {rows[0]};
+  // The version that answers, with an optional route key in the call's metadata.
+  auto served = [&](const std::string& version, const std::string& key) -> std::string {
+    pb::ModelInferRequest req = Request("m", one);
+    req.set_model_version(version);
+    pb::ModelInferResponse resp;
+    ::grpc::ClientContext ctx;
+    if (!key.empty()) ctx.AddMetadata("inferd-route-key", key);
+    auto st = c.stub().ModelInfer(&ctx, req, &resp);
+    if (!st.ok()) return "error: " + st.error_message();
+    return resp.model_version();
+  };
+  EXPECT_EQ(served("stable", ""), "1");
+  EXPECT_EQ(served("canary", ""), "2");
+  EXPECT_EQ(served("2", ""), "2");
+  EXPECT_EQ(served("blue", ""), "error: model 'm' has no label 'blue' (labels: canary, stable)");
+  pb::ModelMetadataRequest mm;
+  mm.set_name("m");
+  mm.set_version("canary");
+  pb::ModelMetadataResponse meta;
+  ASSERT_TRUE(c.Call(&Stub::ModelMetadata, mm, &meta).ok());
+  ASSERT_EQ(meta.versions_size(), 1);
+  EXPECT_EQ(meta.versions(0), "2");
+  // One key stays on one version, the same one HTTP picks for it; keys spread over both.
+  std::set<std::string> versions;
+  for (int k = 0; k < 40; ++k) {
+    const std::string key = "user-" + std::to_string(k);
+    const std::string first = served("", key);
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(served("", key), first) << key;
+    HttpConnection h(server->port());
+    auto r = h.Request("POST", "/v2/models/m/infer", V2Request(one), {{"inferd-route-key", key}});
+    EXPECT_EQ(r.Header("inferd-model-version"), first) << key;
+    versions.insert(first);
+  }
+  EXPECT_EQ(versions, (std::set<std::string>{"1", "2"}));
 }
 
 TEST(GrpcTest, ClassificationWithLabels) {

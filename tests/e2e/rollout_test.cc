@@ -2,9 +2,12 @@
 // `inferd rollout` CLI and the HTTP API — with no request failing while it changes, the state
 // surviving a restart, the audit trail, and clear errors.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "e2e/test_support.h"
@@ -326,6 +329,126 @@ TEST_F(RolloutTest, AFailingCanaryIsRolledBackAutomatically) {
   server_->Stop();
   StartServer();
   EXPECT_EQ(Status()["weights"]["canary"], 0);
+}
+
+// SQLite's own check of the state database.
+std::string IntegrityCheck(const fs::path& db_path) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open(db_path.c_str(), &db) != SQLITE_OK) return "cannot open";
+  sqlite3_stmt* q = nullptr;
+  std::string result = "no answer";
+  if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &q, nullptr) == SQLITE_OK &&
+      sqlite3_step(q) == SQLITE_ROW) {
+    result = reinterpret_cast<const char*>(sqlite3_column_text(q, 0));
+  }
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+  return result;
+}
+
+TEST_F(RolloutTest, KillNineInTheMiddleOfChangesLeavesAConsistentState) {
+  int acked_total = 0;
+  for (int trial = 0; trial < 6; ++trial) {
+    // Canary, promote, rollback, as fast as they are answered, until SIGKILL.
+    std::atomic<int> acked{0};
+    std::thread changer([&, port = server_->port()] {
+      HttpConnection c(port);
+      for (int i = 0;; ++i) {
+        HttpResult r;
+        switch (i % 3) {
+          case 0:
+            r = c.Request("POST", "/v2/models/m/rollout", R"({"canary": 3, "weight": 50})");
+            break;
+          case 1:
+            r = c.Request("POST", "/v2/models/m/rollout/promote");
+            break;
+          default:
+            r = c.Request("POST", "/v2/models/m/rollout/rollback");
+        }
+        if (r.status == 0) return;  // killed
+        if (r.status == 200) ++acked;
+      }
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(30 + 17 * trial));
+    server_->Signal(SIGKILL);
+    ASSERT_NE(server_->WaitExit(std::chrono::seconds(10)), -1);
+    changer.join();
+    ASSERT_EQ(IntegrityCheck(state_ / "inferd.db"), "ok");
+    StartServer();
+    // Every acknowledged change is there, and at most the one in flight besides.
+    auto audit = json::parse(Http(server_->port(), "GET", "/v2/audit?model=m&limit=100000").body);
+    const int changes = static_cast<int>(audit.size());
+    EXPECT_GE(changes, acked_total + acked.load()) << "trial " << trial;
+    EXPECT_LE(changes, acked_total + acked.load() + 1) << "trial " << trial;
+    acked_total = changes;
+    std::printf("trial %d: %d changes acknowledged, %d audited\n", trial, acked.load(), changes);
+    if (changes == 0) continue;
+    // The policy is the one the last audited change made.
+    const json s = Status();
+    EXPECT_EQ(s["source"], "api");
+    const json last = audit[0];
+    const json d = json::parse(last["detail"].get<std::string>());
+    if (last["action"] == "canary") {
+      EXPECT_EQ(s["labels"], json({{"stable", d["stable"]}, {"canary", d["canary"]}}));
+      EXPECT_EQ(s["weights"]["canary"], d["weight"]);
+    } else if (last["action"] == "promote") {
+      EXPECT_EQ(s["labels"], json({{"stable", d["version"]}}));
+      EXPECT_EQ(s["weights"], json({{"stable", 100}}));
+    } else {
+      ASSERT_EQ(last["action"], "rollback");
+      EXPECT_EQ(s["labels"], json({{"stable", d["to"]}}));
+    }
+    // And it serves.
+    EXPECT_EQ(Http(server_->port(), "POST", "/v2/models/m/infer", body_).status, 200);
+  }
+  EXPECT_GT(acked_total, 6);
+}
+
+TEST_F(RolloutTest, StickyByANamedInput) {
+  WriteFile(repo_ / "m" / "config.yaml",
+            "version_policy: {all: true}\n"
+            "rollout: {labels: {stable: 1, canary: 2}, weights: {stable: 50, canary: 50},\n"
+            "          route_key_input: user_id}\n");
+  server_->Stop();
+  StartServer();
+  const auto row = ReadCsv(FixtureDir("binary_logistic") / "input.csv", true)[0];
+  // The model's input plus user_id, which the model does not declare: it routes, then is dropped.
+  auto body = [&](int user) {
+    return json({{"inputs",
+                  {{{"name", "input"}, {"shape", {1, 30}}, {"datatype", "FP32"}, {"data", row}},
+                   {{"name", "user_id"},
+                    {"shape", {1, 1}},
+                    {"datatype", "INT64"},
+                    {"data", {user}}}}}})
+        .dump();
+  };
+  HttpConnection c(server_->port());
+  std::set<std::string> versions;
+  for (int user = 0; user < 40; ++user) {
+    std::string first;
+    for (int i = 0; i < 5; ++i) {
+      auto r = c.Request("POST", "/v2/models/m/infer", body(user));
+      ASSERT_EQ(r.status, 200) << r.body;
+      if (i == 0) first = r.Header("inferd-model-version");
+      EXPECT_EQ(r.Header("inferd-model-version"), first) << "user " << user;
+    }
+    versions.insert(first);
+  }
+  EXPECT_EQ(versions, (std::set<std::string>{"1", "2"}));  // users spread over both
+  // A route key in the header wins over the input.
+  std::set<std::string> with_header;
+  for (int user = 0; user < 20; ++user) {
+    auto r = c.Request("POST", "/v2/models/m/infer", body(user), {{"inferd-route-key", "k1"}});
+    ASSERT_EQ(r.status, 200) << r.body;
+    with_header.insert(r.Header("inferd-model-version"));
+  }
+  EXPECT_EQ(with_header.size(), 1u);
+  // A request naming a version is not rerouted, and user_id is still dropped.
+  for (int user = 0; user < 10; ++user) {
+    auto r = c.Request("POST", "/v2/models/m/versions/1/infer", body(user));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.Header("inferd-model-version"), "1");
+  }
 }
 
 TEST_F(RolloutTest, BadChangesAreRefusedWithTheReason) {

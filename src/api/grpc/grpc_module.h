@@ -31,7 +31,11 @@ class ServingFrontend {
   virtual std::vector<std::string> Extensions() const = 0;
   // As InferenceService::Resolve / InferAsync / CountRejected.
   virtual base::StatusOr<lifecycle::ModelHandle> Resolve(std::string_view model,
-                                                         std::optional<int64_t> version) = 0;
+                                                         std::optional<int64_t> version,
+                                                         std::string_view route_key = {}) = 0;
+  // As InferenceService::LabelVersion.
+  virtual base::StatusOr<int64_t> LabelVersion(std::string_view model,
+                                               const std::string& label) = 0;
   virtual void InferAsync(inference::InferRequest request, const lifecycle::ModelHandle& handle,
                           inference::InferCallback done) = 0;
   virtual void CountRejected(const lifecycle::ModelHandle& handle) = 0;

@@ -328,7 +328,7 @@ class Service final : public pb::GRPCInferenceService::CallbackService {
   ::grpc::ServerUnaryReactor* ModelReady(::grpc::CallbackServerContext* ctx,
                                          const pb::ModelReadyRequest* req,
                                          pb::ModelReadyResponse* resp) override {
-    auto version = ParseVersion(req->version());
+    auto version = VersionOf(req->name(), req->version());
     if (!version.ok()) return Done(ctx, version.status());
     auto handle = f_.Resolve(req->name(), *version);
     if (!handle.ok() && handle.status().code() == base::StatusCode::kNotFound) {
@@ -348,7 +348,7 @@ class Service final : public pb::GRPCInferenceService::CallbackService {
   ::grpc::ServerUnaryReactor* ModelMetadata(::grpc::CallbackServerContext* ctx,
                                             const pb::ModelMetadataRequest* req,
                                             pb::ModelMetadataResponse* resp) override {
-    auto version = ParseVersion(req->version());
+    auto version = VersionOf(req->name(), req->version());
     if (!version.ok()) return Done(ctx, version.status());
     auto handle = f_.Resolve(req->name(), *version);
     if (!handle.ok()) return Done(ctx, handle.status());
@@ -370,12 +370,18 @@ class Service final : public pb::GRPCInferenceService::CallbackService {
                                          const pb::ModelInferRequest* req,
                                          pb::ModelInferResponse* resp) override {
     auto* reactor = ctx->DefaultReactor();
-    auto version = ParseVersion(req->model_version());
+    auto version = VersionOf(req->model_name(), req->model_version());
     if (!version.ok()) {
       reactor->Finish(ToGrpc(version.status()));
       return reactor;
     }
-    auto handle = f_.Resolve(req->model_name(), *version);
+    // Sticky routing: the route key in the call's metadata, as HTTP's header.
+    std::string_view route_key;
+    const auto& metadata = ctx->client_metadata();
+    if (auto it = metadata.find("inferd-route-key"); it != metadata.end()) {
+      route_key = std::string_view(it->second.data(), std::min<size_t>(it->second.size(), 256));
+    }
+    auto handle = f_.Resolve(req->model_name(), *version, route_key);
     if (!handle.ok()) {
       reactor->Finish(ToGrpc(handle.status()));
       return reactor;
@@ -387,6 +393,8 @@ class Service final : public pb::GRPCInferenceService::CallbackService {
       reactor->Finish(ToGrpc(st));
       return reactor;
     }
+    ireq.routed = !version->has_value();
+    ireq.route_key_given = !route_key.empty();
     // Answered when the model has run: at once, or from the batcher's thread.
     f_.InferAsync(std::move(ireq), *handle,
                   [reactor, resp, classification = std::move(classification),
@@ -400,7 +408,7 @@ class Service final : public pb::GRPCInferenceService::CallbackService {
   ::grpc::ServerUnaryReactor* ModelConfig(::grpc::CallbackServerContext* ctx,
                                           const pb::ModelConfigRequest* req,
                                           pb::ModelConfigResponse* resp) override {
-    auto version = ParseVersion(req->version());
+    auto version = VersionOf(req->name(), req->version());
     if (!version.ok()) return Done(ctx, version.status());
     auto handle = f_.Get(req->name(), *version);
     if (!handle.ok()) return Done(ctx, handle.status());
@@ -410,7 +418,7 @@ class Service final : public pb::GRPCInferenceService::CallbackService {
   ::grpc::ServerUnaryReactor* ModelStatistics(::grpc::CallbackServerContext* ctx,
                                               const pb::ModelStatisticsRequest* req,
                                               pb::ModelStatisticsResponse* resp) override {
-    auto version = ParseVersion(req->version());
+    auto version = VersionOf(req->name(), req->version());
     if (!version.ok()) return Done(ctx, version.status());
     auto stats = f_.Statistics(req->name(), *version);
     if (!stats.ok()) return Done(ctx, stats.status());
@@ -474,6 +482,13 @@ class Service final : public pb::GRPCInferenceService::CallbackService {
     auto* reactor = ctx->DefaultReactor();
     reactor->Finish(ToGrpc(st));
     return reactor;
+  }
+  // A request's version field: empty (none), a version number, or a label of the model's rollout
+  // policy (e.g. "stable"; NOT_FOUND lists the labels).
+  StatusOr<std::optional<int64_t>> VersionOf(const std::string& model, const std::string& v) {
+    if (v.empty() || !((v[0] >= 'a' && v[0] <= 'z') || v[0] == '_')) return ParseVersion(v);
+    ASSIGN_OR_RETURN(int64_t version, f_.LabelVersion(model, v));
+    return std::optional<int64_t>(version);
   }
 
   ServingFrontend& f_;

@@ -495,6 +495,8 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
           options_.inference->CountRejected(*handle);
           return SetError(res, st);
         }
+        ireq.routed = !version;
+        ireq.route_key_given = !RouteKey(req).empty();
         for (const auto& [output, k] : binary.classification) {
           for (const auto& spec : handle->config->outputs) {
             if (spec.name == output && !spec.labels.empty()) binary.labels[output] = &spec.labels;
@@ -582,6 +584,8 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
       options_.inference->CountRejected(*handle);
       return SetError(res, st);
     }
+    ireq.routed = !version;
+    ireq.route_key_given = !RouteKey(req).empty();
     options_.inference->InferAsync(
         std::move(ireq), *handle,
         [finish = std::move(finish), endpoint = *endpoint, format,
