@@ -14,6 +14,7 @@
 #include "tools/bench_client.h"
 #include "tools/http_call.h"
 #include "tools/predict.h"
+#include "tools/profile.h"
 
 namespace {
 
@@ -77,6 +78,43 @@ int Predict(inferd::tools::PredictOptions options) {
     std::fprintf(stderr, "inferd predict: %s\n", stats.status().message().c_str());
     return 1;
   }
+  return 0;
+}
+
+int Profile(inferd::tools::ProfileToolOptions options, const std::string& out) {
+  inferd::backend::BackendRegistry backends;
+  if (!options.model.empty()) {
+    if (auto st = inferd::server::RegisterBackends({.threads = 1}, &backends); !st.ok()) {
+      std::fprintf(stderr, "inferd profile: %s\n", st.message().c_str());
+      return 1;
+    }
+    options.backends = &backends;
+  }
+  auto profile = inferd::tools::BuildProfile(options);
+  if (!profile.ok()) {
+    std::fprintf(stderr, "inferd profile: %s\n", profile.status().message().c_str());
+    return 1;
+  }
+  const std::string json = profile->ToJson() + "\n";
+  if (out == "-") {
+    std::fwrite(json.data(), 1, json.size(), stdout);
+    return 0;
+  }
+  std::FILE* f = std::fopen(out.c_str(), "wb");
+  if (f == nullptr || std::fwrite(json.data(), 1, json.size(), f) != json.size() ||
+      std::fclose(f) != 0) {
+    std::fprintf(stderr, "inferd profile: cannot write %s\n", out.c_str());
+    return 1;
+  }
+  int numeric = 0;
+  for (const auto& feature : profile->features) {
+    numeric += feature.kind == inferd::monitoring::FeatureProfile::Kind::kNumeric;
+  }
+  std::fprintf(stderr,
+               "inferd profile: %llu rows, %zu features (%d numeric, %zu categorical)%s -> %s\n",
+               static_cast<unsigned long long>(profile->rows), profile->features.size(), numeric,
+               profile->features.size() - numeric,
+               profile->prediction ? ", predictions profiled" : "", out.c_str());
   return 0;
 }
 
@@ -219,6 +257,31 @@ int main(int argc, char** argv) {
   inferd::tools::BenchOptions bopts;
   std::string bench_concurrency = "1,8,64";
   bool bench_json = false, bench_grpc = false;
+  // The training reference.
+  auto* profile = app.add_subcommand(
+      "profile", "Profile training data: the reference for drift and the proposed schema");
+  inferd::tools::ProfileToolOptions profile_opts;
+  std::string profile_data, profile_out, profile_model;
+  profile->add_option("--data", profile_data, "Training data: CSV with a header")->required();
+  profile->add_option("--label", profile_opts.label, "The label column");
+  profile
+      ->add_option("--features", profile_opts.features,
+                   "Feature columns in the model's input order (default: all but the label)")
+      ->delimiter(',');
+  profile->add_option("--categorical", profile_opts.categorical, "Columns to treat as categorical")
+      ->delimiter(',');
+  profile->add_option("--model", profile_model,
+                      "Also profile this model's predictions on the rows (file or directory)");
+  profile->add_option("--bins", profile_opts.profile.bins, "Quantile bins per numeric feature")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 1000));
+  profile
+      ->add_option("--sample", profile_opts.profile.sample_size,
+                   "Reservoir sample size per numeric feature")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 1000000));
+  profile->add_option("--out,-o", profile_out, "Where to write profile.json ('-': stdout)")
+      ->required();
   // Rollout management against a running server.
   std::string server_url = "http://127.0.0.1:8000", rollout_model;
   int64_t rollout_canary = 0, rollout_weight = -1, rollout_version = 0, rollout_percent = 100;
@@ -335,6 +398,11 @@ int main(int argc, char** argv) {
       }
     }
     return Serve(opts);
+  }
+  if (profile->parsed()) {
+    profile_opts.data = profile_data;
+    profile_opts.model = profile_model;
+    return Profile(std::move(profile_opts), profile_out);
   }
   if (predict->parsed()) {
     using Mode = inferd::tools::PredictOptions::ProgressMode;
