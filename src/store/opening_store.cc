@@ -48,4 +48,41 @@ std::string OpeningStore::Describe() const {
   return opened_.get().ok() ? store_->Describe() : "(not open)";
 }
 
+base::Status OpeningStore::PutPredictions(
+    const std::vector<monitoring::PredictionRecord>& records) {
+  RETURN_IF_ERROR(Wait());
+  return store_->PutPredictions(records);
+}
+
+base::StatusOr<std::vector<monitoring::PredictionRecord>> OpeningStore::GetPredictions(
+    const std::string& model, const std::vector<std::string>& ids) {
+  RETURN_IF_ERROR(Wait());
+  return store_->GetPredictions(model, ids);
+}
+
+base::Status OpeningStore::PutFeedback(const std::vector<monitoring::FeedbackRecord>& feedback,
+                                       const std::vector<monitoring::MonitorBucket>& deltas,
+                                       const MergeFn& merge) {
+  RETURN_IF_ERROR(Wait());
+  return store_->PutFeedback(feedback, deltas, merge);
+}
+
+base::Status OpeningStore::MergeBuckets(const std::vector<monitoring::MonitorBucket>& deltas,
+                                        const MergeFn& merge) {
+  RETURN_IF_ERROR(Wait());
+  return store_->MergeBuckets(deltas, merge);
+}
+
+base::StatusOr<std::vector<monitoring::MonitorBucket>> OpeningStore::Buckets(
+    const std::string& model, const std::string& kind, int64_t since_ms) {
+  RETURN_IF_ERROR(Wait());
+  return store_->Buckets(model, kind, since_ms);
+}
+
+base::StatusOr<int64_t> OpeningStore::Prune(const std::string& model, int64_t before_ms,
+                                            int64_t keep) {
+  RETURN_IF_ERROR(Wait());
+  return store_->Prune(model, before_ms, keep);
+}
+
 }  // namespace inferd::store

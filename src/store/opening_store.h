@@ -27,6 +27,18 @@ class OpeningStore final : public StateStore {
   base::Status Audit(const AuditEntry& entry) override;
   base::StatusOr<std::vector<AuditEntry>> AuditLog(const std::string& model, int limit) override;
   std::string Describe() const override;
+  base::Status PutPredictions(const std::vector<monitoring::PredictionRecord>& records) override;
+  base::StatusOr<std::vector<monitoring::PredictionRecord>> GetPredictions(
+      const std::string& model, const std::vector<std::string>& ids) override;
+  base::Status PutFeedback(const std::vector<monitoring::FeedbackRecord>& feedback,
+                           const std::vector<monitoring::MonitorBucket>& deltas,
+                           const MergeFn& merge) override;
+  base::Status MergeBuckets(const std::vector<monitoring::MonitorBucket>& deltas,
+                            const MergeFn& merge) override;
+  base::StatusOr<std::vector<monitoring::MonitorBucket>> Buckets(const std::string& model,
+                                                                 const std::string& kind,
+                                                                 int64_t since_ms) override;
+  base::StatusOr<int64_t> Prune(const std::string& model, int64_t before_ms, int64_t keep) override;
 
  private:
   std::unique_ptr<StateStore> store_;  // set by the opening thread before opened_ is ready

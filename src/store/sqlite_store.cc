@@ -37,9 +37,36 @@ CREATE TABLE IF NOT EXISTS audit (
   detail TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_model ON audit (model, id);
+CREATE TABLE IF NOT EXISTS predictions (
+  model TEXT NOT NULL,
+  id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  at_ms INTEGER NOT NULL,
+  outputs_json TEXT NOT NULL,
+  inputs_json TEXT NOT NULL,
+  inputs_sha256 TEXT NOT NULL,
+  PRIMARY KEY (model, id)
+);
+CREATE INDEX IF NOT EXISTS predictions_age ON predictions (model, at_ms);
+CREATE TABLE IF NOT EXISTS feedback (
+  model TEXT NOT NULL,
+  id TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  label_json TEXT NOT NULL,
+  PRIMARY KEY (model, id)
+);
+CREATE TABLE IF NOT EXISTS monitor_buckets (
+  model TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  start_ms INTEGER NOT NULL,
+  data_json TEXT NOT NULL,
+  PRIMARY KEY (model, kind, start_ms, version)
+);
 )sql";
-// 1: versions; 2: + rollout, audit (created on open, so a version 1 database is upgraded).
-constexpr int kSchemaVersion = 2;
+// 1: versions; 2: + rollout, audit; 3: + predictions, feedback, monitor_buckets (tables are
+// created on open, so older databases are upgraded).
+constexpr int kSchemaVersion = 3;
 
 // A prepared statement, finalized on scope exit.
 class Statement {
@@ -98,14 +125,15 @@ base::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::filesy
   if (!get.ok()) return Error(db, "state database " + path.string());
   if (sqlite3_step(get.get()) == SQLITE_ROW) {
     const int64_t have = sqlite3_column_int64(get.get(), 0);
-    if (have == 1) RETURN_IF_ERROR(store->Exec("UPDATE schema_version SET version = 2"));
-    if (have != kSchemaVersion && have != 1) {
+    if (have == 1 || have == 2) {
+      RETURN_IF_ERROR(store->Exec("UPDATE schema_version SET version = 3"));
+    } else if (have != kSchemaVersion) {
       return base::Unavailable("the state database " + path.string() + " has schema version " +
                                std::to_string(have) + "; this inferd reads version " +
                                std::to_string(kSchemaVersion));
     }
   } else {
-    RETURN_IF_ERROR(store->Exec("INSERT INTO schema_version VALUES (2)"));
+    RETURN_IF_ERROR(store->Exec("INSERT INTO schema_version VALUES (3)"));
   }
   return store;
 }
@@ -238,6 +266,187 @@ base::StatusOr<std::vector<AuditEntry>> SqliteStore::AuditLog(const std::string&
                    q.ColumnText(3), q.ColumnText(4)});
   }
   return out;
+}
+
+// A transaction: BEGIN IMMEDIATE, then COMMIT when Commit() is called, else ROLLBACK.
+class SqliteStore::Transaction {
+ public:
+  explicit Transaction(SqliteStore* s) : s_(s) { begun_ = s_->Exec("BEGIN IMMEDIATE"); }
+  ~Transaction() {
+    if (begun_.ok() && !done_) (void)s_->Exec("ROLLBACK");
+  }
+  const base::Status& begun() const { return begun_; }
+  base::Status Commit() {
+    done_ = true;
+    return s_->Exec("COMMIT");
+  }
+
+ private:
+  SqliteStore* s_;
+  base::Status begun_;
+  bool done_ = false;
+};
+
+base::Status SqliteStore::PutPredictions(const std::vector<monitoring::PredictionRecord>& records) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(this);
+  RETURN_IF_ERROR(tx.begun());
+  Statement put(db_,
+                "INSERT OR IGNORE INTO predictions (model, id, version, at_ms, outputs_json, "
+                "inputs_json, inputs_sha256) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  if (!put.ok()) return Error(db_, "storing predictions");
+  for (const auto& r : records) {
+    sqlite3_reset(put.get());
+    put.Text(1, r.model);
+    put.Text(2, r.id);
+    put.Int(3, r.version);
+    put.Int(4, r.at_ms);
+    put.Text(5, r.outputs_json);
+    put.Text(6, r.inputs_json);
+    put.Text(7, r.inputs_sha256);
+    if (sqlite3_step(put.get()) != SQLITE_DONE) return Error(db_, "storing predictions");
+  }
+  return tx.Commit();
+}
+
+base::StatusOr<std::vector<monitoring::PredictionRecord>> SqliteStore::GetPredictions(
+    const std::string& model, const std::vector<std::string>& ids) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement q(db_,
+              "SELECT p.model, p.id, p.version, p.at_ms, p.outputs_json, p.inputs_json, "
+              "p.inputs_sha256, f.id IS NOT NULL FROM predictions p LEFT JOIN feedback f "
+              "ON f.model = p.model AND f.id = p.id WHERE p.model = ? AND p.id = ?");
+  if (!q.ok()) return Error(db_, "reading predictions");
+  std::vector<monitoring::PredictionRecord> out;
+  for (const auto& id : ids) {
+    sqlite3_reset(q.get());
+    q.Text(1, model);
+    q.Text(2, id);
+    const int rc = sqlite3_step(q.get());
+    if (rc == SQLITE_ROW) {
+      monitoring::PredictionRecord r;
+      r.model = q.ColumnText(0);
+      r.id = q.ColumnText(1);
+      r.version = sqlite3_column_int64(q.get(), 2);
+      r.at_ms = sqlite3_column_int64(q.get(), 3);
+      r.outputs_json = q.ColumnText(4);
+      r.inputs_json = q.ColumnText(5);
+      r.inputs_sha256 = q.ColumnText(6);
+      r.has_feedback = sqlite3_column_int64(q.get(), 7) != 0;
+      out.push_back(std::move(r));
+    } else if (rc != SQLITE_DONE) {
+      return Error(db_, "reading predictions");
+    }
+  }
+  return out;
+}
+
+base::Status SqliteStore::MergeBucketsLocked(const std::vector<monitoring::MonitorBucket>& deltas,
+                                             const MergeFn& merge) {
+  Statement get(db_,
+                "SELECT data_json FROM monitor_buckets WHERE model = ? AND kind = ? AND "
+                "start_ms = ? AND version = ?");
+  Statement put(db_,
+                "INSERT OR REPLACE INTO monitor_buckets (model, version, kind, start_ms, "
+                "data_json) VALUES (?, ?, ?, ?, ?)");
+  if (!get.ok() || !put.ok()) return Error(db_, "merging monitoring buckets");
+  for (const auto& d : deltas) {
+    sqlite3_reset(get.get());
+    get.Text(1, d.model);
+    get.Text(2, d.kind);
+    get.Int(3, d.start_ms);
+    get.Int(4, d.version);
+    std::string data = d.data_json;
+    const int rc = sqlite3_step(get.get());
+    if (rc == SQLITE_ROW) {
+      ASSIGN_OR_RETURN(data, merge(d.kind, get.ColumnText(0), d.data_json));
+    } else if (rc != SQLITE_DONE) {
+      return Error(db_, "merging monitoring buckets");
+    }
+    sqlite3_reset(put.get());
+    put.Text(1, d.model);
+    put.Int(2, d.version);
+    put.Text(3, d.kind);
+    put.Int(4, d.start_ms);
+    put.Text(5, data);
+    if (sqlite3_step(put.get()) != SQLITE_DONE) return Error(db_, "merging monitoring buckets");
+  }
+  return base::Status::Ok();
+}
+
+base::Status SqliteStore::PutFeedback(const std::vector<monitoring::FeedbackRecord>& feedback,
+                                      const std::vector<monitoring::MonitorBucket>& deltas,
+                                      const MergeFn& merge) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(this);
+  RETURN_IF_ERROR(tx.begun());
+  Statement put(db_, "INSERT INTO feedback (model, id, at_ms, label_json) VALUES (?, ?, ?, ?)");
+  if (!put.ok()) return Error(db_, "storing feedback");
+  for (const auto& f : feedback) {
+    sqlite3_reset(put.get());
+    put.Text(1, f.model);
+    put.Text(2, f.id);
+    put.Int(3, f.at_ms);
+    put.Text(4, f.label_json);
+    if (sqlite3_step(put.get()) != SQLITE_DONE) return Error(db_, "storing feedback");
+  }
+  RETURN_IF_ERROR(MergeBucketsLocked(deltas, merge));
+  return tx.Commit();
+}
+
+base::Status SqliteStore::MergeBuckets(const std::vector<monitoring::MonitorBucket>& deltas,
+                                       const MergeFn& merge) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(this);
+  RETURN_IF_ERROR(tx.begun());
+  RETURN_IF_ERROR(MergeBucketsLocked(deltas, merge));
+  return tx.Commit();
+}
+
+base::StatusOr<std::vector<monitoring::MonitorBucket>> SqliteStore::Buckets(
+    const std::string& model, const std::string& kind, int64_t since_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement q(db_,
+              "SELECT model, version, kind, start_ms, data_json FROM monitor_buckets WHERE "
+              "model = ? AND kind = ? AND start_ms >= ? ORDER BY start_ms, version");
+  if (!q.ok()) return Error(db_, "reading monitoring buckets");
+  q.Text(1, model);
+  q.Text(2, kind);
+  q.Int(3, since_ms);
+  std::vector<monitoring::MonitorBucket> out;
+  int rc;
+  while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
+    out.push_back({q.ColumnText(0), sqlite3_column_int64(q.get(), 1), q.ColumnText(2),
+                   sqlite3_column_int64(q.get(), 3), q.ColumnText(4)});
+  }
+  if (rc != SQLITE_DONE) return Error(db_, "reading monitoring buckets");
+  return out;
+}
+
+base::StatusOr<int64_t> SqliteStore::Prune(const std::string& model, int64_t before_ms,
+                                           int64_t keep) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(this);
+  RETURN_IF_ERROR(tx.begun());
+  int64_t dropped = 0;
+  const char* steps[] = {
+      "DELETE FROM feedback WHERE model = ?1 AND id IN (SELECT id FROM predictions WHERE "
+      "model = ?1 AND (at_ms < ?2 OR at_ms <= (SELECT at_ms FROM predictions WHERE model = ?1 "
+      "ORDER BY at_ms DESC LIMIT 1 OFFSET ?3)))",
+      "DELETE FROM predictions WHERE model = ?1 AND (at_ms < ?2 OR at_ms <= (SELECT at_ms FROM "
+      "predictions WHERE model = ?1 ORDER BY at_ms DESC LIMIT 1 OFFSET ?3))",
+      "DELETE FROM monitor_buckets WHERE model = ?1 AND start_ms < ?2"};
+  for (int i = 0; i < 3; ++i) {
+    Statement del(db_, steps[i]);
+    if (!del.ok()) return Error(db_, "pruning monitoring records");
+    del.Text(1, model);
+    del.Int(2, before_ms);
+    del.Int(3, keep);
+    if (sqlite3_step(del.get()) != SQLITE_DONE) return Error(db_, "pruning monitoring records");
+    if (i == 1) dropped = sqlite3_changes(db_);
+  }
+  RETURN_IF_ERROR(tx.Commit());
+  return dropped;
 }
 
 }  // namespace inferd::store

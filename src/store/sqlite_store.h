@@ -28,11 +28,26 @@ class SqliteStore final : public StateStore {
   base::Status Audit(const AuditEntry& entry) override;
   base::StatusOr<std::vector<AuditEntry>> AuditLog(const std::string& model, int limit) override;
   std::string Describe() const override { return "sqlite:" + path_.string(); }
+  base::Status PutPredictions(const std::vector<monitoring::PredictionRecord>& records) override;
+  base::StatusOr<std::vector<monitoring::PredictionRecord>> GetPredictions(
+      const std::string& model, const std::vector<std::string>& ids) override;
+  base::Status PutFeedback(const std::vector<monitoring::FeedbackRecord>& feedback,
+                           const std::vector<monitoring::MonitorBucket>& deltas,
+                           const MergeFn& merge) override;
+  base::Status MergeBuckets(const std::vector<monitoring::MonitorBucket>& deltas,
+                            const MergeFn& merge) override;
+  base::StatusOr<std::vector<monitoring::MonitorBucket>> Buckets(const std::string& model,
+                                                                 const std::string& kind,
+                                                                 int64_t since_ms) override;
+  base::StatusOr<int64_t> Prune(const std::string& model, int64_t before_ms, int64_t keep) override;
 
  private:
+  class Transaction;
   SqliteStore(sqlite3* db, std::filesystem::path path) : db_(db), path_(std::move(path)) {}
   base::Status Exec(const char* sql);
   base::Status InsertAudit(const AuditEntry& entry);  // with mu_ held
+  base::Status MergeBucketsLocked(const std::vector<monitoring::MonitorBucket>& deltas,
+                                  const MergeFn& merge);
 
   std::mutex mu_;
   sqlite3* db_;

@@ -151,5 +151,74 @@ TEST_F(SqliteStoreTest, AVersionOneDatabaseIsUpgraded) {
   EXPECT_TRUE((*store)->Audit({1, "x", "load", "m", ""}).ok());
 }
 
+monitoring::PredictionRecord Prediction(const std::string& id, int64_t at_ms) {
+  monitoring::PredictionRecord r;
+  r.model = "m";
+  r.id = id;
+  r.version = 1;
+  r.at_ms = at_ms;
+  r.outputs_json = "{\"label\":[1]}";
+  return r;
+}
+
+// Buckets here hold a number; merging adds.
+base::StatusOr<std::string> AddNumbers(const std::string&, const std::string& a,
+                                       const std::string& b) {
+  if (b == "bad") return base::InvalidArgument("cannot merge 'bad'");
+  return std::to_string(std::stoll(a) + std::stoll(b));
+}
+
+TEST_F(SqliteStoreTest, PredictionsFeedbackAndBuckets) {
+  auto store = SqliteStore::Open(dir_);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto& s = **store;
+  ASSERT_TRUE(s.PutPredictions({Prediction("a", 1000), Prediction("b", 2000)}).ok());
+  auto again = Prediction("a", 9999);  // an id already stored is kept as it was
+  ASSERT_TRUE(s.PutPredictions({again}).ok());
+  auto got = s.GetPredictions("m", {"a", "zzz", "b"});
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 2u);
+  EXPECT_EQ((*got)[0].at_ms, 1000);
+  EXPECT_FALSE((*got)[0].has_feedback);
+  EXPECT_TRUE(s.GetPredictions("other", {"a"})->empty());
+
+  monitoring::MonitorBucket q{"m", 1, "quality", 60000, "5"};
+  ASSERT_TRUE(s.PutFeedback({{"m", "a", 3000, "1"}}, {q}, AddNumbers).ok());
+  q.data_json = "7";
+  ASSERT_TRUE(s.MergeBuckets({q, {"m", 2, "quality", 60000, "1"}}, AddNumbers).ok());
+  auto buckets = s.Buckets("m", "quality", 0);
+  ASSERT_TRUE(buckets.ok());
+  ASSERT_EQ(buckets->size(), 2u);
+  EXPECT_EQ((*buckets)[0].data_json, "12");  // 5 + 7
+  EXPECT_EQ((*buckets)[1].version, 2);
+  EXPECT_TRUE(s.Buckets("m", "quality", 60001)->empty());
+  EXPECT_TRUE((*s.GetPredictions("m", {"a"}))[0].has_feedback);
+
+  // All or nothing: a second feedback for "a" fails, and the bucket delta with it is not merged.
+  q.data_json = "100";
+  EXPECT_FALSE(s.PutFeedback({{"m", "b", 3000, "0"}, {"m", "a", 3000, "1"}}, {q}, AddNumbers).ok());
+  EXPECT_FALSE((*s.GetPredictions("m", {"b"}))[0].has_feedback);
+  EXPECT_EQ((*s.Buckets("m", "quality", 0))[0].data_json, "12");
+  q.data_json = "bad";
+  EXPECT_FALSE(s.PutFeedback({{"m", "b", 3000, "0"}}, {q}, AddNumbers).ok());
+  EXPECT_FALSE((*s.GetPredictions("m", {"b"}))[0].has_feedback);
+
+  // Retention by age, then by count.
+  std::vector<monitoring::PredictionRecord> many;
+  for (int i = 0; i < 10; ++i) many.push_back(Prediction("n" + std::to_string(i), 10000 + i));
+  ASSERT_TRUE(s.PutPredictions(many).ok());
+  auto dropped = s.Prune("m", 5000, 1000);  // a and b are older than 5 s
+  ASSERT_TRUE(dropped.ok());
+  EXPECT_EQ(*dropped, 2);
+  EXPECT_TRUE(s.GetPredictions("m", {"a", "b"})->empty());
+  EXPECT_EQ(s.Buckets("m", "quality", 0)->size(), 2u);  // (they start at 60 s)
+  dropped = s.Prune("m", 0, 3);
+  ASSERT_TRUE(dropped.ok());
+  EXPECT_EQ(*dropped, 7);
+  EXPECT_EQ(s.GetPredictions("m", {"n6", "n7", "n8", "n9"})->size(), 3u);
+  dropped = s.Prune("m", 70000, 1000);
+  EXPECT_TRUE(s.Buckets("m", "quality", 0)->empty());
+}
+
 }  // namespace
 }  // namespace inferd::store

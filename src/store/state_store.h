@@ -1,5 +1,6 @@
-// The state store: what inferd must remember across restarts (the version registry now; rollout
-// changes, audit, prediction records and feedback as later issues add them). SQLite in a state
+// The state store: what inferd must remember across restarts — the version registry, rollout
+// changes, the audit trail, and monitoring's prediction records, feedback and aggregates
+// (monitoring/monitor_store.h). SQLite in a state
 // directory by default (sqlite_store.h); PostgreSQL later, behind the same interface.
 // Thread-safety: implementations are thread-safe.
 #pragma once
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "monitoring/monitor_store.h"
 
 namespace inferd::store {
 
@@ -43,7 +45,7 @@ struct AuditEntry {
   std::string detail;  // what changed, as JSON or text
 };
 
-class StateStore {
+class StateStore : public monitoring::MonitorStore {
  public:
   virtual ~StateStore() = default;
   // Records a load of a version (the latest load of a version replaces the earlier one).
