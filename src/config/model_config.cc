@@ -94,14 +94,106 @@ StatusOr<TensorSpec> ParseTensorSpec(const YAML::Node& n, const std::string& whe
   return spec;
 }
 
+Status ParseMonitoring(const YAML::Node& m, MonitoringConfig* out) {
+  MonitoringConfig& c = *out;
+  if (m.IsScalar()) {
+    c.enabled = m.as<bool>();
+    return Status::Ok();
+  }
+  if (!m.IsMap()) return InvalidArgument("monitoring must be true, false or a mapping");
+  RETURN_IF_ERROR(CheckKeys(m, "monitoring",
+                            {"enabled", "log_sample_rate", "log_inputs", "retention_s",
+                             "max_records", "bucket_s", "windows_s", "task", "classes", "drift"}));
+  c.enabled = m["enabled"] ? m["enabled"].as<bool>() : true;
+  if (m["log_sample_rate"]) c.log_sample_rate = m["log_sample_rate"].as<double>();
+  if (!(c.log_sample_rate >= 0 && c.log_sample_rate <= 1)) {
+    return InvalidArgument("monitoring.log_sample_rate must be between 0 and 1");
+  }
+  if (m["log_inputs"]) c.log_inputs = m["log_inputs"].as<bool>();
+  if (m["retention_s"]) c.retention_s = m["retention_s"].as<int64_t>();
+  if (m["max_records"]) c.max_records = m["max_records"].as<int64_t>();
+  if (m["bucket_s"]) c.bucket_s = m["bucket_s"].as<int64_t>();
+  if (c.retention_s < 1 || c.max_records < 1 || c.bucket_s < 1) {
+    return InvalidArgument("monitoring: retention_s, max_records and bucket_s must be >= 1");
+  }
+  if (const auto& w = m["windows_s"]) {
+    if (!w.IsSequence() || w.size() == 0) {
+      return InvalidArgument("monitoring.windows_s must be a list of seconds");
+    }
+    c.windows_s.clear();
+    for (const auto& v : w) {
+      const int64_t s = v.as<int64_t>();
+      if (s < c.bucket_s) {
+        return InvalidArgument("monitoring.windows_s: " + std::to_string(s) +
+                               " is shorter than bucket_s " + std::to_string(c.bucket_s));
+      }
+      c.windows_s.push_back(s);
+    }
+  }
+  if (m["task"]) {
+    c.task = m["task"].as<std::string>();
+    if (c.task != "auto" && c.task != "binary" && c.task != "multiclass" &&
+        c.task != "regression") {
+      return InvalidArgument("monitoring.task must be auto, binary, multiclass or regression");
+    }
+  }
+  if (const auto& cl = m["classes"]) {
+    if (!cl.IsSequence()) return InvalidArgument("monitoring.classes must be a list of names");
+    for (const auto& v : cl) c.classes.push_back(v.as<std::string>());
+  }
+  if (const auto& d = m["drift"]) {
+    auto& dr = c.drift;
+    if (d.IsScalar()) {
+      dr.enabled = d.as<bool>();
+      return Status::Ok();
+    }
+    if (!d.IsMap()) return InvalidArgument("monitoring.drift must be true, false or a mapping");
+    RETURN_IF_ERROR(
+        CheckKeys(d, "monitoring.drift",
+                  {"enabled", "window_s", "min_rows", "numeric_method", "categorical_method",
+                   "p_value", "threshold", "correction", "dataset_share"}));
+    dr.enabled = d["enabled"] ? d["enabled"].as<bool>() : true;
+    if (d["window_s"]) dr.window_s = d["window_s"].as<int64_t>();
+    if (d["min_rows"]) dr.min_rows = d["min_rows"].as<int64_t>();
+    if (d["numeric_method"]) dr.numeric_method = d["numeric_method"].as<std::string>();
+    if (d["categorical_method"]) dr.categorical_method = d["categorical_method"].as<std::string>();
+    if (d["p_value"]) dr.p_value = d["p_value"].as<double>();
+    if (d["threshold"]) dr.threshold = d["threshold"].as<double>();
+    if (d["correction"]) dr.correction = d["correction"].as<std::string>();
+    if (d["dataset_share"]) dr.dataset_share = d["dataset_share"].as<double>();
+    const std::set<std::string> numeric = {"auto", "ks", "wasserstein", "psi", "jensenshannon"};
+    const std::set<std::string> categorical = {"auto", "chisquare", "z", "jensenshannon"};
+    if (!numeric.contains(dr.numeric_method)) {
+      return InvalidArgument(
+          "monitoring.drift.numeric_method must be auto, ks, wasserstein, psi "
+          "or jensenshannon");
+    }
+    if (!categorical.contains(dr.categorical_method)) {
+      return InvalidArgument(
+          "monitoring.drift.categorical_method must be auto, chisquare, z or jensenshannon");
+    }
+    if (dr.correction != "none" && dr.correction != "bonferroni" && dr.correction != "fdr") {
+      return InvalidArgument("monitoring.drift.correction must be none, bonferroni or fdr");
+    }
+    if (dr.window_s < c.bucket_s || dr.min_rows < 1 || !(dr.p_value > 0 && dr.p_value < 1) ||
+        !(dr.dataset_share > 0 && dr.dataset_share <= 1) ||
+        (dr.threshold && !(*dr.threshold > 0))) {
+      return InvalidArgument(
+          "monitoring.drift: window_s >= bucket_s, min_rows >= 1, p_value in (0, 1), "
+          "dataset_share in (0, 1] and threshold > 0");
+    }
+  }
+  return Status::Ok();
+}
+
 StatusOr<ModelConfig> ParseNode(const YAML::Node& root, const std::string& name) {
   ModelConfig cfg;
   cfg.name = name;
   if (!root || root.IsNull()) return cfg;
-  RETURN_IF_ERROR(
-      CheckKeys(root, "config",
-                {"name", "backend", "max_batch_size", "version_policy", "inputs", "outputs",
-                 "features", "parameters", "dynamic_batching", "instances", "warmup", "rollout"}));
+  RETURN_IF_ERROR(CheckKeys(
+      root, "config",
+      {"name", "backend", "max_batch_size", "version_policy", "inputs", "outputs", "features",
+       "parameters", "dynamic_batching", "instances", "warmup", "rollout", "monitoring"}));
   if (root["name"] && root["name"].as<std::string>() != name) {
     return InvalidArgument("config name '" + root["name"].as<std::string>() +
                            "' differs from the model directory name '" + name + "'");
@@ -277,6 +369,9 @@ StatusOr<ModelConfig> ParseNode(const YAML::Node& root, const std::string& name)
     if (cfg.instances < 1 || cfg.instances > 64) {
       return InvalidArgument("instances must be between 1 and 64");
     }
+  }
+  if (const auto& m = root["monitoring"]) {
+    RETURN_IF_ERROR(ParseMonitoring(m, &cfg.monitoring));
   }
   if (const auto& w = root["warmup"]) {
     if (w.IsScalar()) {

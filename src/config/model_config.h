@@ -74,6 +74,32 @@ struct Warmup {
   bool enabled = true;
 };
 
+// monitoring: what inferd watches of a model in production (monitoring/model_monitor.h).
+struct MonitoringConfig {
+  bool enabled = false;
+  double log_sample_rate = 0.1;     // share of predictions whose inputs are logged (0-1)
+  bool log_inputs = true;           // false: a logged prediction keeps the inputs' SHA-256 only
+  int64_t retention_s = 7 * 86400;  // prediction records older than this are dropped
+  int64_t max_records = 1000000;    // and all but the newest this many
+  int64_t bucket_s = 60;            // aggregation granularity
+  std::vector<int64_t> windows_s = {300, 3600, 86400};  // the sliding windows reported
+  std::string task = "auto";                            // auto | binary | multiclass | regression
+  std::vector<std::string> classes;  // class names (feedback may name them), by index
+  struct Drift {
+    bool enabled = true;
+    int64_t window_s = 3600;  // the window compared with the profile
+    int64_t min_rows = 100;   // fewer rows: no verdict
+    // auto: p-value tests on windows of up to 1,000 rows (KS; chi-squared or Z for categories),
+    // distances above (normalized Wasserstein; Jensen–Shannon), as Evidently chooses.
+    std::string numeric_method = "auto";      // auto | ks | wasserstein | psi | jensenshannon
+    std::string categorical_method = "auto";  // auto | chisquare | z | jensenshannon
+    double p_value = 0.05;                    // tests: drift when p < this (after correction)
+    std::optional<double> threshold;          // distances: drift when >= this (default per method)
+    std::string correction = "none";          // none | bonferroni | fdr
+    double dataset_share = 0.5;               // dataset drift: share of drifted features >= this
+  } drift;
+};
+
 struct ModelConfig {
   std::string name;
   std::string backend = "auto";  // auto | forest | (later) onnx
@@ -95,6 +121,7 @@ struct ModelConfig {
   rollout::Policy rollout;
   // rollout.auto_rollback: the canary's weight goes to 0 when it does worse than stable.
   rollout::AutoRollbackConfig auto_rollback;
+  MonitoringConfig monitoring;
   // Free-form backend parameters (string values), e.g. forest `threads`.
   std::map<std::string, std::string> parameters;
 };

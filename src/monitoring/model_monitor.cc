@@ -1,0 +1,502 @@
+#include "monitoring/model_monitor.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "base/logging.h"
+#include "base/sha256.h"
+#include "monitoring/quality.h"
+
+namespace inferd::monitoring {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kMaxQueued = 4096;
+constexpr size_t kWriteAt = 256;  // queued observations that wake the writer
+constexpr auto kWriteEvery = std::chrono::milliseconds(100);
+constexpr int64_t kPruneEveryMs = 60'000;
+
+// The elements of a tensor as doubles.
+std::vector<double> Values(const tensor::Tensor& t) {
+  std::vector<double> out;
+  tensor::VisitNumericType(t.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    for (T v : t.data<T>()) out.push_back(static_cast<double>(v));
+  });
+  return out;
+}
+
+const tensor::Tensor* Find(std::span<const tensor::Tensor> ts, const std::string& name) {
+  if (name.empty()) return nullptr;
+  for (const auto& t : ts) {
+    if (t.name() == name) return &t;
+  }
+  return nullptr;
+}
+
+// Merges two buckets' quality JSON.
+base::StatusOr<std::string> MergeQuality(const std::string& a, const std::string& b) {
+  if (a.find("\"classes\"") != std::string::npos) {
+    ASSIGN_OR_RETURN(auto x, ClassificationCounts::FromJson(a));
+    ASSIGN_OR_RETURN(auto y, ClassificationCounts::FromJson(b));
+    RETURN_IF_ERROR(x.Merge(y));
+    return x.ToJson();
+  }
+  ASSIGN_OR_RETURN(auto x, RegressionCounts::FromJson(a));
+  ASSIGN_OR_RETURN(auto y, RegressionCounts::FromJson(b));
+  x.Merge(y);
+  return x.ToJson();
+}
+
+base::StatusOr<std::string> MergeBucket(const std::string& kind, const std::string& stored,
+                                        const std::string& delta) {
+  if (kind == "quality") return MergeQuality(stored, delta);
+  return base::InvalidArgument("no merge for bucket kind '" + kind + "'");
+}
+
+json ClassMetricsJson(const ClassMetrics& m) {
+  return {{"precision", m.precision}, {"recall", m.recall}, {"f1", m.f1}, {"support", m.support}};
+}
+
+json ClassificationJson(const ClassificationMetrics& m, const std::vector<std::string>& names) {
+  json per_class = json::object();
+  for (size_t i = 0; i < m.classes.size(); ++i) {
+    const int c = m.classes[i];
+    const std::string name = static_cast<size_t>(c) < names.size() ? names[c] : std::to_string(c);
+    per_class[name] = ClassMetricsJson(m.per_class[i]);
+  }
+  json j = {{"count", m.count},
+            {"accuracy", m.accuracy},
+            {"precision_macro", m.macro.precision},
+            {"recall_macro", m.macro.recall},
+            {"f1_macro", m.macro.f1},
+            {"precision_micro", m.micro.precision},
+            {"recall_micro", m.micro.recall},
+            {"f1_micro", m.micro.f1},
+            {"precision_weighted", m.weighted.precision},
+            {"recall_weighted", m.weighted.recall},
+            {"f1_weighted", m.weighted.f1},
+            {"per_class", std::move(per_class)},
+            {"confusion", m.confusion}};
+  j["roc_auc"] = m.roc_auc ? json(*m.roc_auc) : json(nullptr);
+  j["log_loss"] = m.log_loss ? json(*m.log_loss) : json(nullptr);
+  return j;
+}
+
+json RegressionJson(const RegressionMetrics& m) {
+  return {{"count", m.count}, {"mae", m.mae}, {"rmse", m.rmse},
+          {"mape", m.mape},   {"r2", m.r2},   {"mean_error", m.mean_error}};
+}
+
+}  // namespace
+
+base::StatusOr<OutputRoles> RolesOf(const backend::ModelSignature& signature,
+                                    const config::MonitoringConfig& config) {
+  OutputRoles r;
+  for (const auto& spec : signature.outputs) {
+    if (spec.name == "probabilities" && spec.shape.size() == 2 && spec.shape[1] >= 2) {
+      r.probabilities = spec.name;
+      r.classes = static_cast<int>(spec.shape[1]);
+    } else if (spec.name == "label") {
+      r.label = spec.name;
+    }
+  }
+  if (r.classes == 0 && !r.label.empty()) {
+    r.classes = static_cast<int>(config.classes.size());
+    if (r.classes < 2) {
+      return base::InvalidArgument(
+          "monitoring: the model has a label output but no probabilities: name its classes in "
+          "monitoring.classes");
+    }
+  }
+  if (r.classes == 0) {
+    r.label.clear();
+    for (const auto& spec : signature.outputs) {
+      if (spec.default_output) {
+        r.value = spec.name;
+        break;
+      }
+    }
+    if (r.value.empty()) return base::InvalidArgument("monitoring: the model has no output");
+  }
+  const std::string task = r.classes == 0 ? "regression" : r.classes == 2 ? "binary" : "multiclass";
+  if (config.task != "auto" && config.task != task) {
+    return base::InvalidArgument("monitoring.task is " + config.task + " but the model's outputs " +
+                                 "make it " + task);
+  }
+  if (!config.classes.empty() && r.classes != 0 &&
+      config.classes.size() != static_cast<size_t>(r.classes)) {
+    return base::InvalidArgument("monitoring.classes names " +
+                                 std::to_string(config.classes.size()) +
+                                 " classes; the model has " + std::to_string(r.classes));
+  }
+  return r;
+}
+
+MonitorMetrics::MonitorMetrics(MetricsRegistry* registry) {
+  records = &registry->AddCounter(
+      "inferd_monitor_records_total",
+      "Prediction records of monitored models: stored, dropped (queue full), store_error.",
+      {"model", "outcome"});
+  feedback = &registry->AddCounter(
+      "inferd_feedback_total",
+      "Feedback items: joined, unknown_id (unknown or expired), duplicate, bad_label.",
+      {"model", "result"});
+}
+
+ModelMonitor::ModelMonitor(ModelMonitorOptions options)
+    : o_(std::move(options)), rng_(std::random_device{}()) {
+  auto& r = *o_.metrics->records;
+  stored_ = &r.WithLabels({o_.model, "stored"});
+  dropped_ = &r.WithLabels({o_.model, "dropped"});
+  store_errors_ = &r.WithLabels({o_.model, "store_error"});
+  auto& f = *o_.metrics->feedback;
+  joined_ = &f.WithLabels({o_.model, "joined"});
+  unknown_ = &f.WithLabels({o_.model, "unknown_id"});
+  duplicate_ = &f.WithLabels({o_.model, "duplicate"});
+  bad_label_ = &f.WithLabels({o_.model, "bad_label"});
+  thread_ = std::thread([this] { Loop(); });
+}
+
+ModelMonitor::~ModelMonitor() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+int64_t ModelMonitor::BucketStart(int64_t ms) const {
+  const int64_t b = o_.config.bucket_s * 1000;
+  return ms - ((ms % b) + b) % b;
+}
+
+void ModelMonitor::Observe(int64_t version, const std::string& id,
+                           std::span<const tensor::Tensor> inputs,
+                           std::span<const tensor::Tensor> outputs) {
+  Observation obs;
+  obs.version = version;
+  obs.id = id;
+  obs.at_ms = o_.clock->WallNanos() / 1'000'000;
+  obs.inputs.assign(inputs.begin(), inputs.end());
+  for (const auto* name : {&o_.roles.label, &o_.roles.probabilities, &o_.roles.value}) {
+    if (const tensor::Tensor* t = Find(outputs, *name)) obs.outputs.push_back(*t);
+  }
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (queue_.size() >= kMaxQueued || stopping_) {
+      dropped_->Increment();
+      return;
+    }
+    queue_.push_back(std::move(obs));
+    ++enqueued_;
+    wake = queue_.size() == kWriteAt;
+  }
+  if (wake) cv_.notify_all();
+}
+
+void ModelMonitor::Flush() {
+  std::unique_lock<std::mutex> lock(mu_);
+  const uint64_t target = enqueued_;
+  cv_.notify_all();
+  flushed_.wait(lock, [&] { return written_ >= target || stopping_; });
+}
+
+void ModelMonitor::Loop() {
+  std::vector<Observation> batch;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_for(lock, kWriteEvery, [this] {
+        return stopping_ || queue_.size() >= kWriteAt || (!queue_.empty() && written_ < enqueued_);
+      });
+      batch.clear();
+      for (auto& o : queue_) batch.push_back(std::move(o));
+      queue_.clear();
+      if (batch.empty() && stopping_) return;
+    }
+    if (!batch.empty()) Write(batch);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      written_ += batch.size();
+    }
+    flushed_.notify_all();
+    const int64_t now = o_.clock->WallNanos() / 1'000'000;
+    if (now - last_prune_ms_ >= kPruneEveryMs) {
+      last_prune_ms_ = now;
+      auto pruned =
+          o_.store->Prune(o_.model, now - o_.config.retention_s * 1000, o_.config.max_records);
+      if (!pruned.ok()) LOG_WARN("monitoring '{}': {}", o_.model, pruned.status().message());
+    }
+  }
+}
+
+std::string ModelMonitor::OutputsJson(const Observation& o) const {
+  json j = json::object();
+  for (const auto& t : o.outputs) {
+    const auto v = Values(t);
+    if (t.name() == o_.roles.label) {
+      j["l"] = v;
+    } else if (t.name() == o_.roles.probabilities) {
+      const size_t c = static_cast<size_t>(o_.roles.classes);
+      json rows = json::array();
+      for (size_t r = 0; r + c <= v.size(); r += c) {
+        rows.push_back(std::vector<double>(v.begin() + r, v.begin() + r + c));
+      }
+      j["p"] = std::move(rows);
+    } else if (t.name() == o_.roles.value) {
+      j["v"] = v;
+    }
+  }
+  return j.dump();
+}
+
+void ModelMonitor::Write(std::vector<Observation>& batch) {
+  std::vector<PredictionRecord> records;
+  records.reserve(batch.size());
+  std::uniform_real_distribution<double> unit(0, 1);
+  for (const auto& o : batch) {
+    PredictionRecord r;
+    r.model = o_.model;
+    r.id = o.id;
+    r.version = o.version;
+    r.at_ms = o.at_ms;
+    r.outputs_json = OutputsJson(o);
+    if (o_.config.log_sample_rate > 0 && unit(rng_) < o_.config.log_sample_rate) {
+      json inputs = json::object();
+      std::string bytes;
+      for (const auto& t : o.inputs) {
+        inputs[t.name()] = {{"shape", t.shape()}, {"data", Values(t)}};
+        bytes.append(reinterpret_cast<const char*>(t.bytes().data()), t.bytes().size());
+      }
+      if (o_.config.log_inputs) {
+        r.inputs_json = inputs.dump();
+      } else {
+        r.inputs_sha256 = base::Sha256Hex(bytes);
+      }
+    }
+    records.push_back(std::move(r));
+  }
+  if (auto st = o_.store->PutPredictions(records); !st.ok()) {
+    store_errors_->Increment(records.size());
+    LOG_WARN("monitoring '{}': {} prediction records not stored: {}", o_.model, records.size(),
+             st.message());
+    return;
+  }
+  stored_->Increment(records.size());
+}
+
+std::pair<int, std::string> ModelMonitor::Feedback(std::string_view body) {
+  auto error = [](int status, const std::string& message) {
+    return std::pair<int, std::string>(status, json({{"error", message}}).dump());
+  };
+  const json j = json::parse(body, nullptr, false);
+  if (j.is_discarded()) return error(400, "the feedback body is not JSON");
+  const bool single = j.is_object();
+  if (!single && !j.is_array()) {
+    return error(400, "feedback must be {\"id\": ..., \"label\": ...} or a list of them");
+  }
+  const json items = single ? json::array({j}) : j;
+  if (items.empty()) return error(400, "the feedback list is empty");
+  if (items.size() > 10000) return error(400, "at most 10000 feedback items per request");
+  std::vector<std::string> ids;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const json& it = items[i];
+    const std::string where = single ? std::string("feedback") : "item " + std::to_string(i);
+    if (!it.is_object() || !it.contains("id") || !it["id"].is_string() || !it.contains("label")) {
+      return error(400, where + ": needs \"id\" (a string) and \"label\"");
+    }
+    ids.push_back(it["id"].get<std::string>());
+  }
+  // The records; those still queued are written first.
+  auto found = o_.store->GetPredictions(o_.model, ids);
+  if (!found.ok()) return error(503, found.status().message());
+  if (found->size() < std::set<std::string>(ids.begin(), ids.end()).size()) {
+    Flush();
+    found = o_.store->GetPredictions(o_.model, ids);
+    if (!found.ok()) return error(503, found.status().message());
+  }
+  std::map<std::string, PredictionRecord> by_id;
+  for (auto& r : *found) by_id.emplace(r.id, std::move(r));
+
+  const int64_t now = o_.clock->WallNanos() / 1'000'000;
+  const int64_t bucket = BucketStart(now);
+  const int classes = o_.roles.classes;
+  std::map<int64_t, ClassificationCounts> cls;
+  std::map<int64_t, RegressionCounts> reg;
+  std::vector<FeedbackRecord> feedback;
+  std::set<std::string> seen;
+  json results = json::array();
+  std::vector<int> statuses;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::string& id = ids[i];
+    auto result = [&](int status, const std::string& outcome, const std::string& message) {
+      json r = {{"id", id}, {"result", outcome}};
+      if (!message.empty()) r["error"] = message;
+      results.push_back(std::move(r));
+      statuses.push_back(status);
+    };
+    auto rec = by_id.find(id);
+    if (rec == by_id.end()) {
+      unknown_->Increment();
+      result(404, "unknown_id",
+             "no prediction '" + id + "' of model '" + o_.model + "' (unknown, or expired)");
+      continue;
+    }
+    if (rec->second.has_feedback || !seen.insert(id).second) {
+      duplicate_->Increment();
+      result(409, "duplicate", "prediction '" + id + "' already has feedback");
+      continue;
+    }
+    const json outputs = json::parse(rec->second.outputs_json, nullptr, false);
+    const json& label = items[i]["label"];
+    // One label per row of the prediction.
+    size_t rows = 0;
+    if (outputs.contains("l"))
+      rows = outputs["l"].size();
+    else if (outputs.contains("p"))
+      rows = outputs["p"].size();
+    else if (outputs.contains("v"))
+      rows = outputs["v"].size();
+    const json labels = label.is_array() ? label : json::array({label});
+    if (labels.size() != rows) {
+      bad_label_->Increment();
+      result(400, "bad_label",
+             "prediction '" + id + "' has " + std::to_string(rows) + " rows; got " +
+                 std::to_string(labels.size()) + " labels");
+      seen.erase(id);
+      continue;
+    }
+    std::string problem;
+    std::vector<double> truth;
+    for (const auto& l : labels) {
+      if (classes == 0) {
+        if (!l.is_number()) {
+          problem = "a regression label must be a number";
+          break;
+        }
+        truth.push_back(l.get<double>());
+      } else if (l.is_number_integer()) {
+        const int64_t c = l.get<int64_t>();
+        if (c < 0 || c >= classes) {
+          problem =
+              "class " + std::to_string(c) + " is not between 0 and " + std::to_string(classes - 1);
+          break;
+        }
+        truth.push_back(static_cast<double>(c));
+      } else if (l.is_string()) {
+        const auto& names = o_.config.classes;
+        auto it = std::find(names.begin(), names.end(), l.get<std::string>());
+        if (it == names.end()) {
+          std::string known;
+          for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+          problem =
+              "unknown class '" + l.get<std::string>() + "'" +
+              (known.empty() ? " (monitoring.classes names none)" : " (classes: " + known + ")");
+          break;
+        }
+        truth.push_back(static_cast<double>(it - names.begin()));
+      } else {
+        problem = "a class label must be a class index or name";
+        break;
+      }
+    }
+    if (!problem.empty()) {
+      bad_label_->Increment();
+      result(400, "bad_label", problem);
+      seen.erase(id);
+      continue;
+    }
+    const int64_t version = rec->second.version;
+    for (size_t r = 0; r < rows; ++r) {
+      if (classes == 0) {
+        reg[version].Add(truth[r], outputs["v"][r].get<double>());
+        continue;
+      }
+      std::vector<double> probs;
+      if (outputs.contains("p")) probs = outputs["p"][r].get<std::vector<double>>();
+      int predicted = 0;
+      if (outputs.contains("l")) {
+        predicted = static_cast<int>(outputs["l"][r].get<double>());
+      } else if (!probs.empty()) {
+        predicted = static_cast<int>(std::max_element(probs.begin(), probs.end()) - probs.begin());
+      }
+      auto [it, _] = cls.try_emplace(version, classes);
+      it->second.Add(static_cast<int>(truth[r]), predicted, probs);
+    }
+    feedback.push_back({o_.model, id, now, label.dump()});
+    result(200, "joined", "");
+  }
+  std::vector<MonitorBucket> deltas;
+  for (const auto& [v, c] : cls) deltas.push_back({o_.model, v, "quality", bucket, c.ToJson()});
+  for (const auto& [v, c] : reg) deltas.push_back({o_.model, v, "quality", bucket, c.ToJson()});
+  if (!feedback.empty()) {
+    if (auto st = o_.store->PutFeedback(feedback, deltas, MergeBucket); !st.ok()) {
+      return error(503, "feedback not stored: " + st.message());
+    }
+    joined_->Increment(feedback.size());
+  }
+  if (single) return {statuses[0], results[0].dump()};
+  return {200, json({{"joined", feedback.size()}, {"results", std::move(results)}}).dump()};
+}
+
+base::StatusOr<std::string> ModelMonitor::QualityJson(int64_t since_ms) {
+  ASSIGN_OR_RETURN(auto buckets, o_.store->Buckets(o_.model, "quality", BucketStart(since_ms)));
+  std::map<int64_t, std::string> merged;
+  for (const auto& b : buckets) {
+    auto it = merged.find(b.version);
+    if (it == merged.end()) {
+      merged.emplace(b.version, b.data_json);
+    } else {
+      ASSIGN_OR_RETURN(it->second, MergeQuality(it->second, b.data_json));
+    }
+  }
+  json out = json::object();
+  for (const auto& [version, data] : merged) {
+    if (o_.roles.classes > 0) {
+      ASSIGN_OR_RETURN(auto c, ClassificationCounts::FromJson(data));
+      out[std::to_string(version)] =
+          ClassificationJson(ComputeClassification(c), o_.config.classes);
+    } else {
+      ASSIGN_OR_RETURN(auto c, RegressionCounts::FromJson(data));
+      out[std::to_string(version)] = RegressionJson(ComputeRegression(c));
+    }
+  }
+  return out.dump();
+}
+
+std::string ModelMonitor::Report() {
+  const int64_t now = o_.clock->WallNanos() / 1'000'000;
+  json j = {{"model", o_.model},
+            {"task", o_.roles.classes == 0   ? "regression"
+                     : o_.roles.classes == 2 ? "binary"
+                                             : "multiclass"},
+            {"records",
+             {{"stored", stored_->value()},
+              {"dropped", dropped_->value()},
+              {"store_errors", store_errors_->value()}}},
+            {"feedback",
+             {{"joined", joined_->value()},
+              {"unknown_id", unknown_->value()},
+              {"duplicate", duplicate_->value()},
+              {"bad_label", bad_label_->value()}}}};
+  if (!o_.config.classes.empty()) j["classes"] = o_.config.classes;
+  json windows = json::array();
+  for (int64_t w : o_.config.windows_s) {
+    json entry = {{"seconds", w}};
+    auto q = QualityJson(now - w * 1000);
+    entry["quality"] = q.ok() ? json::parse(*q) : json({{"error", q.status().message()}});
+    windows.push_back(std::move(entry));
+  }
+  j["windows"] = std::move(windows);
+  return j.dump();
+}
+
+}  // namespace inferd::monitoring

@@ -1,0 +1,114 @@
+// ModelMonitor: a model in production, watched. Every prediction of a model with `monitoring` on
+// is observed after its answer: a compact record (request id, time, version, outputs) for the
+// feedback join — its inputs too at `log_sample_rate` (or their SHA-256 with log_inputs: false) —
+// goes through a bounded queue (a full queue drops, counted; a request never waits) to a writer
+// thread that stores records in batches and applies the retention. Feedback (ground truth by
+// request id) is joined to its record and added, with the record, to the quality aggregate of the
+// current time bucket in one store transaction, durable before the answer; windows merge buckets
+// (quality.h), so they survive restarts and replicas sharing the store add to the same ones.
+//
+// The compact outputs of a record: {"l": [labels]} and {"p": [[probabilities]]} for classifiers,
+// {"v": [values]} for regression, one entry per row.
+//
+// Feedback: {"id": ID, "label": L} or a list of them; L is the class index, or a class name from
+// `monitoring.classes`, for classifiers and a number for regression — or a list of one per row for
+// a request of several rows. Quality windows follow feedback time.
+// Thread-safety: thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "backend/backend.h"
+#include "base/clock.h"
+#include "config/model_config.h"
+#include "monitoring/metrics.h"
+#include "monitoring/monitor_store.h"
+#include "monitoring/profile.h"
+#include "tensor/tensor.h"
+
+namespace inferd::monitoring {
+
+// Which outputs carry what: the class count (0 for regression) and the outputs' names.
+struct OutputRoles {
+  int classes = 0;
+  std::string label, probabilities, value;
+};
+// From a model's signature and config: a `probabilities` output [-1, C] makes C classes (with
+// `label` when there is one); else `label` with `monitoring.classes`; else the first output is a
+// regression value. monitoring.task, when set, must agree (INVALID_ARGUMENT otherwise).
+base::StatusOr<OutputRoles> RolesOf(const backend::ModelSignature& signature,
+                                    const config::MonitoringConfig& config);
+
+// The metric families every monitor counts into (registered once per registry).
+struct MonitorMetrics {
+  explicit MonitorMetrics(MetricsRegistry* registry);
+  Family<Counter>* records;   // {model, outcome: stored, dropped, store_error}
+  Family<Counter>* feedback;  // {model, result: joined, unknown_id, duplicate, bad_label}
+};
+
+struct ModelMonitorOptions {
+  std::string model;
+  config::MonitoringConfig config;
+  OutputRoles roles;
+  std::optional<Profile> profile;     // the reference (drift, data quality)
+  MonitorStore* store = nullptr;      // not owned, required
+  MonitorMetrics* metrics = nullptr;  // not owned, required
+  const base::Clock* clock = &base::Clock::Real();
+};
+
+class ModelMonitor {
+ public:
+  explicit ModelMonitor(ModelMonitorOptions options);
+  ~ModelMonitor();  // writes what is queued, then stops
+
+  const std::string& model() const { return o_.model; }
+  // One answered request (any thread, after the answer): copies what the record needs.
+  void Observe(int64_t version, const std::string& id, std::span<const tensor::Tensor> inputs,
+               std::span<const tensor::Tensor> outputs);
+  // POST /v2/models/{m}/feedback. Returns the HTTP status and the JSON answer: for one item, its
+  // result (200 joined, 404 unknown or expired id, 409 feedback already given, 400 bad label);
+  // for a list, 200 with a result per item. 400 for a malformed body, 503 when the store fails.
+  std::pair<int, std::string> Feedback(std::string_view body);
+  // GET /v2/models/{m}/monitor: counts and the quality of each window, per version, as JSON.
+  std::string Report();
+  // Waits until everything observed so far is stored.
+  void Flush();
+
+ private:
+  struct Observation {
+    int64_t version = 0;
+    std::string id;
+    int64_t at_ms = 0;
+    std::vector<tensor::Tensor> inputs, outputs;
+  };
+  struct Joined;
+  void Loop();
+  void Write(std::vector<Observation>& batch);
+  std::string OutputsJson(const Observation& o) const;
+  int64_t BucketStart(int64_t ms) const;
+  base::StatusOr<std::string> QualityJson(int64_t since_ms);
+
+  ModelMonitorOptions o_;
+  Counter *stored_, *dropped_, *store_errors_;
+  Counter *joined_, *unknown_, *duplicate_, *bad_label_;
+  std::mutex mu_;
+  std::condition_variable cv_, flushed_;
+  std::deque<Observation> queue_;
+  uint64_t enqueued_ = 0, written_ = 0;  // observations queued and handled, ever
+  bool stopping_ = false;
+  std::mt19937_64 rng_;  // log sampling (writer thread)
+  int64_t last_prune_ms_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace inferd::monitoring
