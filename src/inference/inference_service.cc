@@ -352,6 +352,16 @@ void InferenceService::InferAsync(InferRequest request, const lifecycle::ModelHa
     }
   }
   const lifecycle::ModelHandle& h = rerouted ? *rerouted : handle;
+  // Monitoring: the answer is observed (after the model ran) with the inputs it was given.
+  if (options_.monitors != nullptr && h.config->monitoring.enabled) {
+    if (auto* monitor = options_.monitors->For(h.name)) {
+      done = [monitor, version = h.version, inputs = request.inputs,
+              done = std::move(done)](StatusOr<InferResponse> r) {
+        if (r.ok()) monitor->Observe(version, r->id, inputs, r->outputs);
+        done(std::move(r));
+      };
+    }
+  }
   if (policy.ok()) {
     if (auto pair = MaybeShadow(**policy, h.name, h.version, request)) {
       done = [pair = std::move(pair), done = std::move(done)](StatusOr<InferResponse> r) {

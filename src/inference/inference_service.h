@@ -21,6 +21,7 @@
 #include "inference/shadow.h"
 #include "lifecycle/model_manager.h"
 #include "monitoring/metrics.h"
+#include "monitoring/model_monitor.h"
 #include "monitoring/request_counts.h"
 #include "rollout/routing.h"
 #include "tensor/tensor.h"
@@ -33,6 +34,8 @@ struct InferenceServiceOptions {
   const base::Clock* clock = &base::Clock::Real();
   // Rollout policies set through the API (not owned; may be null: config.yaml's only).
   rollout::RolloutTable* rollout = nullptr;
+  // The monitors of models with monitoring on (not owned; may be null: nothing is observed).
+  monitoring::MonitorRegistry* monitors = nullptr;
 };
 
 // Triton's statistics of one model version (GET /v2/models/{m}/versions/{v}/stats): cumulative

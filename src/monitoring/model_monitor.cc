@@ -499,4 +499,34 @@ std::string ModelMonitor::Report() {
   return j.dump();
 }
 
+base::StatusOr<ModelMonitor*> MonitorRegistry::Find(const std::string& model) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (auto it = monitors_.find(model); it != monitors_.end()) return it->second.get();
+  if (auto it = failed_.find(model); it != failed_.end()) return it->second;
+  auto made = make_(model);
+  if (!made.ok()) {
+    // An unknown model may appear later (a load): not remembered.
+    if (made.status().code() != base::StatusCode::kNotFound) {
+      LOG_WARN("monitoring of '{}' is off: {}", model, made.status().message());
+      failed_.emplace(model, made.status());
+    }
+    return made.status();
+  }
+  if (*made == nullptr) {
+    base::Status off = base::FailedPrecondition("model '" + model +
+                                                "' is not monitored: set monitoring: true in its "
+                                                "config.yaml");
+    failed_.emplace(model, off);
+    return off;
+  }
+  ModelMonitor* m = made->get();
+  monitors_.emplace(model, std::move(made).value());
+  return m;
+}
+
+ModelMonitor* MonitorRegistry::For(const std::string& model) {
+  auto m = Find(model);
+  return m.ok() ? *m : nullptr;
+}
+
 }  // namespace inferd::monitoring

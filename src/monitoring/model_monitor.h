@@ -19,6 +19,8 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -109,6 +111,26 @@ class ModelMonitor {
   std::mt19937_64 rng_;  // log sampling (writer thread)
   int64_t last_prune_ms_ = 0;
   std::thread thread_;
+};
+
+// The monitors of a server, one per model with monitoring on, made on first use by `make`
+// (which returns null for a model without monitoring, NOT_FOUND for an unknown model).
+// Thread-safety: thread-safe; monitors live as long as the registry.
+class MonitorRegistry {
+ public:
+  using MakeFn =
+      std::function<base::StatusOr<std::unique_ptr<ModelMonitor>>(const std::string& model)>;
+  explicit MonitorRegistry(MakeFn make) : make_(std::move(make)) {}
+  // The model's monitor; null when it has none or it could not be made (logged once).
+  ModelMonitor* For(const std::string& model);
+  // The same, with the reason when there is none (for the API's 404 and 400).
+  base::StatusOr<ModelMonitor*> Find(const std::string& model);
+
+ private:
+  MakeFn make_;
+  std::mutex mu_;
+  std::map<std::string, std::unique_ptr<ModelMonitor>, std::less<>> monitors_;
+  std::map<std::string, base::Status, std::less<>> failed_;  // models that have none, and why
 };
 
 }  // namespace inferd::monitoring

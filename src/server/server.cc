@@ -116,6 +116,8 @@ class Server::Parts {
   std::unique_ptr<rollout::Controller> rollout_control;
   std::unique_ptr<repository::FileSystemSource> source;
   std::unique_ptr<lifecycle::ModelManager> models;
+  std::unique_ptr<monitoring::MonitorMetrics> monitor_metrics;
+  std::unique_ptr<monitoring::MonitorRegistry> monitors;  // models with monitoring on
   std::unique_ptr<inference::InferenceService> inference;
   std::unique_ptr<rollout::AutoRollback> auto_rollback;  // watches canaries (rollout.auto_rollback)
   std::unique_ptr<api::http::HttpApi> http_api;
@@ -175,10 +177,33 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
     RETURN_IF_ERROR(parts->rollout_control->LoadStored());
   }
 
-  ASSIGN_OR_RETURN(
-      parts->inference,
-      inference::InferenceService::Create(
-          {.models = parts->models.get(), .metrics = &parts->metrics, .rollout = &parts->rollout}));
+  parts->monitor_metrics = std::make_unique<monitoring::MonitorMetrics>(&parts->metrics);
+  parts->monitors = std::make_unique<monitoring::MonitorRegistry>(
+      [models = parts->models.get(), store = parts->state.get(),
+       metrics = parts->monitor_metrics.get(), repo = options.model_repository](
+          const std::string& m) -> base::StatusOr<std::unique_ptr<monitoring::ModelMonitor>> {
+        ASSIGN_OR_RETURN(auto h, models->Get(m));
+        if (!h.config->monitoring.enabled) return std::unique_ptr<monitoring::ModelMonitor>();
+        monitoring::ModelMonitorOptions o;
+        o.model = m;
+        o.config = h.config->monitoring;
+        ASSIGN_OR_RETURN(o.roles, monitoring::RolesOf(h.model->signature(), o.config));
+        // <model>/profile.json: the training reference (drift, data quality).
+        const auto profile = repo / m / "profile.json";
+        if (std::filesystem::exists(profile)) {
+          ASSIGN_OR_RETURN(o.profile, monitoring::Profile::Load(profile));
+        }
+        o.store = store;
+        o.metrics = metrics;
+        LOG_INFO("monitoring '{}' ({} classes{})", m, o.roles.classes,
+                 o.profile ? ", profile.json" : "");
+        return std::make_unique<monitoring::ModelMonitor>(std::move(o));
+      });
+  ASSIGN_OR_RETURN(parts->inference,
+                   inference::InferenceService::Create({.models = parts->models.get(),
+                                                        .metrics = &parts->metrics,
+                                                        .rollout = &parts->rollout,
+                                                        .monitors = parts->monitors.get()}));
   {
     rollout::AutoRollbackOptions ar;
     ar.controller = parts->rollout_control.get();
@@ -206,6 +231,7 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
   api_options.strict_readiness = options.strict_readiness;
   api_options.rollout = parts->rollout_control.get();
   api_options.store = parts->state.get();
+  api_options.monitors = parts->monitors.get();
   parts->http_api = std::make_unique<api::http::HttpApi>(api_options);
 
   api::http::HttpServerOptions http;

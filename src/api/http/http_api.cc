@@ -297,6 +297,22 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
       res.body = std::move(out);
       return false;
     }
+    if (n == 4 && seg[1] == "models" && (seg[3] == "feedback" || seg[3] == "monitor") &&
+        options_.monitors != nullptr) {
+      const bool feedback = seg[3] == "feedback";
+      *endpoint = feedback ? "v2_feedback" : "v2_monitor";
+      if (!method_is(feedback ? "POST" : "GET")) return false;
+      auto monitor = options_.monitors->Find(seg[2]);
+      if (!monitor.ok()) return SetError(res, monitor.status());
+      if (feedback) {
+        auto [status, body] = (*monitor)->Feedback(req.body);
+        res.status = status;
+        res.body = std::move(body);
+      } else {
+        res.body = (*monitor)->Report();
+      }
+      return false;
+    }
     if (n >= 4 && n <= 5 && seg[1] == "models" && seg[3] == "rollout" &&
         options_.rollout != nullptr) {
       const std::string& name = seg[2];

@@ -22,6 +22,8 @@ struct HttpApiOptions {
   monitoring::MetricsRegistry* metrics = nullptr;    // not owned, required
   rollout::Controller* rollout = nullptr;  // not owned; null: no rollout management routes
   store::StateStore* store = nullptr;      // not owned; null: no audit route
+  // not owned; null: no feedback and monitor routes
+  monitoring::MonitorRegistry* monitors = nullptr;
   const base::Clock* clock = &base::Clock::Real();
   // Ready only when every model has a ready version (Triton's --strict-readiness); when false,
   // ready as soon as the server is up.

@@ -1,0 +1,117 @@
+// Monitoring against the real server: predictions recorded, ground truth posted later and joined
+// by request id, quality per window and version in GET /v2/models/{m}/monitor, surviving restart;
+// clear errors for bad feedback and unmonitored models.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "e2e/test_support.h"
+
+namespace inferd::testing {
+namespace {
+
+using nlohmann::json;
+
+class MonitoringTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    repo_ = tmp_.path() / "repo";
+    state_ = tmp_.path() / "state";
+    AddModel(repo_, "m", 1, "binary_logistic");
+    WriteFile(repo_ / "m" / "config.yaml",
+              "monitoring: {log_sample_rate: 1, classes: [benign, malignant]}\n");
+    AddModel(repo_, "plain", 1, "binary_logistic");
+    StartServer();
+    rows_ = ReadCsv(FixtureDir("binary_logistic") / "input.csv", true);
+  }
+  void StartServer() {
+    server_ = ServerProcess::Start(repo_, {"--state", state_.string()});
+    ASSERT_NE(server_, nullptr);
+  }
+  json Monitor() {
+    auto r = Http(server_->port(), "GET", "/v2/models/m/monitor");
+    EXPECT_EQ(r.status, 200) << r.body;
+    return json::parse(r.body);
+  }
+
+  TempDir tmp_;
+  fs::path repo_, state_;
+  std::unique_ptr<ServerProcess> server_;
+  std::vector<std::vector<double>> rows_;
+};
+
+TEST_F(MonitoringTest, FeedbackJoinsPredictionsIntoQuality) {
+  HttpConnection c(server_->port());
+  // 40 predictions, each with its own id; the truth is the model's label, flipped for every
+  // fourth: accuracy 0.75.
+  json feedback = json::array();
+  int correct = 0;
+  for (int i = 0; i < 40; ++i) {
+    json body = json::parse(V2Request({rows_[i % rows_.size()]}));
+    body["id"] = "q" + std::to_string(i);
+    auto r = c.Request("POST", "/v2/models/m/infer", body.dump());
+    ASSERT_EQ(r.status, 200) << r.body;
+    const json answer = json::parse(r.body);
+    EXPECT_EQ(answer["id"], body["id"]);
+    int64_t label = -1;
+    for (const auto& o : answer["outputs"]) {
+      if (o["name"] == "label") label = o["data"][0].get<int64_t>();
+    }
+    ASSERT_GE(label, 0);
+    const bool flip = i % 4 == 3;
+    correct += !flip;
+    const int64_t truth = flip ? 1 - label : label;
+    // Half by index, half by class name.
+    feedback.push_back({{"id", body["id"]},
+                        {"label", i % 2 ? json(truth) : json(truth ? "malignant" : "benign")}});
+  }
+  auto r = c.Request("POST", "/v2/models/m/feedback", feedback.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["joined"], 40);
+  json m = Monitor();
+  EXPECT_EQ(m["task"], "binary");
+  EXPECT_EQ(m["records"]["stored"], 40);
+  const json& q = m["windows"][0]["quality"]["1"];
+  EXPECT_EQ(q["count"], 40);
+  EXPECT_DOUBLE_EQ(q["accuracy"].get<double>(), correct / 40.0);
+  EXPECT_TRUE(q.contains("roc_auc"));
+  EXPECT_TRUE(q["per_class"].contains("malignant"));
+
+  // Errors name the problem; nothing breaks.
+  struct Case {
+    std::string path, body;
+    int status;
+    std::string message;
+  } cases[] = {
+      {"/v2/models/m/feedback", R"({"id": "nope", "label": 1})", 404, "no prediction 'nope'"},
+      {"/v2/models/m/feedback", R"({"id": "q0", "label": 1})", 409, "already has feedback"},
+      {"/v2/models/m/feedback", "{not json", 400, "not JSON"},
+      {"/v2/models/m/feedback", R"({"label": 1})", 400, "feedback: needs"},
+      {"/v2/models/plain/feedback", R"({"id": "x", "label": 1})", 400,
+       "'plain' is not monitored: set monitoring: true"},
+      {"/v2/models/nope/feedback", R"({"id": "x", "label": 1})", 404, "nope"},
+  };
+  for (const auto& k : cases) {
+    auto e = c.Request("POST", k.path, k.body);
+    EXPECT_EQ(e.status, k.status) << k.path << " " << k.body << ": " << e.body;
+    EXPECT_NE(e.body.find(k.message), std::string::npos) << e.body;
+  }
+  EXPECT_EQ(c.Request("GET", "/v2/models/m/feedback").status, 405);
+  const std::string metrics = Http(server_->port(), "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("inferd_feedback_total{model=\"m\",result=\"joined\"} 40"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("inferd_monitor_records_total{model=\"m\",outcome=\"stored\"} 40"),
+            std::string::npos);
+
+  // Quality survives a restart (it lives in the state store).
+  server_->Stop();
+  StartServer();
+  m = Monitor();
+  EXPECT_EQ(m["windows"][0]["quality"]["1"]["count"], 40);
+  EXPECT_DOUBLE_EQ(m["windows"][0]["quality"]["1"]["accuracy"].get<double>(), correct / 40.0);
+}
+
+}  // namespace
+}  // namespace inferd::testing
