@@ -53,10 +53,29 @@ base::StatusOr<std::string> MergeQuality(const std::string& a, const std::string
   return x.ToJson();
 }
 
-base::StatusOr<std::string> MergeBucket(const std::string& kind, const std::string& stored,
-                                        const std::string& delta) {
-  if (kind == "quality") return MergeQuality(stored, delta);
-  return base::InvalidArgument("no merge for bucket kind '" + kind + "'");
+constexpr size_t kBucketSample = 100;   // reservoir per numeric column and drift bucket
+constexpr size_t kWindowSample = 1000;  // ... and per window
+constexpr int64_t kDriftFlushMs = 5000;
+constexpr int64_t kGaugesEveryMs = 5000;
+
+json ColumnDriftJson(const ColumnDrift& d) {
+  json j = {{"name", d.name},           {"method", d.method},   {"statistic", d.statistic},
+            {"threshold", d.threshold}, {"drifted", d.drifted}, {"rows", d.rows},
+            {"enough_data", d.enough}};
+  j["p_value"] = d.p_value ? json(*d.p_value) : json(nullptr);
+  return j;
+}
+
+json DriftReportJson(const DriftReport& r) {
+  json features = json::array();
+  for (const auto& f : r.features) features.push_back(ColumnDriftJson(f));
+  json j = {{"rows", r.rows},
+            {"features", std::move(features)},
+            {"drifted_share", r.drifted_share},
+            {"dataset_drift", r.dataset_drift}};
+  if (r.prediction) j["prediction"] = ColumnDriftJson(*r.prediction);
+  if (r.score) j["score"] = ColumnDriftJson(*r.score);
+  return j;
 }
 
 json ClassMetricsJson(const ClassMetrics& m) {
@@ -147,6 +166,57 @@ MonitorMetrics::MonitorMetrics(MetricsRegistry* registry) {
       "inferd_feedback_total",
       "Feedback items: joined, unknown_id (unknown or expired), duplicate, bad_label.",
       {"model", "result"});
+  data_quality = &registry->AddCounter(
+      "inferd_data_quality_issues_total",
+      "Values of served rows checked against the profile: missing, out_of_range, unseen.",
+      {"model", "feature", "issue"});
+  auto each = [this](auto&& add) {
+    MetricsRegistry::GaugeSamples out;
+    if (MonitorRegistry* r = monitors.load()) {
+      for (ModelMonitor* m : r->All()) add(*m, m->CurrentGauges(), out);
+    }
+    return out;
+  };
+  registry->AddCallbackGauge(
+      "inferd_model_quality",
+      "Model quality from joined feedback over a sliding window (accuracy, f1_macro, roc_auc, "
+      "log_loss; mae, rmse, r2, mape).",
+      {"model", "version", "window", "metric"}, [each] {
+        return each([](ModelMonitor& m, const ModelMonitor::Gauges& g, auto& out) {
+          for (const auto& [v, w, metric, value] : g.quality) {
+            out.push_back({{m.model(), std::to_string(v), std::to_string(w) + "s", metric}, value});
+          }
+        });
+      });
+  registry->AddCallbackGauge(
+      "inferd_drift_statistic",
+      "Per feature, the drift test's statistic over the drift window (p-value tests: the "
+      "statistic; distances: the distance).",
+      {"model", "version", "feature"}, [each] {
+        return each([](ModelMonitor& m, const ModelMonitor::Gauges& g, auto& out) {
+          for (const auto& [v, feature, statistic, drifted] : g.drift) {
+            out.push_back({{m.model(), std::to_string(v), feature}, statistic});
+          }
+        });
+      });
+  registry->AddCallbackGauge(
+      "inferd_drift_detected", "1 when the feature drifted over the drift window, else 0.",
+      {"model", "version", "feature"}, [each] {
+        return each([](ModelMonitor& m, const ModelMonitor::Gauges& g, auto& out) {
+          for (const auto& [v, feature, statistic, drifted] : g.drift) {
+            out.push_back({{m.model(), std::to_string(v), feature}, drifted ? 1.0 : 0.0});
+          }
+        });
+      });
+  registry->AddCallbackGauge(
+      "inferd_dataset_drift_share", "The share of features that drifted over the drift window.",
+      {"model", "version"}, [each] {
+        return each([](ModelMonitor& m, const ModelMonitor::Gauges& g, auto& out) {
+          for (const auto& [v, share] : g.dataset_drift) {
+            out.push_back({{m.model(), std::to_string(v)}, share});
+          }
+        });
+      });
 }
 
 ModelMonitor::ModelMonitor(ModelMonitorOptions options)
@@ -160,6 +230,14 @@ ModelMonitor::ModelMonitor(ModelMonitorOptions options)
   unknown_ = &f.WithLabels({o_.model, "unknown_id"});
   duplicate_ = &f.WithLabels({o_.model, "duplicate"});
   bad_label_ = &f.WithLabels({o_.model, "bad_label"});
+  if (o_.profile) {
+    for (const auto& feature : o_.profile->features) {
+      auto& dq = *o_.metrics->data_quality;
+      dq_.push_back({&dq.WithLabels({o_.model, feature.name, "missing"}),
+                     &dq.WithLabels({o_.model, feature.name, "out_of_range"}),
+                     &dq.WithLabels({o_.model, feature.name, "unseen"})});
+    }
+  }
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -207,6 +285,8 @@ void ModelMonitor::Flush() {
   const uint64_t target = enqueued_;
   cv_.notify_all();
   flushed_.wait(lock, [&] { return written_ >= target || stopping_; });
+  lock.unlock();
+  FlushDrift();
 }
 
 void ModelMonitor::Loop() {
@@ -220,7 +300,11 @@ void ModelMonitor::Loop() {
       batch.clear();
       for (auto& o : queue_) batch.push_back(std::move(o));
       queue_.clear();
-      if (batch.empty() && stopping_) return;
+      if (batch.empty() && stopping_) {
+        lock.unlock();
+        FlushDrift();
+        return;
+      }
     }
     if (!batch.empty()) Write(batch);
     {
@@ -229,6 +313,10 @@ void ModelMonitor::Loop() {
     }
     flushed_.notify_all();
     const int64_t now = o_.clock->WallNanos() / 1'000'000;
+    if (now - last_drift_flush_ms_ >= kDriftFlushMs) {
+      last_drift_flush_ms_ = now;
+      FlushDrift();
+    }
     if (now - last_prune_ms_ >= kPruneEveryMs) {
       last_prune_ms_ = now;
       auto pruned =
@@ -283,6 +371,7 @@ void ModelMonitor::Write(std::vector<Observation>& batch) {
       }
     }
     records.push_back(std::move(r));
+    Accumulate(o);
   }
   if (auto st = o_.store->PutPredictions(records); !st.ok()) {
     store_errors_->Increment(records.size());
@@ -438,7 +527,10 @@ std::pair<int, std::string> ModelMonitor::Feedback(std::string_view body) {
   for (const auto& [v, c] : cls) deltas.push_back({o_.model, v, "quality", bucket, c.ToJson()});
   for (const auto& [v, c] : reg) deltas.push_back({o_.model, v, "quality", bucket, c.ToJson()});
   if (!feedback.empty()) {
-    if (auto st = o_.store->PutFeedback(feedback, deltas, MergeBucket); !st.ok()) {
+    if (auto st = o_.store->PutFeedback(
+            feedback, deltas,
+            [this](const auto& k, const auto& a, const auto& b) { return MergeBucket(k, a, b); });
+        !st.ok()) {
       return error(503, "feedback not stored: " + st.message());
     }
     joined_->Increment(feedback.size());
@@ -472,6 +564,156 @@ base::StatusOr<std::string> ModelMonitor::QualityJson(int64_t since_ms) {
   return out.dump();
 }
 
+int64_t ModelMonitor::DriftBucketMs() const {
+  return std::max(o_.config.bucket_s, o_.config.drift.window_s / 12) * 1000;
+}
+
+DriftSettings ModelMonitor::Settings() const {
+  const auto& d = o_.config.drift;
+  DriftSettings s;
+  s.numeric_method = d.numeric_method;
+  s.categorical_method = d.categorical_method;
+  s.p_value = d.p_value;
+  s.threshold = d.threshold;
+  s.correction = d.correction;
+  s.dataset_share = d.dataset_share;
+  s.min_rows = static_cast<uint64_t>(d.min_rows);
+  return s;
+}
+
+base::StatusOr<std::string> ModelMonitor::MergeBucket(const std::string& kind,
+                                                      const std::string& stored,
+                                                      const std::string& delta) const {
+  if (kind == "quality") return MergeQuality(stored, delta);
+  if (kind == "drift" && o_.profile) {
+    ASSIGN_OR_RETURN(auto a, DriftAccumulator::FromJson(&*o_.profile, stored, kBucketSample, 1));
+    ASSIGN_OR_RETURN(auto b, DriftAccumulator::FromJson(&*o_.profile, delta, kBucketSample, 2));
+    a.Merge(b);
+    return a.ToJson();
+  }
+  return base::InvalidArgument("no merge for bucket kind '" + kind + "'");
+}
+
+void ModelMonitor::Accumulate(const Observation& o) {
+  if (!o_.profile || o.inputs.empty()) return;
+  const Profile& profile = *o_.profile;
+  const size_t width = profile.features.size();
+  const tensor::Tensor& in = o.inputs[0];
+  const auto& shape = in.shape();
+  const bool fits = (shape.size() == 2 && shape[1] == static_cast<int64_t>(width)) ||
+                    (shape.size() == 1 && shape[0] == static_cast<int64_t>(width));
+  const int64_t bucket =
+      o.at_ms - ((o.at_ms % DriftBucketMs()) + DriftBucketMs()) % DriftBucketMs();
+  std::lock_guard<std::mutex> lock(drift_mu_);
+  auto [it, fresh] = drift_.try_emplace({o.version, bucket}, &profile, kBucketSample,
+                                        static_cast<uint64_t>(bucket) ^ rng_());
+  DriftAccumulator& acc = it->second;
+  if (fits) {
+    std::vector<std::array<uint64_t, 3>> before;
+    for (const auto& c : acc.features()) before.push_back({c.missing, c.out_of_range, c.unseen});
+    acc.AddRows(Values(in), width);
+    for (size_t f = 0; f < width && f < dq_.size(); ++f) {
+      const auto& c = acc.features()[f];
+      dq_[f][0]->Increment(c.missing - before[f][0]);
+      dq_[f][1]->Increment(c.out_of_range - before[f][1]);
+      dq_[f][2]->Increment(c.unseen - before[f][2]);
+    }
+  }
+  // The predictions: label (or value) and, for binary classifiers, P(class 1).
+  std::vector<double> labels, probs, values;
+  for (const auto& t : o.outputs) {
+    if (t.name() == o_.roles.label) labels = Values(t);
+    if (t.name() == o_.roles.probabilities) probs = Values(t);
+    if (t.name() == o_.roles.value) values = Values(t);
+  }
+  const size_t rows = std::max(
+      {labels.size(), values.size(), o_.roles.classes ? probs.size() / o_.roles.classes : 0});
+  for (size_t r = 0; r < rows; ++r) {
+    std::optional<double> prediction, score;
+    if (r < labels.size()) prediction = labels[r];
+    if (r < values.size()) prediction = values[r];
+    if (o_.roles.classes == 2 && 2 * r + 1 < probs.size()) score = probs[2 * r + 1];
+    if (!prediction && o_.roles.classes > 0 && (r + 1) * o_.roles.classes <= probs.size()) {
+      const auto first = probs.begin() + static_cast<int64_t>(r * o_.roles.classes);
+      prediction = static_cast<double>(std::max_element(first, first + o_.roles.classes) - first);
+    }
+    acc.AddPrediction(prediction, score);
+  }
+}
+
+void ModelMonitor::FlushDrift() {
+  std::map<std::pair<int64_t, int64_t>, DriftAccumulator> pending;
+  {
+    std::lock_guard<std::mutex> lock(drift_mu_);
+    pending.swap(drift_);
+  }
+  if (pending.empty()) return;
+  std::vector<MonitorBucket> deltas;
+  for (const auto& [key, acc] : pending) {
+    deltas.push_back({o_.model, key.first, "drift", key.second, acc.ToJson()});
+  }
+  auto st = o_.store->MergeBuckets(
+      deltas, [this](const auto& k, const auto& a, const auto& b) { return MergeBucket(k, a, b); });
+  if (!st.ok())
+    LOG_WARN("monitoring '{}': drift aggregates not stored: {}", o_.model, st.message());
+}
+
+base::StatusOr<std::map<int64_t, DriftAccumulator>> ModelMonitor::DriftWindows(int64_t since_ms) {
+  std::map<int64_t, DriftAccumulator> out;
+  if (!o_.profile) return out;
+  const Profile* profile = &*o_.profile;
+  auto window = [&](int64_t version) -> DriftAccumulator& {
+    return out.try_emplace(version, profile, kWindowSample, static_cast<uint64_t>(version) + 17)
+        .first->second;
+  };
+  const int64_t from =
+      since_ms - ((since_ms % DriftBucketMs()) + DriftBucketMs()) % DriftBucketMs();
+  ASSIGN_OR_RETURN(auto buckets, o_.store->Buckets(o_.model, "drift", from));
+  for (const auto& b : buckets) {
+    ASSIGN_OR_RETURN(auto acc, DriftAccumulator::FromJson(profile, b.data_json, kBucketSample, 3));
+    window(b.version).Merge(acc);
+  }
+  std::lock_guard<std::mutex> lock(drift_mu_);
+  for (const auto& [key, acc] : drift_) {
+    if (key.second >= from) window(key.first).Merge(acc);
+  }
+  return out;
+}
+
+ModelMonitor::Gauges ModelMonitor::CurrentGauges() {
+  const int64_t now = o_.clock->WallNanos() / 1'000'000;
+  std::lock_guard<std::mutex> lock(gauges_mu_);
+  if (gauges_at_ms_ >= 0 && now - gauges_at_ms_ < kGaugesEveryMs) return gauges_;
+  Gauges g;
+  for (int64_t w : o_.config.windows_s) {
+    auto q = QualityJson(now - w * 1000);
+    if (!q.ok()) continue;
+    for (const auto& [version, m] : json::parse(*q).items()) {
+      for (const char* name :
+           {"accuracy", "f1_macro", "roc_auc", "log_loss", "mae", "rmse", "r2", "mape"}) {
+        if (m.contains(name) && m[name].is_number()) {
+          g.quality.emplace_back(std::stoll(version), w, name, m[name].get<double>());
+        }
+      }
+    }
+  }
+  if (o_.profile && o_.config.drift.enabled) {
+    auto windows = DriftWindows(now - o_.config.drift.window_s * 1000);
+    if (windows.ok()) {
+      for (const auto& [version, acc] : *windows) {
+        const auto r = EvaluateDrift(*o_.profile, acc, Settings());
+        for (const auto& f : r.features) {
+          if (f.enough) g.drift.emplace_back(version, f.name, f.statistic, f.drifted);
+        }
+        g.dataset_drift.emplace_back(version, r.drifted_share);
+      }
+    }
+  }
+  gauges_ = std::move(g);
+  gauges_at_ms_ = now;
+  return gauges_;
+}
+
 std::string ModelMonitor::Report() {
   const int64_t now = o_.clock->WallNanos() / 1'000'000;
   json j = {{"model", o_.model},
@@ -496,6 +738,32 @@ std::string ModelMonitor::Report() {
     windows.push_back(std::move(entry));
   }
   j["windows"] = std::move(windows);
+  j["profile"] = o_.profile.has_value();
+  if (o_.profile && o_.config.drift.enabled) {
+    json drift = {{"window_s", o_.config.drift.window_s}};
+    json versions = json::object(), quality = json::object();
+    auto windows_or = DriftWindows(now - o_.config.drift.window_s * 1000);
+    if (!windows_or.ok()) {
+      drift["error"] = windows_or.status().message();
+    } else {
+      for (const auto& [version, acc] : *windows_or) {
+        versions[std::to_string(version)] =
+            DriftReportJson(EvaluateDrift(*o_.profile, acc, Settings()));
+        json dq = json::object();
+        for (size_t f = 0; f < acc.features().size(); ++f) {
+          const auto& c = acc.features()[f];
+          dq[o_.profile->features[f].name] = {{"rows", c.seen},
+                                              {"missing", c.missing},
+                                              {"out_of_range", c.out_of_range},
+                                              {"unseen", c.unseen}};
+        }
+        quality[std::to_string(version)] = std::move(dq);
+      }
+    }
+    drift["versions"] = std::move(versions);
+    j["drift"] = std::move(drift);
+    j["data_quality"] = std::move(quality);
+  }
   return j.dump();
 }
 
@@ -522,6 +790,13 @@ base::StatusOr<ModelMonitor*> MonitorRegistry::Find(const std::string& model) {
   ModelMonitor* m = made->get();
   monitors_.emplace(model, std::move(made).value());
   return m;
+}
+
+std::vector<ModelMonitor*> MonitorRegistry::All() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<ModelMonitor*> out;
+  for (const auto& [_, m] : monitors_) out.push_back(m.get());
+  return out;
 }
 
 ModelMonitor* MonitorRegistry::For(const std::string& model) {

@@ -16,6 +16,8 @@
 // Thread-safety: thread-safe.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -28,11 +30,13 @@
 #include <span>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "backend/backend.h"
 #include "base/clock.h"
 #include "config/model_config.h"
+#include "monitoring/drift_window.h"
 #include "monitoring/metrics.h"
 #include "monitoring/monitor_store.h"
 #include "monitoring/profile.h"
@@ -52,10 +56,14 @@ base::StatusOr<OutputRoles> RolesOf(const backend::ModelSignature& signature,
                                     const config::MonitoringConfig& config);
 
 // The metric families every monitor counts into (registered once per registry).
+class MonitorRegistry;
 struct MonitorMetrics {
+  // The gauges (quality, drift) read `monitors` when scraped; set it before the first scrape.
   explicit MonitorMetrics(MetricsRegistry* registry);
-  Family<Counter>* records;   // {model, outcome: stored, dropped, store_error}
-  Family<Counter>* feedback;  // {model, result: joined, unknown_id, duplicate, bad_label}
+  Family<Counter>* records;       // {model, outcome: stored, dropped, store_error}
+  Family<Counter>* feedback;      // {model, result: joined, unknown_id, duplicate, bad_label}
+  Family<Counter>* data_quality;  // {model, feature, issue: missing, out_of_range, unseen}
+  std::atomic<MonitorRegistry*> monitors{nullptr};
 };
 
 struct ModelMonitorOptions {
@@ -83,8 +91,17 @@ class ModelMonitor {
   std::pair<int, std::string> Feedback(std::string_view body);
   // GET /v2/models/{m}/monitor: counts and the quality of each window, per version, as JSON.
   std::string Report();
-  // Waits until everything observed so far is stored.
+  // Waits until everything observed so far is stored (drift aggregates too).
   void Flush();
+
+  // What the gauges show, recomputed at most every 5 s: (version, window_s, metric, value) for
+  // quality; (version, feature, statistic, drifted) for drift; (version, share) for datasets.
+  struct Gauges {
+    std::vector<std::tuple<int64_t, int64_t, std::string, double>> quality;
+    std::vector<std::tuple<int64_t, std::string, double, bool>> drift;
+    std::vector<std::pair<int64_t, double>> dataset_drift;
+  };
+  Gauges CurrentGauges();
 
  private:
   struct Observation {
@@ -96,6 +113,14 @@ class ModelMonitor {
   struct Joined;
   void Loop();
   void Write(std::vector<Observation>& batch);
+  void Accumulate(const Observation& o);  // drift and data quality (writer thread)
+  void FlushDrift();                      // the in-memory drift deltas into the store
+  base::StatusOr<std::string> MergeBucket(const std::string& kind, const std::string& stored,
+                                          const std::string& delta) const;
+  // Drift windows per version: the stored buckets since `since_ms` plus what is not stored yet.
+  base::StatusOr<std::map<int64_t, DriftAccumulator>> DriftWindows(int64_t since_ms);
+  DriftSettings Settings() const;
+  int64_t DriftBucketMs() const;
   std::string OutputsJson(const Observation& o) const;
   int64_t BucketStart(int64_t ms) const;
   base::StatusOr<std::string> QualityJson(int64_t since_ms);
@@ -110,6 +135,14 @@ class ModelMonitor {
   bool stopping_ = false;
   std::mt19937_64 rng_;  // log sampling (writer thread)
   int64_t last_prune_ms_ = 0;
+  // Drift deltas not yet stored, by (version, bucket start); guarded by drift_mu_.
+  std::mutex drift_mu_;
+  std::map<std::pair<int64_t, int64_t>, DriftAccumulator> drift_;
+  int64_t last_drift_flush_ms_ = 0;
+  std::vector<std::array<Counter*, 3>> dq_;  // per feature: missing, out_of_range, unseen
+  std::mutex gauges_mu_;
+  Gauges gauges_;
+  int64_t gauges_at_ms_ = -1;
   std::thread thread_;
 };
 
@@ -125,6 +158,7 @@ class MonitorRegistry {
   ModelMonitor* For(const std::string& model);
   // The same, with the reason when there is none (for the API's 404 and 400).
   base::StatusOr<ModelMonitor*> Find(const std::string& model);
+  std::vector<ModelMonitor*> All();  // those made so far
 
  private:
   MakeFn make_;

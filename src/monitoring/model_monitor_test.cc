@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "monitoring/quality.h"
 #include "store/sqlite_store.h"
@@ -206,6 +208,87 @@ TEST_F(ModelMonitorTest, InputLoggingRetentionAndWindows) {
   rec = store_->GetPredictions("m", {"h"});
   EXPECT_EQ((*rec)[0].inputs_json, "");
   EXPECT_EQ((*rec)[0].inputs_sha256.size(), 64u);
+}
+
+TEST_F(ModelMonitorTest, DriftAndDataQualityAgainstTheProfile) {
+  // The profile: input column 0 ~ U(0, 1) (numeric), column 1 always 1 (categorical); P(class 1)
+  // as the score.
+  ProfileOptions po;
+  FeatureProfiler x("x", false, po), one("one", false, po), score("score", false, po);
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<double> unit(0, 1);
+  for (int i = 0; i < 2000; ++i) {
+    x.AddNumber(unit(rng));
+    one.AddNumber(1);
+    score.AddNumber(unit(rng));
+  }
+  Profile profile;
+  profile.features = {x.Finish(), one.Finish()};
+  profile.score = score.Finish();
+  ASSERT_EQ(profile.features[1].kind, FeatureProfile::Kind::kCategorical);
+  config::MonitoringConfig cfg;
+  cfg.log_sample_rate = 0;
+  ModelMonitorOptions o;
+  o.model = "m";
+  o.config = cfg;
+  o.config.enabled = true;
+  o.roles = Binary();
+  o.profile = profile;
+  o.store = store_.get();
+  o.metrics = metrics_.get();
+  o.clock = &clock_;
+  auto monitor = std::make_unique<ModelMonitor>(o);
+  MonitorRegistry registry(
+      [&](const std::string&) -> base::StatusOr<std::unique_ptr<ModelMonitor>> {
+        return std::make_unique<ModelMonitor>(o);
+      });
+  // Version 1 sees data like the profile; version 2 sees x + 0.4, and some bad values.
+  for (int i = 0; i < 400; ++i) {
+    const double u = unit(rng);
+    monitor->Observe(1, "a" + std::to_string(i), Input(u), BinaryAnswer(unit(rng)));
+    monitor->Observe(2, "b" + std::to_string(i), Input(u + 0.4), BinaryAnswer(unit(rng)));
+  }
+  std::vector<Tensor> bad;
+  Tensor t("input", DataType::kFp32, {1, 2});
+  t.data<float>()[0] = std::nanf("");
+  t.data<float>()[1] = 3;  // a category the profile never saw
+  bad.push_back(std::move(t));
+  monitor->Observe(2, "bad", bad, BinaryAnswer(0.5));
+  monitor->Flush();
+  const json report = json::parse(monitor->Report());
+  const json& d1 = report["drift"]["versions"]["1"];
+  const json& d2 = report["drift"]["versions"]["2"];
+  EXPECT_EQ(d1["rows"], 400);
+  EXPECT_EQ(d1["features"][0]["method"], "ks");
+  EXPECT_FALSE(d1["features"][0]["drifted"].get<bool>()) << d1.dump();
+  EXPECT_TRUE(d2["features"][0]["drifted"].get<bool>()) << d2.dump();
+  EXPECT_FALSE(d1["features"][1]["drifted"].get<bool>());
+  // One row of a category 2,000 reference rows never had is itself significant (Z-test).
+  EXPECT_TRUE(d2["features"][1]["drifted"].get<bool>());
+  EXPECT_EQ(d2["features"][1]["method"], "z");
+  EXPECT_EQ(d2["score"]["drifted"], false);
+  const json& dq = report["data_quality"]["2"];
+  EXPECT_EQ(dq["x"]["missing"], 1);
+  EXPECT_GT(dq["x"]["out_of_range"].get<int>(), 100);  // x + 0.4 > 1 for ~40%
+  EXPECT_EQ(dq["one"]["unseen"], 1);
+  const std::string text = registry_.RenderPrometheus();
+  EXPECT_NE(
+      text.find("inferd_data_quality_issues_total{model=\"m\",feature=\"one\",issue=\"unseen\"} 1"),
+      std::string::npos);
+  // Gauges come from the monitors of the registry they are given.
+  metrics_->monitors = &registry;
+  ASSERT_NE(registry.For("m"), nullptr);
+  registry.For("m")->Observe(2, "c", Input(0.9), BinaryAnswer(0.5));
+  registry.For("m")->Flush();
+  const std::string gauges = registry_.RenderPrometheus();
+  EXPECT_NE(gauges.find("inferd_drift_detected{model=\"m\",version=\"2\",feature=\"x\"} 1"),
+            std::string::npos)
+      << gauges;
+  EXPECT_NE(gauges.find("inferd_drift_detected{model=\"m\",version=\"1\",feature=\"x\"} 0"),
+            std::string::npos);
+  EXPECT_NE(gauges.find("inferd_dataset_drift_share{model=\"m\",version=\"2\"} 1"),
+            std::string::npos);
+  metrics_->monitors = nullptr;
 }
 
 TEST(RolesTest, FromTheSignature) {

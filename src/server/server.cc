@@ -199,6 +199,7 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
                  o.profile ? ", profile.json" : "");
         return std::make_unique<monitoring::ModelMonitor>(std::move(o));
       });
+  parts->monitor_metrics->monitors = parts->monitors.get();
   ASSIGN_OR_RETURN(parts->inference,
                    inference::InferenceService::Create({.models = parts->models.get(),
                                                         .metrics = &parts->metrics,
