@@ -1,5 +1,6 @@
 #include "base/ids.h"
 
+#include <chrono>
 #include <cstdint>
 #include <random>
 
@@ -33,12 +34,18 @@ std::string NewRequestId() {
   thread_local Rng rng;
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out(32, '0');
-  for (int half = 0; half < 2; ++half) {
-    uint64_t v = rng.Next();
-    for (int i = 0; i < 16; ++i) {
-      out[half * 16 + i] = kHex[v & 0xF];
-      v >>= 4;
-    }
+  const uint64_t ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                std::chrono::system_clock::now().time_since_epoch())
+                                                .count());
+  for (int i = 0; i < 12; ++i) out[i] = kHex[(ms >> (4 * (11 - i))) & 0xF];
+  uint64_t a = rng.Next(), b = rng.Next();
+  for (int i = 12; i < 28; ++i) {
+    out[i] = kHex[a & 0xF];
+    a >>= 4;
+  }
+  for (int i = 28; i < 32; ++i) {
+    out[i] = kHex[b & 0xF];
+    b >>= 4;
   }
   return out;
 }

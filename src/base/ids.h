@@ -6,7 +6,8 @@
 
 namespace inferd::base {
 
-// 32 lowercase hex characters (128 random bits).
+// 32 lowercase hex characters: the wall clock in milliseconds (48 bits, so ids sort by time, as
+// UUIDv7 does, and stores index them by appending) then 80 random bits.
 std::string NewRequestId();
 
 }  // namespace inferd::base

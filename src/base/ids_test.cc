@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <thread>
 
 #include "base/clock.h"
 
@@ -18,6 +19,19 @@ TEST(IdsTest, HexAndUnique) {
     seen.insert(id);
   }
   EXPECT_EQ(seen.size(), 1000u);
+}
+
+TEST(IdsTest, SortByTime) {
+  const std::string a = NewRequestId();
+  std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  const std::string b = NewRequestId();
+  EXPECT_LT(a.substr(0, 12), b.substr(0, 12));
+  // The prefix is the wall clock in milliseconds.
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  EXPECT_NEAR(static_cast<double>(std::stoull(b.substr(0, 12), nullptr, 16)),
+              static_cast<double>(ms), 5000);
 }
 
 TEST(ClockTest, FakeClockMovesOnlyWhenTold) {

@@ -1,5 +1,7 @@
 #include "inference/shadow.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -186,6 +188,7 @@ bool Mergeable(const InferRequest& a, const InferRequest& b) {
 }  // namespace
 
 void ShadowRunner::Loop() {
+  pthread_setname_np(pthread_self(), "inferd-shadow");
   std::vector<Task> tasks;
   auto idle_since = clock_->Now();
   for (;;) {

@@ -117,12 +117,19 @@ void DriftAccumulator::Add(const FeatureProfile& ref, Column& c, double v) {
   if (ref.kind == FeatureProfile::Kind::kNumeric) {
     if (!c.bins.empty()) c.bins[BinOf(ref.edges, v)] += 1;
     if (v < ref.min || v > ref.max) ++c.out_of_range;
-    const uint64_t n = c.seen - c.missing;  // values so far, this one included
+    // Algorithm L (Li 1994): after the reservoir fills, skip ahead a geometric number of values.
+    const uint64_t i = c.seen - c.missing - 1;  // this value's index among the non-missing
+    const double k = static_cast<double>(cap_);
     if (c.sample.size() < cap_) {
       c.sample.push_back(v);
-    } else {
-      const uint64_t j = std::uniform_int_distribution<uint64_t>(0, n - 1)(rng_);
-      if (j < cap_) c.sample[j] = v;
+      if (c.sample.size() == cap_) {
+        c.w = std::exp(std::log(Unit()) / k);
+        c.next = i + static_cast<uint64_t>(std::floor(std::log(Unit()) / std::log1p(-c.w))) + 1;
+      }
+    } else if (i == c.next) {
+      c.sample[static_cast<size_t>(Unit() * k) % cap_] = v;
+      c.w *= std::exp(std::log(Unit()) / k);
+      c.next += static_cast<uint64_t>(std::floor(std::log(Unit()) / std::log1p(-c.w))) + 1;
     }
   } else {
     const std::string name = CategoryName(v);
@@ -131,7 +138,21 @@ void DriftAccumulator::Add(const FeatureProfile& ref, Column& c, double v) {
   }
 }
 
+double DriftAccumulator::Unit() {
+  // (0, 1): never 0, whose log is -inf.
+  return (static_cast<double>(rng_() >> 11) + 0.5) * 0x1.0p-53;
+}
+
 void DriftAccumulator::AddRows(std::span<const double> values, size_t features) {
+  AddRowsOf(values, features);
+}
+
+void DriftAccumulator::AddRows(std::span<const float> values, size_t features) {
+  AddRowsOf(values, features);
+}
+
+template <typename T>
+void DriftAccumulator::AddRowsOf(std::span<const T> values, size_t features) {
   if (profile_ == nullptr || features == 0) return;
   const size_t use = std::min(features, features_.size());
   for (size_t r = 0; r + features <= values.size(); r += features) {

@@ -29,6 +29,9 @@ class DriftAccumulator {
     std::vector<double> bins;                    // numeric: counts in the profile's bins
     std::vector<double> sample;                  // numeric: reservoir
     std::map<std::string, uint64_t> categories;  // categorical
+    // Reservoir state (algorithm L: a random draw per replacement, not per value); not stored.
+    uint64_t next = 0;
+    double w = 0;
   };
 
   DriftAccumulator() = default;
@@ -38,6 +41,7 @@ class DriftAccumulator {
   // Rows of features, row-major, `features` per row (the profile's count; others are ignored).
   // NaN is missing.
   void AddRows(std::span<const double> values, size_t features);
+  void AddRows(std::span<const float> values, size_t features);
   // One prediction row: its label (classifiers) or value (regression), and its score.
   void AddPrediction(std::optional<double> prediction, std::optional<double> score);
   // Adds `other` (same profile); reservoirs merge by weight.
@@ -54,6 +58,9 @@ class DriftAccumulator {
 
  private:
   void Add(const FeatureProfile& ref, Column& c, double v);
+  template <typename T>
+  void AddRowsOf(std::span<const T> values, size_t features);
+  double Unit();  // uniform in (0, 1)
   static void MergeColumn(Column& into, const Column& from, size_t cap, std::mt19937_64& rng);
 
   const Profile* profile_ = nullptr;

@@ -1,6 +1,9 @@
 #include "monitoring/model_monitor.h"
 
+#include <pthread.h>
+
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -262,9 +265,41 @@ void ModelMonitor::Observe(int64_t version, const std::string& id,
   obs.version = version;
   obs.id = id;
   obs.at_ms = o_.clock->WallNanos() / 1'000'000;
-  obs.inputs.assign(inputs.begin(), inputs.end());
-  for (const auto* name : {&o_.roles.label, &o_.roles.probabilities, &o_.roles.value}) {
-    if (const tensor::Tensor* t = Find(outputs, *name)) obs.outputs.push_back(*t);
+  const tensor::Tensor* label = Find(outputs, o_.roles.label);
+  const tensor::Tensor* probs = Find(outputs, o_.roles.probabilities);
+  const tensor::Tensor* value = Find(outputs, o_.roles.value);
+  const tensor::Tensor* features = nullptr;
+  if (o_.profile && !inputs.empty()) {
+    const auto& shape = inputs[0].shape();
+    const int64_t width = static_cast<int64_t>(o_.profile->features.size());
+    if ((shape.size() == 2 && shape[1] == width) || (shape.size() == 1 && shape[0] == width)) {
+      features = &inputs[0];
+    }
+  }
+  auto count = [](const tensor::Tensor* t) {
+    return t ? static_cast<uint32_t>(std::max<int64_t>(0, t->element_count())) : 0u;
+  };
+  obs.n_features = count(features);
+  obs.n_labels = count(label);
+  obs.n_probs = count(probs);
+  obs.n_values = count(value);
+  obs.data.reserve(obs.n_features + obs.n_labels + obs.n_probs + obs.n_values);
+  for (const tensor::Tensor* t : {features, label, probs, value}) {
+    if (t == nullptr) continue;
+    tensor::VisitNumericType(t->dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      for (T v : t->data<T>()) obs.data.push_back(static_cast<float>(v));
+    });
+  }
+  // Input logging, sampled here (a cheap per-thread generator).
+  if (o_.config.log_sample_rate > 0) {
+    thread_local uint64_t state = std::random_device{}() | 1;
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    if (static_cast<double>(state >> 11) * 0x1.0p-53 < o_.config.log_sample_rate) {
+      obs.logged.assign(inputs.begin(), inputs.end());
+    }
   }
   bool wake = false;
   {
@@ -290,6 +325,7 @@ void ModelMonitor::Flush() {
 }
 
 void ModelMonitor::Loop() {
+  pthread_setname_np(pthread_self(), "inferd-monitor");
   std::vector<Observation> batch;
   for (;;) {
     {
@@ -326,41 +362,73 @@ void ModelMonitor::Loop() {
   }
 }
 
-std::string ModelMonitor::OutputsJson(const Observation& o) const {
-  json j = json::object();
-  for (const auto& t : o.outputs) {
-    const auto v = Values(t);
-    if (t.name() == o_.roles.label) {
-      j["l"] = v;
-    } else if (t.name() == o_.roles.probabilities) {
-      const size_t c = static_cast<size_t>(o_.roles.classes);
-      json rows = json::array();
-      for (size_t r = 0; r + c <= v.size(); r += c) {
-        rows.push_back(std::vector<double>(v.begin() + r, v.begin() + r + c));
-      }
-      j["p"] = std::move(rows);
-    } else if (t.name() == o_.roles.value) {
-      j["v"] = v;
-    }
+namespace {
+
+// Appends the shortest decimal that reads back as `v` (as a double).
+void AppendNumber(std::string* out, double v) {
+  if (!std::isfinite(v)) {
+    out->append("null");
+    return;
   }
-  return j.dump();
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, r.ptr);
+}
+
+void AppendList(std::string* out, const float* v, size_t n) {
+  out->push_back('[');
+  for (size_t i = 0; i < n; ++i) {
+    if (i) out->push_back(',');
+    AppendNumber(out, v[i]);
+  }
+  out->push_back(']');
+}
+
+}  // namespace
+
+void ModelMonitor::OutputsJson(const Observation& o, std::string* out) const {
+  // {"l": [...], "p": [[...], ...], "v": [...]}, written by hand: this runs for every prediction.
+  out->clear();
+  out->push_back('{');
+  const float* d = o.data.data() + o.n_features;
+  if (o.n_labels) {
+    out->append("\"l\":");
+    AppendList(out, d, o.n_labels);
+  }
+  d += o.n_labels;
+  const size_t c = static_cast<size_t>(o_.roles.classes);
+  if (o.n_probs && c > 0) {
+    if (out->size() > 1) out->push_back(',');
+    out->append("\"p\":[");
+    for (size_t r = 0; r + c <= o.n_probs; r += c) {
+      if (r) out->push_back(',');
+      AppendList(out, d + r, c);
+    }
+    out->push_back(']');
+  }
+  d += o.n_probs;
+  if (o.n_values) {
+    if (out->size() > 1) out->push_back(',');
+    out->append("\"v\":");
+    AppendList(out, d, o.n_values);
+  }
+  out->push_back('}');
 }
 
 void ModelMonitor::Write(std::vector<Observation>& batch) {
   std::vector<PredictionRecord> records;
   records.reserve(batch.size());
-  std::uniform_real_distribution<double> unit(0, 1);
   for (const auto& o : batch) {
     PredictionRecord r;
     r.model = o_.model;
     r.id = o.id;
     r.version = o.version;
     r.at_ms = o.at_ms;
-    r.outputs_json = OutputsJson(o);
-    if (o_.config.log_sample_rate > 0 && unit(rng_) < o_.config.log_sample_rate) {
+    OutputsJson(o, &r.outputs_json);
+    if (!o.logged.empty()) {
       json inputs = json::object();
       std::string bytes;
-      for (const auto& t : o.inputs) {
+      for (const auto& t : o.logged) {
         inputs[t.name()] = {{"shape", t.shape()}, {"data", Values(t)}};
         bytes.append(reinterpret_cast<const char*>(t.bytes().data()), t.bytes().size());
       }
@@ -595,47 +663,51 @@ base::StatusOr<std::string> ModelMonitor::MergeBucket(const std::string& kind,
 }
 
 void ModelMonitor::Accumulate(const Observation& o) {
-  if (!o_.profile || o.inputs.empty()) return;
+  if (!o_.profile || !o_.config.drift.enabled) return;
   const Profile& profile = *o_.profile;
   const size_t width = profile.features.size();
-  const tensor::Tensor& in = o.inputs[0];
-  const auto& shape = in.shape();
-  const bool fits = (shape.size() == 2 && shape[1] == static_cast<int64_t>(width)) ||
-                    (shape.size() == 1 && shape[0] == static_cast<int64_t>(width));
-  const int64_t bucket =
-      o.at_ms - ((o.at_ms % DriftBucketMs()) + DriftBucketMs()) % DriftBucketMs();
+  const int64_t span = DriftBucketMs();
+  const int64_t bucket = o.at_ms - ((o.at_ms % span) + span) % span;
   std::lock_guard<std::mutex> lock(drift_mu_);
-  auto [it, fresh] = drift_.try_emplace({o.version, bucket}, &profile, kBucketSample,
-                                        static_cast<uint64_t>(bucket) ^ rng_());
+  auto it = drift_.find({o.version, bucket});
+  if (it == drift_.end()) {
+    it = drift_
+             .try_emplace({o.version, bucket}, &profile, kBucketSample,
+                          static_cast<uint64_t>(bucket) ^ rng_())
+             .first;
+  }
   DriftAccumulator& acc = it->second;
-  if (fits) {
-    std::vector<std::array<uint64_t, 3>> before;
-    for (const auto& c : acc.features()) before.push_back({c.missing, c.out_of_range, c.unseen});
-    acc.AddRows(Values(in), width);
+  if (o.n_features > 0) {
+    dq_before_.resize(acc.features().size());
+    for (size_t f = 0; f < acc.features().size(); ++f) {
+      const auto& c = acc.features()[f];
+      dq_before_[f] = {c.missing, c.out_of_range, c.unseen};
+    }
+    acc.AddRows(std::span<const float>(o.data.data(), o.n_features), width);
     for (size_t f = 0; f < width && f < dq_.size(); ++f) {
       const auto& c = acc.features()[f];
-      dq_[f][0]->Increment(c.missing - before[f][0]);
-      dq_[f][1]->Increment(c.out_of_range - before[f][1]);
-      dq_[f][2]->Increment(c.unseen - before[f][2]);
+      if (c.missing != dq_before_[f][0]) dq_[f][0]->Increment(c.missing - dq_before_[f][0]);
+      if (c.out_of_range != dq_before_[f][1]) {
+        dq_[f][1]->Increment(c.out_of_range - dq_before_[f][1]);
+      }
+      if (c.unseen != dq_before_[f][2]) dq_[f][2]->Increment(c.unseen - dq_before_[f][2]);
     }
   }
   // The predictions: label (or value) and, for binary classifiers, P(class 1).
-  std::vector<double> labels, probs, values;
-  for (const auto& t : o.outputs) {
-    if (t.name() == o_.roles.label) labels = Values(t);
-    if (t.name() == o_.roles.probabilities) probs = Values(t);
-    if (t.name() == o_.roles.value) values = Values(t);
-  }
-  const size_t rows = std::max(
-      {labels.size(), values.size(), o_.roles.classes ? probs.size() / o_.roles.classes : 0});
+  const float* labels = o.data.data() + o.n_features;
+  const float* probs = labels + o.n_labels;
+  const float* values = probs + o.n_probs;
+  const size_t classes = static_cast<size_t>(o_.roles.classes);
+  const size_t rows = std::max({static_cast<size_t>(o.n_labels), static_cast<size_t>(o.n_values),
+                                classes ? o.n_probs / classes : size_t{0}});
   for (size_t r = 0; r < rows; ++r) {
     std::optional<double> prediction, score;
-    if (r < labels.size()) prediction = labels[r];
-    if (r < values.size()) prediction = values[r];
-    if (o_.roles.classes == 2 && 2 * r + 1 < probs.size()) score = probs[2 * r + 1];
-    if (!prediction && o_.roles.classes > 0 && (r + 1) * o_.roles.classes <= probs.size()) {
-      const auto first = probs.begin() + static_cast<int64_t>(r * o_.roles.classes);
-      prediction = static_cast<double>(std::max_element(first, first + o_.roles.classes) - first);
+    if (r < o.n_labels) prediction = labels[r];
+    if (r < o.n_values) prediction = values[r];
+    if (classes == 2 && 2 * r + 1 < o.n_probs) score = probs[2 * r + 1];
+    if (!prediction && classes > 0 && (r + 1) * classes <= o.n_probs) {
+      const float* first = probs + r * classes;
+      prediction = static_cast<double>(std::max_element(first, first + classes) - first);
     }
     acc.AddPrediction(prediction, score);
   }

@@ -104,11 +104,16 @@ class ModelMonitor {
   Gauges CurrentGauges();
 
  private:
+  // What a record and the drift need of one answer, compact: one allocation for the numbers.
   struct Observation {
     int64_t version = 0;
     std::string id;
     int64_t at_ms = 0;
-    std::vector<tensor::Tensor> inputs, outputs;
+    // features (rows x the profile's features, when the first input has that shape), labels,
+    // probabilities (rows x classes), values: as many of each as the answer had.
+    std::vector<float> data;
+    uint32_t n_features = 0, n_labels = 0, n_probs = 0, n_values = 0;
+    std::vector<tensor::Tensor> logged;  // the inputs, when this one is logged
   };
   struct Joined;
   void Loop();
@@ -121,7 +126,7 @@ class ModelMonitor {
   base::StatusOr<std::map<int64_t, DriftAccumulator>> DriftWindows(int64_t since_ms);
   DriftSettings Settings() const;
   int64_t DriftBucketMs() const;
-  std::string OutputsJson(const Observation& o) const;
+  void OutputsJson(const Observation& o, std::string* out) const;
   int64_t BucketStart(int64_t ms) const;
   base::StatusOr<std::string> QualityJson(int64_t since_ms);
 
@@ -139,7 +144,8 @@ class ModelMonitor {
   std::mutex drift_mu_;
   std::map<std::pair<int64_t, int64_t>, DriftAccumulator> drift_;
   int64_t last_drift_flush_ms_ = 0;
-  std::vector<std::array<Counter*, 3>> dq_;  // per feature: missing, out_of_range, unseen
+  std::vector<std::array<Counter*, 3>> dq_;         // per feature: missing, out_of_range, unseen
+  std::vector<std::array<uint64_t, 3>> dq_before_;  // (writer thread scratch)
   std::mutex gauges_mu_;
   Gauges gauges_;
   int64_t gauges_at_ms_ = -1;

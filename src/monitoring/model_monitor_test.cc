@@ -184,8 +184,7 @@ TEST_F(ModelMonitorTest, InputLoggingRetentionAndWindows) {
   ASSERT_EQ(rec->size(), 1u);
   const json inputs = json::parse((*rec)[0].inputs_json);
   EXPECT_EQ(inputs["input"]["data"], json::array({0.25, 1.0}));
-  EXPECT_EQ((*rec)[0].outputs_json,
-            R"({"l":[1.0],"p":[[0.10000000149011612,0.8999999761581421]]})");
+  EXPECT_EQ((*rec)[0].outputs_json, R"({"l":[1],"p":[[0.10000000149011612,0.8999999761581421]]})");
   ASSERT_EQ(monitor->Feedback(R"({"id": "old", "label": 1})").first, 200);
   // Two hours on, the record and its bucket are past the retention (pruned by the writer).
   clock_.Advance(std::chrono::hours(2));

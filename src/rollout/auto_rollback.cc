@@ -1,6 +1,7 @@
 #include "rollout/auto_rollback.h"
 
 #include <fmt/format.h>
+#include <pthread.h>
 
 #include <nlohmann/json.hpp>
 #include <set>
@@ -93,6 +94,7 @@ void AutoRollback::Start() {
 }
 
 void AutoRollback::Loop() {
+  pthread_setname_np(pthread_self(), "inferd-rollback");
   std::unique_lock<std::mutex> lock(mu_);
   while (!cv_.wait_for(lock, o_.interval, [this] { return stopping_; })) {
     lock.unlock();
