@@ -355,9 +355,11 @@ void InferenceService::InferAsync(InferRequest request, const lifecycle::ModelHa
   // Monitoring: the answer is observed (after the model ran) with the inputs it was given.
   if (options_.monitors != nullptr && h.config->monitoring.enabled) {
     if (auto* monitor = options_.monitors->For(h.name)) {
-      done = [monitor, version = h.version, inputs = request.inputs,
+      done = [monitor,
+              obs = std::make_shared<monitoring::ModelMonitor::Observation>(
+                  monitor->Begin(h.version, request.inputs)),
               done = std::move(done)](StatusOr<InferResponse> r) {
-        if (r.ok()) monitor->Observe(version, r->id, inputs, r->outputs);
+        if (r.ok()) monitor->Finish(std::move(*obs), r->id, r->outputs);
         done(std::move(r));
       };
     }

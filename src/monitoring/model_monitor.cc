@@ -8,6 +8,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <type_traits>
 
 #include "base/logging.h"
 #include "base/sha256.h"
@@ -19,8 +20,9 @@ namespace {
 
 using nlohmann::json;
 
-constexpr size_t kMaxQueued = 4096;
-constexpr size_t kWriteAt = 256;  // queued observations that wake the writer
+constexpr size_t kMaxQueued = 16384;
+constexpr size_t kWriteAt =
+    2048;  // queued observations that wake the writer (fewer, larger commits)
 constexpr auto kWriteEvery = std::chrono::milliseconds(100);
 constexpr int64_t kPruneEveryMs = 60'000;
 
@@ -223,7 +225,7 @@ MonitorMetrics::MonitorMetrics(MetricsRegistry* registry) {
 }
 
 ModelMonitor::ModelMonitor(ModelMonitorOptions options)
-    : o_(std::move(options)), rng_(std::random_device{}()) {
+    : o_(std::move(options)), rng_(o_.seed ? o_.seed : std::random_device{}()) {
   auto& r = *o_.metrics->records;
   stored_ = &r.WithLabels({o_.model, "stored"});
   dropped_ = &r.WithLabels({o_.model, "dropped"});
@@ -261,35 +263,26 @@ int64_t ModelMonitor::BucketStart(int64_t ms) const {
 void ModelMonitor::Observe(int64_t version, const std::string& id,
                            std::span<const tensor::Tensor> inputs,
                            std::span<const tensor::Tensor> outputs) {
-  Observation obs;
-  obs.version = version;
-  obs.id = id;
-  obs.at_ms = o_.clock->WallNanos() / 1'000'000;
-  const tensor::Tensor* label = Find(outputs, o_.roles.label);
-  const tensor::Tensor* probs = Find(outputs, o_.roles.probabilities);
-  const tensor::Tensor* value = Find(outputs, o_.roles.value);
-  const tensor::Tensor* features = nullptr;
+  Finish(Begin(version, inputs), id, outputs);
+}
+
+ModelMonitor::Observation ModelMonitor::Begin(int64_t version,
+                                              std::span<const tensor::Tensor> inputs) {
+  Observation o;
+  Observation* obs = &o;
+  obs->version = version;
   if (o_.profile && !inputs.empty()) {
     const auto& shape = inputs[0].shape();
     const int64_t width = static_cast<int64_t>(o_.profile->features.size());
     if ((shape.size() == 2 && shape[1] == width) || (shape.size() == 1 && shape[0] == width)) {
-      features = &inputs[0];
+      const tensor::Tensor& t = inputs[0];
+      obs->data.reserve(static_cast<size_t>(t.element_count()) + 4);
+      tensor::VisitNumericType(t.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        for (T v : t.data<T>()) obs->data.push_back(static_cast<float>(v));
+      });
+      obs->n_features = static_cast<uint32_t>(obs->data.size());
     }
-  }
-  auto count = [](const tensor::Tensor* t) {
-    return t ? static_cast<uint32_t>(std::max<int64_t>(0, t->element_count())) : 0u;
-  };
-  obs.n_features = count(features);
-  obs.n_labels = count(label);
-  obs.n_probs = count(probs);
-  obs.n_values = count(value);
-  obs.data.reserve(obs.n_features + obs.n_labels + obs.n_probs + obs.n_values);
-  for (const tensor::Tensor* t : {features, label, probs, value}) {
-    if (t == nullptr) continue;
-    tensor::VisitNumericType(t->dtype(), [&](auto tag) {
-      using T = decltype(tag);
-      for (T v : t->data<T>()) obs.data.push_back(static_cast<float>(v));
-    });
   }
   // Input logging, sampled here (a cheap per-thread generator).
   if (o_.config.log_sample_rate > 0) {
@@ -298,9 +291,32 @@ void ModelMonitor::Observe(int64_t version, const std::string& id,
     state ^= state >> 7;
     state ^= state << 17;
     if (static_cast<double>(state >> 11) * 0x1.0p-53 < o_.config.log_sample_rate) {
-      obs.logged.assign(inputs.begin(), inputs.end());
+      obs->logged.assign(inputs.begin(), inputs.end());
     }
   }
+  return o;
+}
+
+void ModelMonitor::Finish(Observation&& o, const std::string& id,
+                          std::span<const tensor::Tensor> outputs) {
+  Observation* obs = &o;
+  obs->id = id;
+  obs->at_ms = o_.clock->WallNanos() / 1'000'000;
+  const tensor::Tensor* label = Find(outputs, o_.roles.label);
+  const tensor::Tensor* probs = Find(outputs, o_.roles.probabilities);
+  const tensor::Tensor* value = Find(outputs, o_.roles.value);
+  auto append = [&](const tensor::Tensor* t) -> uint32_t {
+    if (t == nullptr) return 0;
+    const size_t before = obs->data.size();
+    tensor::VisitNumericType(t->dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      for (T v : t->data<T>()) obs->data.push_back(static_cast<float>(v));
+    });
+    return static_cast<uint32_t>(obs->data.size() - before);
+  };
+  obs->n_labels = append(label);
+  obs->n_probs = append(probs);
+  obs->n_values = append(value);
   bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -308,7 +324,7 @@ void ModelMonitor::Observe(int64_t version, const std::string& id,
       dropped_->Increment();
       return;
     }
-    queue_.push_back(std::move(obs));
+    queue_.push_back(std::move(o));
     ++enqueued_;
     wake = queue_.size() == kWriteAt;
   }
@@ -364,8 +380,9 @@ void ModelMonitor::Loop() {
 
 namespace {
 
-// Appends the shortest decimal that reads back as `v` (as a double).
-void AppendNumber(std::string* out, double v) {
+// Appends the shortest decimal that reads back as `v` as a float (model outputs are FP32; this is
+// shorter to store and faster to write than the double's).
+void AppendNumber(std::string* out, float v) {
   if (!std::isfinite(v)) {
     out->append("null");
     return;
@@ -373,6 +390,43 @@ void AppendNumber(std::string* out, double v) {
   char buf[32];
   auto r = std::to_chars(buf, buf + sizeof buf, v);
   out->append(buf, r.ptr);
+}
+
+// {"name": {"shape": [...], "data": [...]}, ...}: the logged inputs, by hand (as the records).
+void AppendInputs(std::string* out, std::span<const tensor::Tensor> inputs) {
+  out->push_back('{');
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const tensor::Tensor& t = inputs[i];
+    if (i) out->push_back(',');
+    out->append(json(t.name()).dump());
+    out->append(":{\"shape\":[");
+    for (size_t d = 0; d < t.shape().size(); ++d) {
+      if (d) out->push_back(',');
+      out->append(std::to_string(t.shape()[d]));
+    }
+    out->append("],\"data\":[");
+    bool first = true;
+    tensor::VisitNumericType(t.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      for (T v : t.data<T>()) {
+        if (!first) out->push_back(',');
+        first = false;
+        if constexpr (std::is_floating_point_v<T>) {
+          char buf[32];
+          if (!std::isfinite(v)) {
+            out->append("null");
+          } else {
+            auto r = std::to_chars(buf, buf + sizeof buf, v);
+            out->append(buf, r.ptr);
+          }
+        } else {
+          out->append(std::to_string(v));
+        }
+      }
+    });
+    out->append("]}");
+  }
+  out->push_back('}');
 }
 
 void AppendList(std::string* out, const float* v, size_t n) {
@@ -418,23 +472,21 @@ void ModelMonitor::OutputsJson(const Observation& o, std::string* out) const {
 void ModelMonitor::Write(std::vector<Observation>& batch) {
   std::vector<PredictionRecord> records;
   records.reserve(batch.size());
-  for (const auto& o : batch) {
+  for (auto& o : batch) {
     PredictionRecord r;
     r.model = o_.model;
-    r.id = o.id;
+    r.id = std::move(o.id);
     r.version = o.version;
     r.at_ms = o.at_ms;
     OutputsJson(o, &r.outputs_json);
     if (!o.logged.empty()) {
-      json inputs = json::object();
-      std::string bytes;
-      for (const auto& t : o.logged) {
-        inputs[t.name()] = {{"shape", t.shape()}, {"data", Values(t)}};
-        bytes.append(reinterpret_cast<const char*>(t.bytes().data()), t.bytes().size());
-      }
       if (o_.config.log_inputs) {
-        r.inputs_json = inputs.dump();
+        AppendInputs(&r.inputs_json, o.logged);
       } else {
+        std::string bytes;
+        for (const auto& t : o.logged) {
+          bytes.append(reinterpret_cast<const char*>(t.bytes().data()), t.bytes().size());
+        }
         r.inputs_sha256 = base::Sha256Hex(bytes);
       }
     }
@@ -677,22 +729,7 @@ void ModelMonitor::Accumulate(const Observation& o) {
              .first;
   }
   DriftAccumulator& acc = it->second;
-  if (o.n_features > 0) {
-    dq_before_.resize(acc.features().size());
-    for (size_t f = 0; f < acc.features().size(); ++f) {
-      const auto& c = acc.features()[f];
-      dq_before_[f] = {c.missing, c.out_of_range, c.unseen};
-    }
-    acc.AddRows(std::span<const float>(o.data.data(), o.n_features), width);
-    for (size_t f = 0; f < width && f < dq_.size(); ++f) {
-      const auto& c = acc.features()[f];
-      if (c.missing != dq_before_[f][0]) dq_[f][0]->Increment(c.missing - dq_before_[f][0]);
-      if (c.out_of_range != dq_before_[f][1]) {
-        dq_[f][1]->Increment(c.out_of_range - dq_before_[f][1]);
-      }
-      if (c.unseen != dq_before_[f][2]) dq_[f][2]->Increment(c.unseen - dq_before_[f][2]);
-    }
-  }
+  if (o.n_features > 0) acc.AddRows(std::span<const float>(o.data.data(), o.n_features), width);
   // The predictions: label (or value) and, for binary classifiers, P(class 1).
   const float* labels = o.data.data() + o.n_features;
   const float* probs = labels + o.n_labels;
@@ -714,6 +751,7 @@ void ModelMonitor::Accumulate(const Observation& o) {
 }
 
 void ModelMonitor::FlushDrift() {
+  std::lock_guard<std::mutex> flushing(drift_flush_mu_);
   std::map<std::pair<int64_t, int64_t>, DriftAccumulator> pending;
   {
     std::lock_guard<std::mutex> lock(drift_mu_);
@@ -723,6 +761,13 @@ void ModelMonitor::FlushDrift() {
   std::vector<MonitorBucket> deltas;
   for (const auto& [key, acc] : pending) {
     deltas.push_back({o_.model, key.first, "drift", key.second, acc.ToJson()});
+    // Data quality counters, from these deltas (so the request path pays nothing for them).
+    for (size_t f = 0; f < acc.features().size() && f < dq_.size(); ++f) {
+      const auto& c = acc.features()[f];
+      if (c.missing) dq_[f][0]->Increment(c.missing);
+      if (c.out_of_range) dq_[f][1]->Increment(c.out_of_range);
+      if (c.unseen) dq_[f][2]->Increment(c.unseen);
+    }
   }
   auto st = o_.store->MergeBuckets(
       deltas, [this](const auto& k, const auto& a, const auto& b) { return MergeBucket(k, a, b); });
@@ -740,6 +785,7 @@ base::StatusOr<std::map<int64_t, DriftAccumulator>> ModelMonitor::DriftWindows(i
   };
   const int64_t from =
       since_ms - ((since_ms % DriftBucketMs()) + DriftBucketMs()) % DriftBucketMs();
+  std::lock_guard<std::mutex> flushing(drift_flush_mu_);
   ASSIGN_OR_RETURN(auto buckets, o_.store->Buckets(o_.model, "drift", from));
   for (const auto& b : buckets) {
     ASSIGN_OR_RETURN(auto acc, DriftAccumulator::FromJson(profile, b.data_json, kBucketSample, 3));

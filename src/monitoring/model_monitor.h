@@ -74,6 +74,7 @@ struct ModelMonitorOptions {
   MonitorStore* store = nullptr;      // not owned, required
   MonitorMetrics* metrics = nullptr;  // not owned, required
   const base::Clock* clock = &base::Clock::Real();
+  uint64_t seed = 0;  // sampling (input log, reservoirs); 0: random
 };
 
 class ModelMonitor {
@@ -82,9 +83,26 @@ class ModelMonitor {
   ~ModelMonitor();  // writes what is queued, then stops
 
   const std::string& model() const { return o_.model; }
+  // What a record and the drift need of one answer, compact: one allocation for the numbers.
+  struct Observation {
+    int64_t version = 0;
+    std::string id;
+    int64_t at_ms = 0;
+    // features (rows x the profile's features, when the first input has that shape), labels,
+    // probabilities (rows x classes), values: as many of each as the answer had.
+    std::vector<float> data;
+    uint32_t n_features = 0, n_labels = 0, n_probs = 0, n_values = 0;
+    std::vector<tensor::Tensor> logged;  // the inputs, when this one is logged
+  };
+
   // One answered request (any thread, after the answer): copies what the record needs.
   void Observe(int64_t version, const std::string& id, std::span<const tensor::Tensor> inputs,
                std::span<const tensor::Tensor> outputs);
+  // The same in two steps, for the request path: Begin takes the inputs before the model runs
+  // (they move on), Finish the answer.
+  Observation Begin(int64_t version, std::span<const tensor::Tensor> inputs);
+  void Finish(Observation&& obs, const std::string& id, std::span<const tensor::Tensor> outputs);
+
   // POST /v2/models/{m}/feedback. Returns the HTTP status and the JSON answer: for one item, its
   // result (200 joined, 404 unknown or expired id, 409 feedback already given, 400 bad label);
   // for a list, 200 with a result per item. 400 for a malformed body, 503 when the store fails.
@@ -104,17 +122,6 @@ class ModelMonitor {
   Gauges CurrentGauges();
 
  private:
-  // What a record and the drift need of one answer, compact: one allocation for the numbers.
-  struct Observation {
-    int64_t version = 0;
-    std::string id;
-    int64_t at_ms = 0;
-    // features (rows x the profile's features, when the first input has that shape), labels,
-    // probabilities (rows x classes), values: as many of each as the answer had.
-    std::vector<float> data;
-    uint32_t n_features = 0, n_labels = 0, n_probs = 0, n_values = 0;
-    std::vector<tensor::Tensor> logged;  // the inputs, when this one is logged
-  };
   struct Joined;
   void Loop();
   void Write(std::vector<Observation>& batch);
@@ -142,10 +149,12 @@ class ModelMonitor {
   int64_t last_prune_ms_ = 0;
   // Drift deltas not yet stored, by (version, bucket start); guarded by drift_mu_.
   std::mutex drift_mu_;
+  // Held while deltas move from memory to the store, so that a window sees them in one or the
+  // other.
+  std::mutex drift_flush_mu_;
   std::map<std::pair<int64_t, int64_t>, DriftAccumulator> drift_;
   int64_t last_drift_flush_ms_ = 0;
-  std::vector<std::array<Counter*, 3>> dq_;         // per feature: missing, out_of_range, unseen
-  std::vector<std::array<uint64_t, 3>> dq_before_;  // (writer thread scratch)
+  std::vector<std::array<Counter*, 3>> dq_;  // per feature: missing, out_of_range, unseen
   std::mutex gauges_mu_;
   Gauges gauges_;
   int64_t gauges_at_ms_ = -1;

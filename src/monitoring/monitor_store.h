@@ -63,9 +63,9 @@ class MonitorStore {
   virtual base::StatusOr<std::vector<MonitorBucket>> Buckets(const std::string& model,
                                                              const std::string& kind,
                                                              int64_t since_ms) = 0;
-  // Retention: drops the model's prediction records (and their feedback) older than `before_ms`,
-  // then all but the newest `keep`, and buckets older than `before_ms`. Returns the records
-  // dropped.
+  // Retention: drops the model's prediction records older than `before_ms`, then all but the
+  // newest `keep` (a store may keep whole write batches: at least `keep`), and feedback and
+  // buckets older than `before_ms`. Returns the records dropped.
   virtual base::StatusOr<int64_t> Prune(const std::string& model, int64_t before_ms,
                                         int64_t keep) = 0;
 };

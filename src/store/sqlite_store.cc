@@ -3,7 +3,10 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cstring>
+#include <map>
 #include <optional>
+#include <set>
 
 namespace inferd::store {
 
@@ -40,17 +43,28 @@ CREATE TABLE IF NOT EXISTS audit (
   detail TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_model ON audit (model, id);
-CREATE TABLE IF NOT EXISTS predictions (
+-- Prediction records go in batches, one row per write (a row per prediction would cost every
+-- prediction a B-tree insert). inferd's own request ids start with their time in ms (base/ids.h),
+-- so a batch notes the range of those times and a lookup reads the batches that span the id's;
+-- other ids are indexed one by one in prediction_ids.
+CREATE TABLE IF NOT EXISTS prediction_batches (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  model TEXT NOT NULL,
+  first_ms INTEGER NOT NULL,
+  last_ms INTEGER NOT NULL,
+  id_min_ms INTEGER,
+  id_max_ms INTEGER,
+  count INTEGER NOT NULL,
+  data BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS prediction_batches_ids ON prediction_batches (model, id_min_ms);
+CREATE INDEX IF NOT EXISTS prediction_batches_age ON prediction_batches (model, last_ms);
+CREATE TABLE IF NOT EXISTS prediction_ids (
   model TEXT NOT NULL,
   id TEXT NOT NULL,
-  version INTEGER NOT NULL,
-  at_ms INTEGER NOT NULL,
-  outputs_json TEXT NOT NULL,
-  inputs_json TEXT NOT NULL,
-  inputs_sha256 TEXT NOT NULL,
+  batch INTEGER NOT NULL,
   PRIMARY KEY (model, id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS predictions_age ON predictions (model, at_ms);
 CREATE TABLE IF NOT EXISTS feedback (
   model TEXT NOT NULL,
   id TEXT NOT NULL,
@@ -292,43 +306,106 @@ class SqliteStore::Transaction {
   bool done_ = false;
 };
 
+namespace {
+
+// The time in an id made by base::NewRequestId (32 hex characters, 12 of them the ms), when the id
+// is one and the time is plausible (after 2020, not far in the future).
+std::optional<int64_t> IdTimeMs(const std::string& id) {
+  if (id.size() != 32) return std::nullopt;
+  int64_t ms = 0;
+  for (size_t i = 0; i < id.size(); ++i) {
+    const char c = id[i];
+    const int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (v < 0) return std::nullopt;
+    if (i < 12) ms = ms * 16 + v;
+  }
+  constexpr int64_t k2020 = 1577836800000;
+  if (ms < k2020 || ms > k2020 * 4) return std::nullopt;
+  return ms;
+}
+
+// A batch's records: per record, six length-prefixed fields (id, version, at_ms, outputs, inputs,
+// digest).
+void Put(std::string* out, std::string_view field) {
+  const uint32_t n = static_cast<uint32_t>(field.size());
+  out->append(reinterpret_cast<const char*>(&n), sizeof n);
+  out->append(field);
+}
+
+bool Get(std::string_view* in, std::string_view* field) {
+  uint32_t n = 0;
+  if (in->size() < sizeof n) return false;
+  std::memcpy(&n, in->data(), sizeof n);
+  if (in->size() - sizeof n < n) return false;
+  *field = in->substr(sizeof n, n);
+  in->remove_prefix(sizeof n + n);
+  return true;
+}
+
+}  // namespace
+
 base::Status SqliteStore::PutPredictions(const std::vector<monitoring::PredictionRecord>& records) {
   std::lock_guard<std::mutex> lock(mu_);
   Transaction tx(this);
   RETURN_IF_ERROR(tx.begun());
-  // Rows go in statements of up to 64 (one statement per row costs SQLite's per-statement work
-  // for every prediction).
-  constexpr size_t kRows = 64;
-  auto sql = [](size_t rows) {
-    std::string s =
-        "INSERT OR IGNORE INTO predictions (model, id, version, at_ms, outputs_json, inputs_json, "
-        "inputs_sha256) VALUES ";
-    for (size_t i = 0; i < rows; ++i) s += i ? ",(?,?,?,?,?,?,?)" : "(?,?,?,?,?,?,?)";
-    return s;
-  };
-  Statement full(db_, sql(kRows).c_str());
-  if (!full.ok()) return Error(db_, "storing predictions");
-  for (size_t begin = 0; begin < records.size(); begin += kRows) {
-    const size_t n = std::min(kRows, records.size() - begin);
-    std::optional<Statement> partial;
-    if (n < kRows) {
-      partial.emplace(db_, sql(n).c_str());
-      if (!partial->ok()) return Error(db_, "storing predictions");
+  // One batch row per model; ids that are not inferd's are indexed (a repeated one is skipped).
+  std::map<std::string, std::vector<const monitoring::PredictionRecord*>> by_model;
+  for (const auto& r : records) by_model[r.model].push_back(&r);
+  Statement batch(db_,
+                  "INSERT INTO prediction_batches (model, first_ms, last_ms, id_min_ms, "
+                  "id_max_ms, count, data) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  Statement index(db_, "INSERT OR IGNORE INTO prediction_ids (model, id, batch) VALUES (?, ?, ?)");
+  Statement seq(db_, "SELECT seq FROM sqlite_sequence WHERE name = 'prediction_batches'");
+  if (!batch.ok() || !index.ok()) return Error(db_, "storing predictions");
+  for (const auto& [model, recs] : by_model) {
+    // The seq the batch will get: indexed ids point at it.
+    int64_t next = 1;
+    if (seq.ok()) {
+      sqlite3_reset(seq.get());
+      if (sqlite3_step(seq.get()) == SQLITE_ROW) next = sqlite3_column_int64(seq.get(), 0) + 1;
     }
-    Statement& put = partial ? *partial : full;
-    sqlite3_reset(put.get());
-    for (size_t k = 0; k < n; ++k) {
-      const auto& r = records[begin + k];
-      const int at = static_cast<int>(k * 7);
-      put.Text(at + 1, r.model);
-      put.Text(at + 2, r.id);
-      put.Int(at + 3, r.version);
-      put.Int(at + 4, r.at_ms);
-      put.Text(at + 5, r.outputs_json);
-      put.Text(at + 6, r.inputs_json);
-      put.Text(at + 7, r.inputs_sha256);
+    std::string data;
+    int64_t first = INT64_MAX, last = INT64_MIN, id_min = INT64_MAX, id_max = INT64_MIN, count = 0;
+    for (const auto* r : recs) {
+      if (auto t = IdTimeMs(r->id)) {
+        id_min = std::min(id_min, *t);
+        id_max = std::max(id_max, *t);
+      } else {
+        sqlite3_reset(index.get());
+        index.Text(1, model);
+        index.Text(2, r->id);
+        index.Int(3, next);
+        if (sqlite3_step(index.get()) != SQLITE_DONE) return Error(db_, "storing predictions");
+        if (sqlite3_changes(db_) == 0) continue;  // the model has this id already
+      }
+      first = std::min(first, r->at_ms);
+      last = std::max(last, r->at_ms);
+      Put(&data, r->id);
+      Put(&data, std::to_string(r->version));
+      Put(&data, std::to_string(r->at_ms));
+      Put(&data, r->outputs_json);
+      Put(&data, r->inputs_json);
+      Put(&data, r->inputs_sha256);
+      ++count;
     }
-    if (sqlite3_step(put.get()) != SQLITE_DONE) return Error(db_, "storing predictions");
+    if (count == 0) continue;
+    sqlite3_reset(batch.get());
+    batch.Text(1, model);
+    batch.Int(2, first);
+    batch.Int(3, last);
+    if (id_min <= id_max) {
+      batch.Int(4, id_min);
+      batch.Int(5, id_max);
+    } else {
+      sqlite3_bind_null(batch.get(), 4);
+      sqlite3_bind_null(batch.get(), 5);
+    }
+    batch.Int(6, count);
+    sqlite3_bind_blob(batch.get(), 7, data.data(), static_cast<int>(data.size()), SQLITE_STATIC);
+    if (sqlite3_step(batch.get()) != SQLITE_DONE) return Error(db_, "storing predictions");
+    if (sqlite3_last_insert_rowid(db_) != next) {
+      return base::Internal("prediction batch numbering went wrong");
+    }
   }
   return tx.Commit();
 }
@@ -336,30 +413,62 @@ base::Status SqliteStore::PutPredictions(const std::vector<monitoring::Predictio
 base::StatusOr<std::vector<monitoring::PredictionRecord>> SqliteStore::GetPredictions(
     const std::string& model, const std::vector<std::string>& ids) {
   std::lock_guard<std::mutex> lock(mu_);
-  Statement q(db_,
-              "SELECT p.model, p.id, p.version, p.at_ms, p.outputs_json, p.inputs_json, "
-              "p.inputs_sha256, f.id IS NOT NULL FROM predictions p LEFT JOIN feedback f "
-              "ON f.model = p.model AND f.id = p.id WHERE p.model = ? AND p.id = ?");
-  if (!q.ok()) return Error(db_, "reading predictions");
-  std::vector<monitoring::PredictionRecord> out;
+  // The batches that may hold each id: by its time, or by the index.
+  std::map<int64_t, std::set<std::string>> wanted;  // batch seq -> ids
+  Statement by_time(db_,
+                    "SELECT seq FROM prediction_batches WHERE model = ? AND id_min_ms BETWEEN ? "
+                    "AND ? AND id_max_ms >= ?");
+  Statement by_index(db_, "SELECT batch FROM prediction_ids WHERE model = ? AND id = ?");
+  if (!by_time.ok() || !by_index.ok()) return Error(db_, "reading predictions");
   for (const auto& id : ids) {
-    sqlite3_reset(q.get());
-    q.Text(1, model);
-    q.Text(2, id);
-    const int rc = sqlite3_step(q.get());
-    if (rc == SQLITE_ROW) {
+    if (auto t = IdTimeMs(id)) {
+      // A batch spans the ids it got within minutes (a request's id is made when it arrives).
+      sqlite3_reset(by_time.get());
+      by_time.Text(1, model);
+      by_time.Int(2, *t - 3'600'000);
+      by_time.Int(3, *t);
+      by_time.Int(4, *t);
+      while (sqlite3_step(by_time.get()) == SQLITE_ROW) {
+        wanted[sqlite3_column_int64(by_time.get(), 0)].insert(id);
+      }
+    } else {
+      sqlite3_reset(by_index.get());
+      by_index.Text(1, model);
+      by_index.Text(2, id);
+      if (sqlite3_step(by_index.get()) == SQLITE_ROW) {
+        wanted[sqlite3_column_int64(by_index.get(), 0)].insert(id);
+      }
+    }
+  }
+  Statement read(db_, "SELECT data FROM prediction_batches WHERE seq = ?");
+  Statement fb(db_, "SELECT 1 FROM feedback WHERE model = ? AND id = ?");
+  if (!read.ok() || !fb.ok()) return Error(db_, "reading predictions");
+  std::vector<monitoring::PredictionRecord> out;
+  std::set<std::string> found;
+  for (const auto& [seq, want] : wanted) {
+    sqlite3_reset(read.get());
+    read.Int(1, seq);
+    if (sqlite3_step(read.get()) != SQLITE_ROW) continue;
+    std::string_view in(static_cast<const char*>(sqlite3_column_blob(read.get(), 0)),
+                        static_cast<size_t>(sqlite3_column_bytes(read.get(), 0)));
+    std::string_view f[6];
+    while (Get(&in, &f[0]) && Get(&in, &f[1]) && Get(&in, &f[2]) && Get(&in, &f[3]) &&
+           Get(&in, &f[4]) && Get(&in, &f[5])) {
+      const std::string id(f[0]);
+      if (!want.contains(id) || !found.insert(id).second) continue;
       monitoring::PredictionRecord r;
-      r.model = q.ColumnText(0);
-      r.id = q.ColumnText(1);
-      r.version = sqlite3_column_int64(q.get(), 2);
-      r.at_ms = sqlite3_column_int64(q.get(), 3);
-      r.outputs_json = q.ColumnText(4);
-      r.inputs_json = q.ColumnText(5);
-      r.inputs_sha256 = q.ColumnText(6);
-      r.has_feedback = sqlite3_column_int64(q.get(), 7) != 0;
+      r.model = model;
+      r.id = id;
+      r.version = std::stoll(std::string(f[1]));
+      r.at_ms = std::stoll(std::string(f[2]));
+      r.outputs_json = f[3];
+      r.inputs_json = f[4];
+      r.inputs_sha256 = f[5];
+      sqlite3_reset(fb.get());
+      fb.Text(1, model);
+      fb.Text(2, id);
+      r.has_feedback = sqlite3_step(fb.get()) == SQLITE_ROW;
       out.push_back(std::move(r));
-    } else if (rc != SQLITE_DONE) {
-      return Error(db_, "reading predictions");
     }
   }
   return out;
@@ -452,22 +561,44 @@ base::StatusOr<int64_t> SqliteStore::Prune(const std::string& model, int64_t bef
   std::lock_guard<std::mutex> lock(mu_);
   Transaction tx(this);
   RETURN_IF_ERROR(tx.begun());
+  // The oldest batch to keep: none older than before_ms, and no more records than `keep` (whole
+  // batches: the newest ones whose counts add up to `keep`, at least).
+  int64_t keep_from = 0;
+  Statement newest(db_,
+                   "SELECT seq, count, last_ms FROM prediction_batches WHERE model = ? ORDER BY "
+                   "seq DESC");
+  if (!newest.ok()) return Error(db_, "pruning monitoring records");
+  newest.Text(1, model);
+  int64_t kept = 0;
+  while (sqlite3_step(newest.get()) == SQLITE_ROW) {
+    const int64_t seq = sqlite3_column_int64(newest.get(), 0);
+    if (kept >= keep || sqlite3_column_int64(newest.get(), 2) < before_ms) {
+      keep_from = seq + 1;
+      break;
+    }
+    kept += sqlite3_column_int64(newest.get(), 1);
+  }
   int64_t dropped = 0;
-  const char* steps[] = {
-      "DELETE FROM feedback WHERE model = ?1 AND id IN (SELECT id FROM predictions WHERE "
-      "model = ?1 AND (at_ms < ?2 OR at_ms <= (SELECT at_ms FROM predictions WHERE model = ?1 "
-      "ORDER BY at_ms DESC LIMIT 1 OFFSET ?3)))",
-      "DELETE FROM predictions WHERE model = ?1 AND (at_ms < ?2 OR at_ms <= (SELECT at_ms FROM "
-      "predictions WHERE model = ?1 ORDER BY at_ms DESC LIMIT 1 OFFSET ?3))",
-      "DELETE FROM monitor_buckets WHERE model = ?1 AND start_ms < ?2"};
-  for (int i = 0; i < 3; ++i) {
-    Statement del(db_, steps[i]);
+  if (keep_from > 0) {
+    Statement count(db_,
+                    "SELECT COALESCE(SUM(count), 0) FROM prediction_batches WHERE model = ? AND "
+                    "seq < ?");
+    if (!count.ok()) return Error(db_, "pruning monitoring records");
+    count.Text(1, model);
+    count.Int(2, keep_from);
+    if (sqlite3_step(count.get()) == SQLITE_ROW) dropped = sqlite3_column_int64(count.get(), 0);
+  }
+  const char* steps[] = {"DELETE FROM prediction_batches WHERE model = ?1 AND seq < ?2",
+                         "DELETE FROM prediction_ids WHERE model = ?1 AND batch < ?2",
+                         "DELETE FROM feedback WHERE model = ?1 AND at_ms < ?3",
+                         "DELETE FROM monitor_buckets WHERE model = ?1 AND start_ms < ?3"};
+  for (const char* sql : steps) {
+    Statement del(db_, sql);
     if (!del.ok()) return Error(db_, "pruning monitoring records");
     del.Text(1, model);
-    del.Int(2, before_ms);
-    del.Int(3, keep);
+    del.Int(2, keep_from);
+    del.Int(3, before_ms);
     if (sqlite3_step(del.get()) != SQLITE_DONE) return Error(db_, "pruning monitoring records");
-    if (i == 1) dropped = sqlite3_changes(db_);
   }
   RETURN_IF_ERROR(tx.Commit());
   return dropped;

@@ -5,6 +5,9 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <set>
+
+#include "base/ids.h"
 
 namespace inferd::store {
 namespace {
@@ -204,9 +207,9 @@ TEST_F(SqliteStoreTest, PredictionsFeedbackAndBuckets) {
   EXPECT_FALSE((*s.GetPredictions("m", {"b"}))[0].has_feedback);
 
   // Retention by age, then by count.
-  std::vector<monitoring::PredictionRecord> many;
-  for (int i = 0; i < 10; ++i) many.push_back(Prediction("n" + std::to_string(i), 10000 + i));
-  ASSERT_TRUE(s.PutPredictions(many).ok());
+  for (int i = 0; i < 10; ++i) {  // ten writes
+    ASSERT_TRUE(s.PutPredictions({Prediction("n" + std::to_string(i), 10000 + i)}).ok());
+  }
   auto dropped = s.Prune("m", 5000, 1000);  // a and b are older than 5 s
   ASSERT_TRUE(dropped.ok());
   EXPECT_EQ(*dropped, 2);
@@ -218,6 +221,33 @@ TEST_F(SqliteStoreTest, PredictionsFeedbackAndBuckets) {
   EXPECT_EQ(s.GetPredictions("m", {"n6", "n7", "n8", "n9"})->size(), 3u);
   dropped = s.Prune("m", 70000, 1000);
   EXPECT_TRUE(s.Buckets("m", "quality", 0)->empty());
+}
+
+TEST_F(SqliteStoreTest, InferdIdsAreFoundByTheirTime) {
+  auto store = SqliteStore::Open(dir_);
+  ASSERT_TRUE(store.ok());
+  auto& s = **store;
+  std::vector<std::string> ids;
+  for (int batch = 0; batch < 20; ++batch) {
+    std::vector<monitoring::PredictionRecord> records;
+    for (int i = 0; i < 50; ++i) {
+      ids.push_back(base::NewRequestId());
+      records.push_back(Prediction(ids.back(), 1000 + batch));
+    }
+    ASSERT_TRUE(s.PutPredictions(records).ok());
+  }
+  auto got = s.GetPredictions("m", {ids[0], ids[517], ids[999]});
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 3u);
+  std::set<std::string> found;
+  for (const auto& r : *got) {
+    found.insert(r.id);
+    EXPECT_EQ(r.outputs_json, "{\"label\":[1]}");
+  }
+  EXPECT_EQ(found, (std::set<std::string>{ids[0], ids[517], ids[999]}));
+  // An id of the right form that was never stored, and one of another model.
+  EXPECT_TRUE(s.GetPredictions("m", {base::NewRequestId()})->empty());
+  EXPECT_TRUE(s.GetPredictions("other", {ids[3]})->empty());
 }
 
 }  // namespace
