@@ -10,6 +10,8 @@ bench/grpc_bench.sh "$BUILD_DIR"
 bench/batching_bench.sh "$BUILD_DIR"
 bench/rollout_bench.sh "$BUILD_DIR"
 bench/shadow_bench.sh "$BUILD_DIR"
+bench/monitoring_bench.sh "$BUILD_DIR"
+"$BUILD_DIR/bench/drift_bench"
 "$BUILD_DIR/bench/serve_bench"
 bench/predict_bench.sh "$BUILD_DIR"
 # ONNX Runtime (the ONNX engine's peer) from npm; without it onnx_bench skips the ORT column.

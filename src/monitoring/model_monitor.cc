@@ -806,7 +806,8 @@ ModelMonitor::Gauges ModelMonitor::CurrentGauges() {
   for (int64_t w : o_.config.windows_s) {
     auto q = QualityJson(now - w * 1000);
     if (!q.ok()) continue;
-    for (const auto& [version, m] : json::parse(*q).items()) {
+    const json versions = json::parse(*q);
+    for (const auto& [version, m] : versions.items()) {
       for (const char* name :
            {"accuracy", "f1_macro", "roc_auc", "log_loss", "mae", "rmse", "r2", "mape"}) {
         if (m.contains(name) && m[name].is_number()) {

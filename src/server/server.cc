@@ -200,6 +200,13 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
         return std::make_unique<monitoring::ModelMonitor>(std::move(o));
       });
   parts->monitor_metrics->monitors = parts->monitors.get();
+  // The monitors of the models loaded now (others are made at their first request), so that
+  // gauges and GET monitor show what the store holds from before a restart.
+  for (const auto& e : parts->models->Index()) {
+    if (auto h = parts->models->Get(e.name); h.ok() && h->config->monitoring.enabled) {
+      parts->monitors->For(e.name);
+    }
+  }
   ASSIGN_OR_RETURN(parts->inference,
                    inference::InferenceService::Create({.models = parts->models.get(),
                                                         .metrics = &parts->metrics,

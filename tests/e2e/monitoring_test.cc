@@ -105,9 +105,14 @@ TEST_F(MonitoringTest, FeedbackJoinsPredictionsIntoQuality) {
   EXPECT_NE(metrics.find("inferd_monitor_records_total{model=\"m\",outcome=\"stored\"} 40"),
             std::string::npos);
 
-  // Quality survives a restart (it lives in the state store).
+  // Quality survives a restart (it lives in the state store), in the API and the gauges.
   server_->Stop();
   StartServer();
+  const std::string gauges = Http(server_->port(), "GET", "/metrics").body;
+  EXPECT_NE(gauges.find("inferd_model_quality{model=\"m\",version=\"1\",window=\"300s\","
+                        "metric=\"accuracy\"} 0.75"),
+            std::string::npos)
+      << gauges;
   m = Monitor();
   EXPECT_EQ(m["windows"][0]["quality"]["1"]["count"], 40);
   EXPECT_DOUBLE_EQ(m["windows"][0]["quality"]["1"]["accuracy"].get<double>(), correct / 40.0);
