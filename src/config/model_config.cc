@@ -101,9 +101,10 @@ Status ParseMonitoring(const YAML::Node& m, MonitoringConfig* out) {
     return Status::Ok();
   }
   if (!m.IsMap()) return InvalidArgument("monitoring must be true, false or a mapping");
-  RETURN_IF_ERROR(CheckKeys(m, "monitoring",
-                            {"enabled", "log_sample_rate", "log_inputs", "retention_s",
-                             "max_records", "bucket_s", "windows_s", "task", "classes", "drift"}));
+  RETURN_IF_ERROR(
+      CheckKeys(m, "monitoring",
+                {"enabled", "log_sample_rate", "log_inputs", "retention_s", "max_records",
+                 "bucket_s", "windows_s", "task", "classes", "drift", "alerts", "webhook"}));
   c.enabled = m["enabled"] ? m["enabled"].as<bool>() : true;
   if (m["log_sample_rate"]) c.log_sample_rate = m["log_sample_rate"].as<double>();
   if (!(c.log_sample_rate >= 0 && c.log_sample_rate <= 1)) {
@@ -135,6 +136,56 @@ Status ParseMonitoring(const YAML::Node& m, MonitoringConfig* out) {
     if (c.task != "auto" && c.task != "binary" && c.task != "multiclass" &&
         c.task != "regression") {
       return InvalidArgument("monitoring.task must be auto, binary, multiclass or regression");
+    }
+  }
+  if (m["webhook"]) {
+    c.webhook = m["webhook"].as<std::string>();
+    if (c.webhook.rfind("http://", 0) != 0) {
+      return InvalidArgument("monitoring.webhook must be an http:// URL");
+    }
+  }
+  if (const auto& alerts = m["alerts"]) {
+    if (!alerts.IsSequence()) return InvalidArgument("monitoring.alerts must be a list of rules");
+    static const std::set<std::string> kMetrics = {
+        "accuracy", "f1_macro", "roc_auc", "log_loss", "precision_macro",     "recall_macro",
+        "mae",      "rmse",     "mape",    "r2",       "dataset_drift_share", "drift_statistic"};
+    std::set<std::string> names;
+    for (size_t i = 0; i < alerts.size(); ++i) {
+      const auto& a = alerts[i];
+      const std::string where = "monitoring.alerts[" + std::to_string(i) + "]";
+      if (!a.IsMap()) return InvalidArgument(where + " must be a mapping");
+      RETURN_IF_ERROR(CheckKeys(
+          a, where, {"name", "metric", "feature", "window_s", "above", "below", "for_s"}));
+      MonitoringConfig::AlertRule r;
+      if (!a["name"] || !a["metric"]) return InvalidArgument(where + " needs a name and a metric");
+      r.name = a["name"].as<std::string>();
+      r.metric = a["metric"].as<std::string>();
+      if (!kMetrics.contains(r.metric)) {
+        return InvalidArgument(where + ": unknown metric '" + r.metric +
+                               "' (accuracy, f1_macro, roc_auc, log_loss, precision_macro, "
+                               "recall_macro, mae, rmse, mape, r2, dataset_drift_share, "
+                               "drift_statistic)");
+      }
+      if (a["feature"]) r.feature = a["feature"].as<std::string>();
+      if (r.metric == "drift_statistic" && r.feature.empty()) {
+        return InvalidArgument(where + ": drift_statistic needs a feature");
+      }
+      if (a["window_s"]) {
+        r.window_s = a["window_s"].as<int64_t>();
+        if (std::find(c.windows_s.begin(), c.windows_s.end(), r.window_s) == c.windows_s.end()) {
+          return InvalidArgument(where + ": window_s " + std::to_string(r.window_s) +
+                                 " is not one of monitoring.windows_s");
+        }
+      }
+      if (a["above"]) r.above = a["above"].as<double>();
+      if (a["below"]) r.below = a["below"].as<double>();
+      if (!r.above == !r.below) return InvalidArgument(where + " needs one of above or below");
+      if (a["for_s"]) r.for_s = a["for_s"].as<int64_t>();
+      if (r.for_s < 0) return InvalidArgument(where + ": for_s must be >= 0");
+      if (!names.insert(r.name).second) {
+        return InvalidArgument(where + ": another rule is named '" + r.name + "'");
+      }
+      c.alerts.push_back(std::move(r));
     }
   }
   if (const auto& cl = m["classes"]) {

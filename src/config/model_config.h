@@ -98,6 +98,20 @@ struct MonitoringConfig {
     std::string correction = "none";          // none | bonferroni | fdr
     double dataset_share = 0.5;               // dataset drift: share of drifted features >= this
   } drift;
+  // Alerts: a rule fires when its metric has been beyond its bound for `for_s`, and resolves when
+  // it is back; events go to the log, a gauge, and `webhook` (HTTP POST, JSON) when set.
+  struct AlertRule {
+    std::string name;
+    // accuracy, f1_macro, roc_auc, log_loss, precision_macro, recall_macro, mae, rmse, mape, r2
+    // (over window_s), dataset_drift_share, drift_statistic (of `feature`).
+    std::string metric;
+    std::string feature;
+    int64_t window_s = 0;  // quality metrics: the window (one of windows_s); 0: the first
+    std::optional<double> above, below;
+    int64_t for_s = 0;
+  };
+  std::vector<AlertRule> alerts;
+  std::string webhook;  // http://host:port/path
 };
 
 struct ModelConfig {

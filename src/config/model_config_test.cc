@@ -112,6 +112,16 @@ TEST(ModelConfigTest, ErrorsNameTheProblem) {
       {"rollout: {auto_rollback: {margin: 1}}", "unknown key 'margin'"},
       {"rollout: {auto_rollback: {signals: error_rate}}", "signals must be a list"},
       {"rollout: {route_key_input: ''}", "rollout.route_key_input must name an input"},
+      {"monitoring: {alerts: [{name: a, metric: speed, below: 1}]}", "unknown metric 'speed'"},
+      {"monitoring: {alerts: [{name: a, metric: accuracy}]}", "needs one of above or below"},
+      {"monitoring: {alerts: [{name: a, metric: drift_statistic, above: 1}]}",
+       "drift_statistic needs a feature"},
+      {"monitoring: {alerts: [{name: a, metric: accuracy, below: 1, window_s: 7}]}",
+       "window_s 7 is not one of monitoring.windows_s"},
+      {"monitoring: {webhook: 'ftp://x'}", "monitoring.webhook must be an http:// URL"},
+      {"monitoring: {log_sample_rate: 2}", "log_sample_rate must be between 0 and 1"},
+      {"monitoring: {drift: {numeric_method: t}}", "numeric_method must be auto, ks"},
+      {"monitoring: {task: ranking}", "monitoring.task must be auto, binary"},
   };
   for (const auto& c : cases) {
     auto r = ParseModelConfig(c.yaml, "m");

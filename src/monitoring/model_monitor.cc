@@ -175,6 +175,12 @@ MonitorMetrics::MonitorMetrics(MetricsRegistry* registry) {
       "inferd_data_quality_issues_total",
       "Values of served rows checked against the profile: missing, out_of_range, unseen.",
       {"model", "feature", "issue"});
+  alerts = &registry->AddCounter("inferd_alerts_total", "Alert events: firing, resolved.",
+                                 {"model", "alert", "event"});
+  webhook = &registry->AddCounter(
+      "inferd_alert_webhook_total",
+      "Alert events sent to the webhook: sent, failed (after retries), dropped (queue full).",
+      {"model", "result"});
   auto each = [this](auto&& add) {
     MetricsRegistry::GaugeSamples out;
     if (MonitorRegistry* r = monitors.load()) {
@@ -213,6 +219,20 @@ MonitorMetrics::MonitorMetrics(MetricsRegistry* registry) {
           }
         });
       });
+  registry->AddCallbackGauge("inferd_alert_firing",
+                             "1 while an alert fires (per rule and version).",
+                             {"model", "alert", "version"}, [this] {
+                               MetricsRegistry::GaugeSamples out;
+                               if (MonitorRegistry* r = monitors.load()) {
+                                 for (ModelMonitor* m : r->All()) {
+                                   for (const auto& a : m->Alerts()) {
+                                     out.push_back({{m->model(), a.rule, std::to_string(a.version)},
+                                                    a.state == "firing" ? 1.0 : 0.0});
+                                   }
+                                 }
+                               }
+                               return out;
+                             });
   registry->AddCallbackGauge(
       "inferd_dataset_drift_share", "The share of features that drifted over the drift window.",
       {"model", "version"}, [each] {
@@ -244,6 +264,7 @@ ModelMonitor::ModelMonitor(ModelMonitorOptions options)
     }
   }
   thread_ = std::thread([this] { Loop(); });
+  if (!o_.config.webhook.empty() && o_.post) notifier_ = std::thread([this] { NotifyLoop(); });
 }
 
 ModelMonitor::~ModelMonitor() {
@@ -253,6 +274,12 @@ ModelMonitor::~ModelMonitor() {
   }
   cv_.notify_all();
   thread_.join();
+  {
+    std::lock_guard<std::mutex> lock(notify_mu_);
+    notify_stop_ = true;
+  }
+  notify_cv_.notify_all();
+  if (notifier_.joinable()) notifier_.join();
 }
 
 int64_t ModelMonitor::BucketStart(int64_t ms) const {
@@ -368,6 +395,10 @@ void ModelMonitor::Loop() {
     if (now - last_drift_flush_ms_ >= kDriftFlushMs) {
       last_drift_flush_ms_ = now;
       FlushDrift();
+    }
+    if (!o_.config.alerts.empty() && now - last_alerts_ms_ >= kGaugesEveryMs) {
+      last_alerts_ms_ = now;
+      EvaluateAlerts();
     }
     if (now - last_prune_ms_ >= kPruneEveryMs) {
       last_prune_ms_ = now;
@@ -798,10 +829,10 @@ base::StatusOr<std::map<int64_t, DriftAccumulator>> ModelMonitor::DriftWindows(i
   return out;
 }
 
-ModelMonitor::Gauges ModelMonitor::CurrentGauges() {
+ModelMonitor::Gauges ModelMonitor::CurrentGauges(bool fresh) {
   const int64_t now = o_.clock->WallNanos() / 1'000'000;
   std::lock_guard<std::mutex> lock(gauges_mu_);
-  if (gauges_at_ms_ >= 0 && now - gauges_at_ms_ < kGaugesEveryMs) return gauges_;
+  if (!fresh && gauges_at_ms_ >= 0 && now - gauges_at_ms_ < kGaugesEveryMs) return gauges_;
   Gauges g;
   for (int64_t w : o_.config.windows_s) {
     auto q = QualityJson(now - w * 1000);
@@ -833,6 +864,136 @@ ModelMonitor::Gauges ModelMonitor::CurrentGauges() {
   return gauges_;
 }
 
+std::vector<AlertState> ModelMonitor::EvaluateAlerts() {
+  const Gauges g = CurrentGauges(/*fresh=*/true);
+  const int64_t now = o_.clock->WallNanos() / 1'000'000;
+  std::vector<std::string> events;
+  std::vector<AlertState> out;
+  {
+    std::lock_guard<std::mutex> lock(alerts_mu_);
+    std::set<std::pair<size_t, int64_t>> seen;
+    for (size_t i = 0; i < o_.config.alerts.size(); ++i) {
+      const auto& rule = o_.config.alerts[i];
+      const int64_t window = rule.window_s                 ? rule.window_s
+                             : o_.config.windows_s.empty() ? 0
+                                                           : o_.config.windows_s.front();
+      std::map<int64_t, double> values;  // by version
+      if (rule.metric == "dataset_drift_share") {
+        for (const auto& [v, share] : g.dataset_drift) values[v] = share;
+      } else if (rule.metric == "drift_statistic") {
+        for (const auto& [v, feature, statistic, drifted] : g.drift) {
+          if (feature == rule.feature) values[v] = statistic;
+        }
+      } else {
+        for (const auto& [v, w, metric, value] : g.quality) {
+          if (w == window && metric == rule.metric) values[v] = value;
+        }
+      }
+      for (const auto& [version, value] : values) {
+        const bool beyond = rule.above ? value > *rule.above : value < *rule.below;
+        const auto key = std::make_pair(i, version);
+        auto it = alerts_.find(key);
+        if (!beyond) continue;
+        seen.insert(key);
+        if (it == alerts_.end()) {
+          it = alerts_.emplace(key, AlertState{rule.name, version, "pending", value, now}).first;
+        }
+        it->second.value = value;
+        if (it->second.state == "pending" && now - it->second.since_ms >= rule.for_s * 1000) {
+          it->second.state = "firing";
+          events.push_back("firing");
+          LOG_WARN("alert '{}' of '{}' version {} firing: {} = {} ({} {})", rule.name, o_.model,
+                   version, rule.metric, value, rule.above ? "above" : "below",
+                   rule.above ? *rule.above : *rule.below);
+          o_.metrics->alerts->WithLabels({o_.model, rule.name, "firing"}).Increment();
+          Notify(json({{"alert", rule.name},
+                       {"model", o_.model},
+                       {"version", version},
+                       {"state", "firing"},
+                       {"metric", rule.metric},
+                       {"value", value},
+                       {"threshold", rule.above ? *rule.above : *rule.below},
+                       {"condition", rule.above ? "above" : "below"},
+                       {"since_ms", it->second.since_ms},
+                       {"at_ms", now}})
+                     .dump());
+        }
+      }
+    }
+    // The others are back within bounds (or their version has no data any more).
+    for (auto it = alerts_.begin(); it != alerts_.end();) {
+      if (seen.contains(it->first)) {
+        ++it;
+        continue;
+      }
+      const auto& rule = o_.config.alerts[it->first.first];
+      if (it->second.state == "firing") {
+        LOG_INFO("alert '{}' of '{}' version {} resolved", rule.name, o_.model, it->second.version);
+        o_.metrics->alerts->WithLabels({o_.model, rule.name, "resolved"}).Increment();
+        Notify(json({{"alert", rule.name},
+                     {"model", o_.model},
+                     {"version", it->second.version},
+                     {"state", "resolved"},
+                     {"metric", rule.metric},
+                     {"at_ms", now}})
+                   .dump());
+      }
+      it = alerts_.erase(it);
+    }
+    for (const auto& [_, a] : alerts_) out.push_back(a);
+  }
+  return out;
+}
+
+std::vector<AlertState> ModelMonitor::Alerts() {
+  std::lock_guard<std::mutex> lock(alerts_mu_);
+  std::vector<AlertState> out;
+  for (const auto& [_, a] : alerts_) out.push_back(a);
+  return out;
+}
+
+void ModelMonitor::Notify(const std::string& body) {
+  if (o_.config.webhook.empty() || !o_.post) return;
+  {
+    std::lock_guard<std::mutex> lock(notify_mu_);
+    if (notify_queue_.size() >= 100) {
+      o_.metrics->webhook->WithLabels({o_.model, "dropped"}).Increment();
+      return;
+    }
+    notify_queue_.push_back(body);
+  }
+  notify_cv_.notify_all();
+}
+
+void ModelMonitor::NotifyLoop() {
+  pthread_setname_np(pthread_self(), "inferd-webhook");
+  for (;;) {
+    std::string body;
+    {
+      std::unique_lock<std::mutex> lock(notify_mu_);
+      notify_cv_.wait(lock, [this] { return notify_stop_ || !notify_queue_.empty(); });
+      if (notify_queue_.empty()) return;
+      body = std::move(notify_queue_.front());
+      notify_queue_.pop_front();
+    }
+    // Four tries, 0.25 s, 0.5 s and 1 s apart.
+    bool sent = false;
+    for (int attempt = 0; attempt < 4 && !sent; ++attempt) {
+      if (attempt > 0) {
+        std::unique_lock<std::mutex> lock(notify_mu_);
+        if (notify_cv_.wait_for(lock, std::chrono::milliseconds(250 << (attempt - 1)),
+                                [this] { return notify_stop_; })) {
+          break;
+        }
+      }
+      auto st = o_.post(o_.config.webhook, body);
+      sent = st.ok();
+      if (!sent) LOG_WARN("alert webhook {}: {}", o_.config.webhook, st.message());
+    }
+    o_.metrics->webhook->WithLabels({o_.model, sent ? "sent" : "failed"}).Increment();
+  }
+}
+
 std::string ModelMonitor::Report() {
   const int64_t now = o_.clock->WallNanos() / 1'000'000;
   json j = {{"model", o_.model},
@@ -858,6 +1019,15 @@ std::string ModelMonitor::Report() {
   }
   j["windows"] = std::move(windows);
   j["profile"] = o_.profile.has_value();
+  json alerts = json::array();
+  for (const auto& a : Alerts()) {
+    alerts.push_back({{"alert", a.rule},
+                      {"version", a.version},
+                      {"state", a.state},
+                      {"value", a.value},
+                      {"since_ms", a.since_ms}});
+  }
+  j["alerts"] = std::move(alerts);
   if (o_.profile && o_.config.drift.enabled) {
     json drift = {{"window_s", o_.config.drift.window_s}};
     json versions = json::object(), quality = json::object();

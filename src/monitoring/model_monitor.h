@@ -63,6 +63,8 @@ struct MonitorMetrics {
   Family<Counter>* records;       // {model, outcome: stored, dropped, store_error}
   Family<Counter>* feedback;      // {model, result: joined, unknown_id, duplicate, bad_label}
   Family<Counter>* data_quality;  // {model, feature, issue: missing, out_of_range, unseen}
+  Family<Counter>* alerts;        // {model, alert, event: firing, resolved}
+  Family<Counter>* webhook;       // {model, result: sent, failed, dropped}
   std::atomic<MonitorRegistry*> monitors{nullptr};
 };
 
@@ -75,6 +77,17 @@ struct ModelMonitorOptions {
   MonitorMetrics* metrics = nullptr;  // not owned, required
   const base::Clock* clock = &base::Clock::Real();
   uint64_t seed = 0;  // sampling (input log, reservoirs); 0: random
+  // Sends an alert event to config.webhook (url, JSON body); required when a webhook is set.
+  std::function<base::Status(const std::string& url, const std::string& body)> post;
+};
+
+// One alert of a rule for one version.
+struct AlertState {
+  std::string rule;
+  int64_t version = 0;
+  std::string state;  // pending, firing (resolved ones are dropped after their event)
+  double value = 0;
+  int64_t since_ms = 0;  // when its metric went beyond the bound
 };
 
 class ModelMonitor {
@@ -119,7 +132,11 @@ class ModelMonitor {
     std::vector<std::tuple<int64_t, std::string, double, bool>> drift;
     std::vector<std::pair<int64_t, double>> dataset_drift;
   };
-  Gauges CurrentGauges();
+  Gauges CurrentGauges(bool fresh = false);  // fresh: recomputed now
+  // Evaluates the alert rules on the current gauges (the writer thread does it every 5 s) and
+  // sends the firing and resolved events. Returns the alerts pending or firing.
+  std::vector<AlertState> EvaluateAlerts();
+  std::vector<AlertState> Alerts();
 
  private:
   struct Joined;
@@ -155,6 +172,16 @@ class ModelMonitor {
   std::map<std::pair<int64_t, int64_t>, DriftAccumulator> drift_;
   int64_t last_drift_flush_ms_ = 0;
   std::vector<std::array<Counter*, 3>> dq_;  // per feature: missing, out_of_range, unseen
+  void Notify(const std::string& body);      // queues a webhook event
+  void NotifyLoop();
+  std::mutex alerts_mu_;
+  std::map<std::pair<size_t, int64_t>, AlertState> alerts_;  // by (rule index, version)
+  int64_t last_alerts_ms_ = 0;
+  std::mutex notify_mu_;
+  std::condition_variable notify_cv_;
+  std::deque<std::string> notify_queue_;
+  bool notify_stop_ = false;
+  std::thread notifier_;
   std::mutex gauges_mu_;
   Gauges gauges_;
   int64_t gauges_at_ms_ = -1;

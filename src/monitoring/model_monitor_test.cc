@@ -5,8 +5,10 @@
 
 #include <cmath>
 #include <filesystem>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <thread>
 
 #include "monitoring/quality.h"
 #include "store/sqlite_store.h"
@@ -296,6 +298,73 @@ TEST_F(ModelMonitorTest, DriftAndDataQualityAgainstTheProfile) {
   EXPECT_NE(gauges.find("inferd_dataset_drift_share{model=\"m\",version=\"2\"} 1"),
             std::string::npos);
   metrics_->monitors = nullptr;
+}
+
+TEST_F(ModelMonitorTest, AlertsFireResolveAndReachTheWebhook) {
+  config::MonitoringConfig cfg;
+  cfg.enabled = true;
+  cfg.webhook = "http://127.0.0.1:1/hook";
+  config::MonitoringConfig::AlertRule rule;
+  rule.name = "low_accuracy";
+  rule.metric = "accuracy";
+  rule.below = 0.8;
+  rule.for_s = 10;
+  cfg.alerts = {rule};
+  std::mutex mu;
+  std::vector<json> posted;
+  int failures = 2;  // the webhook fails twice, then takes the event
+  ModelMonitorOptions o;
+  o.model = "m";
+  o.config = cfg;
+  o.roles = Binary();
+  o.store = store_.get();
+  o.metrics = metrics_.get();
+  o.clock = &clock_;
+  o.post = [&](const std::string& url, const std::string& body) -> base::Status {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_EQ(url, "http://127.0.0.1:1/hook");
+    if (failures-- > 0) return base::Unavailable("not yet");
+    posted.push_back(json::parse(body));
+    return base::Status::Ok();
+  };
+  auto monitor = std::make_unique<ModelMonitor>(o);
+  json feedback = json::array();
+  for (int i = 0; i < 10; ++i) {
+    monitor->Observe(1, "r" + std::to_string(i), Input(0.5), BinaryAnswer(0.9));
+    feedback.push_back({{"id", "r" + std::to_string(i)}, {"label", i % 2}});  // accuracy 0.5
+  }
+  ASSERT_EQ(monitor->Feedback(feedback.dump()).first, 200);
+  auto alerts = monitor->EvaluateAlerts();
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].state, "pending");  // not yet for 10 s
+  EXPECT_EQ(alerts[0].value, 0.5);
+  clock_.Advance(std::chrono::seconds(11));
+  alerts = monitor->EvaluateAlerts();
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].state, "firing");
+  EXPECT_EQ(json::parse(monitor->Report())["alerts"][0]["state"], "firing");
+  // The window (300 s) moves past the feedback: no data, the alert resolves.
+  clock_.Advance(std::chrono::seconds(400));
+  EXPECT_TRUE(monitor->EvaluateAlerts().empty());
+  for (int i = 0; i < 500; ++i) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (posted.size() == 2) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(posted.size(), 2u);
+  EXPECT_EQ(posted[0]["state"], "firing");
+  EXPECT_EQ(posted[0]["alert"], "low_accuracy");
+  EXPECT_EQ(posted[0]["value"], 0.5);
+  EXPECT_EQ(posted[0]["threshold"], 0.8);
+  EXPECT_EQ(posted[1]["state"], "resolved");
+  const std::string text = registry_.RenderPrometheus();
+  EXPECT_NE(text.find("inferd_alerts_total{model=\"m\",alert=\"low_accuracy\",event=\"firing\"} 1"),
+            std::string::npos);
+  EXPECT_NE(text.find("inferd_alert_webhook_total{model=\"m\",result=\"sent\"} 2"),
+            std::string::npos);
 }
 
 TEST(RolesTest, FromTheSignature) {

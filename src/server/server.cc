@@ -20,6 +20,7 @@
 #include "server/plugin_backend.h"
 #include "store/opening_store.h"
 #include "store/sqlite_store.h"
+#include "tools/http_call.h"
 
 namespace inferd::server {
 
@@ -195,6 +196,17 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
         }
         o.store = store;
         o.metrics = metrics;
+        o.post = [](const std::string& url, const std::string& body) -> base::Status {
+          // http://host:port/path
+          const size_t slash = url.find('/', 7);
+          const std::string server = slash == std::string::npos ? url : url.substr(0, slash);
+          const std::string path = slash == std::string::npos ? "/" : url.substr(slash);
+          ASSIGN_OR_RETURN(auto reply, tools::HttpCall(server, "POST", path, body));
+          if (reply.status / 100 != 2) {
+            return base::Unavailable("the webhook answered " + std::to_string(reply.status));
+          }
+          return base::Status::Ok();
+        };
         LOG_INFO("monitoring '{}' ({} classes{})", m, o.roles.classes,
                  o.profile ? ", profile.json" : "");
         return std::make_unique<monitoring::ModelMonitor>(std::move(o));

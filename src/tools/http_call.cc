@@ -2,6 +2,7 @@
 
 #include <netdb.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -29,6 +30,11 @@ base::StatusOr<HttpReply> HttpCall(const std::string& server, const std::string&
     return base::InvalidArgument("cannot resolve '" + host + ":" + port + "'");
   }
   int fd = ::socket(res->ai_family, SOCK_STREAM, 0);
+  if (fd >= 0) {  // a peer that stops answering does not hold the caller forever
+    timeval tv{10, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  }
   const bool connected = fd >= 0 && ::connect(fd, res->ai_addr, res->ai_addrlen) == 0;
   ::freeaddrinfo(res);
   if (!connected) {
