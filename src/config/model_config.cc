@@ -364,15 +364,18 @@ StatusOr<ModelConfig> ParseNode(const YAML::Node& root, const std::string& name)
       } else {
         if (!a.IsMap())
           return InvalidArgument("rollout.auto_rollback must be true, false or a mapping");
-        RETURN_IF_ERROR(CheckKeys(a, "rollout.auto_rollback",
-                                  {"enabled", "window_s", "min_samples", "error_rate_margin",
-                                   "p99_margin", "p99_min_diff_ms", "signals"}));
+        RETURN_IF_ERROR(
+            CheckKeys(a, "rollout.auto_rollback",
+                      {"enabled", "window_s", "min_samples", "error_rate_margin", "p99_margin",
+                       "p99_min_diff_ms", "quality_margin", "min_feedback", "signals"}));
         ar.enabled = a["enabled"] ? a["enabled"].as<bool>() : true;
         if (a["window_s"]) ar.window = std::chrono::seconds(a["window_s"].as<int64_t>());
         if (a["min_samples"]) ar.min_samples = a["min_samples"].as<int64_t>();
         if (a["error_rate_margin"]) ar.error_rate_margin = a["error_rate_margin"].as<double>();
         if (a["p99_margin"]) ar.p99_margin = a["p99_margin"].as<double>();
         if (a["p99_min_diff_ms"]) ar.p99_min_diff_ms = a["p99_min_diff_ms"].as<double>();
+        if (a["quality_margin"]) ar.quality_margin = a["quality_margin"].as<double>();
+        if (a["min_feedback"]) ar.min_feedback = a["min_feedback"].as<int64_t>();
         if (const auto& signals = a["signals"]) {
           if (!signals.IsSequence()) {
             return InvalidArgument("rollout.auto_rollback.signals must be a list");

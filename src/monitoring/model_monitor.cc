@@ -945,6 +945,20 @@ std::vector<AlertState> ModelMonitor::EvaluateAlerts() {
   return out;
 }
 
+std::optional<std::pair<double, uint64_t>> ModelMonitor::Quality(int64_t version,
+                                                                 const std::string& metric,
+                                                                 int64_t window_s) {
+  const int64_t now = o_.clock->WallNanos() / 1'000'000;
+  auto q = QualityJson(now - window_s * 1000);
+  if (!q.ok()) return std::nullopt;
+  const json all = json::parse(*q);
+  const std::string v = std::to_string(version);
+  if (!all.contains(v) || !all[v].contains(metric) || !all[v][metric].is_number()) {
+    return std::nullopt;
+  }
+  return std::make_pair(all[v][metric].get<double>(), all[v]["count"].get<uint64_t>());
+}
+
 std::vector<AlertState> ModelMonitor::Alerts() {
   std::lock_guard<std::mutex> lock(alerts_mu_);
   std::vector<AlertState> out;

@@ -137,6 +137,10 @@ class ModelMonitor {
   // sends the firing and resolved events. Returns the alerts pending or firing.
   std::vector<AlertState> EvaluateAlerts();
   std::vector<AlertState> Alerts();
+  // A version's quality metric (accuracy, f1_macro, roc_auc, log_loss, mae, rmse, r2, ...) over
+  // the last `window_s` seconds, with how many labelled predictions made it; none without data.
+  std::optional<std::pair<double, uint64_t>> Quality(int64_t version, const std::string& metric,
+                                                     int64_t window_s);
 
  private:
   struct Joined;

@@ -104,6 +104,13 @@ TEST_F(ModelMonitorTest, FeedbackJoinsRecordsIntoQualityThatMatchesTheDirectComp
   // the floats by < 1e-7 relative.)
   EXPECT_NEAR(q["log_loss"].get<double>(), *want.log_loss, 1e-6);
   EXPECT_EQ(report["records"]["stored"], 200);
+  // What automatic rollback's quality signals read.
+  const auto accuracy = monitor->Quality(1, "accuracy", 300);
+  ASSERT_TRUE(accuracy.has_value());
+  EXPECT_DOUBLE_EQ(accuracy->first, want.accuracy);
+  EXPECT_EQ(accuracy->second, 200u);
+  EXPECT_FALSE(monitor->Quality(2, "accuracy", 300).has_value());
+  EXPECT_FALSE(monitor->Quality(1, "rmse", 300).has_value());
   EXPECT_EQ(report["feedback"]["joined"], 200);
 
   // Per item: unknown, duplicate, bad labels; one item alone gets its own status.

@@ -42,12 +42,41 @@ class P99LatencySignal final : public Signal {
   }
 };
 
+// A quality metric of the canary against stable's, from the model's monitor.
+class QualitySignal final : public Signal {
+ public:
+  QualitySignal(std::string metric, bool higher_is_better)
+      : metric_(std::move(metric)), higher_(higher_is_better) {}
+  std::string_view name() const override { return metric_; }
+  std::optional<std::string> Worse(const WindowView& v) const override {
+    if (v.quality == nullptr || !*v.quality) return std::nullopt;
+    const int64_t window = v.config.window.count();
+    auto s = (*v.quality)(v.model, v.stable, metric_, window);
+    auto c = (*v.quality)(v.model, v.canary, metric_, window);
+    const uint64_t need = static_cast<uint64_t>(v.config.min_feedback);
+    if (!s || !c || s->second < need || c->second < need) return std::nullopt;
+    const double m = v.config.quality_margin;
+    const bool worse = higher_ ? c->first < s->first - m : c->first > s->first + m;
+    if (!worse) return std::nullopt;
+    return fmt::format("{} {:.4f} ({} labelled) vs stable's {:.4f} ({} labelled), margin {}",
+                       metric_, c->first, c->second, s->first, s->second, m);
+  }
+
+ private:
+  std::string metric_;
+  bool higher_;
+};
+
 }  // namespace
 
 const std::map<std::string, std::unique_ptr<Signal>, std::less<>>& Signals() {
   static const auto* signals = [] {
     auto* m = new std::map<std::string, std::unique_ptr<Signal>, std::less<>>();
-    for (Signal* s : std::initializer_list<Signal*>{new ErrorRateSignal, new P99LatencySignal}) {
+    for (Signal* s : std::initializer_list<Signal*>{
+             new ErrorRateSignal, new P99LatencySignal, new QualitySignal("accuracy", true),
+             new QualitySignal("f1_macro", true), new QualitySignal("roc_auc", true),
+             new QualitySignal("log_loss", false), new QualitySignal("mae", false),
+             new QualitySignal("rmse", false), new QualitySignal("r2", true)}) {
       m->emplace(std::string(s->name()), std::unique_ptr<Signal>(s));
     }
     return m;
@@ -58,10 +87,12 @@ const std::map<std::string, std::unique_ptr<Signal>, std::less<>>& Signals() {
 base::Status ValidateAutoRollback(const AutoRollbackConfig& c) {
   if (c.window.count() < 1) return base::InvalidArgument("window_s must be >= 1");
   if (c.min_samples < 1) return base::InvalidArgument("min_samples must be >= 1");
-  if (!(c.error_rate_margin >= 0) || !(c.p99_margin >= 0) || !(c.p99_min_diff_ms >= 0)) {
+  if (!(c.error_rate_margin >= 0) || !(c.p99_margin >= 0) || !(c.p99_min_diff_ms >= 0) ||
+      !(c.quality_margin >= 0)) {
     return base::InvalidArgument(
-        "error_rate_margin, p99_margin and p99_min_diff_ms must be numbers >= 0");
+        "error_rate_margin, p99_margin, p99_min_diff_ms and quality_margin must be numbers >= 0");
   }
+  if (c.min_feedback < 1) return base::InvalidArgument("min_feedback must be >= 1");
   if (c.signals.empty()) return base::InvalidArgument("signals must name at least one signal");
   for (const auto& name : c.signals) {
     if (!Signals().contains(name)) {
@@ -143,7 +174,8 @@ std::vector<std::string> AutoRollback::Tick() {
         static_cast<int64_t>(canary_window.requests) < config->min_samples) {
       continue;
     }
-    const WindowView view{model, stable, canary, stable_window, canary_window, *config};
+    const WindowView view{model,         stable,  canary,     stable_window,
+                          canary_window, *config, &o_.quality};
     for (const auto& name : config->signals) {
       auto signal = Signals().find(name);
       if (signal == Signals().end()) continue;

@@ -45,18 +45,28 @@ struct AutoRollbackConfig {
   double error_rate_margin = 0.01;  // canary's error rate > stable's + this (absolute)
   double p99_margin = 0.5;          // canary's p99 > stable's * (1 + this) ...
   double p99_min_diff_ms = 1.0;     // ... and by at least this many ms
+  // Quality signals (accuracy, f1_macro, roc_auc, log_loss, mae, rmse, r2: from feedback joined
+  // by the model's monitor over the window): the canary is worse by more than this (absolute)
+  // once both versions have min_feedback labelled predictions.
+  double quality_margin = 0.02;
+  int64_t min_feedback = 50;
   std::vector<std::string> signals = {"error_rate", "p99_latency"};
 };
 // Errors name the field: window_s >= 1, min_samples >= 1, margins >= 0, known signals.
 base::Status ValidateAutoRollback(const AutoRollbackConfig& config);
 
 // What a signal judges: the two versions' counts over the window (each has >= min_samples).
+// A version's quality metric over a window: its value and how many labelled predictions made it.
+using QualityFn = std::function<std::optional<std::pair<double, uint64_t>>(
+    const std::string& model, int64_t version, const std::string& metric, int64_t window_s)>;
+
 struct WindowView {
   const std::string& model;
   int64_t stable = 0, canary = 0;
   const monitoring::RequestCounts::Snapshot& stable_counts;
   const monitoring::RequestCounts::Snapshot& canary_counts;
   const AutoRollbackConfig& config;
+  const QualityFn* quality = nullptr;  // null: no quality signal can judge
 };
 
 class Signal {
@@ -67,7 +77,8 @@ class Signal {
   virtual std::optional<std::string> Worse(const WindowView& view) const = 0;
 };
 
-// The signals by name: error_rate, p99_latency.
+// The signals by name: error_rate, p99_latency, and the quality metrics accuracy, f1_macro,
+// roc_auc, log_loss, mae, rmse, r2.
 const std::map<std::string, std::unique_ptr<Signal>, std::less<>>& Signals();
 
 struct AutoRollbackOptions {
@@ -81,6 +92,7 @@ struct AutoRollbackOptions {
   std::function<std::optional<monitoring::RequestCounts::Snapshot>(const std::string&, int64_t)>
       counts;
   std::chrono::milliseconds interval{250};  // how often the thread ticks
+  QualityFn quality;                        // may be empty: quality signals never judge
 };
 
 class AutoRollback {

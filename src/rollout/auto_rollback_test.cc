@@ -57,9 +57,10 @@ TEST(SignalTest, P99LatencyNeedsTheRatioAndTheAbsoluteDifference) {
 TEST(SignalTest, ConfigValidationNamesTheField) {
   AutoRollbackConfig c;
   EXPECT_TRUE(ValidateAutoRollback(c).ok());
-  c.signals = {"accuracy"};
+  c.signals = {"speed"};
   EXPECT_EQ(ValidateAutoRollback(c).message(),
-            "unknown signal 'accuracy' (error_rate, p99_latency)");
+            "unknown signal 'speed' (accuracy, error_rate, f1_macro, log_loss, mae, p99_latency, "
+            "r2, rmse, roc_auc)");
   c = {};
   c.window = 0s;
   EXPECT_EQ(ValidateAutoRollback(c).message(), "window_s must be >= 1");
@@ -107,6 +108,11 @@ class AutoRollbackTest : public ::testing::Test {
     o.counts = [this](const std::string&, int64_t v) -> std::optional<RequestCounts::Snapshot> {
       return (v == 1 ? stable_ : canary_).Take();
     };
+    o.quality = [this](const std::string&, int64_t v, const std::string& metric,
+                       int64_t) -> std::optional<std::pair<double, uint64_t>> {
+      if (metric != "accuracy") return std::nullopt;
+      return v == 1 ? stable_accuracy_ : canary_accuracy_;
+    };
     watcher_ = std::make_unique<AutoRollback>(std::move(o));
   }
   void TearDown() override {
@@ -131,6 +137,7 @@ class AutoRollbackTest : public ::testing::Test {
   std::unique_ptr<Controller> controller_;
   AutoRollbackConfig config_;
   RequestCounts stable_, canary_;
+  std::optional<std::pair<double, uint64_t>> stable_accuracy_, canary_accuracy_;
   std::unique_ptr<AutoRollback> watcher_;
 };
 
@@ -201,6 +208,28 @@ TEST_F(AutoRollbackTest, ANewWeightStartsANewWindow) {
   Traffic(100, 100);
   clock_.Advance(1s);
   EXPECT_TRUE(watcher_->Tick().empty());  // off: not watched
+}
+
+TEST_F(AutoRollbackTest, QualityFromFeedbackIsASignal) {
+  config_.signals = {"accuracy"};
+  config_.min_feedback = 50;
+  ASSERT_TRUE(controller_->SetCanary("m", 2, 20, "test").ok());
+  watcher_->Tick();
+  Traffic(100, 0);  // no errors: only quality can tell
+  clock_.Advance(1s);
+  stable_accuracy_ = {{0.92, 400}};
+  canary_accuracy_ = {{0.85, 30}};  // worse, but too few labels yet
+  EXPECT_TRUE(watcher_->Tick().empty());
+  canary_accuracy_ = {{0.91, 80}};  // within the margin (0.02)
+  EXPECT_TRUE(watcher_->Tick().empty());
+  canary_accuracy_ = {{0.85, 80}};
+  EXPECT_EQ(watcher_->Tick(), std::vector<std::string>{"m"});
+  EXPECT_EQ(CanaryWeight(), 0);
+  auto log = store_->AuditLog("m", 1);
+  const auto detail = nlohmann::json::parse((*log)[0].detail);
+  EXPECT_EQ(detail["signal"], "accuracy");
+  EXPECT_EQ(detail["reason"],
+            "accuracy 0.8500 (80 labelled) vs stable's 0.9200 (400 labelled), margin 0.02");
 }
 
 }  // namespace

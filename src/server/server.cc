@@ -241,6 +241,13 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
       return h->config->auto_rollback;
     };
     ar.counts = [inference](const std::string& m, int64_t v) { return inference->Counts(m, v); };
+    ar.quality = [monitors = parts->monitors.get()](
+                     const std::string& m, int64_t v, const std::string& metric,
+                     int64_t window_s) -> std::optional<std::pair<double, uint64_t>> {
+      auto* monitor = monitors->For(m);
+      if (monitor == nullptr) return std::nullopt;
+      return monitor->Quality(v, metric, window_s);
+    };
     parts->auto_rollback = std::make_unique<rollout::AutoRollback>(std::move(ar));
     parts->auto_rollback->Start();
   }
