@@ -1,11 +1,20 @@
 // Monitoring against the real server: predictions recorded, ground truth posted later and joined
 // by request id, quality per window and version in GET /v2/models/{m}/monitor, surviving restart;
 // clear errors for bad feedback and unmonitored models.
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "e2e/test_support.h"
 
@@ -41,6 +50,58 @@ class MonitoringTest : public ::testing::Test {
   std::unique_ptr<ServerProcess> server_;
   std::vector<std::vector<double>> rows_;
 };
+
+// Starts Prometheus (Debian's) scraping `port` every second, and waits until the PromQL query of
+// the 5-minute accuracy answers `accuracy`.
+void ExpectPrometheusSees(uint16_t port, double accuracy) {
+  TempDir dir;
+  // A free port for Prometheus's own API.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  const uint16_t api = ntohs(addr.sin_port);
+  WriteFile(dir.path() / "prometheus.yml",
+            "global: {scrape_interval: 1s}\n"
+            "scrape_configs:\n"
+            "  - job_name: inferd\n"
+            "    static_configs: [{targets: ['127.0.0.1:" +
+                std::to_string(port) + "']}]\n");
+  const std::string config = "--config.file=" + (dir.path() / "prometheus.yml").string();
+  const std::string storage = "--storage.tsdb.path=" + (dir.path() / "data").string();
+  const std::string listen = "--web.listen-address=127.0.0.1:" + std::to_string(api);
+  const std::string log = (dir.path() / "prometheus.log").string();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int out = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(out, 1);
+    dup2(out, 2);
+    execlp("prometheus", "prometheus", config.c_str(), storage.c_str(), listen.c_str(),
+           static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  ASSERT_GT(pid, 0);
+  const std::string query =
+      "/api/v1/query?query=inferd_model_quality%7Bmodel%3D%22m%22%2Cmetric%3D%22accuracy%22%2C"
+      "window%3D%22300s%22%7D";
+  double seen = -1;
+  for (int i = 0; i < 300 && seen != accuracy; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto r = Http(api, "GET", query);
+    if (r.status != 200) continue;
+    const json j = json::parse(r.body, nullptr, false);
+    if (j.is_discarded() || j["data"]["result"].empty()) continue;
+    seen = std::stod(j["data"]["result"][0]["value"][1].get<std::string>());
+  }
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_EQ(seen, accuracy) << ReadFile(log).substr(0, 3000);
+}
 
 TEST_F(MonitoringTest, FeedbackJoinsPredictionsIntoQuality) {
   HttpConnection c(server_->port());
@@ -113,6 +174,13 @@ TEST_F(MonitoringTest, FeedbackJoinsPredictionsIntoQuality) {
                         "metric=\"accuracy\"} 0.75"),
             std::string::npos)
       << gauges;
+  // The exposition, monitoring metrics included, passes Prometheus's own validator ...
+  WriteFile(tmp_.path() / "metrics.txt", gauges);
+  const std::string check = "promtool check metrics < " + (tmp_.path() / "metrics.txt").string() +
+                            " > " + (tmp_.path() / "promtool.txt").string() + " 2>&1";
+  EXPECT_EQ(std::system(check.c_str()), 0) << ReadFile(tmp_.path() / "promtool.txt");
+  // ... and a real Prometheus scraping the server answers a PromQL query with the quality.
+  ExpectPrometheusSees(server_->port(), correct / 40.0);
   m = Monitor();
   EXPECT_EQ(m["windows"][0]["quality"]["1"]["count"], 40);
   EXPECT_DOUBLE_EQ(m["windows"][0]["quality"]["1"]["accuracy"].get<double>(), correct / 40.0);
