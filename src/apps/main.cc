@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "backend/backend.h"
@@ -12,6 +13,7 @@
 #include "server/backends.h"
 #include "server/server.h"
 #include "tools/bench_client.h"
+#include "tools/drift_report.h"
 #include "tools/http_call.h"
 #include "tools/predict.h"
 #include "tools/profile.h"
@@ -115,6 +117,35 @@ int Profile(inferd::tools::ProfileToolOptions options, const std::string& out) {
                static_cast<unsigned long long>(profile->rows), profile->features.size(), numeric,
                profile->features.size() - numeric,
                profile->prediction ? ", predictions profiled" : "", out.c_str());
+  return 0;
+}
+
+int DriftReport(inferd::tools::DriftReportOptions options, const std::string& out) {
+  inferd::backend::BackendRegistry backends;
+  if (!options.model.empty()) {
+    if (auto st = inferd::server::RegisterBackends({.threads = 1}, &backends); !st.ok()) {
+      std::fprintf(stderr, "inferd drift-report: %s\n", st.message().c_str());
+      return 1;
+    }
+    options.backends = &backends;
+  }
+  auto report = inferd::tools::BuildDriftReport(options);
+  if (!report.ok()) {
+    std::fprintf(stderr, "inferd drift-report: %s\n", report.status().message().c_str());
+    return 1;
+  }
+  const bool html = out.size() > 5 && (out.ends_with(".html") || out.ends_with(".htm"));
+  const std::string text = html ? inferd::tools::RenderDriftReportHtml(*report) : *report + "\n";
+  std::FILE* f = out == "-" ? stdout : std::fopen(out.c_str(), "wb");
+  if (f == nullptr || std::fwrite(text.data(), 1, text.size(), f) != text.size() ||
+      (f != stdout && std::fclose(f) != 0)) {
+    std::fprintf(stderr, "inferd drift-report: cannot write %s\n", out.c_str());
+    return 1;
+  }
+  const auto j = nlohmann::json::parse(*report);
+  std::fprintf(stderr, "inferd drift-report: %s, %.0f%% of the features drifted -> %s\n",
+               j["drift"]["dataset_drift"].get<bool>() ? "dataset drift" : "no dataset drift",
+               100 * j["drift"]["drifted_share"].get<double>(), out.c_str());
   return 0;
 }
 
@@ -282,6 +313,28 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(10, 1000000));
   profile->add_option("--out,-o", profile_out, "Where to write profile.json ('-': stdout)")
       ->required();
+  // Offline drift report.
+  auto* drift_report = app.add_subcommand(
+      "drift-report", "Drift and quality of a current dataset against a reference (HTML or JSON)");
+  inferd::tools::DriftReportOptions dr_opts;
+  std::string dr_reference, dr_current, dr_model, dr_out;
+  drift_report->add_option("--reference", dr_reference, "Reference data (CSV with a header)")
+      ->required();
+  drift_report->add_option("--current", dr_current, "Current data (CSV, the same columns)")
+      ->required();
+  drift_report->add_option("--label", dr_opts.label, "The label column");
+  drift_report
+      ->add_option("--features", dr_opts.features, "Feature columns (default: all but the label)")
+      ->delimiter(',');
+  drift_report->add_option("--categorical", dr_opts.categorical, "Columns to treat as categorical")
+      ->delimiter(',');
+  drift_report->add_option("--model", dr_model,
+                           "A model: prediction drift, and quality with --label");
+  drift_report->add_option("--correction", dr_opts.settings.correction, "none, bonferroni or fdr")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"none", "bonferroni", "fdr"}));
+  drift_report->add_option("--out,-o", dr_out, "report.html or report.json ('-': JSON on stdout)")
+      ->required();
   // Rollout management against a running server.
   std::string server_url = "http://127.0.0.1:8000", rollout_model;
   int64_t rollout_canary = 0, rollout_weight = -1, rollout_version = 0, rollout_percent = 100;
@@ -398,6 +451,12 @@ int main(int argc, char** argv) {
       }
     }
     return Serve(opts);
+  }
+  if (drift_report->parsed()) {
+    dr_opts.reference = dr_reference;
+    dr_opts.current = dr_current;
+    dr_opts.model = dr_model;
+    return DriftReport(std::move(dr_opts), dr_out);
   }
   if (profile->parsed()) {
     profile_opts.data = profile_data;

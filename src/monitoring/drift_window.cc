@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <queue>
 
@@ -98,7 +99,27 @@ ColumnDrift Judge(const FeatureProfile& ref, const DriftAccumulator::Column& c,
   return d;
 }
 
+json ColumnDriftJson(const ColumnDrift& d) {
+  json j = {{"name", d.name},           {"method", d.method},   {"statistic", d.statistic},
+            {"threshold", d.threshold}, {"drifted", d.drifted}, {"rows", d.rows},
+            {"enough_data", d.enough}};
+  j["p_value"] = d.p_value ? json(*d.p_value) : json(nullptr);
+  return j;
+}
+
 }  // namespace
+
+std::string DriftReportToJson(const DriftReport& r) {
+  json features = json::array();
+  for (const auto& f : r.features) features.push_back(ColumnDriftJson(f));
+  json j = {{"rows", r.rows},
+            {"features", std::move(features)},
+            {"drifted_share", r.drifted_share},
+            {"dataset_drift", r.dataset_drift}};
+  if (r.prediction) j["prediction"] = ColumnDriftJson(*r.prediction);
+  if (r.score) j["score"] = ColumnDriftJson(*r.score);
+  return j.dump();
+}
 
 DriftAccumulator::DriftAccumulator(const Profile* profile, size_t sample_cap, uint64_t seed)
     : profile_(profile), cap_(sample_cap), rng_(seed) {
@@ -106,6 +127,36 @@ DriftAccumulator::DriftAccumulator(const Profile* profile, size_t sample_cap, ui
   for (size_t i = 0; i < features_.size(); ++i) Prepare(&profile->features[i], features_[i]);
   Prepare(profile->prediction ? &*profile->prediction : nullptr, prediction_);
   Prepare(profile->score ? &*profile->score : nullptr, score_);
+}
+
+DriftAccumulator DriftAccumulator::FromProfiles(const Profile* reference, const Profile& current) {
+  DriftAccumulator a(reference, SIZE_MAX, 1);
+  auto fill = [](const FeatureProfile& ref, const FeatureProfile& cur, Column& c) {
+    c.seen = cur.count;
+    c.missing = cur.missing;
+    if (ref.kind == FeatureProfile::Kind::kNumeric) {
+      c.bins.assign(ref.edges.size() + 1, 0.0);
+      for (double v : cur.sample) {
+        c.bins[BinOf(ref.edges, v)] += 1;
+        if (v < ref.min || v > ref.max) ++c.out_of_range;
+      }
+      c.sample = cur.sample;
+    } else {
+      c.categories = cur.categories;
+      for (const auto& [k, n] : cur.categories) {
+        if (!ref.categories.contains(k)) c.unseen += n;
+      }
+    }
+  };
+  for (size_t i = 0; i < reference->features.size() && i < current.features.size(); ++i) {
+    fill(reference->features[i], current.features[i], a.features_[i]);
+  }
+  a.rows_ = current.rows;
+  if (reference->prediction && current.prediction) {
+    fill(*reference->prediction, *current.prediction, a.prediction_);
+  }
+  if (reference->score && current.score) fill(*reference->score, *current.score, a.score_);
+  return a;
 }
 
 void DriftAccumulator::Add(const FeatureProfile& ref, Column& c, double v) {

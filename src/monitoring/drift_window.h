@@ -55,6 +55,9 @@ class DriftAccumulator {
   std::string ToJson() const;
   static base::StatusOr<DriftAccumulator> FromJson(const Profile* profile, std::string_view json,
                                                    size_t sample_cap, uint64_t seed);
+  // A whole dataset as a window (offline reports): `current` profiled with samples of all its
+  // values and the same column kinds as `reference`.
+  static DriftAccumulator FromProfiles(const Profile* reference, const Profile& current);
 
  private:
   void Add(const FeatureProfile& ref, Column& c, double v);
@@ -105,5 +108,8 @@ struct DriftReport {
 // Jensen–Shannon), as Evidently does. Corrections apply to the features' p-values.
 DriftReport EvaluateDrift(const Profile& profile, const DriftAccumulator& window,
                           const DriftSettings& settings);
+// As JSON: rows, per feature {name, method, statistic, p_value, threshold, drifted, rows,
+// enough_data}, prediction, score, drifted_share, dataset_drift.
+std::string DriftReportToJson(const DriftReport& report);
 
 }  // namespace inferd::monitoring

@@ -63,60 +63,6 @@ constexpr size_t kWindowSample = 1000;  // ... and per window
 constexpr int64_t kDriftFlushMs = 5000;
 constexpr int64_t kGaugesEveryMs = 5000;
 
-json ColumnDriftJson(const ColumnDrift& d) {
-  json j = {{"name", d.name},           {"method", d.method},   {"statistic", d.statistic},
-            {"threshold", d.threshold}, {"drifted", d.drifted}, {"rows", d.rows},
-            {"enough_data", d.enough}};
-  j["p_value"] = d.p_value ? json(*d.p_value) : json(nullptr);
-  return j;
-}
-
-json DriftReportJson(const DriftReport& r) {
-  json features = json::array();
-  for (const auto& f : r.features) features.push_back(ColumnDriftJson(f));
-  json j = {{"rows", r.rows},
-            {"features", std::move(features)},
-            {"drifted_share", r.drifted_share},
-            {"dataset_drift", r.dataset_drift}};
-  if (r.prediction) j["prediction"] = ColumnDriftJson(*r.prediction);
-  if (r.score) j["score"] = ColumnDriftJson(*r.score);
-  return j;
-}
-
-json ClassMetricsJson(const ClassMetrics& m) {
-  return {{"precision", m.precision}, {"recall", m.recall}, {"f1", m.f1}, {"support", m.support}};
-}
-
-json ClassificationJson(const ClassificationMetrics& m, const std::vector<std::string>& names) {
-  json per_class = json::object();
-  for (size_t i = 0; i < m.classes.size(); ++i) {
-    const int c = m.classes[i];
-    const std::string name = static_cast<size_t>(c) < names.size() ? names[c] : std::to_string(c);
-    per_class[name] = ClassMetricsJson(m.per_class[i]);
-  }
-  json j = {{"count", m.count},
-            {"accuracy", m.accuracy},
-            {"precision_macro", m.macro.precision},
-            {"recall_macro", m.macro.recall},
-            {"f1_macro", m.macro.f1},
-            {"precision_micro", m.micro.precision},
-            {"recall_micro", m.micro.recall},
-            {"f1_micro", m.micro.f1},
-            {"precision_weighted", m.weighted.precision},
-            {"recall_weighted", m.weighted.recall},
-            {"f1_weighted", m.weighted.f1},
-            {"per_class", std::move(per_class)},
-            {"confusion", m.confusion}};
-  j["roc_auc"] = m.roc_auc ? json(*m.roc_auc) : json(nullptr);
-  j["log_loss"] = m.log_loss ? json(*m.log_loss) : json(nullptr);
-  return j;
-}
-
-json RegressionJson(const RegressionMetrics& m) {
-  return {{"count", m.count}, {"mae", m.mae}, {"rmse", m.rmse},
-          {"mape", m.mape},   {"r2", m.r2},   {"mean_error", m.mean_error}};
-}
-
 }  // namespace
 
 base::StatusOr<OutputRoles> RolesOf(const backend::ModelSignature& signature,
@@ -706,10 +652,10 @@ base::StatusOr<std::string> ModelMonitor::QualityJson(int64_t since_ms) {
     if (o_.roles.classes > 0) {
       ASSIGN_OR_RETURN(auto c, ClassificationCounts::FromJson(data));
       out[std::to_string(version)] =
-          ClassificationJson(ComputeClassification(c), o_.config.classes);
+          json::parse(MetricsJson(ComputeClassification(c), o_.config.classes));
     } else {
       ASSIGN_OR_RETURN(auto c, RegressionCounts::FromJson(data));
-      out[std::to_string(version)] = RegressionJson(ComputeRegression(c));
+      out[std::to_string(version)] = json::parse(MetricsJson(ComputeRegression(c)));
     }
   }
   return out.dump();
@@ -1051,7 +997,7 @@ std::string ModelMonitor::Report() {
     } else {
       for (const auto& [version, acc] : *windows_or) {
         versions[std::to_string(version)] =
-            DriftReportJson(EvaluateDrift(*o_.profile, acc, Settings()));
+            json::parse(DriftReportToJson(EvaluateDrift(*o_.profile, acc, Settings())));
         json dq = json::object();
         for (size_t f = 0; f < acc.features().size(); ++f) {
           const auto& c = acc.features()[f];

@@ -203,6 +203,7 @@ std::string Profile::ToJson() const {
   if (label) j["label"] = FeatureToJson(*label);
   if (prediction) j["prediction"] = FeatureToJson(*prediction);
   if (score) j["score"] = FeatureToJson(*score);
+  if (!quality_json.empty()) j["quality"] = json::parse(quality_json);
   j["schema"] = std::move(schema);
   return j.dump(1);
 }
@@ -220,6 +221,7 @@ base::StatusOr<Profile> Profile::FromJson(std::string_view text) {
     if (j.contains("label")) p.label = FeatureFromJson(j["label"]);
     if (j.contains("prediction")) p.prediction = FeatureFromJson(j["prediction"]);
     if (j.contains("score")) p.score = FeatureFromJson(j["score"]);
+    if (j.contains("quality")) p.quality_json = j["quality"].dump();
     return p;
   } catch (const std::exception& e) {
     return base::InvalidArgument(std::string("profile: ") + e.what());

@@ -75,6 +75,8 @@ struct Profile {
   std::optional<FeatureProfile> label, prediction, score;
   std::string source;  // what it was made from (a file name)
   uint64_t rows = 0;
+  // With a label and a model: the model's quality on these rows (quality.h's MetricsJson).
+  std::string quality_json;
 
   // profile.json, with a proposed `schema` (per feature: type, min/max or categories, nullable).
   std::string ToJson() const;

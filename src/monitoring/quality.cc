@@ -250,4 +250,42 @@ RegressionMetrics ComputeRegression(const RegressionCounts& c) {
   return m;
 }
 
+namespace {
+nlohmann::json ClassMetricsJson(const ClassMetrics& m) {
+  return {{"precision", m.precision}, {"recall", m.recall}, {"f1", m.f1}, {"support", m.support}};
+}
+
+}  // namespace
+
+std::string MetricsJson(const ClassificationMetrics& m, const std::vector<std::string>& names) {
+  nlohmann::json per_class = nlohmann::json::object();
+  for (size_t i = 0; i < m.classes.size(); ++i) {
+    const int c = m.classes[i];
+    const std::string name = static_cast<size_t>(c) < names.size() ? names[c] : std::to_string(c);
+    per_class[name] = ClassMetricsJson(m.per_class[i]);
+  }
+  nlohmann::json j = {{"count", m.count},
+                      {"accuracy", m.accuracy},
+                      {"precision_macro", m.macro.precision},
+                      {"recall_macro", m.macro.recall},
+                      {"f1_macro", m.macro.f1},
+                      {"precision_micro", m.micro.precision},
+                      {"recall_micro", m.micro.recall},
+                      {"f1_micro", m.micro.f1},
+                      {"precision_weighted", m.weighted.precision},
+                      {"recall_weighted", m.weighted.recall},
+                      {"f1_weighted", m.weighted.f1},
+                      {"per_class", std::move(per_class)},
+                      {"confusion", m.confusion}};
+  j["roc_auc"] = m.roc_auc ? nlohmann::json(*m.roc_auc) : nlohmann::json(nullptr);
+  j["log_loss"] = m.log_loss ? nlohmann::json(*m.log_loss) : nlohmann::json(nullptr);
+  return j.dump();
+}
+
+std::string MetricsJson(const RegressionMetrics& m) {
+  return nlohmann::json{{"count", m.count}, {"mae", m.mae}, {"rmse", m.rmse},
+                        {"mape", m.mape},   {"r2", m.r2},   {"mean_error", m.mean_error}}
+      .dump();
+}
+
 }  // namespace inferd::monitoring

@@ -103,4 +103,10 @@ struct RegressionMetrics {
 };
 RegressionMetrics ComputeRegression(const RegressionCounts& c);
 
+// The metrics as JSON (GET monitor, drift reports): accuracy, precision/recall/f1 macro, micro and
+// weighted, per class (named by `names` when given), confusion, roc_auc, log_loss (null when
+// undefined); or count, mae, rmse, mape, r2, mean_error.
+std::string MetricsJson(const ClassificationMetrics& m, const std::vector<std::string>& names = {});
+std::string MetricsJson(const RegressionMetrics& m);
+
 }  // namespace inferd::monitoring

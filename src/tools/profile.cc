@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "monitoring/quality.h"
 #include "tools/local_model.h"
 #include "tools/row_parser.h"
 
@@ -20,7 +21,7 @@ namespace {
 // The predictions of `model` on `rows` (numeric features, NaN for missing) as profiles.
 base::Status ProfilePredictions(const ProfileToolOptions& o,
                                 const std::vector<std::vector<double>>& rows,
-                                monitoring::Profile* out) {
+                                const std::vector<double>& labels, monitoring::Profile* out) {
   ASSIGN_OR_RETURN(auto local, LoadLocalModel({.path = o.model, .backends = o.backends}));
   const auto& sig = local.model->signature();
   if (sig.inputs.size() != 1 || sig.inputs[0].shape.size() != 2 ||
@@ -41,6 +42,14 @@ base::Status ProfilePredictions(const ProfileToolOptions& o,
   }
   FeatureProfiler prediction(label_output.empty() ? value_output : "label", !label_output.empty(),
                              o.profile);
+  // The model's quality on the rows, when they have labels.
+  const int classes = score_output.empty() ? 0 : 2;
+  std::optional<monitoring::ClassificationCounts> cls;
+  std::optional<monitoring::RegressionCounts> reg;
+  if (!labels.empty()) {
+    if (!label_output.empty() && classes == 2) cls.emplace(2);
+    if (label_output.empty()) reg.emplace();
+  }
   FeatureProfiler score("score", false, o.profile);
   const size_t width = out->features.size();
   constexpr size_t kBatch = 1024;
@@ -56,6 +65,32 @@ base::Status ProfilePredictions(const ProfileToolOptions& o,
     std::vector<tensor::Tensor> inputs;
     inputs.push_back(std::move(in));
     ASSIGN_OR_RETURN(auto outputs, local.model->Execute(inputs, {}));
+    if (cls || reg) {
+      std::vector<double> predicted, probs;
+      for (const auto& t : outputs) {
+        std::vector<double> v;
+        tensor::VisitNumericType(t.dtype(), [&](auto tag) {
+          using T = decltype(tag);
+          for (T x : t.data<T>()) v.push_back(static_cast<double>(x));
+        });
+        if (t.name() == label_output || (label_output.empty() && t.name() == value_output)) {
+          predicted = std::move(v);
+        } else if (t.name() == score_output) {
+          probs = std::move(v);
+        }
+      }
+      for (size_t r = 0; r < n && r < predicted.size(); ++r) {
+        const double truth = labels[begin + r];
+        if (std::isnan(truth)) continue;
+        if (reg) {
+          reg->Add(truth, predicted[r]);
+        } else if (truth == 0 || truth == 1) {
+          std::vector<double> p;
+          if (probs.size() >= 2 * (r + 1)) p = {probs[2 * r], probs[2 * r + 1]};
+          cls->Add(static_cast<int>(truth), static_cast<int>(predicted[r]), p);
+        }
+      }
+    }
     for (const auto& t : outputs) {
       auto values = [&](auto&& add) {
         tensor::VisitNumericType(t.dtype(), [&](auto tag) {
@@ -76,6 +111,9 @@ base::Status ProfilePredictions(const ProfileToolOptions& o,
   }
   if (!label_output.empty() || !value_output.empty()) out->prediction = prediction.Finish();
   if (!score_output.empty()) out->score = score.Finish();
+  if (cls && cls->count() > 0)
+    out->quality_json = monitoring::MetricsJson(ComputeClassification(*cls));
+  if (reg && reg->count() > 0) out->quality_json = monitoring::MetricsJson(ComputeRegression(*reg));
   return base::Status::Ok();
 }
 
@@ -134,6 +172,7 @@ StatusOr<monitoring::Profile> BuildProfile(const ProfileToolOptions& o) {
   std::optional<FeatureProfiler> label;
   if (label_column) label.emplace(o.label, categorical.contains(o.label), o.profile);
   std::vector<std::vector<double>> rows;  // numeric features, for the model
+  std::vector<double> label_values;       // numeric labels (NaN otherwise), for the quality
   bool text_feature = false;
   int64_t line_no = has_header ? 1 : 0;
   auto add_row = [&](const std::string& text) -> base::Status {
@@ -144,21 +183,26 @@ StatusOr<monitoring::Profile> BuildProfile(const ProfileToolOptions& o) {
                              std::to_string(fields.size()) + " fields, the header has " +
                              std::to_string(header.size()));
     }
+    // Returns false when the field is text.
     auto add = [&](FeatureProfiler& p, const std::string& field, double* number) {
       if (auto v = ParseCsvNumber(field)) {
         p.AddNumber(*v);
-        if (number) *number = *v;
-      } else {
-        p.AddText(field);
-        if (number) *number = std::nan("");
-        text_feature = true;
+        *number = *v;
+        return true;
       }
+      p.AddText(field);
+      *number = std::nan("");
+      return false;
     };
     std::vector<double> row(feature_columns.size());
     for (size_t i = 0; i < feature_columns.size(); ++i) {
-      add(profilers[i], fields[feature_columns[i]], &row[i]);
+      if (!add(profilers[i], fields[feature_columns[i]], &row[i])) text_feature = true;
     }
-    if (label) add(*label, fields[*label_column], nullptr);
+    if (label) {
+      double v = std::nan("");
+      add(*label, fields[*label_column], &v);
+      if (!o.model.empty()) label_values.push_back(v);
+    }
     if (!o.model.empty()) rows.push_back(std::move(row));
     return base::Status::Ok();
   };
@@ -180,7 +224,7 @@ StatusOr<monitoring::Profile> BuildProfile(const ProfileToolOptions& o) {
     if (text_feature) {
       return InvalidArgument("a feature column holds text: the model takes numbers");
     }
-    RETURN_IF_ERROR(ProfilePredictions(o, rows, &profile));
+    RETURN_IF_ERROR(ProfilePredictions(o, rows, label_values, &profile));
   }
   return profile;
 }
