@@ -978,6 +978,35 @@ std::string ModelMonitor::Report() {
     windows.push_back(std::move(entry));
   }
   j["windows"] = std::move(windows);
+  // Quality over time (the dashboard's chart): per version and bucket of the longest window.
+  const int64_t longest =
+      o_.config.windows_s.empty()
+          ? 3600
+          : *std::max_element(o_.config.windows_s.begin(), o_.config.windows_s.end());
+  json series = json::object();
+  if (auto buckets = o_.store->Buckets(o_.model, "quality", BucketStart(now - longest * 1000));
+      buckets.ok()) {
+    for (const auto& b : *buckets) {
+      json point = {{"t", b.start_ms}};
+      if (o_.roles.classes > 0) {
+        auto c = ClassificationCounts::FromJson(b.data_json);
+        if (!c.ok()) continue;
+        const auto m = ComputeClassification(*c);
+        point["count"] = m.count;
+        point["accuracy"] = m.accuracy;
+        point["f1_macro"] = m.macro.f1;
+      } else {
+        auto c = RegressionCounts::FromJson(b.data_json);
+        if (!c.ok()) continue;
+        const auto m = ComputeRegression(*c);
+        point["count"] = m.count;
+        point["rmse"] = m.rmse;
+        point["mae"] = m.mae;
+      }
+      series[std::to_string(b.version)].push_back(std::move(point));
+    }
+  }
+  j["series"] = std::move(series);
   j["profile"] = o_.profile.has_value();
   json alerts = json::array();
   for (const auto& a : Alerts()) {

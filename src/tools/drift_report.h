@@ -22,7 +22,12 @@ struct DriftReportOptions {
   std::vector<std::string> categorical;
   std::filesystem::path model;  // optional: prediction drift, and quality when there is a label
   const backend::BackendRegistry* backends = nullptr;  // required with `model`
-  monitoring::DriftSettings settings;
+  // The live monitor's defaults, but any number of rows gets a verdict (the datasets are whole).
+  monitoring::DriftSettings settings = [] {
+    monitoring::DriftSettings s;
+    s.min_rows = 1;
+    return s;
+  }();
 };
 
 // The report as JSON: datasets (rows), drift (monitoring::DriftReportToJson) with, per feature,

@@ -13,6 +13,9 @@
 
 namespace inferd::api::http {
 
+// src/api/http/dashboard.html, embedded at build time (CMakeLists.txt).
+extern const char kDashboardHtml[];
+
 using base::Status;
 using base::StatusOr;
 
@@ -206,6 +209,13 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
     if (!method_is("GET")) return false;
     res.content_type = "text/plain; version=0.0.4; charset=utf-8";
     res.body = options_.metrics->RenderPrometheus();
+    return false;
+  }
+  if (n == 1 && seg[0] == "dashboard") {
+    *endpoint = "dashboard";
+    if (!method_is("GET")) return false;
+    res.content_type = "text/html; charset=utf-8";
+    res.body = kDashboardHtml;
     return false;
   }
   if (n >= 1 && seg[0] == "v2") {
