@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -23,6 +24,62 @@ namespace {
 
 using nlohmann::json;
 
+// A webhook receiver: one HTTP server thread on loopback that answers 200 and keeps the bodies.
+class Webhook {
+ public:
+  Webhook() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    socklen_t len = sizeof(addr);
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    listen(fd_, 8);
+    thread_ = std::thread([this] {
+      for (;;) {
+        const int c = accept(fd_, nullptr, nullptr);
+        if (c < 0) return;
+        std::string in;
+        char buf[4096];
+        size_t need = std::string::npos;
+        for (ssize_t n; (n = recv(c, buf, sizeof buf, 0)) > 0;) {
+          in.append(buf, static_cast<size_t>(n));
+          const size_t head = in.find("\r\n\r\n");
+          if (head != std::string::npos && need == std::string::npos) {
+            const size_t at = in.find("Content-Length: ");
+            need = head + 4 + (at == std::string::npos ? 0 : std::stoul(in.substr(at + 16)));
+          }
+          if (need != std::string::npos && in.size() >= need) break;
+        }
+        const std::string ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        send(c, ok.data(), ok.size(), MSG_NOSIGNAL);
+        close(c);
+        std::lock_guard<std::mutex> lock(mu_);
+        bodies_.push_back(in.substr(in.find("\r\n\r\n") + 4));
+      }
+    });
+  }
+  ~Webhook() {
+    shutdown(fd_, SHUT_RDWR);
+    close(fd_);
+    thread_.join();
+  }
+  uint16_t port() const { return port_; }
+  std::vector<std::string> Bodies() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return bodies_;
+  }
+
+ private:
+  int fd_;
+  uint16_t port_ = 0;
+  std::thread thread_;
+  std::mutex mu_;
+  std::vector<std::string> bodies_;
+};
+
 class MonitoringTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -30,7 +87,13 @@ class MonitoringTest : public ::testing::Test {
     state_ = tmp_.path() / "state";
     AddModel(repo_, "m", 1, "binary_logistic");
     WriteFile(repo_ / "m" / "config.yaml",
-              "monitoring: {log_sample_rate: 1, classes: [benign, malignant]}\n");
+              "monitoring:\n"
+              "  log_sample_rate: 1\n"
+              "  classes: [benign, malignant]\n"
+              "  webhook: http://127.0.0.1:" +
+                  std::to_string(webhook_.port()) +
+                  "/hook\n"
+                  "  alerts: [{name: low_accuracy, metric: accuracy, below: 0.8}]\n");
     AddModel(repo_, "plain", 1, "binary_logistic");
     StartServer();
     rows_ = ReadCsv(FixtureDir("binary_logistic") / "input.csv", true);
@@ -45,6 +108,7 @@ class MonitoringTest : public ::testing::Test {
     return json::parse(r.body);
   }
 
+  Webhook webhook_;
   TempDir tmp_;
   fs::path repo_, state_;
   std::unique_ptr<ServerProcess> server_;
@@ -139,6 +203,20 @@ TEST_F(MonitoringTest, FeedbackJoinsPredictionsIntoQuality) {
   EXPECT_DOUBLE_EQ(q["accuracy"].get<double>(), correct / 40.0);
   EXPECT_TRUE(q.contains("roc_auc"));
   EXPECT_TRUE(q["per_class"].contains("malignant"));
+
+  // Accuracy 0.75 < 0.8: the alert fires (checked every 5 s) and reaches the webhook.
+  std::vector<std::string> hooks;
+  for (int i = 0; i < 300 && hooks.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    hooks = webhook_.Bodies();
+  }
+  ASSERT_EQ(hooks.size(), 1u);
+  const json event = json::parse(hooks[0]);
+  EXPECT_EQ(event["alert"], "low_accuracy");
+  EXPECT_EQ(event["state"], "firing");
+  EXPECT_EQ(event["value"], 0.75);
+  EXPECT_EQ(Monitor()["alerts"][0]["state"], "firing");
+  EXPECT_NE(server_->Log().find("alert 'low_accuracy' of 'm' version 1 firing"), std::string::npos);
 
   // Errors name the problem; nothing breaks.
   struct Case {
