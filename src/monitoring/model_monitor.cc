@@ -26,16 +26,6 @@ constexpr size_t kWriteAt =
 constexpr auto kWriteEvery = std::chrono::milliseconds(100);
 constexpr int64_t kPruneEveryMs = 60'000;
 
-// The elements of a tensor as doubles.
-std::vector<double> Values(const tensor::Tensor& t) {
-  std::vector<double> out;
-  tensor::VisitNumericType(t.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    for (T v : t.data<T>()) out.push_back(static_cast<double>(v));
-  });
-  return out;
-}
-
 const tensor::Tensor* Find(std::span<const tensor::Tensor> ts, const std::string& name) {
   if (name.empty()) return nullptr;
   for (const auto& t : ts) {
