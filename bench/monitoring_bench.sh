@@ -11,13 +11,7 @@ set -euo pipefail
 BUILD_DIR=${1:-build}
 ROUNDS=${2:-5}
 SECONDS_PER_RUN=${3:-3}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-INFERD="$ROOT/$BUILD_DIR/inferd"
-[ -x "$INFERD" ] || { echo "$INFERD is missing: make build" >&2; exit 1; }
-command -v python3 >/dev/null || { echo "python3 is missing: scripts/install-deps.sh bench" >&2; exit 1; }
-
-tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/common.sh"
 for m in plain watched; do
   mkdir -p "$tmp/repo/$m/1"
   cp "$ROOT/bench/models/binary_100x6/model.json" "$tmp/repo/$m/1/"
@@ -33,21 +27,11 @@ with open(sys.argv[1], "w") as f:
 PY
 "$INFERD" --log-level warn profile --data "$tmp/train.csv" --out "$tmp/repo/watched/profile.json" 2>/dev/null
 printf 'monitoring: {log_sample_rate: 0.1}\n' > "$tmp/repo/watched/config.yaml"
-taskset -c 0 "$INFERD" --log-level warn serve --model-repository "$tmp/repo" --state "$tmp/state" \
-  --host 127.0.0.1 --http-port 0 --http-threads 1 > "$tmp/out" &
-for _ in $(seq 200); do grep -q "HTTP listening" "$tmp/out" 2>/dev/null && break; sleep 0.05; done
-PORT=$(sed -n 's/.*HTTP listening on .*:\([0-9]*\)$/\1/p' "$tmp/out")
-URL="http://127.0.0.1:$PORT"
-
-run() {  # throughput of one closed-loop run against model $1
-  taskset -c 1 "$INFERD" --log-level warn bench "$URL" --model "$1" --concurrency 64 \
-    --duration "$SECONDS_PER_RUN" --warmup 1 --json |
-    python3 -c 'import json,sys; r=json.loads(sys.stdin.readline()); assert r["errors"]==0, r; print(r["throughput"])'
-}
+start_inferd "$tmp/repo"
 : > "$tmp/ratios"
 for _ in $(seq "$ROUNDS"); do
-  off=$(run plain)
-  on=$(run watched)
+  off=$(throughput plain)
+  on=$(throughput watched)
   echo "$off $on" >> "$tmp/ratios"
 done
 python3 - "$tmp/ratios" "$URL" <<'PY'

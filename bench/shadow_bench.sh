@@ -11,36 +11,20 @@ set -euo pipefail
 BUILD_DIR=${1:-build}
 ROUNDS=${2:-5}
 SECONDS_PER_RUN=${3:-3}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-INFERD="$ROOT/$BUILD_DIR/inferd"
-[ -x "$INFERD" ] || { echo "$INFERD is missing: make build" >&2; exit 1; }
-command -v python3 >/dev/null || { echo "python3 is missing: scripts/install-deps.sh bench" >&2; exit 1; }
-
-tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/common.sh"
 mkdir -p "$tmp/repo/m/1" "$tmp/repo/m/2"
 cp "$ROOT/bench/models/binary_100x6/model.json" "$tmp/repo/m/1/"
 cp "$ROOT/bench/models/binary_100x6/model.json" "$tmp/repo/m/2/"
 printf 'version_policy: {all: true}\nrollout: {labels: {stable: 1}, weights: {stable: 100}}\n' \
   > "$tmp/repo/m/config.yaml"
-taskset -c 0 "$INFERD" --log-level warn serve --model-repository "$tmp/repo" --state "$tmp/state" \
-  --host 127.0.0.1 --http-port 0 --http-threads 1 > "$tmp/out" &
-for _ in $(seq 200); do grep -q "HTTP listening" "$tmp/out" 2>/dev/null && break; sleep 0.05; done
-PORT=$(sed -n 's/.*HTTP listening on .*:\([0-9]*\)$/\1/p' "$tmp/out")
-URL="http://127.0.0.1:$PORT"
-
-run() {  # throughput of one closed-loop run
-  taskset -c 1 "$INFERD" --log-level warn bench "$URL" --model m --concurrency 64 \
-    --duration "$SECONDS_PER_RUN" --warmup 1 --json |
-    python3 -c 'import json,sys; r=json.loads(sys.stdin.readline()); assert r["errors"]==0, r; print(r["throughput"])'
-}
+start_inferd "$tmp/repo"
 shadow() { "$INFERD" --log-level warn rollout shadow m --server "$URL" "$@" > /dev/null; }
 : > "$tmp/ratios"
 for _ in $(seq "$ROUNDS"); do
   shadow --percent 0
-  off=$(run)
+  off=$(throughput m)
   shadow --version 2 --percent 100
-  on=$(run)
+  on=$(throughput m)
   echo "$off $on" >> "$tmp/ratios"
 done
 shadow --percent 0

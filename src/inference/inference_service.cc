@@ -355,11 +355,10 @@ void InferenceService::InferAsync(InferRequest request, const lifecycle::ModelHa
   // Monitoring: the answer is observed (after the model ran) with the inputs it was given.
   if (options_.monitors != nullptr && h.config->monitoring.enabled) {
     if (auto* monitor = options_.monitors->For(h.name)) {
-      done = [monitor,
-              obs = std::make_shared<monitoring::ModelMonitor::Observation>(
-                  monitor->Begin(h.version, request.inputs)),
-              done = std::move(done)](StatusOr<InferResponse> r) {
-        if (r.ok()) monitor->Finish(std::move(*obs), r->id, r->outputs);
+      // (The observation lives in the callback itself: one allocation, not two.)
+      done = [monitor, obs = monitor->Begin(h.version, request.inputs),
+              done = std::move(done)](StatusOr<InferResponse> r) mutable {
+        if (r.ok()) monitor->Finish(std::move(obs), r->id, r->outputs);
         done(std::move(r));
       };
     }

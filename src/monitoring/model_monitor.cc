@@ -239,7 +239,6 @@ ModelMonitor::Observation ModelMonitor::Begin(int64_t version,
     const int64_t width = static_cast<int64_t>(o_.profile->features.size());
     if ((shape.size() == 2 && shape[1] == width) || (shape.size() == 1 && shape[0] == width)) {
       const tensor::Tensor& t = inputs[0];
-      obs->data.reserve(static_cast<size_t>(t.element_count()) + 4);
       tensor::VisitNumericType(t.dtype(), [&](auto tag) {
         using T = decltype(tag);
         for (T v : t.data<T>()) obs->data.push_back(static_cast<float>(v));
@@ -263,7 +262,12 @@ ModelMonitor::Observation ModelMonitor::Begin(int64_t version,
 void ModelMonitor::Finish(Observation&& o, const std::string& id,
                           std::span<const tensor::Tensor> outputs) {
   Observation* obs = &o;
-  obs->id = id;
+  if (id.size() <= obs->id.size()) {
+    std::copy(id.begin(), id.end(), obs->id.begin());
+    obs->id_size = static_cast<uint8_t>(id.size());
+  } else {
+    obs->long_id = id;
+  }
   obs->at_ms = o_.clock->WallNanos() / 1'000'000;
   const tensor::Tensor* label = Find(outputs, o_.roles.label);
   const tensor::Tensor* probs = Find(outputs, o_.roles.probabilities);
@@ -410,6 +414,7 @@ void AppendList(std::string* out, const float* v, size_t n) {
 void ModelMonitor::OutputsJson(const Observation& o, std::string* out) const {
   // {"l": [...], "p": [[...], ...], "v": [...]}, written by hand: this runs for every prediction.
   out->clear();
+  out->reserve(24 + 14 * static_cast<size_t>(o.n_labels + o.n_probs + o.n_values));
   out->push_back('{');
   const float* d = o.data.data() + o.n_features;
   if (o.n_labels) {
@@ -442,7 +447,7 @@ void ModelMonitor::Write(std::vector<Observation>& batch) {
   for (auto& o : batch) {
     PredictionRecord r;
     r.model = o_.model;
-    r.id = std::move(o.id);
+    r.id = o.Id();
     r.version = o.version;
     r.at_ms = o.at_ms;
     OutputsJson(o, &r.outputs_json);

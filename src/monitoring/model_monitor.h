@@ -96,14 +96,41 @@ class ModelMonitor {
   ~ModelMonitor();  // writes what is queued, then stops
 
   const std::string& model() const { return o_.model; }
-  // What a record and the drift need of one answer, compact: one allocation for the numbers.
+  // Floats kept inline up to 64 (a row of a few dozen features and its outputs), on the heap
+  // beyond: a request of one row costs no allocation here.
+  class Floats {
+   public:
+    void push_back(float v) {
+      if (size_ < inline_.size()) {
+        inline_[size_++] = v;
+        return;
+      }
+      if (size_ == inline_.size()) heap_.assign(inline_.begin(), inline_.end());
+      heap_.push_back(v);
+      ++size_;
+    }
+    size_t size() const { return size_; }
+    const float* data() const { return size_ <= inline_.size() ? inline_.data() : heap_.data(); }
+
+   private:
+    std::array<float, 64> inline_;
+    std::vector<float> heap_;
+    size_t size_ = 0;
+  };
+  // What a record and the drift need of one answer.
   struct Observation {
     int64_t version = 0;
-    std::string id;
+    // The request id: inline up to 48 characters (inferd's are 32), else in `long_id`.
+    std::array<char, 48> id;
+    uint8_t id_size = 0;
+    std::string long_id;
+    std::string_view Id() const {
+      return long_id.empty() ? std::string_view(id.data(), id_size) : std::string_view(long_id);
+    }
     int64_t at_ms = 0;
     // features (rows x the profile's features, when the first input has that shape), labels,
     // probabilities (rows x classes), values: as many of each as the answer had.
-    std::vector<float> data;
+    Floats data;
     uint32_t n_features = 0, n_labels = 0, n_probs = 0, n_values = 0;
     std::vector<tensor::Tensor> logged;  // the inputs, when this one is logged
   };

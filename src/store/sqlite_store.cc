@@ -365,6 +365,12 @@ base::Status SqliteStore::PutPredictions(const std::vector<monitoring::Predictio
       if (sqlite3_step(seq.get()) == SQLITE_ROW) next = sqlite3_column_int64(seq.get(), 0) + 1;
     }
     std::string data;
+    size_t bytes = 0;
+    for (const auto* r : recs) {
+      bytes += 6 * sizeof(uint32_t) + r->id.size() + 24 + r->outputs_json.size() +
+               r->inputs_json.size() + r->inputs_sha256.size();
+    }
+    data.reserve(bytes);  // one allocation for the batch, not a copy per doubling
     int64_t first = INT64_MAX, last = INT64_MIN, id_min = INT64_MAX, id_max = INT64_MIN, count = 0;
     for (const auto* r : recs) {
       if (auto t = IdTimeMs(r->id)) {
