@@ -78,19 +78,6 @@ TEST(MetricsTest, CountsRequestsAndPassesPromtool) {
                    << m;
 }
 
-// A port nobody listens on now (bound, then released).
-uint16_t FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 TEST(MetricsTest, AMetricsPortServesOnlyMetrics) {
   TempDir repo;
   AddModel(repo.path(), "iris", 1, "multi_softprob");

@@ -119,16 +119,7 @@ class MonitoringTest : public ::testing::Test {
 // the 5-minute accuracy answers `accuracy`.
 void ExpectPrometheusSees(uint16_t port, double accuracy) {
   TempDir dir;
-  // A free port for Prometheus's own API.
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  const uint16_t api = ntohs(addr.sin_port);
+  const uint16_t api = FreePort();  // Prometheus's own API
   WriteFile(dir.path() / "prometheus.yml",
             "global: {scrape_interval: 1s}\n"
             "scrape_configs:\n"

@@ -238,6 +238,18 @@ std::string HttpResult::Header(const std::string& name) const {
   return it == headers.end() ? "" : it->second;
 }
 
+uint16_t FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
 std::string NonLoopbackAddress() {
   ifaddrs* list = nullptr;
   if (getifaddrs(&list) != 0) return "";

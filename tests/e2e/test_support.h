@@ -113,6 +113,8 @@ class HttpConnection {
 
 // This machine's first IPv4 address outside loopback; empty when it has none.
 std::string NonLoopbackAddress();
+// A loopback port nobody listens on now (bound, then released).
+uint16_t FreePort();
 
 // A fresh connection per call, for one-shot requests.
 HttpResult Http(uint16_t port, const std::string& method, const std::string& target,
