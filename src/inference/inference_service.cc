@@ -328,11 +328,15 @@ void InferenceService::Finish(VersionStats& s, const Status& status, base::Clock
 
 void InferenceService::InferAsync(InferRequest request, const lifecycle::ModelHandle& handle,
                                   InferCallback done) {
-  auto policy = Policy(handle.name);  // (once per request: routing by input and shadow)
+  // The effective policy, once per request (routing by input and shadow): the API's override,
+  // else the config the handle's version loaded with (no lookup of the model's latest).
+  std::shared_ptr<const rollout::Policy> policy;
+  if (options_.rollout != nullptr) policy = options_.rollout->Override(handle.name);
+  if (policy == nullptr) policy = {handle.config, &handle.config->rollout};
   std::optional<lifecycle::ModelHandle> rerouted;
-  if (policy.ok() && !(*policy)->route_key_input.empty()) {
+  if (!policy->route_key_input.empty()) {
     // Sticky routing by an input's value; the input goes unless the model declares it.
-    const std::string& name = (*policy)->route_key_input;
+    const std::string& name = policy->route_key_input;
     auto it = std::find_if(request.inputs.begin(), request.inputs.end(),
                            [&](const tensor::Tensor& t) { return t.name() == name; });
     if (it != request.inputs.end()) {
@@ -363,13 +367,11 @@ void InferenceService::InferAsync(InferRequest request, const lifecycle::ModelHa
       };
     }
   }
-  if (policy.ok()) {
-    if (auto pair = MaybeShadow(**policy, h.name, h.version, request)) {
-      done = [pair = std::move(pair), done = std::move(done)](StatusOr<InferResponse> r) {
-        pair->Primary(r);
-        done(std::move(r));
-      };
-    }
+  if (auto pair = MaybeShadow(*policy, h.name, h.version, request)) {
+    done = [pair = std::move(pair), done = std::move(done)](StatusOr<InferResponse> r) {
+      pair->Primary(r);
+      done(std::move(r));
+    };
   }
   RunAsync(std::move(request), h, std::move(done));
 }

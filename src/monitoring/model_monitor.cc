@@ -218,9 +218,15 @@ ModelMonitor::~ModelMonitor() {
   if (notifier_.joinable()) notifier_.join();
 }
 
+namespace {
+
+// The start of the `span`-long bucket that holds `ms` (floor, negative times too).
+int64_t FloorTo(int64_t ms, int64_t span) { return ms - ((ms % span) + span) % span; }
+
+}  // namespace
+
 int64_t ModelMonitor::BucketStart(int64_t ms) const {
-  const int64_t b = o_.config.bucket_s * 1000;
-  return ms - ((ms % b) + b) % b;
+  return FloorTo(ms, o_.config.bucket_s * 1000);
 }
 
 void ModelMonitor::Observe(int64_t version, const std::string& id,
@@ -691,7 +697,7 @@ void ModelMonitor::Accumulate(const Observation& o) {
   const Profile& profile = *o_.profile;
   const size_t width = profile.features.size();
   const int64_t span = DriftBucketMs();
-  const int64_t bucket = o.at_ms - ((o.at_ms % span) + span) % span;
+  const int64_t bucket = FloorTo(o.at_ms, span);
   std::lock_guard<std::mutex> lock(drift_mu_);
   auto it = drift_.find({o.version, bucket});
   if (it == drift_.end()) {
@@ -755,8 +761,7 @@ base::StatusOr<std::map<int64_t, DriftAccumulator>> ModelMonitor::DriftWindows(i
     return out.try_emplace(version, profile, kWindowSample, static_cast<uint64_t>(version) + 17)
         .first->second;
   };
-  const int64_t from =
-      since_ms - ((since_ms % DriftBucketMs()) + DriftBucketMs()) % DriftBucketMs();
+  const int64_t from = FloorTo(since_ms, DriftBucketMs());
   std::lock_guard<std::mutex> flushing(drift_flush_mu_);
   ASSIGN_OR_RETURN(auto buckets, o_.store->Buckets(o_.model, "drift", from));
   for (const auto& b : buckets) {

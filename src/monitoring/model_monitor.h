@@ -170,7 +170,6 @@ class ModelMonitor {
                                                      int64_t window_s);
 
  private:
-  struct Joined;
   void Loop();
   void Write(std::vector<Observation>& batch);
   void Accumulate(const Observation& o);  // drift and data quality (writer thread)
