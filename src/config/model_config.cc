@@ -237,14 +237,185 @@ Status ParseMonitoring(const YAML::Node& m, MonitoringConfig* out) {
   return Status::Ok();
 }
 
-StatusOr<ModelConfig> ParseNode(const YAML::Node& root, const std::string& name) {
+using preprocess::FeatureRule;
+
+// One feature's policies (and, in `features`, its rule), set on `r` where the node says.
+Status ParseFeaturePolicies(const YAML::Node& n, const std::string& where, FeatureRule* r) {
+  if (const auto& m = n["missing"]) {
+    std::string how;
+    std::optional<double> value;
+    if (m.IsScalar()) {
+      how = m.as<std::string>();
+    } else {
+      if (!m.IsMap())
+        return InvalidArgument(where + ".missing must be a policy or {impute, value}");
+      RETURN_IF_ERROR(CheckKeys(m, where + ".missing", {"impute", "value"}));
+      if (!m["impute"]) return InvalidArgument(where + ".missing needs 'impute'");
+      how = m["impute"].as<std::string>();
+      if (m["value"]) value = m["value"].as<double>();
+    }
+    using M = FeatureRule::Missing;
+    static const std::map<std::string, M> kMissing = {
+        {"pass", M::kPass},     {"reject", M::kReject}, {"mean", M::kMean},
+        {"median", M::kMedian}, {"mode", M::kMode},     {"constant", M::kConstant}};
+    auto it = kMissing.find(how);
+    if (it == kMissing.end()) {
+      return InvalidArgument(where + ".missing: unknown policy '" + how +
+                             "' (pass, reject, mean, median, mode, constant)");
+    }
+    r->missing = it->second;
+    if (r->missing == M::kConstant) {
+      if (!value) return InvalidArgument(where + ".missing: impute constant needs a 'value'");
+      r->impute = *value;
+    } else if (value) {
+      return InvalidArgument(where + ".missing: 'value' is for impute: constant");
+    }
+  }
+  if (const auto& o = n["out_of_range"]) {
+    const auto how = o.as<std::string>();
+    using O = FeatureRule::OutOfRange;
+    if (how == "pass") {
+      r->out_of_range = O::kPass;
+    } else if (how == "clip") {
+      r->out_of_range = O::kClip;
+    } else if (how == "reject") {
+      r->out_of_range = O::kReject;
+    } else {
+      return InvalidArgument(where + ".out_of_range: unknown policy '" + how +
+                             "' (pass, clip, reject)");
+    }
+  }
+  if (const auto& u = n["unseen"]) {
+    const auto how = u.as<std::string>();
+    if (how == "missing") {
+      r->unseen = FeatureRule::Unseen::kMissing;
+    } else if (how == "reject") {
+      r->unseen = FeatureRule::Unseen::kReject;
+    } else {
+      return InvalidArgument(where + ".unseen: unknown policy '" + how + "' (missing, reject)");
+    }
+  }
+  if (n["nullable"]) r->nullable = n["nullable"].as<bool>();
+  return Status::Ok();
+}
+
+// schema: {profile, defaults, features}. Rules come from profile.json when `profile` says so (true:
+// <model_dir>/profile.json, or a file name in the model directory), then `defaults` set every
+// feature's policies, then each entry of `features` (by name) sets its own.
+StatusOr<std::shared_ptr<const preprocess::Schema>> ParseSchema(
+    const YAML::Node& n, const std::filesystem::path& model_dir) {
+  if (!n.IsMap()) return InvalidArgument("schema must be a mapping {profile, defaults, features}");
+  RETURN_IF_ERROR(CheckKeys(n, "schema", {"profile", "defaults", "features"}));
+  std::vector<FeatureRule> rules;
+  std::optional<monitoring::Profile> profile;
+  if (const auto& p = n["profile"]) {
+    std::string file = "profile.json";
+    bool wanted = true;
+    if (p.IsScalar() && (p.as<std::string>() == "true" || p.as<std::string>() == "false")) {
+      wanted = p.as<bool>();
+    } else {
+      file = p.as<std::string>();
+      if (file.empty() || file.find('/') != std::string::npos || file == "." || file == "..") {
+        return InvalidArgument("schema.profile must be true or a file name in the model directory");
+      }
+    }
+    if (wanted) {
+      if (model_dir.empty()) {
+        return InvalidArgument("schema.profile: no model directory to read " + file + " from");
+      }
+      auto loaded = monitoring::Profile::Load(model_dir / file);
+      if (!loaded.ok()) return loaded.status().WithContext("schema.profile");
+      profile = std::move(loaded).value();
+      rules = preprocess::Schema::Proposed(*profile);
+    }
+  }
+  if (const auto& d = n["defaults"]) {
+    RETURN_IF_ERROR(
+        CheckKeys(d, "schema.defaults", {"missing", "out_of_range", "unseen", "nullable"}));
+    FeatureRule defaults;
+    RETURN_IF_ERROR(ParseFeaturePolicies(d, "schema.defaults", &defaults));
+    for (auto& r : rules) {
+      if (d["missing"]) r.missing = defaults.missing, r.impute = defaults.impute;
+      if (d["out_of_range"]) r.out_of_range = defaults.out_of_range;
+      if (d["unseen"]) r.unseen = defaults.unseen;
+      if (d["nullable"]) r.nullable = defaults.nullable;
+    }
+  }
+  if (const auto& fs = n["features"]) {
+    if (!fs.IsSequence()) return InvalidArgument("schema.features must be a list of features");
+    int i = 0;
+    for (const auto& f : fs) {
+      std::string where = "schema.features[" + std::to_string(i++) + "]";
+      RETURN_IF_ERROR(CheckKeys(f, where,
+                                {"name", "type", "min", "max", "categories", "nullable", "missing",
+                                 "out_of_range", "unseen"}));
+      if (!f["name"]) return InvalidArgument(where + ": missing 'name'");
+      const auto name = f["name"].as<std::string>();
+      where = "schema feature '" + name + "'";
+      auto it =
+          std::find_if(rules.begin(), rules.end(), [&](const auto& r) { return r.name == name; });
+      if (it == rules.end()) {
+        if (profile) {
+          return InvalidArgument(where + " is not in profile.json (its features: " + [&] {
+            std::string l;
+            for (const auto& r : rules) l += (l.empty() ? "" : ", ") + r.name;
+            return l;
+          }() + ")");
+        }
+        rules.push_back(FeatureRule{.name = name});
+        it = rules.end() - 1;
+        if (const auto& d = n["defaults"]) RETURN_IF_ERROR(ParseFeaturePolicies(d, "", &*it));
+      }
+      FeatureRule& r = *it;
+      if (const auto& t = f["type"]) {
+        const auto type = t.as<std::string>();
+        if (type == "numeric") {
+          r.type = FeatureRule::Type::kNumeric;
+          r.categories.clear(), r.codes.clear();
+        } else if (type == "categorical") {
+          r.type = FeatureRule::Type::kCategorical;
+          r.min.reset(), r.max.reset();
+        } else {
+          return InvalidArgument(where + ": unknown type '" + type + "' (numeric, categorical)");
+        }
+      }
+      if (f["min"]) r.min = f["min"].as<double>();
+      if (f["max"]) r.max = f["max"].as<double>();
+      if (const auto& c = f["categories"]) {
+        r.categories.clear(), r.codes.clear();
+        if (c.IsSequence()) {
+          for (const auto& v : c) r.categories.push_back(v.as<std::string>());
+        } else if (c.IsMap()) {
+          for (const auto& kv : c) {
+            r.categories.push_back(kv.first.as<std::string>());
+            r.codes.push_back(kv.second.as<double>());
+          }
+        } else {
+          return InvalidArgument(where +
+                                 ": categories must be a list of names or a map of name: code");
+        }
+        if (!f["type"]) r.type = FeatureRule::Type::kCategorical;
+      }
+      RETURN_IF_ERROR(ParseFeaturePolicies(f, where, &r));
+    }
+  }
+  if (rules.empty()) {
+    return InvalidArgument("schema has no features (give schema.features or schema.profile)");
+  }
+  ASSIGN_OR_RETURN(auto schema,
+                   preprocess::Schema::Make(std::move(rules), profile ? &*profile : nullptr));
+  return std::make_shared<const preprocess::Schema>(std::move(schema));
+}
+
+StatusOr<ModelConfig> ParseNode(const YAML::Node& root, const std::string& name,
+                                const std::filesystem::path& model_dir) {
   ModelConfig cfg;
   cfg.name = name;
   if (!root || root.IsNull()) return cfg;
-  RETURN_IF_ERROR(CheckKeys(
-      root, "config",
-      {"name", "backend", "max_batch_size", "version_policy", "inputs", "outputs", "features",
-       "parameters", "dynamic_batching", "instances", "warmup", "rollout", "monitoring"}));
+  RETURN_IF_ERROR(CheckKeys(root, "config",
+                            {"name", "backend", "max_batch_size", "version_policy", "inputs",
+                             "outputs", "features", "parameters", "dynamic_batching", "instances",
+                             "warmup", "rollout", "monitoring", "schema"}));
   if (root["name"] && root["name"].as<std::string>() != name) {
     return InvalidArgument("config name '" + root["name"].as<std::string>() +
                            "' differs from the model directory name '" + name + "'");
@@ -427,6 +598,18 @@ StatusOr<ModelConfig> ParseNode(const YAML::Node& root, const std::string& name)
   if (const auto& m = root["monitoring"]) {
     RETURN_IF_ERROR(ParseMonitoring(m, &cfg.monitoring));
   }
+  if (const auto& sc = root["schema"]) {
+    ASSIGN_OR_RETURN(cfg.schema, ParseSchema(sc, model_dir));
+    // The feature names are the schema's, unless `features` names them (then they must agree).
+    std::vector<std::string> names;
+    for (const auto& r : cfg.schema->rules()) names.push_back(r.name);
+    if (cfg.features.empty()) {
+      cfg.features = names;
+    } else if (cfg.features != names) {
+      return InvalidArgument(
+          "features and the schema's features differ (schema: " + cfg.schema->FeatureList() + ")");
+    }
+  }
   if (const auto& w = root["warmup"]) {
     if (w.IsScalar()) {
       cfg.warmup.enabled = w.as<bool>();
@@ -469,9 +652,10 @@ StatusOr<ModelConfig> ParseNode(const YAML::Node& root, const std::string& name)
 
 }  // namespace
 
-StatusOr<ModelConfig> ParseModelConfig(std::string_view yaml_text, const std::string& name) {
+StatusOr<ModelConfig> ParseModelConfig(std::string_view yaml_text, const std::string& name,
+                                       const std::filesystem::path& model_dir) {
   try {
-    return ParseNode(YAML::Load(std::string(yaml_text)), name);
+    return ParseNode(YAML::Load(std::string(yaml_text)), name, model_dir);
   } catch (const YAML::Exception& e) {
     return InvalidArgument(std::string("invalid YAML: ") + e.what());
   }
@@ -516,7 +700,7 @@ StatusOr<ModelConfig> LoadModelConfig(const std::filesystem::path& path, const s
     cfg = ParseTritonConfig(ss.str(), name, &warnings);
     for (const auto& w : warnings) LOG_WARN("{}: {}", path.string(), w);
   } else {
-    cfg = ParseModelConfig(ss.str(), name);
+    cfg = ParseModelConfig(ss.str(), name, path.parent_path());
   }
   if (cfg.ok()) {
     if (Status st = ReadLabels(path.parent_path(), &*cfg); !st.ok()) cfg = st;

@@ -6,11 +6,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "base/status.h"
+#include "preprocess/schema.h"
 #include "rollout/auto_rollback.h"
 #include "rollout/routing.h"
 #include "tensor/data_type.h"
@@ -136,13 +138,20 @@ struct ModelConfig {
   // rollout.auto_rollback: the canary's weight goes to 0 when it does worse than stable.
   rollout::AutoRollbackConfig auto_rollback;
   MonitoringConfig monitoring;
+  // schema: the rules each row of the model's one [-1, F] input must follow, and what to do when
+  // it does not (preprocess/schema.h); null when config.yaml has none. Requests may then also
+  // send named feature columns and category names (BYTES).
+  std::shared_ptr<const preprocess::Schema> schema;
   // Free-form backend parameters (string values), e.g. forest `threads`.
   std::map<std::string, std::string> parameters;
 };
 
 // Parses YAML text. `name` becomes the model name (the directory name wins over a `name:` key that
 // disagrees: that is an error). Unknown keys are errors, so typos do not pass silently.
-base::StatusOr<ModelConfig> ParseModelConfig(std::string_view yaml_text, const std::string& name);
+// `model_dir` is where files the config names are read from (schema.profile's profile.json);
+// empty: such a config is an error.
+base::StatusOr<ModelConfig> ParseModelConfig(std::string_view yaml_text, const std::string& name,
+                                             const std::filesystem::path& model_dir = {});
 // Reads `path` and parses it (a `.pbtxt` file as Triton's config, see triton_config.h; its
 // warnings are logged); errors name the file.
 base::StatusOr<ModelConfig> LoadModelConfig(const std::filesystem::path& path,

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 namespace inferd::config {
 namespace {
 
@@ -163,6 +166,98 @@ TEST(ModelConfigTest, RolloutAutoRollback) {
   c = ParseModelConfig("rollout: {labels: {stable: 1}}", "m");
   ASSERT_TRUE(c.ok());
   EXPECT_FALSE(c->auto_rollback.enabled);
+}
+
+TEST(ModelConfigTest, Schema) {
+  auto c = ParseModelConfig(R"(
+schema:
+  defaults: {out_of_range: clip}
+  features:
+    - {name: age, min: 0, max: 120, missing: {impute: constant, value: 35}}
+    - name: color
+      categories: {red: 4, green: 7}
+      unseen: reject
+      missing: reject
+    - {name: size, type: categorical, categories: [s, m, l], nullable: false}
+)",
+                            "m");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_NE(c->schema, nullptr);
+  const auto& r = c->schema->rules();
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(c->features, (std::vector<std::string>{"age", "color", "size"}));
+  using FR = preprocess::FeatureRule;
+  EXPECT_EQ(r[0].out_of_range, FR::OutOfRange::kClip);  // from defaults
+  EXPECT_EQ(r[0].missing, FR::Missing::kConstant);
+  EXPECT_EQ(r[0].impute, 35);
+  EXPECT_EQ(r[1].type, FR::Type::kCategorical);
+  EXPECT_EQ(r[1].codes, (std::vector<double>{4, 7}));
+  EXPECT_EQ(r[1].unseen, FR::Unseen::kReject);
+  EXPECT_EQ(r[1].missing, FR::Missing::kReject);
+  EXPECT_EQ(r[2].codes, (std::vector<double>{0, 1, 2}));
+  EXPECT_FALSE(r[2].nullable);
+
+  auto error = [](const std::string& yaml) {
+    auto c = ParseModelConfig(yaml, "m");
+    return c.ok() ? std::string("ok") : c.status().message();
+  };
+  EXPECT_EQ(error("schema: {features: [{name: a, missing: guess}]}"),
+            "schema feature 'a'.missing: unknown policy 'guess' (pass, reject, mean, median, "
+            "mode, constant)");
+  EXPECT_EQ(error("schema: {features: [{name: a, missing: constant}]}"),
+            "schema feature 'a'.missing: impute constant needs a 'value'");
+  EXPECT_EQ(error("schema: {features: [{name: a, out_of_range: wrap}]}"),
+            "schema feature 'a'.out_of_range: unknown policy 'wrap' (pass, clip, reject)");
+  EXPECT_EQ(error("schema: {features: [{name: a, type: text}]}"),
+            "schema feature 'a': unknown type 'text' (numeric, categorical)");
+  EXPECT_EQ(error("schema: {features: [{name: a, missing: median}]}"),
+            "schema: feature 'a': missing: impute median needs the feature in profile.json");
+  EXPECT_EQ(error("schema: {features: []}"),
+            "schema has no features (give schema.features or schema.profile)");
+  EXPECT_EQ(error("schema: {profile: true}"),
+            "schema.profile: no model directory to read profile.json from");
+  EXPECT_EQ(error("schema: {profile: ../x.json}"),
+            "schema.profile must be true or a file name in the model directory");
+  EXPECT_EQ(error("features: [b]\nschema: {features: [{name: a}]}"),
+            "features and the schema's features differ (schema: a)");
+  EXPECT_NE(error("schema: {features: [{name: a, colour: 1}]}").find("unknown key 'colour'"),
+            std::string::npos);
+}
+
+TEST(ModelConfigTest, SchemaFromProfile) {
+  monitoring::ProfileOptions o;
+  monitoring::FeatureProfiler age("age", false, o), color("color", true, o);
+  for (int i = 0; i <= 40; ++i) age.AddNumber(20 + i);
+  for (const char* c : {"red", "red", "blue"}) color.AddText(c);
+  monitoring::Profile p;
+  p.features = {age.Finish(), color.Finish()};
+  const auto dir = std::filesystem::path(::testing::TempDir()) / "schema_profile_m";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "profile.json") << p.ToJson();
+  std::ofstream(dir / "config.yaml") << R"(
+schema:
+  profile: true
+  defaults: {missing: mode, unseen: reject}
+  features:
+    - {name: age, missing: median, out_of_range: reject}
+)";
+  auto c = LoadModelConfig(dir / "config.yaml", "schema_profile_m");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  const auto& r = c->schema->rules();
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].min, 20);
+  EXPECT_EQ(r[0].max, 60);
+  EXPECT_EQ(r[0].impute, 40);  // the median
+  EXPECT_EQ(r[1].categories, (std::vector<std::string>{"blue", "red"}));
+  EXPECT_EQ(r[1].impute, 1);  // the mode, red, has code 1
+  EXPECT_EQ(r[1].unseen, preprocess::FeatureRule::Unseen::kReject);
+  std::ofstream(dir / "config.yaml") << "schema: {profile: true, features: [{name: height}]}";
+  c = LoadModelConfig(dir / "config.yaml", "schema_profile_m");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("schema feature 'height' is not in profile.json (its "
+                                      "features: age, color)"),
+            std::string::npos)
+      << c.status().message();
 }
 
 TEST(VersionPolicyTest, Select) {

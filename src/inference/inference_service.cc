@@ -47,6 +47,11 @@ InferenceService::InferenceService(const InferenceServiceOptions& options) : opt
   rejected_ = &m.AddCounter("inferd_inference_rejected_total",
                             "Requests refused by the batching queue: queue_full or timeout.",
                             {"model", "version", "reason"});
+  schema_actions_ = &m.AddCounter(
+      "inferd_schema_actions_total",
+      "Values the model's schema changed or refused, per feature: imputed, clipped, unseen "
+      "(an unknown category, then treated as missing) and rejected (the request got a 400).",
+      {"model", "feature", "action"});
 }
 
 struct InferenceService::VersionStats {
@@ -116,6 +121,13 @@ StatusOr<std::vector<tensor::Tensor>> PrepareInputs(const std::vector<config::Te
     if (seen[idx]) return InvalidArgument("input '" + in.name() + "' is given twice");
     seen[idx] = true;
     const auto& spec = *it;
+    if (in.dtype() == tensor::DataType::kBytes && spec.dtype != tensor::DataType::kBytes) {
+      return InvalidArgument("input '" + in.name() +
+                             "': datatype BYTES is not supported by model '" + model_name +
+                             "', which takes " + std::string(tensor::DataTypeName(spec.dtype)) +
+                             " (text values, such as category names, need a schema in its "
+                             "config.yaml)");
+    }
     tensor::Shape shape = in.shape();
     // One row may be sent without its batch dimension.
     if (shape.size() + 1 == spec.shape.size() && !spec.shape.empty() && spec.shape[0] == -1) {
@@ -162,9 +174,38 @@ StatusOr<std::vector<tensor::Tensor>> PrepareInputs(const std::vector<config::Te
   return out;
 }
 
+Status InferenceService::ApplySchema(InferRequest& request, const lifecycle::ModelHandle& handle,
+                                     bool apply) {
+  const preprocess::Schema& schema = *handle.config->schema;
+  const auto& spec = handle.model->signature().inputs.at(0);  // (CheckSchema: one input)
+  preprocess::Actions actions;
+  auto input = schema.Assemble(std::move(request.inputs), spec.name, spec.dtype, &actions);
+  request.inputs.clear();
+  Status st = input.status();
+  if (input.ok()) {
+    request.inputs.push_back(std::move(input).value());
+    if (apply) st = schema.Apply(request.inputs[0], &actions);
+  }
+  // Counted where something happened (most requests: nothing, no lookups).
+  const auto count = [&](const std::vector<uint64_t>& n, const char* action) {
+    for (size_t f = 0; f < n.size(); ++f) {
+      if (n[f] == 0) continue;
+      schema_actions_->WithLabels({handle.name, schema.rules()[f].name, action}).Increment(n[f]);
+    }
+  };
+  count(actions.imputed, "imputed");
+  count(actions.clipped, "clipped");
+  count(actions.unseen, "unseen");
+  count(actions.rejected, "rejected");
+  return st;
+}
+
 StatusOr<int64_t> InferenceService::Prepare(InferRequest& request,
                                             const lifecycle::ModelHandle& handle) {
   const auto& sig = handle.model->signature();
+  if (handle.config != nullptr && handle.config->schema != nullptr) {
+    RETURN_IF_ERROR(ApplySchema(request, handle, /*apply=*/true));
+  }
   for (size_t i = 0; i < request.outputs.size(); ++i) {
     const auto& name = request.outputs[i];
     if (std::find(request.outputs.begin(), request.outputs.begin() + static_cast<std::ptrdiff_t>(i),
@@ -356,6 +397,16 @@ void InferenceService::InferAsync(InferRequest request, const lifecycle::ModelHa
     }
   }
   const lifecycle::ModelHandle& h = rerouted ? *rerouted : handle;
+  // A schema's named columns and category names become the model's input here, so that the
+  // monitor and the shadow see it; its policies apply in Prepare (the one path of every caller).
+  if (h.config->schema != nullptr) {
+    if (Status st = ApplySchema(request, h, /*apply=*/false); !st.ok()) {
+      std::shared_ptr<VersionStats> stats = StatsFor(h);
+      stats->in_flight->Add(1);
+      Finish(*stats, st, options_.clock->Now(), {}, {}, 0, 0, false);
+      return done(st);
+    }
+  }
   // Monitoring: the answer is observed (after the model ran) with the inputs it was given.
   if (options_.monitors != nullptr && h.config->monitoring.enabled) {
     if (auto* monitor = options_.monitors->For(h.name)) {

@@ -117,6 +117,11 @@ class InferenceService {
   // InferAsync without the shadow.
   void RunAsync(InferRequest request, const lifecycle::ModelHandle& handle, InferCallback done);
   explicit InferenceService(const InferenceServiceOptions& options);
+  // config.schema (when the version has one): turns the request's tensors into the model's input
+  // (named columns, category names; preprocess::Schema::Assemble) and, with `apply`, applies the
+  // policies. Every action is counted per feature. Errors: INVALID_ARGUMENT naming the row,
+  // feature and rule.
+  base::Status ApplySchema(InferRequest& request, const lifecycle::ModelHandle& handle, bool apply);
   // Checks the request against the signature and converts its inputs. Returns the rows.
   base::StatusOr<int64_t> Prepare(InferRequest& request, const lifecycle::ModelHandle& handle);
   std::shared_ptr<VersionStats> StatsFor(const lifecycle::ModelHandle& handle) EXCLUDES(stats_mu_);
@@ -135,6 +140,7 @@ class InferenceService {
   monitoring::Family<monitoring::Histogram>* batch_size_;
   monitoring::Family<monitoring::Gauge>* in_flight_;
   monitoring::Family<monitoring::Counter>* rejected_;
+  monitoring::Family<monitoring::Counter>* schema_actions_;
   std::unique_ptr<ShadowRunner> shadow_;
   base::Mutex stats_mu_;
   // By model and version; entries of unloaded versions are dropped by Statistics().

@@ -457,7 +457,8 @@ void ModelManager::RunLoad(const LoadTask& task) {
   std::shared_ptr<batching::DynamicBatcher> batcher;
   if (loaded.ok()) {
     model = std::shared_ptr<const backend::LoadedModel>(std::move(loaded).value());
-    Status warm = WarmUp(*model, *task.config);
+    Status warm = CheckSchema(*model, *task.config);
+    if (warm.ok()) warm = WarmUp(*model, *task.config);
     auto made = warm.ok() ? MakeBatcher(model, *task.config, options_.clock)
                           : StatusOr<std::shared_ptr<batching::DynamicBatcher>>(warm);
     if (made.ok()) {

@@ -48,6 +48,27 @@ tensor::Tensor WarmupInput(const config::TensorSpec& spec, int64_t rows, bool ra
 
 }  // namespace
 
+Status CheckSchema(const backend::LoadedModel& model, const config::ModelConfig& config) {
+  if (config.schema == nullptr) return Status::Ok();
+  const auto& inputs = model.signature().inputs;
+  const auto width = static_cast<int64_t>(config.schema->width());
+  const std::string schema =
+      "the schema's " + std::to_string(width) + " features (" + config.schema->FeatureList() + ")";
+  if (inputs.size() != 1) {
+    return base::InvalidArgument(schema + " need a model of one input; this one has " +
+                                 std::to_string(inputs.size()));
+  }
+  const auto& in = inputs[0];
+  if ((in.dtype != DataType::kFp32 && in.dtype != DataType::kFp64) || in.shape.size() != 2 ||
+      in.shape[0] != -1 || in.shape[1] != width) {
+    return base::InvalidArgument(schema + " need an FP32 or FP64 input of shape [-1," +
+                                 std::to_string(width) + "]; input '" + in.name + "' is " +
+                                 std::string(tensor::DataTypeName(in.dtype)) + " " +
+                                 tensor::ShapeToString(in.shape));
+  }
+  return Status::Ok();
+}
+
 Status WarmUp(const backend::LoadedModel& model, const config::ModelConfig& config) {
   if (!config.warmup.enabled) return Status::Ok();
   std::vector<int64_t> sizes = config.warmup.batch_sizes;

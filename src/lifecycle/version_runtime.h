@@ -14,6 +14,10 @@
 
 namespace inferd::lifecycle {
 
+// Checks that config.schema (when set) fits the model: one input, FP32 or FP64, of shape
+// [-1, F] with F the schema's feature count. Errors: INVALID_ARGUMENT saying what differs.
+base::Status CheckSchema(const backend::LoadedModel& model, const config::ModelConfig& config);
+
 // Runs the warmup requests of `config.warmup` on `model`: for each batch size (default 1 and
 // max_batch_size) all-zero and random inputs of the signature's shapes. Errors: the first failing
 // request's error, naming the batch size and the data.

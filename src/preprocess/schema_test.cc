@@ -112,5 +112,127 @@ TEST(SchemaTest, BadRulesNameTheProblem) {
   EXPECT_NE(twice.status().message().find("'a' appears twice"), std::string::npos);
 }
 
+// age numeric 0..120 (median imputed), color categorical red/green/blue with codes 0/1/2.
+Schema NamedSchema(FR::Unseen unseen = FR::Unseen::kMissing) {
+  FeatureRule age{.name = "age", .min = 0, .max = 120};
+  age.missing = FR::Missing::kConstant;
+  age.impute = 35;
+  FeatureRule color{.name = "color", .type = FR::Type::kCategorical};
+  color.categories = {"red", "green", "blue"};
+  color.unseen = unseen;
+  auto s = Schema::Make({age, color});
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return *s;
+}
+
+tensor::Tensor Strings(std::string name, tensor::Shape shape, std::vector<std::string> v) {
+  std::vector<uint8_t> bytes;
+  for (const auto& e : v) tensor::AppendBytesElement(e, &bytes);
+  return *tensor::Tensor::Bytes(std::move(name), std::move(shape), std::move(bytes));
+}
+
+template <typename T>
+tensor::Tensor Numbers(std::string name, tensor::DataType dt, tensor::Shape shape,
+                       std::vector<T> v) {
+  tensor::Tensor t(std::move(name), dt, std::move(shape));
+  std::copy(v.begin(), v.end(), t.data<T>().begin());
+  return t;
+}
+
+TEST(SchemaTest, CategoryCodesAreNumbersOrPositions) {
+  const Schema s = NamedSchema();
+  EXPECT_EQ(s.rules()[1].codes, (std::vector<double>{0, 1, 2}));
+  FeatureRule numeric_names{.name = "k", .type = FR::Type::kCategorical};
+  numeric_names.categories = {"3", "10", "7"};
+  auto k = Schema::Make({numeric_names});
+  ASSERT_TRUE(k.ok());
+  EXPECT_EQ(k->rules()[0].codes, (std::vector<double>{3, 10, 7}));
+  numeric_names.codes = {1, 1, 2};
+  EXPECT_NE(Schema::Make({numeric_names}).status().message().find("not finite or not unique"),
+            std::string::npos);
+}
+
+TEST(SchemaTest, AssemblesNamedColumnsAndMapsStrings) {
+  const Schema s = NamedSchema();
+  std::vector<tensor::Tensor> in;
+  in.push_back(Strings("color", {3}, {"blue", "", "purple"}));
+  in.push_back(Numbers<int64_t>("age", tensor::DataType::kInt64, {3, 1}, {30, 41, 200}));
+  Actions a;
+  auto t = s.Assemble(std::move(in), "input", tensor::DataType::kFp32, &a);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->shape(), (tensor::Shape{3, 2}));
+  EXPECT_EQ(t->name(), "input");
+  auto d = t->data<float>();
+  EXPECT_EQ(d[0], 30);
+  EXPECT_EQ(d[1], 2);  // blue
+  EXPECT_TRUE(std::isnan(d[3]));
+  EXPECT_TRUE(std::isnan(d[5]));  // purple: unseen -> missing
+  EXPECT_EQ(a.unseen[1], 1u);
+  ASSERT_TRUE(s.Apply(*t, &a).ok());
+  EXPECT_EQ(d[4], 200);  // out_of_range: pass
+
+  // A column not sent is missing in every row; the missing policy fills it.
+  std::vector<tensor::Tensor> only_color;
+  only_color.push_back(Strings("color", {2}, {"red", "green"}));
+  auto t2 = s.Assemble(std::move(only_color), "input", tensor::DataType::kFp64);
+  ASSERT_TRUE(t2.ok());
+  ASSERT_TRUE(s.Apply(*t2).ok());
+  EXPECT_EQ(t2->data<double>()[0], 35);
+  EXPECT_EQ(t2->data<double>()[3], 1);
+}
+
+TEST(SchemaTest, AssemblesThePositionalTensorAsNumbersOrText) {
+  const Schema s = NamedSchema();
+  std::vector<tensor::Tensor> in;
+  in.push_back(Numbers<double>("input", tensor::DataType::kFp64, {2}, {50, 1}));
+  auto t = s.Assemble(std::move(in), "input", tensor::DataType::kFp32);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->shape(), (tensor::Shape{1, 2}));
+  EXPECT_EQ(t->data<float>()[1], 1);
+  in.clear();
+  in.push_back(Strings("input", {2, 2}, {"7.5", "green", " 8 ", "2"}));
+  t = s.Assemble(std::move(in), "input", tensor::DataType::kFp32);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(std::vector<float>(t->data<float>().begin(), t->data<float>().end()),
+            (std::vector<float>{7.5, 1, 8, 2}));  // "2" is blue's code
+}
+
+TEST(SchemaTest, AssembleErrorsNameTheProblem) {
+  const Schema s = NamedSchema(FR::Unseen::kReject);
+  auto error = [&](std::vector<tensor::Tensor> in) {
+    auto t = s.Assemble(std::move(in), "input", tensor::DataType::kFp32);
+    return t.ok() ? std::string("ok") : t.status().message();
+  };
+  std::vector<tensor::Tensor> in;
+  in.push_back(Strings("age", {1}, {"old"}));
+  EXPECT_EQ(error(std::move(in)),
+            "row 0, feature 'age': 'old' is not a number (wrong type: reject)");
+  in.clear();
+  in.push_back(Strings("color", {2}, {"red", "teal"}));
+  EXPECT_EQ(error(std::move(in)),
+            "row 1, feature 'color': category 'teal' is not one of the schema's (unseen: reject)");
+  in.clear();
+  in.push_back(Numbers<float>("height", tensor::DataType::kFp32, {1}, {1}));
+  EXPECT_EQ(error(std::move(in)),
+            "'height' is neither the model's input 'input' nor one of its features (age, color)");
+  in.clear();
+  in.push_back(Numbers<float>("age", tensor::DataType::kFp32, {2}, {1, 2}));
+  in.push_back(Strings("color", {1}, {"red"}));
+  EXPECT_EQ(error(std::move(in)), "feature column 'color' has 1 rows, the others 2");
+  in.clear();
+  in.push_back(Numbers<float>("input", tensor::DataType::kFp32, {1, 3}, {1, 2, 3}));
+  EXPECT_EQ(error(std::move(in)),
+            "input 'input': expected shape [-1,2] (features: age, color), got [1,3]");
+  in.clear();
+  in.push_back(Numbers<float>("age", tensor::DataType::kFp32, {1}, {1}));
+  in.push_back(Numbers<float>("age", tensor::DataType::kFp32, {1}, {1}));
+  EXPECT_EQ(error(std::move(in)), "feature 'age' is given twice");
+  in.clear();
+  in.push_back(Numbers<float>("age", tensor::DataType::kFp32, {1, 2}, {1, 2}));
+  EXPECT_EQ(error(std::move(in)),
+            "feature column 'age': expected shape [rows] or [rows,1], got [1,2]");
+  EXPECT_NE(error({}).find("the request has no inputs"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace inferd::preprocess

@@ -34,6 +34,63 @@ Tensor::Tensor(std::string name, DataType dtype, Shape shape)
   bytes_.assign(static_cast<size_t>(n) * DataTypeSize(dtype_), 0);
 }
 
+base::StatusOr<Tensor> Tensor::Bytes(std::string name, Shape shape,
+                                     std::vector<uint8_t> serialized) {
+  const int64_t n = ElementCount(shape);
+  if (n < 0) return base::InvalidArgument("tensor '" + name + "': invalid shape");
+  size_t at = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    if (serialized.size() - at < 4) {
+      return base::InvalidArgument("tensor '" + name + "': BYTES data ends after " +
+                                   std::to_string(i) + " of " + std::to_string(n) +
+                                   " elements (each is a 4-byte length and its bytes)");
+    }
+    uint32_t len;
+    std::memcpy(&len, serialized.data() + at, 4);
+    at += 4;
+    if (serialized.size() - at < len) {
+      return base::InvalidArgument("tensor '" + name + "': BYTES element " + std::to_string(i) +
+                                   " claims " + std::to_string(len) + " bytes, " +
+                                   std::to_string(serialized.size() - at) + " are left");
+    }
+    at += len;
+  }
+  if (at != serialized.size()) {
+    return base::InvalidArgument("tensor '" + name + "': BYTES data has " +
+                                 std::to_string(serialized.size() - at) + " bytes after its " +
+                                 std::to_string(n) + " elements");
+  }
+  Tensor t;
+  t.name_ = std::move(name);
+  t.dtype_ = DataType::kBytes;
+  t.shape_ = std::move(shape);
+  t.bytes_ = std::move(serialized);
+  return t;
+}
+
+void AppendBytesElement(std::string_view element, std::vector<uint8_t>* out) {
+  const auto len = static_cast<uint32_t>(element.size());
+  const size_t at = out->size();
+  out->resize(at + 4 + element.size());
+  std::memcpy(out->data() + at, &len, 4);
+  if (!element.empty()) std::memcpy(out->data() + at + 4, element.data(), element.size());
+}
+
+std::vector<std::string_view> BytesElements(const Tensor& t) {
+  CHECK(t.dtype() == DataType::kBytes);
+  std::vector<std::string_view> out;
+  const auto b = t.bytes();
+  size_t at = 0;
+  while (b.size() - at >= 4) {
+    uint32_t len;
+    std::memcpy(&len, b.data() + at, 4);
+    at += 4;
+    out.emplace_back(reinterpret_cast<const char*>(b.data() + at), len);
+    at += len;
+  }
+  return out;
+}
+
 void Tensor::Reshape(Shape shape) {
   CHECK(ElementCount(shape) == ElementCount(shape_));
   shape_ = std::move(shape);
@@ -106,6 +163,10 @@ base::StatusOr<Tensor> ConcatRows(const std::vector<const Tensor*>& parts, std::
   if (parts.empty()) return base::InvalidArgument("nothing to concatenate");
   const Tensor& first = *parts[0];
   if (first.shape().empty()) return base::InvalidArgument("a scalar has no rows to concatenate");
+  if (DataTypeSize(first.dtype()) == 0) {
+    return base::InvalidArgument("cannot concatenate " + std::string(DataTypeName(first.dtype())) +
+                                 " tensors");
+  }
   Shape shape = first.shape();
   shape[0] = 0;
   for (const Tensor* p : parts) {

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
@@ -25,6 +26,11 @@ class Tensor {
   Tensor() = default;
   // Zero-filled tensor. Precondition: fixed-size dtype, non-negative dims.
   Tensor(std::string name, DataType dtype, Shape shape);
+  // A BYTES tensor: `serialized` holds each element as a 4-byte little-endian length and its
+  // bytes (the Open Inference Protocol's binary form). Errors: INVALID_ARGUMENT when the framing
+  // does not hold exactly ElementCount(shape) elements.
+  static base::StatusOr<Tensor> Bytes(std::string name, Shape shape,
+                                      std::vector<uint8_t> serialized);
 
   const std::string& name() const { return name_; }
   void set_name(std::string n) { name_ = std::move(n); }
@@ -52,6 +58,11 @@ class Tensor {
   Shape shape_;
   std::vector<uint8_t> bytes_;
 };
+
+// Appends one BYTES element (length prefix and bytes) to `out`.
+void AppendBytesElement(std::string_view element, std::vector<uint8_t>* out);
+// The elements of a BYTES tensor (views into its bytes). Precondition: dtype kBytes.
+std::vector<std::string_view> BytesElements(const Tensor& t);
 
 // Batch helpers for the dynamic batcher. ConcatRows joins tensors along dimension 0; they must
 // have the same dtype and the same other dimensions (INVALID_ARGUMENT otherwise). The result is

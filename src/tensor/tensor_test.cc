@@ -69,5 +69,26 @@ TEST(TensorTest, ConvertRangeChecks) {
   EXPECT_EQ(bf->data<float>()[1], 1.0f);
 }
 
+TEST(TensorTest, BytesFramingIsChecked) {
+  std::vector<uint8_t> b;
+  AppendBytesElement("red", &b);
+  AppendBytesElement("", &b);
+  auto t = Tensor::Bytes("c", {2}, b);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(BytesElements(*t), (std::vector<std::string_view>{"red", ""}));
+  EXPECT_NE(Tensor::Bytes("c", {3}, b).status().message().find("ends after 2 of 3 elements"),
+            std::string::npos);
+  EXPECT_NE(Tensor::Bytes("c", {1}, b).status().message().find("4 bytes after its 1 elements"),
+            std::string::npos);
+  b[0] = 200;
+  EXPECT_NE(Tensor::Bytes("c", {2}, b).status().message().find("element 0 claims 200 bytes"),
+            std::string::npos);
+  // BYTES tensors are not batched by concatenation.
+  std::vector<uint8_t> one;
+  AppendBytesElement("x", &one);
+  auto x = Tensor::Bytes("x", {1}, one);
+  EXPECT_FALSE(ConcatRows({&*x, &*x}, "x").ok());
+}
+
 }  // namespace
 }  // namespace inferd::tensor

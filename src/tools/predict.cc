@@ -141,6 +141,7 @@ struct Pipeline {
   std::string input_name;
   DataType dtype = DataType::kFp32;
   int64_t batch_rows = 0;
+  const preprocess::Schema* schema = nullptr;
 
   base::Mutex read_mu;
   bool input_done GUARDED_BY(read_mu) = false;
@@ -178,7 +179,7 @@ struct Pipeline {
 
 // Parses, runs and formats one chunk into `text`; returns the rows scored.
 StatusOr<int64_t> ScoreChunk(Pipeline& p, const Chunk& chunk, RowParser& parser, std::string* text,
-                             PredictStageSeconds* t) {
+                             PredictStageSeconds* t, preprocess::Actions* actions) {
   const double t0 = ThreadCpuSeconds();
   const int64_t nf = p.layout->num_features;
   tensor::Tensor x(p.input_name, p.dtype, {chunk.lines, nf});
@@ -190,6 +191,19 @@ StatusOr<int64_t> ScoreChunk(Pipeline& p, const Chunk& chunk, RowParser& parser,
     tensor::Tensor y(p.input_name, p.dtype, {*rows, nf});
     std::memcpy(y.bytes().data(), x.bytes().data(), y.byte_size());
     x = std::move(y);
+  }
+  if (p.schema != nullptr && *rows > 0) {
+    // Rows are lines unless the chunk had blank lines; then rows are counted within the chunk.
+    const bool lines = *rows == chunk.lines;
+    const preprocess::RowNaming naming{lines ? "line" : "data row", lines ? chunk.first_line : 1};
+    Status st = p.dtype == DataType::kFp64
+                    ? p.schema->Apply(x.data<double>(), static_cast<size_t>(*rows), actions, naming)
+                    : p.schema->Apply(x.data<float>(), static_cast<size_t>(*rows), actions, naming);
+    if (!st.ok()) {
+      if (lines) return st;
+      return st.WithContext("lines " + std::to_string(chunk.first_line) + "-" +
+                            std::to_string(chunk.first_line + chunk.lines - 1));
+    }
   }
   const double t1 = ThreadCpuSeconds();
   t->parse += t1 - t0;
@@ -223,9 +237,15 @@ void WriteInOrder(Pipeline& p, std::string* text) REQUIRES(p.write_mu) {
   p.write_cv.NotifyAll();
 }
 
-void Worker(Pipeline& p, PredictStageSeconds* t) {
+void Worker(Pipeline& p, PredictStageSeconds* t, preprocess::Actions* actions) {
   Chunk chunk;
   RowParser parser(p.layout);
+  if (p.schema != nullptr) {
+    actions->Resize(p.schema->width());
+    parser.set_text_value([schema = p.schema, actions](int32_t f, std::string_view text) {
+      return schema->TextValue(static_cast<size_t>(f), text, actions);
+    });
+  }
   std::string text;
   while (!p.failed.load()) {
     const double t0 = ThreadCpuSeconds();
@@ -241,7 +261,7 @@ void Worker(Pipeline& p, PredictStageSeconds* t) {
     }
     t->read += ThreadCpuSeconds() - t0;
     text.clear();
-    StatusOr<int64_t> rows = ScoreChunk(p, chunk, parser, &text, t);
+    StatusOr<int64_t> rows = ScoreChunk(p, chunk, parser, &text, t, actions);
     const double t1 = ThreadCpuSeconds();
     if (!rows.ok()) {
       p.Fail(chunk.index, rows.status());
@@ -349,7 +369,8 @@ StatusOr<std::vector<config::TensorSpec>> SelectOutputs(const backend::ModelSign
 
 StatusOr<PredictStats> PredictFile(const backend::LoadedModel& model,
                                    const std::vector<std::string>& feature_names,
-                                   const PredictOptions& options) {
+                                   const PredictOptions& options,
+                                   const preprocess::Schema* schema) {
   if (options.threads < 0) return base::InvalidArgument("--threads must be >= 0");
   if (options.batch_rows <= 0) return base::InvalidArgument("--batch must be > 0");
   if (options.input.empty()) return base::InvalidArgument("no input file given");
@@ -368,6 +389,11 @@ StatusOr<PredictStats> PredictFile(const backend::LoadedModel& model,
                                "' is " + tensor::ShapeToString(in.shape));
   }
   const int64_t num_features = in.shape[1];
+  if (schema != nullptr && static_cast<int64_t>(schema->width()) != num_features) {
+    return base::InvalidArgument("the schema has " + std::to_string(schema->width()) +
+                                 " features (" + schema->FeatureList() + ") but the model takes " +
+                                 std::to_string(num_features));
+  }
   if (!feature_names.empty() && static_cast<int64_t>(feature_names.size()) != num_features) {
     return base::InvalidArgument("config.yaml lists " + std::to_string(feature_names.size()) +
                                  " features but the model takes " + std::to_string(num_features));
@@ -389,6 +415,7 @@ StatusOr<PredictStats> PredictFile(const backend::LoadedModel& model,
   for (const auto& o : outputs) p.requested.push_back(o.name);
   p.input_name = in.name;
   p.dtype = in.dtype;
+  p.schema = schema;
   // Memory is bounded by the chunk: a wide model gets fewer rows per chunk, so that one chunk's
   // input tensor stays within kMaxChunkTensorBytes whatever --batch says.
   constexpr int64_t kMaxChunkTensorBytes = int64_t{32} << 20;
@@ -418,13 +445,15 @@ StatusOr<PredictStats> PredictFile(const backend::LoadedModel& model,
   p.max_parked = static_cast<size_t>(2 * stats.threads);
   const auto start = SteadyClock::now();
   std::vector<PredictStageSeconds> times(stats.threads);
+  std::vector<preprocess::Actions> actions(static_cast<size_t>(stats.threads));
   std::vector<std::thread> workers;
   {
     base::MutexLock l(p.state_mu);
     p.running = stats.threads;
   }
   for (int i = 0; i < stats.threads; ++i) {
-    workers.emplace_back([&p, t = &times[i]] { Worker(p, t); });
+    workers.emplace_back(
+        [&p, t = &times[i], a = &actions[static_cast<size_t>(i)]] { Worker(p, t, a); });
   }
   {
     base::MutexLock l(p.state_mu);
@@ -445,6 +474,18 @@ StatusOr<PredictStats> PredictFile(const backend::LoadedModel& model,
     stats.stages.format += t.format;
     stats.stages.write += t.write;
   }
+  if (schema != nullptr) {
+    for (const auto& r : schema->rules()) stats.schema_features.push_back(r.name);
+    stats.schema_actions.Resize(schema->width());
+    for (const auto& a : actions) {
+      for (size_t f = 0; f < a.imputed.size(); ++f) {
+        stats.schema_actions.imputed[f] += a.imputed[f];
+        stats.schema_actions.clipped[f] += a.clipped[f];
+        stats.schema_actions.unseen[f] += a.unseen[f];
+        stats.schema_actions.rejected[f] += a.rejected[f];
+      }
+    }
+  }
   {
     base::MutexLock l(p.state_mu);
     if (p.failed.load()) {
@@ -456,6 +497,9 @@ StatusOr<PredictStats> PredictFile(const backend::LoadedModel& model,
   RETURN_IF_ERROR(output->Commit());
   if (options.progress) {
     std::fprintf(options.progress, "%s\n", SummaryLine(stats).c_str());
+    if (const std::string line = SchemaLine(stats); !line.empty()) {
+      std::fprintf(options.progress, "%s\n", line.c_str());
+    }
     if (options.profile) std::fprintf(options.progress, "%s\n", ProfileLine(stats).c_str());
     std::fflush(options.progress);
   }
@@ -474,9 +518,27 @@ StatusOr<PredictStats> RunPredict(const PredictOptions& options) {
                  local.name.c_str(), static_cast<long long>(local.version),
                  local.model_file.c_str(), local.backend.c_str(), load_seconds);
   }
-  ASSIGN_OR_RETURN(PredictStats stats, PredictFile(*local.model, local.config.features, options));
+  ASSIGN_OR_RETURN(PredictStats stats, PredictFile(*local.model, local.config.features, options,
+                                                   local.config.schema.get()));
   stats.load_seconds = load_seconds;
   return stats;
+}
+
+std::string SchemaLine(const PredictStats& stats) {
+  std::string out;
+  const auto& a = stats.schema_actions;
+  for (size_t f = 0; f < stats.schema_features.size() && f < a.imputed.size(); ++f) {
+    std::string parts;
+    for (auto [n, what] : {std::pair{a.imputed[f], "imputed"},
+                           {a.clipped[f], "clipped"},
+                           {a.unseen[f], "unseen"},
+                           {a.rejected[f], "rejected"}}) {
+      if (n > 0)
+        parts += (parts.empty() ? " " : ", ") + std::string(what) + " " + std::to_string(n);
+    }
+    if (!parts.empty()) out += (out.empty() ? "schema: " : "; ") + stats.schema_features[f] + parts;
+  }
+  return out;
 }
 
 std::string SummaryLine(const PredictStats& stats) {

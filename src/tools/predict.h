@@ -25,6 +25,7 @@
 
 #include "backend/backend.h"
 #include "base/status.h"
+#include "preprocess/schema.h"
 #include "tools/row_parser.h"
 
 namespace inferd::tools {
@@ -81,6 +82,9 @@ struct PredictStats {
   double load_seconds = 0;
   int threads = 0;
   PredictStageSeconds stages;
+  // With a schema: its features and what it did to their values (summed over the workers).
+  std::vector<std::string> schema_features;
+  preprocess::Actions schema_actions;
 };
 
 // Scores `options.input` with `model` (already loaded), whose input is FP32 or FP64 [-1, F].
@@ -88,15 +92,21 @@ struct PredictStats {
 // columns. Errors: NOT_FOUND for a missing input, INVALID_ARGUMENT for bad options or bad input
 // (naming the line and column), UNIMPLEMENTED for a model this tool cannot feed (several inputs,
 // integer input), UNAVAILABLE for I/O errors, and Execute's errors.
+// `schema` (config.yaml's, may be null) reads text fields (category names) and applies its
+// policies to every row before the model runs, as `serve` does; a rejection stops the run naming
+// the line and feature.
 base::StatusOr<PredictStats> PredictFile(const backend::LoadedModel& model,
                                          const std::vector<std::string>& feature_names,
-                                         const PredictOptions& options);
+                                         const PredictOptions& options,
+                                         const preprocess::Schema* schema = nullptr);
 
 // Loads `options.model` (LoadLocalModel) and runs PredictFile.
 base::StatusOr<PredictStats> RunPredict(const PredictOptions& options);
 
 // "rows 1000000, seconds 0.812, rows/s 1231527".
 std::string SummaryLine(const PredictStats& stats);
+// "schema: age imputed 3, clipped 1; color unseen 2" (empty when the schema changed nothing).
+std::string SchemaLine(const PredictStats& stats);
 // "stages (CPU seconds, 2 threads, 62 chunks): read 0.01, parse 0.61, ...".
 std::string ProfileLine(const PredictStats& stats);
 

@@ -323,6 +323,15 @@ StatusOr<int64_t> RowParser::ParseCsv(std::string_view text, int64_t first_line,
           fe = static_cast<const char*>(std::memchr(f, ',', le - f));
           if (!fe) fe = le;
           std::optional<double> r = ParseCsvNumber(std::string_view(f, fe - f));
+          if (!r && text_value_) {
+            const std::vector<std::string> field = SplitCsvLine(std::string_view(f, fe - f));
+            auto t = text_value_(dest, field.empty() ? std::string_view() : field[0]);
+            if (!t.ok()) {
+              return InvalidArgument("line " + std::to_string(line_no) + ", column " +
+                                     std::to_string(c + 1) + ", " + t.status().message());
+            }
+            r = *t;
+          }
           if (!r) return NotANumber(line_no, c + 1, std::string_view(f, fe - f));
           v = *r;
         }
@@ -400,6 +409,12 @@ StatusOr<int64_t> RowParser::ParseJsonLines(std::string_view text, int64_t first
                                  std::to_string(nf));
         }
         std::optional<double> v = JsonValue(e);
+        std::string_view s;
+        if (!v && text_value_ && e.get_string().get(s) == simdjson::SUCCESS) {
+          auto t = text_value_(static_cast<int32_t>(i), s);
+          if (!t.ok()) return InvalidArgument(at + ", " + t.status().message());
+          v = *t;
+        }
         if (!v) {
           return InvalidArgument(at + ", value " + std::to_string(i + 1) + ": " + JsonShown(e) +
                                  " is not a number or null");
@@ -421,6 +436,12 @@ StatusOr<int64_t> RowParser::ParseJsonLines(std::string_view text, int64_t first
         auto it = json_->feature_index.find(key);
         if (it == json_->feature_index.end()) continue;
         std::optional<double> v = JsonValue(e);
+        std::string_view s;
+        if (!v && text_value_ && e.get_string().get(s) == simdjson::SUCCESS) {
+          auto t = text_value_(it->second, s);
+          if (!t.ok()) return InvalidArgument(at + ", " + t.status().message());
+          v = *t;
+        }
         if (!v) {
           return InvalidArgument(at + ", feature '" + std::string(key) + "': " + JsonShown(e) +
                                  " is not a number or null");

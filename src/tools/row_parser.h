@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -85,6 +86,13 @@ class RowParser {
   base::StatusOr<int64_t> Parse(std::string_view text, int64_t first_line, std::span<float> out);
   base::StatusOr<int64_t> Parse(std::string_view text, int64_t first_line, std::span<double> out);
 
+  // What a field that is not a number means (the model's schema: a category's code, or a wrong
+  // type): called with the feature index and the field's text (trimmed and unquoted; a JSON
+  // string's contents); its error is prefixed with the line and column or feature. Unset: such a
+  // field is an error.
+  using TextValue = std::function<base::StatusOr<double>(int32_t feature, std::string_view text)>;
+  void set_text_value(TextValue fn) { text_value_ = std::move(fn); }
+
  private:
   template <typename T>
   base::StatusOr<int64_t> ParseCsv(std::string_view text, int64_t first_line, std::span<T> out);
@@ -93,6 +101,7 @@ class RowParser {
                                          std::span<T> out);
 
   const RowLayout& layout_;
+  TextValue text_value_;
   struct Json;  // simdjson parser and a padded line buffer, made on first use
   std::unique_ptr<Json> json_;
 };

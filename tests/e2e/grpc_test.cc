@@ -392,6 +392,87 @@ TEST(GrpcTest, RolloutLabelsAndStickyRouteKeys) {
   EXPECT_EQ(versions, (std::set<std::string>{"1", "2"}));
 }
 
+TEST(GrpcTest, SchemaColumnsAsBytes) {
+  // Named feature columns over gRPC: a BYTES column of category names, in bytes_contents or in
+  // raw_input_contents (4-byte length framing), gives the answer of the codes.
+  TempDir repo;
+  AddModel(repo.path(), "cat", 1, "binary_categorical");
+  WriteFile(repo.path() / "cat" / "config.yaml",
+            "schema:\n  features:\n    - {name: a}\n    - {name: b}\n"
+            "    - {name: size, categories: {small: 0, medium: 1, large: 2}, unseen: reject}\n"
+            "    - {name: c}\n    - {name: d}\n    - {name: e}\n");
+  auto server = ServerProcess::Start(repo.path(), {"--grpc-port", "0"});
+  ASSERT_NE(server, nullptr);
+  Client c(server->port("gRPC"));
+  const auto rows = ReadCsv(FixtureDir("binary_categorical") / "input.csv", true);
+  const std::vector<std::vector<double>> two = {rows[0], rows[1]};
+  pb::ModelInferResponse want;
+  ASSERT_TRUE(c.Infer(Request("cat", two), &want).ok());
+  const char* sizes[] = {"small", "medium", "large"};
+  auto named = [&](bool raw, const std::string& second_size) {
+    pb::ModelInferRequest req;
+    req.set_model_name("cat");
+    const char* names[] = {"a", "b", "size", "c", "d", "e"};
+    for (int f = 0; f < 6; ++f) {
+      auto* in = req.add_inputs();
+      in->set_name(names[f]);
+      in->add_shape(2);
+      std::string bytes;
+      if (f == 2) {
+        in->set_datatype("BYTES");
+        for (int r = 0; r < 2; ++r) {
+          const std::string s = r == 1 ? second_size : sizes[static_cast<int>(two[r][2])];
+          if (raw) {
+            const uint32_t len = static_cast<uint32_t>(s.size());
+            bytes.append(reinterpret_cast<const char*>(&len), 4).append(s);
+          } else {
+            in->mutable_contents()->add_bytes_contents(s);
+          }
+        }
+      } else {
+        in->set_datatype("FP64");
+        for (int r = 0; r < 2; ++r) {
+          if (raw) {
+            bytes.append(reinterpret_cast<const char*>(&two[r][f]), 8);
+          } else {
+            in->mutable_contents()->add_fp64_contents(two[r][f]);
+          }
+        }
+      }
+      if (raw) req.add_raw_input_contents(bytes);
+    }
+    return req;
+  };
+  for (bool raw : {false, true}) {
+    pb::ModelInferResponse got;
+    auto st = c.Infer(named(raw, sizes[static_cast<int>(two[1][2])]), &got);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    ASSERT_EQ(got.raw_output_contents_size(), want.raw_output_contents_size());
+    for (int i = 0; i < got.raw_output_contents_size(); ++i) {
+      EXPECT_EQ(got.raw_output_contents(i), want.raw_output_contents(i)) << raw;
+    }
+    ASSERT_EQ(got.outputs_size(), want.outputs_size());
+    for (int i = 0; i < got.outputs_size(); ++i) {
+      EXPECT_EQ(got.outputs(i).contents().SerializeAsString(),
+                want.outputs(i).contents().SerializeAsString());
+    }
+    st = c.Infer(named(raw, "huge"), &got);
+    EXPECT_EQ(st.error_code(), ::grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(st.error_message(),
+              "row 1, feature 'size': category 'huge' is not one of the schema's (unseen: reject)");
+  }
+  // Broken framing: a length beyond the data.
+  pb::ModelInferRequest bad = named(true, "small");
+  std::string broken = bad.raw_input_contents(2);
+  broken[0] = 100;
+  bad.set_raw_input_contents(2, broken);
+  pb::ModelInferResponse got;
+  auto st = c.Infer(bad, &got);
+  EXPECT_EQ(st.error_code(), ::grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("BYTES element 0 claims 100 bytes"), std::string::npos)
+      << st.error_message();
+}
+
 TEST(GrpcTest, ClassificationWithLabels) {
   TempDir repo;
   AddModel(repo.path(), "iris", 1, "multi_softprob");

@@ -89,7 +89,7 @@ std::vector<Case> Cases() {
        "unknown datatype 'FP99'", ""},
       {"BYTES tensor for a numeric model", "POST", infer,
        Infer(R"({"name":"input","shape":[1],"datatype":"BYTES","data":["a"]})"), 400,
-       "not supported", ""},
+       "datatype BYTES is not supported by model", ""},
       {"input without shape", "POST", infer,
        Infer(R"({"name":"input","datatype":"FP32",)" + kRow + "}"), 400, "'shape'", ""},
       {"negative dimension", "POST", infer,

@@ -59,7 +59,7 @@ Status DecodeInput(const pb::ModelInferRequest& req, int index, tensor::Tensor* 
   if (!dtype) {
     return InvalidArgument(where + ": unknown datatype '" + in.datatype() + "'");
   }
-  if (*dtype == tensor::DataType::kBytes || *dtype == tensor::DataType::kFp16) {
+  if (*dtype == tensor::DataType::kFp16) {
     return InvalidArgument(where + ": datatype " + in.datatype() + " is not supported");
   }
   tensor::Shape shape(in.shape().begin(), in.shape().end());
@@ -78,6 +78,12 @@ Status DecodeInput(const pb::ModelInferRequest& req, int index, tensor::Tensor* 
                              " entries; every input needs one");
     }
     const std::string& raw = req.raw_input_contents(index);
+    if (*dtype == tensor::DataType::kBytes) {
+      // Each element a 4-byte little-endian length and its bytes.
+      ASSIGN_OR_RETURN(*out, tensor::Tensor::Bytes(in.name(), shape,
+                                                   std::vector<uint8_t>(raw.begin(), raw.end())));
+      return Status::Ok();
+    }
     if (raw.size() != bytes) {
       return InvalidArgument(where + ": shape " + tensor::ShapeToString(shape) + " of " +
                              in.datatype() + " takes " + std::to_string(bytes) +
@@ -87,8 +93,19 @@ Status DecodeInput(const pb::ModelInferRequest& req, int index, tensor::Tensor* 
     std::memcpy(out->bytes().data(), raw.data(), bytes);
     return Status::Ok();
   }
-  *out = tensor::Tensor(in.name(), *dtype, shape);
   const auto& c = in.contents();
+  if (*dtype == tensor::DataType::kBytes) {
+    if (c.bytes_contents_size() != count) {
+      return InvalidArgument(where + ": shape " + tensor::ShapeToString(shape) + " needs " +
+                             std::to_string(count) + " values, bytes_contents holds " +
+                             std::to_string(c.bytes_contents_size()));
+    }
+    std::vector<uint8_t> serialized;
+    for (const auto& e : c.bytes_contents()) tensor::AppendBytesElement(e, &serialized);
+    ASSIGN_OR_RETURN(*out, tensor::Tensor::Bytes(in.name(), shape, std::move(serialized)));
+    return Status::Ok();
+  }
+  *out = tensor::Tensor(in.name(), *dtype, shape);
   using tensor::DataType;
   switch (*dtype) {
     case DataType::kFp32:

@@ -605,7 +605,8 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
     inference::InferRequest ireq;
     ireq.id = id;
     V1Format format;
-    Status st = DecodeV1PredictRequest(req.body, handle->model->signature(), &ireq, &format);
+    Status st = DecodeV1PredictRequest(req.body, handle->model->signature(), &ireq, &format,
+                                       handle->config ? handle->config->schema.get() : nullptr);
     if (!st.ok()) {
       options_.inference->CountRejected(*handle);
       return SetError(res, st);

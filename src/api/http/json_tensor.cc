@@ -117,6 +117,21 @@ Status PutOne(dom::element e, tensor::DataType dtype, const std::string& what,
       return PutInteger<int32_t>(e, what, out);
     case DataType::kInt64:
       return PutInteger<int64_t>(e, what, out);
+    case DataType::kBytes: {
+      // A string; null is an empty (missing) element; a number or boolean is taken as its text.
+      std::string_view sv;
+      if (e.get_string().get(sv) == simdjson::SUCCESS) {
+        tensor::AppendBytesElement(sv, out);
+      } else if (e.is_null()) {
+        tensor::AppendBytesElement({}, out);
+      } else if (e.is_number() || e.is_bool()) {
+        tensor::AppendBytesElement(simdjson::to_string(e), out);
+      } else {
+        return InvalidArgument("tensor '" + what + "': expected a string, got " +
+                               std::string(simdjson::to_string(e).substr(0, 40)));
+      }
+      return Status::Ok();
+    }
     default:
       return InvalidArgument("tensor '" + what + "': datatype " +
                              std::string(tensor::DataTypeName(dtype)) +

@@ -1,6 +1,6 @@
 // Decoding of JSON tensor data (flat or nested arrays of numbers) into typed tensors, shared by the
 // Open Inference Protocol and TF Serving codecs. `null` in a floating tensor is a missing value
-// (NaN); everywhere else it is an error.
+// (NaN); everywhere else it is an error. BYTES elements are strings (null: an empty element).
 // Thread-safety: pure functions.
 #pragma once
 

@@ -1,6 +1,7 @@
 #include "api/http/v1_codec.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "api/common/json_writer.h"
 #include "api/http/json_tensor.h"
@@ -31,50 +32,99 @@ tensor::Shape WithRows(tensor::Shape row_shape, int64_t rows) {
   return row_shape;
 }
 
-const config::TensorSpec* FindInput(const backend::ModelSignature& sig, std::string_view name) {
-  for (const auto& s : sig.inputs) {
-    if (s.name == name) return &s;
+// The inputs a request may name: the model's, then (with a schema) one column per feature, a
+// number per row for a numeric feature and text (BYTES) for a categorical one.
+struct Inputs {
+  std::vector<config::TensorSpec> specs;
+  size_t model_inputs = 0;  // specs[0, model_inputs) are the model's
+
+  Inputs(const backend::ModelSignature& sig, const preprocess::Schema* schema)
+      : specs(sig.inputs), model_inputs(sig.inputs.size()) {
+    if (schema == nullptr) return;
+    for (const auto& r : schema->rules()) {
+      const bool text = r.type == preprocess::FeatureRule::Type::kCategorical;
+      specs.push_back(config::TensorSpec::Make(
+          r.name, text ? tensor::DataType::kBytes : tensor::DataType::kFp64, {-1}));
+    }
   }
-  return nullptr;
+  const config::TensorSpec* Find(std::string_view name) const {
+    for (const auto& s : specs) {
+      if (s.name == name) return &s;
+    }
+    return nullptr;
+  }
+  std::string Names() const {
+    std::string out;
+    for (const auto& s : specs) out += (out.empty() ? "" : ", ") + s.name;
+    return out;
+  }
+};
+
+// A tensor of `rows` rows from the elements appended to `bytes`.
+base::StatusOr<tensor::Tensor> MakeTensor(const config::TensorSpec& spec, tensor::Shape shape,
+                                          std::vector<uint8_t> bytes) {
+  if (spec.dtype == tensor::DataType::kBytes) {
+    return tensor::Tensor::Bytes(spec.name, std::move(shape), std::move(bytes));
+  }
+  tensor::Tensor t(spec.name, spec.dtype, std::move(shape));
+  std::copy(bytes.begin(), bytes.end(), t.bytes().begin());
+  return t;
 }
 
-Status DecodeRows(dom::array instances, const backend::ModelSignature& sig,
-                  inference::InferRequest* request) {
+Status DecodeRows(dom::array instances, const Inputs& in, inference::InferRequest* request) {
   int64_t rows = static_cast<int64_t>(instances.size());
   if (rows == 0) return InvalidArgument("'instances' is empty");
-  std::vector<std::vector<uint8_t>> bytes(sig.inputs.size());
+  std::vector<std::vector<uint8_t>> bytes(in.specs.size());
   std::vector<tensor::Shape> row_shapes;
-  for (const auto& spec : sig.inputs) {
+  for (const auto& spec : in.specs) {
     ASSIGN_OR_RETURN(auto rs, RowShape(spec));
     row_shapes.push_back(std::move(rs));
   }
+  std::vector<bool> given(in.specs.size(), false);
   int64_t r = 0;
   for (dom::element row : instances) {
     std::string where = "instances[" + std::to_string(r++) + "]";
     dom::object obj;
     if (row.get_object().get(obj) == simdjson::SUCCESS) {
-      std::vector<bool> seen(sig.inputs.size(), false);
+      std::vector<bool> seen(in.specs.size(), false);
       for (auto field : obj) {
-        const auto* spec = FindInput(sig, field.key);
+        const auto* spec = in.Find(field.key);
         if (!spec) {
-          return InvalidArgument(where + ": model has no input '" + std::string(field.key) + "'");
+          return InvalidArgument(where + ": model has no input '" + std::string(field.key) +
+                                 "' (inputs: " + in.Names() + ")");
         }
-        size_t i = static_cast<size_t>(spec - sig.inputs.data());
+        size_t i = static_cast<size_t>(spec - in.specs.data());
         if (seen[i]) return InvalidArgument(where + ": input '" + spec->name + "' is given twice");
-        seen[i] = true;
+        seen[i] = given[i] = true;
         Status st =
             AppendJsonTensorData(field.value, spec->dtype, spec->name, row_shapes[i], &bytes[i]);
         if (!st.ok()) return st.WithContext(where);
       }
-      if (std::find(seen.begin(), seen.end(), false) != seen.end()) {
-        return InvalidArgument(where + ": every row must give all " +
-                               std::to_string(sig.inputs.size()) + " inputs");
+      // Model inputs: all of them in every row. Feature columns: one a row leaves out is missing.
+      const bool any_model_input =
+          std::find(seen.begin(), seen.begin() + static_cast<std::ptrdiff_t>(in.model_inputs),
+                    true) != seen.begin() + static_cast<std::ptrdiff_t>(in.model_inputs);
+      for (size_t i = 0; i < in.specs.size(); ++i) {
+        if (seen[i]) continue;
+        if (i < in.model_inputs) {
+          if (any_model_input || in.specs.size() == in.model_inputs) {
+            return InvalidArgument(where + ": every row must give all " +
+                                   std::to_string(in.model_inputs) + " inputs");
+          }
+        } else if (in.specs[i].dtype == tensor::DataType::kBytes) {
+          tensor::AppendBytesElement({}, &bytes[i]);
+        } else {
+          const double nan = std::numeric_limits<double>::quiet_NaN();
+          const auto* p = reinterpret_cast<const uint8_t*>(&nan);
+          bytes[i].insert(bytes[i].end(), p, p + sizeof nan);
+        }
       }
     } else {
-      if (sig.inputs.size() != 1) {
+      if (in.model_inputs != 1) {
         return InvalidArgument(where + ": the model has several inputs; send rows as objects");
       }
-      const auto& spec = sig.inputs[0];
+      given[0] = true;
+      const auto& spec = in.specs[0];
       if (row_shapes[0].size() == 1 && row.is_array() &&
           static_cast<int64_t>(dom::array(row).size()) != row_shapes[0][0]) {
         return InvalidArgument(where + ": expected " + std::to_string(row_shapes[0][0]) +
@@ -84,9 +134,10 @@ Status DecodeRows(dom::array instances, const backend::ModelSignature& sig,
       if (!st.ok()) return st.WithContext(where);
     }
   }
-  for (size_t i = 0; i < sig.inputs.size(); ++i) {
-    tensor::Tensor t(sig.inputs[i].name, sig.inputs[i].dtype, WithRows(row_shapes[i], rows));
-    std::copy(bytes[i].begin(), bytes[i].end(), t.bytes().begin());
+  for (size_t i = 0; i < in.specs.size(); ++i) {
+    if (!given[i]) continue;
+    ASSIGN_OR_RETURN(auto t,
+                     MakeTensor(in.specs[i], WithRows(row_shapes[i], rows), std::move(bytes[i])));
     request->inputs.push_back(std::move(t));
   }
   return Status::Ok();
@@ -105,8 +156,7 @@ Status DecodeColumn(dom::element value, const config::TensorSpec& spec,
   tensor::Shape shape = WithRows(row_shape, rows);
   std::vector<uint8_t> bytes;
   RETURN_IF_ERROR(AppendJsonTensorData(value, spec.dtype, spec.name, shape, &bytes));
-  tensor::Tensor t(spec.name, spec.dtype, shape);
-  std::copy(bytes.begin(), bytes.end(), t.bytes().begin());
+  ASSIGN_OR_RETURN(auto t, MakeTensor(spec, std::move(shape), std::move(bytes)));
   request->inputs.push_back(std::move(t));
   return Status::Ok();
 }
@@ -142,7 +192,9 @@ void WriteColumn(JsonWriter& w, const tensor::Tensor& t) {
 }  // namespace
 
 Status DecodeV1PredictRequest(std::string_view body, const backend::ModelSignature& signature,
-                              inference::InferRequest* request, V1Format* format) {
+                              inference::InferRequest* request, V1Format* format,
+                              const preprocess::Schema* schema) {
+  const Inputs in(signature, schema);
   ParserScope scope;
   dom::element root;
   auto err = ThreadParser().parse(body.data(), body.size()).get(root);
@@ -163,14 +215,17 @@ Status DecodeV1PredictRequest(std::string_view body, const backend::ModelSignatu
     if (instances.get_array().get(arr) != simdjson::SUCCESS) {
       return InvalidArgument("'instances' must be a list of rows");
     }
-    return DecodeRows(arr, signature, request);
+    return DecodeRows(arr, in, request);
   }
   *format = V1Format::kColumnar;
   dom::object named;
   if (inputs.get_object().get(named) == simdjson::SUCCESS) {
     for (auto field : named) {
-      const auto* spec = FindInput(signature, field.key);
-      if (!spec) return InvalidArgument("model has no input '" + std::string(field.key) + "'");
+      const auto* spec = in.Find(field.key);
+      if (!spec) {
+        return InvalidArgument("model has no input '" + std::string(field.key) +
+                               "' (inputs: " + in.Names() + ")");
+      }
       RETURN_IF_ERROR(DecodeColumn(field.value, *spec, request));
     }
     return Status::Ok();

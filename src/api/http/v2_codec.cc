@@ -41,12 +41,13 @@ Status DecodeInput(dom::element in, size_t index, size_t body_size, BinarySource
   auto dtype = tensor::DataTypeFromName(dtype_name);
   if (!dtype) {
     return InvalidArgument(where + ": unknown datatype '" + std::string(dtype_name) +
-                           "' (want BOOL, UINT8..UINT64, INT8..INT64, FP32 or FP64)");
+                           "' (want BOOL, UINT8..UINT64, INT8..INT64, FP32, FP64 or BYTES)");
   }
-  if (*dtype == tensor::DataType::kBytes || *dtype == tensor::DataType::kFp16) {
+  if (*dtype == tensor::DataType::kFp16) {
     return InvalidArgument(where + ": datatype " + std::string(dtype_name) +
                            " is not supported in JSON requests");
   }
+  const bool is_bytes = *dtype == tensor::DataType::kBytes;
   dom::array shape_arr;
   if (obj["shape"].get_array().get(shape_arr) != simdjson::SUCCESS) {
     return InvalidArgument(where + ": 'shape' is missing or not an array");
@@ -79,7 +80,7 @@ Status DecodeInput(dom::element in, size_t index, size_t body_size, BinarySource
                              "data (no Inference-Header-Content-Length header)");
     }
     const uint64_t want = static_cast<uint64_t>(expected) * tensor::DataTypeSize(*dtype);
-    if (static_cast<uint64_t>(size) != want) {
+    if (!is_bytes && static_cast<uint64_t>(size) != want) {
       return InvalidArgument(where + ": binary_data_size is " + std::to_string(size) +
                              " bytes; shape " + tensor::ShapeToString(shape) + " of " +
                              std::string(dtype_name) + " takes " + std::to_string(want));
@@ -89,10 +90,16 @@ Status DecodeInput(dom::element in, size_t index, size_t body_size, BinarySource
                              " bytes of binary data announced, " +
                              std::to_string(binary->bytes.size() - binary->offset) + " left");
     }
-    *out = tensor::Tensor(std::string(name), *dtype, shape);
-    std::memcpy(out->bytes().data(), binary->bytes.data() + binary->offset,
-                static_cast<size_t>(size));
+    const auto* at = reinterpret_cast<const uint8_t*>(binary->bytes.data() + binary->offset);
     binary->offset += static_cast<size_t>(size);
+    if (is_bytes) {
+      // Each element a 4-byte length and its bytes; the framing must fill `size` exactly.
+      ASSIGN_OR_RETURN(*out, tensor::Tensor::Bytes(std::string(name), shape,
+                                                   std::vector<uint8_t>(at, at + size)));
+      return Status::Ok();
+    }
+    *out = tensor::Tensor(std::string(name), *dtype, shape);
+    std::memcpy(out->bytes().data(), at, static_cast<size_t>(size));
     if (*dtype == tensor::DataType::kBool) {
       for (uint8_t& b : out->bytes()) {
         if (b > 1) return InvalidArgument(where + ": BOOL bytes must be 0 or 1");
@@ -110,6 +117,11 @@ Status DecodeInput(dom::element in, size_t index, size_t body_size, BinarySource
   bytes.clear();
   std::string tensor_name(name);
   RETURN_IF_ERROR(AppendJsonTensorData(data, *dtype, tensor_name, shape, &bytes));
+  if (is_bytes) {
+    ASSIGN_OR_RETURN(*out, tensor::Tensor::Bytes(std::move(tensor_name), std::move(shape),
+                                                 std::vector<uint8_t>(bytes)));
+    return Status::Ok();
+  }
   *out = tensor::Tensor(std::move(tensor_name), *dtype, std::move(shape));
   std::copy(bytes.begin(), bytes.end(), out->bytes().begin());
   return Status::Ok();
