@@ -1,5 +1,7 @@
 // The `inferd` binary: subcommands over the server and the offline tools.
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -8,6 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "auth/api_keys.h"
+#include "auth/authorizer.h"
 #include "backend/backend.h"
 #include "base/logging.h"
 #include "server/backends.h"
@@ -247,6 +251,32 @@ int main(int argc, char** argv) {
                    "requests already keep the cores busy")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  // Authentication and limits (docs/security.md).
+  std::string auth_mode = "auto";
+  serve
+      ->add_option("--auth", auth_mode,
+                   "auto: credentials when configured; required: refuse to start without them")
+      ->check(CLI::IsMember({"auto", "required"}))
+      ->capture_default_str();
+  std::string api_keys_file;
+  serve->add_option("--api-keys", api_keys_file,
+                    "Keys file of hashed API keys (NAME SHA256 SCOPES per line; `inferd auth "
+                    "new-key` makes one)");
+  std::vector<std::string> jwt_secret_files, jwt_key_files, route_scopes;
+  serve->add_option("--jwt-secret-file", jwt_secret_files,
+                    "A file holding an HS256 secret (>= 32 bytes) for JWT bearer tokens");
+  serve->add_option("--jwt-public-keys", jwt_key_files,
+                    "RS256 public keys for JWT bearer tokens: a PEM file or a JWKS file");
+  std::string jwt_issuer, jwt_audience;
+  serve->add_option("--jwt-issuer", jwt_issuer, "Accept only tokens with this iss");
+  serve->add_option("--jwt-audience", jwt_audience, "Accept only tokens with this aud");
+  serve->add_option("--route-scope", route_scopes,
+                    "CLASS=SCOPE: the scope a route class needs (classes: metadata, infer, "
+                    "feedback, metrics, monitor, management; scopes: infer, monitor, admin, none)");
+  std::string rate_limit;
+  serve->add_option("--rate-limit", rate_limit,
+                    "RPS[:BURST]: requests per second per principal (per client address without "
+                    "credentials); 429 with Retry-After beyond it");
 
   inferd::tools::PredictOptions popts;
   auto* predict =
@@ -372,12 +402,33 @@ int main(int argc, char** argv) {
   auto* promote_version =
       r_promote->add_option("--version", rollout_version, "Version to promote (default: canary)")
           ->check(CLI::PositiveNumber);
+  // The CLI's credential for a server that needs one: --token, else $INFERD_TOKEN (an API key or a
+  // JWT), sent as a bearer token.
+  std::string cli_token;
+  if (const char* t = std::getenv("INFERD_TOKEN")) cli_token = t;
+  for (auto* c : {r_status, r_set, r_promote, r_rollback, r_shadow}) {
+    c->add_option("--token", cli_token, "API key or JWT (default: $INFERD_TOKEN)");
+  }
   std::string audit_model;
   int audit_limit = 50;
   auto* audit = app.add_subcommand("audit", "The audit trail of a running server, newest first");
   audit->add_option("--model", audit_model, "Only this model's entries");
   audit->add_option("--limit", audit_limit, "At most this many")->capture_default_str();
   audit->add_option("--server", server_url, "The server")->capture_default_str();
+  audit->add_option("--token", cli_token, "API key or JWT (default: $INFERD_TOKEN)");
+
+  // Credentials.
+  auto* auth_cmd = app.add_subcommand("auth", "Make API keys for --api-keys");
+  auth_cmd->require_subcommand(1);
+  auto* new_key = auth_cmd->add_subcommand(
+      "new-key",
+      "Make a random API key: prints it once, and appends its hashed line to the keys "
+      "file (or prints the line)");
+  std::string key_name, key_scopes = "infer", keys_file;
+  new_key->add_option("--name", key_name, "Who the key is for (letters, digits, -_.)")->required();
+  new_key->add_option("--scopes", key_scopes, "infer, monitor, admin (comma separated)")
+      ->capture_default_str();
+  new_key->add_option("--keys-file", keys_file, "Append the line to this file (created 0600)");
 
   auto* bench = app.add_subcommand(
       "bench", "Load a running server: throughput, latency percentiles, queue/compute split");
@@ -424,7 +475,71 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "inferd: %s\n", st.message().c_str());
     return 2;
   }
+  if (new_key->parsed()) {
+    std::string bad;
+    auto scopes = inferd::auth::ParseScopes(key_scopes, &bad);
+    if (!scopes || *scopes == 0) {
+      std::fprintf(stderr, "inferd auth: unknown scope '%s' (infer, monitor, admin)\n",
+                   bad.c_str());
+      return 2;
+    }
+    for (char c : key_name) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') {
+        std::fprintf(stderr, "inferd auth: --name may hold letters, digits, '-', '_' and '.'\n");
+        return 2;
+      }
+    }
+    const std::string key = inferd::auth::ApiKeys::NewKey();
+    const std::string line = inferd::auth::ApiKeys::Line(key_name, key, *scopes);
+    if (!keys_file.empty()) {
+      const int fd = ::open(keys_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+      const std::string text = line + "\n";
+      if (fd < 0 || ::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
+          ::close(fd) != 0) {
+        std::fprintf(stderr, "inferd auth: cannot append to %s\n", keys_file.c_str());
+        return 1;
+      }
+      std::fprintf(stderr, "inferd auth: key '%s' (%s) added to %s; it is shown only now:\n",
+                   key_name.c_str(), key_scopes.c_str(), keys_file.c_str());
+    } else {
+      std::fprintf(stderr, "keys-file line: %s\nthe key (shown only now):\n", line.c_str());
+    }
+    std::printf("%s\n", key.c_str());
+    return 0;
+  }
   if (serve->parsed()) {
+    opts.auth_required = auth_mode == "required";
+    opts.api_keys_file = api_keys_file;
+    for (const auto& f : jwt_secret_files) opts.jwt_secret_files.emplace_back(f);
+    for (const auto& f : jwt_key_files) opts.jwt_key_files.emplace_back(f);
+    if (!jwt_issuer.empty()) opts.jwt_issuer = jwt_issuer;
+    if (!jwt_audience.empty()) opts.jwt_audience = jwt_audience;
+    for (const auto& rs : route_scopes) {
+      const size_t eq = rs.find('=');
+      auto cls = inferd::auth::RouteClassFromName(rs.substr(0, eq));
+      const std::string scope = eq == std::string::npos ? "" : rs.substr(eq + 1);
+      auto s = scope == "none" ? std::optional<uint32_t>(0) : inferd::auth::ScopeFromName(scope);
+      if (!cls || !s) {
+        std::fprintf(stderr,
+                     "inferd: --route-scope '%s' is not CLASS=SCOPE (classes: metadata, infer, "
+                     "feedback, metrics, monitor, management; scopes: infer, monitor, admin, "
+                     "none)\n",
+                     rs.c_str());
+        return 2;
+      }
+      opts.route_scopes[*cls] = *s;
+    }
+    if (!rate_limit.empty()) {
+      double rps = 0, burst = 0;
+      char extra = 0;
+      const int n = std::sscanf(rate_limit.c_str(), "%lf:%lf%c", &rps, &burst, &extra);
+      if (n < 1 || n > 2 || !(rps > 0) || (n == 2 && !(burst >= 1))) {
+        std::fprintf(stderr, "inferd: --rate-limit '%s' is not RPS[:BURST] (RPS > 0, BURST >= 1)\n",
+                     rate_limit.c_str());
+        return 2;
+      }
+      opts.rate_limit = inferd::auth::Rate{rps, n == 2 ? burst : std::max(1.0, rps)};
+    }
     opts.model_repository = repo;
     opts.state_dir = state_dir;
     opts.http_io_mode = io_mode == "shared"
@@ -504,7 +619,7 @@ int main(int argc, char** argv) {
     } else {
       path = base + "/rollback";
     }
-    auto reply = inferd::tools::HttpCall(server_url, method, path, body);
+    auto reply = inferd::tools::HttpCall(server_url, method, path, body, cli_token);
     if (!reply.ok()) {
       std::fprintf(stderr, "inferd: %s\n", reply.status().message().c_str());
       return 1;

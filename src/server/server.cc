@@ -2,7 +2,9 @@
 
 #include <dlfcn.h>
 
+#include <fstream>
 #include <set>
+#include <sstream>
 
 #include "api/grpc/grpc_module.h"
 #include "api/http/http_api.h"
@@ -65,6 +67,25 @@ class GrpcFrontend final : public api::grpc::ServingFrontend {
       std::string_view model, std::optional<int64_t> version) override {
     return inference_.Statistics(model, version);
   }
+  base::StatusOr<std::string> Authorize(auth::RouteClass route,
+                                        std::optional<std::string_view> authorization,
+                                        std::optional<std::string_view> api_key, bool from_loopback,
+                                        std::string_view peer) override {
+    static const auth::Authorizer kNoCredentials{auth::AuthOptions{}};
+    const auth::Authorizer* a = http_api_.options().authorizer;
+    const auth::Decision d =
+        (a ? *a : kNoCredentials).Check(route, authorization, api_key, from_loopback, peer);
+    switch (d.status) {
+      case 0:
+        return d.principal;
+      case 401:
+        return base::Unauthenticated(d.message);
+      case 403:
+        return base::PermissionDenied(d.message);
+      default:
+        return base::ResourceExhausted(d.message);
+    }
+  }
 
  private:
   inference::InferenceService& inference_;
@@ -110,6 +131,7 @@ base::StatusOr<std::unique_ptr<tools::BenchTransport>> MakeGrpcBenchTransport(
 
 class Server::Parts {
  public:
+  std::unique_ptr<auth::Authorizer> authorizer;
   monitoring::MetricsRegistry metrics;
   backend::BackendRegistry backends;
   std::unique_ptr<store::OpeningStore> state;
@@ -128,6 +150,74 @@ class Server::Parts {
   std::unique_ptr<api::grpc::GrpcServer> grpc;
 };
 
+namespace {
+
+base::StatusOr<std::string> ReadSecretFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return base::NotFound("cannot read the secret file " + path.string());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+// The Authorizer the options describe. Errors: a credentials file that cannot be read or parsed,
+// or --auth required without credentials.
+base::StatusOr<std::unique_ptr<auth::Authorizer>> MakeAuthorizer(const ServerOptions& o) {
+  auth::AuthOptions a;
+  if (!o.api_keys_file.empty()) {
+    ASSIGN_OR_RETURN(auto keys, auth::ApiKeys::Load(o.api_keys_file));
+    if (keys.size() == 0) {
+      return base::InvalidArgument("the keys file " + o.api_keys_file.string() + " has no keys");
+    }
+    a.api_keys = std::make_shared<const auth::ApiKeys>(std::move(keys));
+  }
+  if (!o.jwt_secret_files.empty() || !o.jwt_key_files.empty()) {
+    auth::JwtOptions j;
+    for (const auto& f : o.jwt_secret_files) {
+      ASSIGN_OR_RETURN(auto secret, ReadSecretFile(f));
+      j.hs256_secrets.push_back(std::move(secret));
+    }
+    j.rs256_key_files = o.jwt_key_files;
+    j.issuer = o.jwt_issuer;
+    j.audience = o.jwt_audience;
+    ASSIGN_OR_RETURN(auto v, auth::JwtVerifier::Create(j));
+    a.jwt = std::shared_ptr<const auth::JwtVerifier>(std::move(v));
+  } else if (o.jwt_issuer || o.jwt_audience) {
+    return base::InvalidArgument(
+        "--jwt-issuer and --jwt-audience need JWT keys (--jwt-secret-file "
+        "or --jwt-public-keys)");
+  }
+  a.scopes = o.route_scopes;
+  a.default_rate = o.rate_limit;
+  auto authorizer = std::make_unique<auth::Authorizer>(std::move(a));
+  if (o.auth_required && !authorizer->configured()) {
+    return base::InvalidArgument(
+        "--auth required: no credentials are configured (give --api-keys, --jwt-secret-file or "
+        "--jwt-public-keys)");
+  }
+  if (!authorizer->configured()) {
+    const bool loopback = o.host == "127.0.0.1" || o.host == "::1" || o.host == "localhost";
+    if (!loopback) {
+      LOG_WARN(
+          "no credentials are configured and the server listens on {}: inference, metadata, "
+          "metrics and monitoring are open to anyone who can reach it; model management "
+          "answers loopback clients only (--api-keys or --jwt-* to require credentials)",
+          o.host);
+    }
+  } else {
+    LOG_INFO("authentication: {}{}; every route but health needs credentials",
+             o.api_keys_file.empty() ? "" : "API keys",
+             o.jwt_secret_files.empty() && o.jwt_key_files.empty()
+                 ? ""
+                 : (o.api_keys_file.empty() ? "JWT" : " and JWT"));
+  }
+  return authorizer;
+}
+
+}  // namespace
+
 base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& options) {
   if (options.model_control_mode != "none" && options.model_control_mode != "poll" &&
       options.model_control_mode != "explicit") {
@@ -138,6 +228,7 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
     return base::InvalidArgument("--repository-poll-secs must be > 0");
   }
   auto parts = std::make_unique<Parts>();
+  ASSIGN_OR_RETURN(parts->authorizer, MakeAuthorizer(options));
   monitoring::RegisterProcessMetrics(&parts->metrics);
   RETURN_IF_ERROR(RegisterBackends(
       {.threads = options.forest_threads, .onnx_threads = options.onnx_threads}, &parts->backends));
@@ -259,6 +350,7 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
   api_options.rollout = parts->rollout_control.get();
   api_options.store = parts->state.get();
   api_options.monitors = parts->monitors.get();
+  api_options.authorizer = parts->authorizer.get();
   parts->http_api = std::make_unique<api::http::HttpApi>(api_options);
 
   api::http::HttpServerOptions http;

@@ -5,12 +5,14 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "api/http/http_server.h"
+#include "auth/authorizer.h"
 #include "base/status.h"
 #include "tools/bench_client.h"
 
@@ -50,6 +52,16 @@ struct ServerOptions {
   std::optional<uint16_t> grpc_port;
   // The state store's directory (SQLite, created when missing): the version registry.
   std::filesystem::path state_dir = "inferd-state";
+
+  // Authentication (docs/security.md). Without credentials every route but management is open
+  // (management answers loopback only); `auth_required` refuses to start without them.
+  bool auth_required = false;
+  std::filesystem::path api_keys_file;                  // hashed API keys (auth/api_keys.h)
+  std::vector<std::filesystem::path> jwt_secret_files;  // HS256 secrets
+  std::vector<std::filesystem::path> jwt_key_files;     // RS256 public keys: PEM or JWKS
+  std::optional<std::string> jwt_issuer, jwt_audience;
+  std::map<auth::RouteClass, uint32_t> route_scopes;  // overrides; kScopeNone opens a class
+  std::optional<auth::Rate> rate_limit;               // per principal (or client address)
 };
 
 class Server {

@@ -10,7 +10,8 @@
 namespace inferd::tools {
 
 base::StatusOr<HttpReply> HttpCall(const std::string& server, const std::string& method,
-                                   const std::string& path, const std::string& body) {
+                                   const std::string& path, const std::string& body,
+                                   const std::string& bearer) {
   std::string rest = server;
   if (rest.rfind("http://", 0) == 0) rest = rest.substr(7);
   if (rest.rfind("https://", 0) == 0) {
@@ -42,9 +43,9 @@ base::StatusOr<HttpReply> HttpCall(const std::string& server, const std::string&
     return base::Unavailable("cannot connect to " + server + ": " + std::strerror(errno));
   }
   const std::string req = method + " " + path + " HTTP/1.1\r\nHost: " + rest +
-                          "\r\nContent-Type: application/json\r\nConnection: close\r\n"
-                          "Content-Length: " +
-                          std::to_string(body.size()) + "\r\n\r\n" + body;
+                          "\r\nContent-Type: application/json\r\nConnection: close\r\n" +
+                          (bearer.empty() ? "" : "Authorization: Bearer " + bearer + "\r\n") +
+                          "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   for (size_t sent = 0; sent < req.size();) {
     ssize_t n = ::send(fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
     if (n <= 0) {

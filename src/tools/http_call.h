@@ -13,9 +13,11 @@ struct HttpReply {
   std::string body;
 };
 
-// `server`: http://host:port (the scheme may be left out). Errors: INVALID_ARGUMENT for a bad
-// URL; UNAVAILABLE when the server cannot be reached or answers something that is not HTTP.
+// `server`: http://host:port (the scheme may be left out). `bearer`, when not empty, is sent as
+// `Authorization: Bearer ...` (an API key or a JWT). Errors: INVALID_ARGUMENT for a bad URL;
+// UNAVAILABLE when the server cannot be reached or answers something that is not HTTP.
 base::StatusOr<HttpReply> HttpCall(const std::string& server, const std::string& method,
-                                   const std::string& path, const std::string& body = "");
+                                   const std::string& path, const std::string& body = "",
+                                   const std::string& bearer = "");
 
 }  // namespace inferd::tools

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/authorizer.h"
 #include "base/status.h"
 #include "inference/inference_service.h"
 #include "lifecycle/model_manager.h"
@@ -46,6 +47,12 @@ class ServingFrontend {
   virtual std::vector<lifecycle::IndexEntry> Index() = 0;
   virtual base::Status Load(const std::string& model) = 0;
   virtual base::Status Unload(const std::string& model) = 0;
+  // As auth::Authorizer::Check: the principal, or UNAUTHENTICATED / PERMISSION_DENIED /
+  // RESOURCE_EXHAUSTED with the reason.
+  virtual base::StatusOr<std::string> Authorize(auth::RouteClass route,
+                                                std::optional<std::string_view> authorization,
+                                                std::optional<std::string_view> api_key,
+                                                bool from_loopback, std::string_view peer) = 0;
   // As InferenceService::Statistics.
   virtual base::StatusOr<std::vector<inference::VersionStatistics>> Statistics(
       std::string_view model, std::optional<int64_t> version) = 0;

@@ -345,6 +345,7 @@ class Service final : public pb::GRPCInferenceService::CallbackService {
   ::grpc::ServerUnaryReactor* ModelReady(::grpc::CallbackServerContext* ctx,
                                          const pb::ModelReadyRequest* req,
                                          pb::ModelReadyResponse* resp) override {
+    if (Status st = Authorize(ctx, auth::RouteClass::kMetadata); !st.ok()) return Done(ctx, st);
     auto version = VersionOf(req->name(), req->version());
     if (!version.ok()) return Done(ctx, version.status());
     auto handle = f_.Resolve(req->name(), *version);
@@ -357,6 +358,7 @@ class Service final : public pb::GRPCInferenceService::CallbackService {
   ::grpc::ServerUnaryReactor* ServerMetadata(::grpc::CallbackServerContext* ctx,
                                              const pb::ServerMetadataRequest*,
                                              pb::ServerMetadataResponse* resp) override {
+    if (Status st = Authorize(ctx, auth::RouteClass::kMetadata); !st.ok()) return Done(ctx, st);
     resp->set_name(f_.ServerName());
     resp->set_version(f_.ServerVersion());
     for (const auto& e : f_.Extensions()) resp->add_extensions(e);
@@ -365,6 +367,7 @@ class Service final : public pb::GRPCInferenceService::CallbackService {
   ::grpc::ServerUnaryReactor* ModelMetadata(::grpc::CallbackServerContext* ctx,
                                             const pb::ModelMetadataRequest* req,
                                             pb::ModelMetadataResponse* resp) override {
+    if (Status st = Authorize(ctx, auth::RouteClass::kMetadata); !st.ok()) return Done(ctx, st);
     auto version = VersionOf(req->name(), req->version());
     if (!version.ok()) return Done(ctx, version.status());
     auto handle = f_.Resolve(req->name(), *version);
@@ -386,6 +389,7 @@ class Service final : public pb::GRPCInferenceService::CallbackService {
   ::grpc::ServerUnaryReactor* ModelInfer(::grpc::CallbackServerContext* ctx,
                                          const pb::ModelInferRequest* req,
                                          pb::ModelInferResponse* resp) override {
+    if (Status st = Authorize(ctx, auth::RouteClass::kInfer); !st.ok()) return Done(ctx, st);
     auto* reactor = ctx->DefaultReactor();
     auto version = VersionOf(req->model_name(), req->model_version());
     if (!version.ok()) {
@@ -425,6 +429,7 @@ class Service final : public pb::GRPCInferenceService::CallbackService {
   ::grpc::ServerUnaryReactor* ModelConfig(::grpc::CallbackServerContext* ctx,
                                           const pb::ModelConfigRequest* req,
                                           pb::ModelConfigResponse* resp) override {
+    if (Status st = Authorize(ctx, auth::RouteClass::kMetadata); !st.ok()) return Done(ctx, st);
     auto version = VersionOf(req->name(), req->version());
     if (!version.ok()) return Done(ctx, version.status());
     auto handle = f_.Get(req->name(), *version);
@@ -435,6 +440,7 @@ class Service final : public pb::GRPCInferenceService::CallbackService {
   ::grpc::ServerUnaryReactor* ModelStatistics(::grpc::CallbackServerContext* ctx,
                                               const pb::ModelStatisticsRequest* req,
                                               pb::ModelStatisticsResponse* resp) override {
+    if (Status st = Authorize(ctx, auth::RouteClass::kMonitor); !st.ok()) return Done(ctx, st);
     auto version = VersionOf(req->name(), req->version());
     if (!version.ok()) return Done(ctx, version.status());
     auto stats = f_.Statistics(req->name(), *version);
@@ -466,6 +472,7 @@ class Service final : public pb::GRPCInferenceService::CallbackService {
   ::grpc::ServerUnaryReactor* RepositoryIndex(::grpc::CallbackServerContext* ctx,
                                               const pb::RepositoryIndexRequest* req,
                                               pb::RepositoryIndexResponse* resp) override {
+    if (Status st = Authorize(ctx, auth::RouteClass::kMonitor); !st.ok()) return Done(ctx, st);
     for (const auto& e : f_.Index()) {
       if (req->ready() && e.state != "READY") continue;
       auto* m = resp->add_models();
@@ -479,21 +486,28 @@ class Service final : public pb::GRPCInferenceService::CallbackService {
   ::grpc::ServerUnaryReactor* RepositoryModelLoad(::grpc::CallbackServerContext* ctx,
                                                   const pb::RepositoryModelLoadRequest* req,
                                                   pb::RepositoryModelLoadResponse*) override {
-    if (!FromLoopback(ctx->peer())) return Done(ctx, NotLoopback());
+    if (Status st = Authorize(ctx, auth::RouteClass::kManagement); !st.ok()) return Done(ctx, st);
     return Done(ctx, f_.Load(req->model_name()));
   }
   ::grpc::ServerUnaryReactor* RepositoryModelUnload(::grpc::CallbackServerContext* ctx,
                                                     const pb::RepositoryModelUnloadRequest* req,
                                                     pb::RepositoryModelUnloadResponse*) override {
-    if (!FromLoopback(ctx->peer())) return Done(ctx, NotLoopback());
+    if (Status st = Authorize(ctx, auth::RouteClass::kManagement); !st.ok()) return Done(ctx, st);
     return Done(ctx, f_.Unload(req->model_name()));
   }
 
  private:
-  static Status NotLoopback() {
-    return base::Status(base::StatusCode::kPermissionDenied,
-                        "model management answers only clients on loopback (no credentials are "
-                        "configured)");
+  // Who calls, and may they (the server's Authorizer, through the frontend): the call's
+  // `authorization` or `x-api-key` metadata.
+  Status Authorize(::grpc::CallbackServerContext* ctx, auth::RouteClass route) {
+    std::optional<std::string_view> authorization, api_key;
+    for (const auto& [k, v] : ctx->client_metadata()) {
+      const std::string_view key(k.data(), k.size()), value(v.data(), v.size());
+      if (key == "authorization") authorization = value;
+      if (key == "x-api-key") api_key = value;
+    }
+    const std::string peer = ctx->peer();
+    return f_.Authorize(route, authorization, api_key, FromLoopback(peer), peer).status();
   }
   static ::grpc::ServerUnaryReactor* Done(::grpc::CallbackServerContext* ctx, const Status& st) {
     auto* reactor = ctx->DefaultReactor();

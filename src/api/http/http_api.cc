@@ -186,6 +186,42 @@ void HttpApi::Handle(const HttpRequest& request, Responder respond) {
   if (!Dispatch(request, response, &endpoint, finish)) finish(std::move(response), endpoint);
 }
 
+auth::RouteClass ClassifyRoute(std::string_view method, const std::vector<std::string>& seg) {
+  using C = auth::RouteClass;
+  const size_t n = seg.size();
+  if (n == 0) return C::kOther;
+  if (n == 1 && seg[0] == "metrics") return C::kMetrics;
+  if (n == 1 && seg[0] == "dashboard") return C::kMonitor;
+  if (seg[0] == "v2") {
+    if (n == 1) return C::kMetadata;
+    if (n == 3 && seg[1] == "health" && (seg[2] == "live" || seg[2] == "ready")) return C::kHealth;
+    if (n == 2 && seg[1] == "audit") return C::kMonitor;
+    if (seg[1] == "repository") {
+      if (n == 5 && seg[2] == "models" && (seg[4] == "load" || seg[4] == "unload")) {
+        return C::kManagement;
+      }
+      return C::kMonitor;  // the index
+    }
+    if (seg[1] == "models" && n >= 3) {
+      if (n == 3 && seg[2] == "stats") return C::kMonitor;
+      if (n >= 4 && seg[3] == "rollout") {
+        return method == "GET" || method == "HEAD" ? C::kMonitor : C::kManagement;
+      }
+      const std::string& last = seg[n - 1];
+      if (n >= 4 && last == "infer") return C::kInfer;
+      if (n == 4 && last == "feedback") return C::kFeedback;
+      if (n >= 4 && (last == "monitor" || last == "stats")) return C::kMonitor;
+      if (n == 4 && last == "versions") return C::kMonitor;
+      return C::kMetadata;  // metadata, ready, config
+    }
+    return C::kOther;
+  }
+  if (seg[0] == "v1" && n >= 3 && seg[1] == "models") {
+    return seg[n - 1].ends_with(":predict") ? C::kInfer : C::kMetadata;
+  }
+  return C::kOther;
+}
+
 bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** endpoint,
                        Finish& finish) {
   std::vector<std::string> seg;
@@ -193,6 +229,28 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
     SetError(res, 400, "malformed request path '" + std::string(req.target.substr(0, 200)) + "'");
     return false;
   }
+  // Who is calling, and may they? (Health routes: always.)
+  static const auth::Authorizer kNoCredentials{auth::AuthOptions{}};
+  const auth::Authorizer& authorizer =
+      options_.authorizer != nullptr ? *options_.authorizer : kNoCredentials;
+  const auth::Decision decision =
+      authorizer.Check(ClassifyRoute(req.method, seg), req.header("authorization"),
+                       req.header("x-api-key"), req.from_loopback, req.peer);
+  if (decision.status != 0) {
+    *endpoint = decision.status == 429 ? "rate_limited" : "unauthorized";
+    SetError(res, decision.status, decision.message);
+    if (!decision.www_authenticate.empty()) {
+      res.headers.emplace_back("WWW-Authenticate", decision.www_authenticate);
+    }
+    if (decision.retry_after_s > 0) {
+      res.headers.emplace_back("Retry-After", std::to_string(decision.retry_after_s));
+    }
+    return false;
+  }
+  // The audit trail's "who": the principal and its address.
+  const std::string who = decision.principal == "anonymous"
+                              ? std::string(req.peer)
+                              : decision.principal + "@" + std::string(req.peer);
   auto& models = *options_.models;
   // Checks the method; on mismatch answers 405 with Allow and returns false.
   auto method_is = [&](std::string_view want) {
@@ -266,18 +324,11 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
         (seg[4] == "load" || seg[4] == "unload")) {
       *endpoint = seg[4] == "load" ? "v2_repository_load" : "v2_repository_unload";
       if (!method_is("POST")) return false;
-      // Management: until credentials exist, only clients on this machine may use it.
-      if (!req.from_loopback) {
-        return SetError(res, 403,
-                        "model management answers only clients on loopback (no credentials are "
-                        "configured)");
-      }
       Status st = seg[4] == "load" ? models.Load(seg[3]) : models.Unload(seg[3]);
       if (!st.ok()) return SetError(res, st);
       if (options_.store != nullptr) {
         const int64_t now = options_.clock->WallNanos() / 1000000;
-        if (Status a = options_.store->Audit({now, std::string(req.peer), seg[4], seg[3], ""});
-            !a.ok()) {
+        if (Status a = options_.store->Audit({now, who, seg[4], seg[3], ""}); !a.ok()) {
           LOG_WARN("audit trail: {}", a.message());
         }
       }
@@ -348,16 +399,10 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
       }
       *endpoint = n == 4 ? "v2_rollout_set" : "v2_rollout_change";
       if (!method_is("POST")) return false;
-      if (!req.from_loopback) {
-        return SetError(res, 403,
-                        "rollout changes answer only clients on loopback (no credentials are "
-                        "configured)");
-      }
       const nlohmann::json body = req.body.empty()
                                       ? nlohmann::json::object()
                                       : nlohmann::json::parse(req.body, nullptr, false);
       if (!body.is_object()) return SetError(res, 400, "the request body must be a JSON object");
-      const std::string who(req.peer);
       auto version_field = [&](const char* key) -> StatusOr<std::optional<int64_t>> {
         if (!body.contains(key)) return std::optional<int64_t>();
         if (!body[key].is_number_integer() || body[key].get<int64_t>() < 1) {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "api/http/http_server.h"
+#include "auth/authorizer.h"
 #include "inference/inference_service.h"
 #include "lifecycle/model_manager.h"
 #include "monitoring/metrics.h"
@@ -25,12 +26,18 @@ struct HttpApiOptions {
   // not owned; null: no feedback and monitor routes
   monitoring::MonitorRegistry* monitors = nullptr;
   const base::Clock* clock = &base::Clock::Real();
+  // Who may call which route (auth/authorizer.h); not owned. Null: every route is open except
+  // management, which answers loopback clients only (an Authorizer without credentials).
+  const auth::Authorizer* authorizer = nullptr;
   // Ready only when every model has a ready version (Triton's --strict-readiness); when false,
   // ready as soon as the server is up.
   bool strict_readiness = true;
   std::string server_name = "inferd";
   std::string server_version = "0.1.0";
 };
+
+// The class of a route (its path split at '/'), which decides the scope it needs.
+auth::RouteClass ClassifyRoute(std::string_view method, const std::vector<std::string>& segments);
 
 class HttpApi {
  public:
