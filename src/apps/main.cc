@@ -459,6 +459,7 @@ int main(int argc, char** argv) {
   bench->add_flag("--grpc", bench_grpc,
                   "Use the gRPC protocol (url: host:port of --grpc-port); --binary sends "
                   "raw_input_contents instead of typed contents");
+  bench->add_option("--token", cli_token, "API key or JWT (default: $INFERD_TOKEN)");
   bench->add_flag("--binary", bopts.binary,
                   "Tensors as binary data after a JSON header (Triton's extension)");
 
@@ -633,6 +634,7 @@ int main(int argc, char** argv) {
   }
   if (bench->parsed()) {
     if (bench_grpc) bopts.transport = inferd::server::MakeGrpcBenchTransport;
+    bopts.token = cli_token;
     if (bench_version_option->count() > 0) bopts.version = bench_version;
     bopts.concurrency.clear();
     std::stringstream levels(bench_concurrency);

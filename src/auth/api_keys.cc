@@ -15,8 +15,21 @@ namespace inferd::auth {
 using base::InvalidArgument;
 
 bool ConstantTimeEqual(const uint8_t* a, const uint8_t* b, size_t n) {
-  volatile uint8_t diff = 0;
-  for (size_t i = 0; i < n; ++i) diff = diff | static_cast<uint8_t>(a[i] ^ b[i]);
+  // Every word is looked at: the differences are OR-ed together, and the empty asm makes the
+  // accumulator opaque to the compiler, so that it cannot stop at the first difference.
+  uint64_t diff = 0;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x, y;
+    std::memcpy(&x, a + i, 8);
+    std::memcpy(&y, b + i, 8);
+    diff |= x ^ y;
+    asm volatile("" : "+r"(diff));
+  }
+  for (; i < n; ++i) {
+    diff |= static_cast<uint64_t>(a[i] ^ b[i]);
+    asm volatile("" : "+r"(diff));
+  }
   return diff == 0;
 }
 

@@ -111,7 +111,11 @@ Decision Authorizer::Check(RouteClass c, std::optional<std::string_view> authori
                            std::optional<std::string_view> api_key, bool from_loopback,
                            std::string_view peer) const {
   if (c == RouteClass::kHealth) return {};
-  const std::string anonymous_key = "anonymous@" + std::string(peer);
+  // Anonymous callers are limited per address (the key is built only when a limit is set).
+  const auto anonymous = [&] {
+    if (!options_.default_rate) return Decision{};
+    return RateLimit({}, std::nullopt, "anonymous@" + std::string(peer));
+  };
   if (!configured()) {
     if (c == RouteClass::kManagement && !from_loopback) {
       Decision d;
@@ -120,7 +124,7 @@ Decision Authorizer::Check(RouteClass c, std::optional<std::string_view> authori
           "model management answers only clients on loopback (no credentials are configured)";
       return d;
     }
-    return RateLimit({}, std::nullopt, anonymous_key);
+    return anonymous();
   }
   // The class's scope; an open class (none) takes anyone, except that management stays on
   // loopback without credentials.
@@ -135,7 +139,7 @@ Decision Authorizer::Check(RouteClass c, std::optional<std::string_view> authori
     const size_t sp = a.find(' ');
     const std::string_view scheme = a.substr(0, sp);
     if (!IEquals(scheme, "Bearer") || sp == std::string_view::npos) {
-      if (open) return RateLimit({}, std::nullopt, anonymous_key);
+      if (open) return anonymous();
       return Unauthorized("unsupported Authorization scheme '" + std::string(scheme.substr(0, 20)) +
                           "': send 'Bearer <token or API key>' or X-API-Key");
     }
@@ -143,7 +147,7 @@ Decision Authorizer::Check(RouteClass c, std::optional<std::string_view> authori
     bearer = true;
   }
   if (!credential || credential->empty()) {
-    if (open) return RateLimit({}, std::nullopt, anonymous_key);
+    if (open) return anonymous();
     return Unauthorized(
         "this route needs credentials: an API key (X-API-Key or Authorization: Bearer) or a "
         "JWT bearer token");

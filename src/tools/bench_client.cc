@@ -226,7 +226,10 @@ class HttpTransport final : public BenchTransport {
         o_(o),
         target_(ModelPath(o) + "/infer"),
         body_(std::move(body)),
-        headers_(std::move(headers)) {}
+        headers_(std::move(headers)),
+        auth_(o.token.empty() ? "" : "Authorization: Bearer " + o.token + "\r\n") {
+    headers_ += auth_;
+  }
 
   std::unique_ptr<BenchConnection> Connect() override {
     return std::make_unique<HttpConnection>(*this);
@@ -239,7 +242,7 @@ class HttpTransport final : public BenchTransport {
     Connection c(t_.addr, t_.host);
     int status = 0;
     std::string body;
-    if (!c.ok() || !c.Exchange("GET", ModelPath(o_) + "/stats", "", &status, &body) ||
+    if (!c.ok() || !c.Exchange("GET", ModelPath(o_) + "/stats", "", &status, &body, auth_) ||
         status != 200) {
       return s;
     }
@@ -286,7 +289,7 @@ class HttpTransport final : public BenchTransport {
 
   Target t_;
   BenchOptions o_;
-  std::string target_, body_, headers_;
+  std::string target_, body_, headers_, auth_;
 };
 
 double Percentile(const std::vector<double>& sorted, double p) {
@@ -548,7 +551,8 @@ StatusOr<std::unique_ptr<BenchTransport>> MakeHttpTransport(const BenchOptions& 
   if (!c.ok()) return base::Unavailable("cannot connect to " + o.url);
   int status = 0;
   std::string metadata;
-  if (!c.Exchange("GET", ModelPath(o), "", &status, &metadata)) {
+  const std::string auth = o.token.empty() ? "" : "Authorization: Bearer " + o.token + "\r\n";
+  if (!c.Exchange("GET", ModelPath(o), "", &status, &metadata, auth)) {
     return base::Unavailable("no answer from " + o.url);
   }
   if (status == 404) return base::NotFound("the server has no model '" + o.model + "'");

@@ -30,6 +30,8 @@ struct BenchOptions {
   int64_t batch = 1;    // rows per request
   // Tensors as binary data after a JSON header (Triton's binary tensor extension), both ways.
   bool binary = false;
+  // Sent as `Authorization: Bearer ...` when not empty (an API key or a JWT). HTTP only.
+  std::string token;
   // Makes the transport for these options (it fetches the model's metadata and prepares the
   // request); empty: HTTP. `inferd bench --grpc` sets it to the gRPC module's.
   std::function<base::StatusOr<std::unique_ptr<BenchTransport>>(const BenchOptions&)> transport;

@@ -473,6 +473,58 @@ TEST(GrpcTest, SchemaColumnsAsBytes) {
       << st.error_message();
 }
 
+TEST(GrpcTest, CredentialsAndScopesAsOverHttp) {
+  TempDir repo, dir;
+  AddModel(repo.path(), "m", 1, "binary_logistic");
+  const auto keys = dir.path() / "keys.txt";
+  auto make_key = [&](const std::string& name, const std::string& scopes) {
+    auto r = RunInferd(
+        {"auth", "new-key", "--name", name, "--scopes", scopes, "--keys-file", keys.string()});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.out.substr(0, r.out.find('\n'));
+  };
+  const std::string infer = make_key("app", "infer"), admin = make_key("ops", "admin");
+  auto server =
+      ServerProcess::Start(repo.path(), {"--grpc-port", "0", "--api-keys", keys.string(),
+                                         "--model-control-mode", "explicit", "--load-model", "m"});
+  ASSERT_NE(server, nullptr);
+  Client c(server->port("gRPC"));
+  const auto rows = ReadCsv(FixtureDir("binary_logistic") / "input.csv", true);
+  auto infer_with = [&](const std::string& key, const std::string& header) {
+    ::grpc::ClientContext ctx;
+    if (!key.empty()) ctx.AddMetadata(header, header == "authorization" ? "Bearer " + key : key);
+    pb::ModelInferResponse resp;
+    return c.stub().ModelInfer(&ctx, Request("m", {rows[0]}), &resp);
+  };
+  auto st = infer_with("", "");
+  EXPECT_EQ(st.error_code(), ::grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_NE(st.error_message().find("this route needs credentials"), std::string::npos);
+  EXPECT_EQ(infer_with("ik_wrong", "x-api-key").error_code(), ::grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_TRUE(infer_with(infer, "authorization").ok());
+  EXPECT_TRUE(infer_with(infer, "x-api-key").ok());
+  EXPECT_TRUE(infer_with(admin, "x-api-key").ok());
+  auto load_with = [&](const std::string& key) {
+    ::grpc::ClientContext ctx;
+    ctx.AddMetadata("x-api-key", key);
+    pb::RepositoryModelLoadRequest req;
+    req.set_model_name("m");
+    pb::RepositoryModelLoadResponse resp;
+    return c.stub().RepositoryModelLoad(&ctx, req, &resp);
+  };
+  st = load_with(infer);
+  EXPECT_EQ(st.error_code(), ::grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(st.error_message(),
+            "'key:app' lacks the scope 'admin' this route needs (it has: infer)");
+  EXPECT_TRUE(load_with(admin).ok());
+  // Health stays open.
+  EXPECT_EQ(c.Health(""), health::HealthCheckResponse::SERVING);
+  pb::ServerLiveResponse live;
+  EXPECT_TRUE(c.Call(&Stub::ServerLive, pb::ServerLiveRequest(), &live).ok());
+  pb::ServerMetadataResponse meta;
+  EXPECT_EQ(c.Call(&Stub::ServerMetadata, pb::ServerMetadataRequest(), &meta).error_code(),
+            ::grpc::StatusCode::UNAUTHENTICATED);
+}
+
 TEST(GrpcTest, ClassificationWithLabels) {
   TempDir repo;
   AddModel(repo.path(), "iris", 1, "multi_softprob");

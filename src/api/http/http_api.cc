@@ -247,10 +247,11 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
     }
     return false;
   }
-  // The audit trail's "who": the principal and its address.
-  const std::string who = decision.principal == "anonymous"
-                              ? std::string(req.peer)
-                              : decision.principal + "@" + std::string(req.peer);
+  // The audit trail's "who": the principal and its address (made only where audited).
+  const auto who = [&] {
+    return decision.principal == "anonymous" ? std::string(req.peer)
+                                             : decision.principal + "@" + std::string(req.peer);
+  };
   auto& models = *options_.models;
   // Checks the method; on mismatch answers 405 with Allow and returns false.
   auto method_is = [&](std::string_view want) {
@@ -328,7 +329,7 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
       if (!st.ok()) return SetError(res, st);
       if (options_.store != nullptr) {
         const int64_t now = options_.clock->WallNanos() / 1000000;
-        if (Status a = options_.store->Audit({now, who, seg[4], seg[3], ""}); !a.ok()) {
+        if (Status a = options_.store->Audit({now, who(), seg[4], seg[3], ""}); !a.ok()) {
           LOG_WARN("audit trail: {}", a.message());
         }
       }
@@ -413,9 +414,9 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
       StatusOr<std::string> out = base::Internal("no rollout action");
       if (n == 5 && seg[4] == "promote") {
         auto v = version_field("version");
-        out = v.ok() ? rc.Promote(name, *v, who) : StatusOr<std::string>(v.status());
+        out = v.ok() ? rc.Promote(name, *v, who()) : StatusOr<std::string>(v.status());
       } else if (n == 5 && seg[4] == "rollback") {
-        out = rc.Rollback(name, who);
+        out = rc.Rollback(name, who());
       } else if (n == 5 && seg[4] == "shadow") {
         auto v = version_field("version");
         if (!v.ok()) return SetError(res, v.status());
@@ -429,7 +430,7 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
         if (body.contains("tolerance") && !body["tolerance"].is_number()) {
           return SetError(res, 400, "'tolerance' must be a number >= 0");
         }
-        out = rc.SetShadow(name, v->value_or(0), percent, body.value("tolerance", 1e-6), who);
+        out = rc.SetShadow(name, v->value_or(0), percent, body.value("tolerance", 1e-6), who());
       } else if (n == 5) {
         return SetError(res, 404, "no rollout action '" + seg[4] + "' (promote, rollback, shadow)");
       } else if (body.contains("canary")) {
@@ -438,10 +439,10 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
         if (!body.contains("weight") || !body["weight"].is_number_integer()) {
           return SetError(res, 400, "'weight' (0-100) must go with 'canary'");
         }
-        out = rc.SetCanary(name, **v, body["weight"].get<int64_t>(), who);
+        out = rc.SetCanary(name, **v, body["weight"].get<int64_t>(), who());
       } else {
         auto policy = rollout::PolicyFromJson(req.body);
-        out = policy.ok() ? rc.Set(name, std::move(policy).value(), who)
+        out = policy.ok() ? rc.Set(name, std::move(policy).value(), who())
                           : StatusOr<std::string>(policy.status());
       }
       if (!out.ok()) return SetError(res, out.status());

@@ -1,0 +1,306 @@
+// End-to-end: authentication and authorization on the real server. Keys come from
+// `inferd auth new-key`; JWTs are signed here (HS256 with the server's secret file, RS256 with a
+// key the `openssl` CLI made). Every route is called with no credentials, a bad key, an expired
+// JWT, a credential of the wrong scope and one of the right scope, and answers as the table says;
+// gRPC follows the same rules; rate limits answer 429 with Retry-After; the audit trail names the
+// principal; and no credential reaches the log.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "auth/base64url.h"
+#include "auth/jwt.h"
+#include "e2e/test_support.h"
+
+namespace inferd::testing {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+
+const std::string kSecret = "e2e-hs256-secret-of-at-least-32-bytes!!";
+
+std::string Jwt(const json& claims, const std::string& secret = kSecret) {
+  const std::string signed_part = auth::Base64UrlEncode(R"({"alg":"HS256","typ":"JWT"})") + "." +
+                                  auth::Base64UrlEncode(claims.dump());
+  const auto mac = auth::HmacSha256(secret, signed_part);
+  return signed_part + "." +
+         auth::Base64UrlEncode(
+             std::string_view(reinterpret_cast<const char*>(mac.data()), mac.size()));
+}
+
+int64_t Now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A key made by `inferd auth new-key`, appended to `file`.
+std::string NewKey(const fs::path& file, const std::string& name, const std::string& scopes) {
+  auto r = RunInferd(
+      {"auth", "new-key", "--name", name, "--scopes", scopes, "--keys-file", file.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::string key = r.out;
+  while (!key.empty() && key.back() == '\n') key.pop_back();
+  EXPECT_EQ(key.rfind("ik_", 0), 0u) << key;
+  return key;
+}
+
+class AuthTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    AddModel(repo_.path(), "m", 1, "binary_logistic");
+    WriteFile(repo_.path() / "m" / "config.yaml", "monitoring: true\n");
+    keys_ = dir_.path() / "keys.txt";
+    infer_key_ = NewKey(keys_, "app", "infer");
+    monitor_key_ = NewKey(keys_, "prometheus", "monitor");
+    both_key_ = NewKey(keys_, "analyst", "infer,monitor");
+    admin_key_ = NewKey(keys_, "ops", "admin");
+    WriteFile(dir_.path() / "secret", kSecret + "\n");
+    server_ = ServerProcess::Start(
+        repo_.path(),
+        {"--api-keys", keys_.string(), "--jwt-secret-file", (dir_.path() / "secret").string(),
+         "--jwt-issuer", "https://id.test", "--state", (dir_.path() / "state").string(),
+         "--log-level", "debug", "--model-control-mode", "explicit", "--load-model", "m"});
+    ASSERT_NE(server_, nullptr);
+    row_ = ReadCsv(FixtureDir("binary_logistic") / "input.csv", true).at(0);
+  }
+
+  HttpResult Call(const std::string& method, const std::string& path, const std::string& body,
+                  const std::vector<std::pair<std::string, std::string>>& headers) {
+    HttpConnection c(server_->port());
+    return c.Request(method, path, body, headers);
+  }
+
+  TempDir repo_, dir_;
+  fs::path keys_;
+  std::string infer_key_, monitor_key_, both_key_, admin_key_;
+  std::unique_ptr<ServerProcess> server_;
+  std::vector<double> row_;
+};
+
+TEST_F(AuthTest, EveryRouteTimesEveryCredential) {
+  enum Class { kHealth, kInfer, kMonitor, kAdmin };
+  struct Route {
+    std::string method, path, body;
+    Class cls;
+    int ok_status;  // with the right scope
+  };
+  const std::string infer = V2Request({row_});
+  const std::vector<Route> routes = {
+      {"GET", "/v2/health/live", "", kHealth, 200},
+      {"GET", "/v2/health/ready", "", kHealth, 200},
+      {"GET", "/v2", "", kInfer, 200},
+      {"GET", "/v2/models/m", "", kInfer, 200},
+      {"GET", "/v2/models/m/ready", "", kInfer, 200},
+      {"GET", "/v2/models/m/config", "", kInfer, 200},
+      {"GET", "/v2/models/m/versions/1", "", kInfer, 200},
+      {"GET", "/v1/models/m", "", kInfer, 200},
+      {"POST", "/v2/models/m/infer", infer, kInfer, 200},
+      {"POST", "/v2/models/m/versions/1/infer", infer, kInfer, 200},
+      {"POST", "/v1/models/m:predict", json{{"instances", {row_}}}.dump(), kInfer, 200},
+      {"POST", "/v2/models/m/feedback", R"({"id":"nobody","label":1})", kInfer, 404},
+      {"GET", "/metrics", "", kMonitor, 200},
+      {"GET", "/dashboard", "", kMonitor, 200},
+      {"GET", "/v2/models/m/monitor", "", kMonitor, 200},
+      {"GET", "/v2/models/stats", "", kMonitor, 200},
+      {"GET", "/v2/models/m/stats", "", kMonitor, 200},
+      {"GET", "/v2/models/m/versions", "", kMonitor, 200},
+      {"GET", "/v2/models/m/rollout", "", kMonitor, 200},
+      {"GET", "/v2/audit", "", kMonitor, 200},
+      {"POST", "/v2/repository/index", "{}", kMonitor, 200},
+      {"POST", "/v2/repository/models/m/load", "", kAdmin, 200},
+      {"POST", "/v2/models/m/rollout", R"({"labels":{"stable":1},"weights":{"stable":100}})",
+       kAdmin, 200},
+      {"POST", "/v2/models/m/rollout/promote", R"({"version":1})", kAdmin, 200},
+  };
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+  auto bearer = [](const std::string& t) { return Headers{{"Authorization", "Bearer " + t}}; };
+  const std::string expired = Jwt({{"sub", "late"},
+                                   {"iss", "https://id.test"},
+                                   {"scope", "infer monitor admin"},
+                                   {"exp", Now() - 3600}});
+  auto wrong_for = [&](Class c) -> Headers {
+    switch (c) {
+      case kInfer:
+        return {{"X-API-Key", monitor_key_}};
+      case kMonitor:
+        return bearer(infer_key_);
+      default:
+        return bearer(both_key_);
+    }
+  };
+  auto right_for = [&](Class c, bool jwt) -> Headers {
+    if (jwt) {
+      const char* scope = c == kInfer ? "infer" : c == kMonitor ? "monitor" : "admin";
+      return bearer(Jwt({{"sub", "svc"}, {"iss", "https://id.test"}, {"scope", scope}}));
+    }
+    switch (c) {
+      case kInfer:
+        return bearer(infer_key_);
+      case kMonitor:
+        return {{"X-API-Key", monitor_key_}};
+      default:
+        return bearer(admin_key_);
+    }
+  };
+  int checked = 0;
+  for (const auto& r : routes) {
+    SCOPED_TRACE(r.method + " " + r.path);
+    auto expect = [&](const Headers& h, int status, const std::string& what) {
+      auto res = Call(r.method, r.path, r.body, h);
+      EXPECT_EQ(res.status, status) << what << ": " << res.body;
+      if (status == 401) {
+        EXPECT_THAT(res.Header("www-authenticate"), HasSubstr("Bearer realm=\"inferd\"")) << what;
+      }
+      if (status == 403) {
+        EXPECT_THAT(res.Header("www-authenticate"), HasSubstr("error=\"insufficient_scope\""))
+            << what;
+        EXPECT_THAT(res.body, HasSubstr("lacks the scope")) << what;
+      }
+      ++checked;
+    };
+    if (r.cls == kHealth) {
+      for (const auto& h : {Headers{}, bearer("ik_bad"), bearer(expired)}) expect(h, 200, "any");
+      continue;
+    }
+    expect({}, 401, "no credentials");
+    expect(bearer("ik_not-a-key-at-all-0000000000000000"), 401, "bad key");
+    expect({{"X-API-Key", "wrong"}}, 401, "bad X-API-Key");
+    expect(bearer(expired), 401, "expired JWT");
+    expect(wrong_for(r.cls), 403, "wrong scope");
+    expect(right_for(r.cls, false), r.ok_status, "right scope (key)");
+    expect(right_for(r.cls, true), r.ok_status, "right scope (JWT)");
+    if (r.cls != kAdmin) expect(bearer(admin_key_), r.ok_status, "admin grants all");
+  }
+  EXPECT_GE(checked, 150);
+  // The reasons are specific.
+  auto res = Call("POST", "/v2/models/m/infer", infer, bearer(expired));
+  EXPECT_THAT(res.body, HasSubstr("the token has expired"));
+  EXPECT_THAT(res.Header("www-authenticate"), HasSubstr("error=\"invalid_token\""));
+  res = Call("POST", "/v2/models/m/infer", infer,
+             bearer(Jwt({{"sub", "x"}, {"iss", "https://evil.test"}, {"scope", "infer"}})));
+  EXPECT_EQ(res.status, 401);
+  EXPECT_THAT(res.body, HasSubstr("issuer is not accepted"));
+  res = Call("POST", "/v2/models/m/infer", infer,
+             bearer(Jwt({{"sub", "x"}, {"iss", "https://id.test"}}, std::string(40, 'z'))));
+  EXPECT_THAT(res.body, HasSubstr("signature does not verify"));
+  res = Call("POST", "/v2/models/m/infer", infer, {{"Authorization", "Basic dXNlcjpwdw=="}});
+  EXPECT_EQ(res.status, 401);
+  EXPECT_THAT(res.body, HasSubstr("unsupported Authorization scheme 'Basic'"));
+}
+
+TEST_F(AuthTest, AuditNamesThePrincipalAndTheLogHoldsNoSecret) {
+  const std::string token =
+      Jwt({{"sub", "release-bot"}, {"iss", "https://id.test"}, {"scope", "admin"}});
+  auto r = Call("POST", "/v2/models/m/rollout/promote", R"({"version":1})",
+                {{"Authorization", "Bearer " + token}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  // The CLI with --token.
+  auto cli =
+      RunInferd({"rollout", "rollback", "m", "--server",
+                 "http://127.0.0.1:" + std::to_string(server_->port()), "--token", admin_key_});
+  EXPECT_NE(cli.exit_code, 0);  // nothing to roll back to, but authenticated:
+  EXPECT_THAT(cli.err, ::testing::Not(HasSubstr("401")));
+  auto no_token =
+      RunInferd({"audit", "--server", "http://127.0.0.1:" + std::to_string(server_->port())});
+  EXPECT_EQ(no_token.exit_code, 1);
+  EXPECT_THAT(no_token.err, HasSubstr("401"));
+  auto audit = Call("GET", "/v2/audit?model=m", "", {{"X-API-Key", monitor_key_}});
+  ASSERT_EQ(audit.status, 200);
+  EXPECT_THAT(audit.body, HasSubstr("jwt:release-bot@127.0.0.1"));
+  // Bad and good credentials of every kind went by; none is in the log.
+  for (const auto& k : {infer_key_, monitor_key_, both_key_, admin_key_, token}) {
+    Call("GET", "/v2/models/m", "", {{"Authorization", "Bearer " + k + "x"}});
+    Call("GET", "/v2/models/m", "", {{"X-API-Key", k}});
+  }
+  Call("GET", "/v2/models/m", "", {{"Authorization", "Bearer " + infer_key_ + "\x01"}});
+  HttpConnection c(server_->port());
+  c.SendRaw("GET /v2/models/m HTTP/1.1\r\nAuthorization: Bearer " + admin_key_ +
+            "\r\nBroken header\r\n\r\n");
+  const std::string log = server_->Log();
+  EXPECT_THAT(log, HasSubstr("authentication: API keys and JWT"));
+  for (const auto& k : {infer_key_, monitor_key_, both_key_, admin_key_, token, kSecret}) {
+    EXPECT_EQ(log.find(k), std::string::npos) << "a secret in the log";
+    EXPECT_EQ(log.find(k.substr(3, 20)), std::string::npos) << "part of a secret in the log";
+  }
+}
+
+TEST(AuthStartTest, RequiredNeedsCredentialsAndFilesAreChecked) {
+  TempDir repo, dir;
+  AddModel(repo.path(), "m", 1, "binary_logistic");
+  auto r = RunInferd({"serve", "--model-repository", repo.path().string(), "--http-port", "0",
+                      "--auth", "required"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("--auth required: no credentials are configured"));
+  WriteFile(dir.path() / "keys.txt", "ops ik_plaintext_key admin\n");
+  r = RunInferd({"serve", "--model-repository", repo.path().string(), "--http-port", "0",
+                 "--api-keys", (dir.path() / "keys.txt").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("keys file line 1"));
+  EXPECT_THAT(r.err, HasSubstr("not a SHA-256 in hex"));
+  WriteFile(dir.path() / "short", "too short\n");
+  r = RunInferd({"serve", "--model-repository", repo.path().string(), "--http-port", "0",
+                 "--jwt-secret-file", (dir.path() / "short").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("at least 32 bytes"));
+  r = RunInferd({"serve", "--model-repository", repo.path().string(), "--http-port", "0",
+                 "--route-scope", "infer=root"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("is not CLASS=SCOPE"));
+  // Without credentials, bound beyond loopback: a warning, and management stays on loopback.
+  auto server = ServerProcess::Start(
+      repo.path(), {"--host", "0.0.0.0", "--model-control-mode", "explicit", "--load-model", "m"});
+  ASSERT_NE(server, nullptr);
+  EXPECT_THAT(server->Log(), HasSubstr("no credentials are configured and the server listens on "
+                                       "0.0.0.0"));
+  EXPECT_EQ(Http(server->port(), "POST", "/v2/repository/models/m/load").status, 200);
+  if (const std::string addr = NonLoopbackAddress(); !addr.empty()) {
+    HttpConnection c(server->port(), addr);
+    EXPECT_EQ(c.Request("POST", "/v2/repository/models/m/load").status, 403);
+    EXPECT_EQ(c.Request("GET", "/v2/models/m").status, 200);
+  }
+}
+
+TEST(AuthRateTest, RateLimitsPerPrincipalWithRetryAfter) {
+  TempDir repo, dir;
+  AddModel(repo.path(), "m", 1, "binary_logistic");
+  const auto keys = dir.path() / "keys.txt";
+  const std::string a = NewKey(keys, "a", "infer"), b = NewKey(keys, "b", "infer");
+  // b has its own, higher limit.
+  WriteFile(keys, ReadFile(keys) + "");
+  {
+    std::string text = ReadFile(keys);
+    const size_t at = text.find("\nb ");
+    const size_t eol = text.find('\n', at + 1);
+    text.insert(eol, " rps=1000 burst=1000");
+    WriteFile(keys, text);
+  }
+  auto server = ServerProcess::Start(repo.path(), {"--api-keys", keys.string(), "--rate-limit",
+                                                   "2:3", "--route-scope", "metrics=none"});
+  ASSERT_NE(server, nullptr);
+  HttpConnection c(server->port());
+  const std::vector<std::pair<std::string, std::string>> ha = {{"X-API-Key", a}},
+                                                         hb = {{"X-API-Key", b}};
+  int ok = 0, limited = 0;
+  HttpResult last;
+  for (int i = 0; i < 10; ++i) {
+    auto r = c.Request("GET", "/v2/models/m", "", ha);
+    if (r.status == 200) ++ok;
+    if (r.status == 429) ++limited, last = r;
+  }
+  EXPECT_LE(ok, 4);  // the burst of 3 (and at most one refill)
+  EXPECT_GE(limited, 6);
+  EXPECT_EQ(last.Header("retry-after"), "1");
+  EXPECT_THAT(last.body, HasSubstr("rate limit of 2 requests/s exceeded for key:a"));
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(c.Request("GET", "/v2/models/m", "", hb).status, 200);
+  // Health is never limited; an opened class (metrics=none) needs no credentials.
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(c.Request("GET", "/v2/health/ready").status, 200);
+  EXPECT_EQ(c.Request("GET", "/metrics").status, 200);
+  EXPECT_EQ(c.Request("GET", "/v2/models/m").status, 401);
+}
+
+}  // namespace
+}  // namespace inferd::testing
