@@ -4,11 +4,12 @@
 #
 #   scripts/install-deps.sh [GROUP...]     groups: build test bench fixtures tsa (default: build)
 #
-#   build     compiler, cmake and the libraries the server links
+#   build     compiler, cmake and the libraries the server links (OpenSSL: TLS, JWT RS256)
 #   test      GoogleTest, libxgboost (reference results), Prometheus and promtool (metrics), curl,
-#             chromium (the dashboard and drift reports in a real browser)
+#             chromium (the dashboard and drift reports in a real browser), openssl (test
+#             certificates)
 #   bench     libxgboost and node (ONNX Runtime from npm): the engines' peers; wrk (HTTP load),
-#             nginx-light (the HTTP path's peer), time (peak memory of runs)
+#             nginx-light (the HTTP path's peer), time (peak memory of runs), openssl (certificates)
 #   fixtures  python3-xgboost, python3-sklearn, python3-scipy, python3-torch, python3-onnx and
 #             node/npm (ONNX Runtime from npm gives reference outputs), to regenerate the committed
 #             test fixtures
@@ -16,9 +17,9 @@
 set -euo pipefail
 
 declare -A groups=(
-  [build]="g++ make cmake pkg-config ccache libboost-dev libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libonnx-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc libdnnl-dev ocl-icd-opencl-dev libsqlite3-dev"
-  [test]="libgtest-dev libgmock-dev libxgboost-dev prometheus curl chromium"
-  [bench]="libxgboost-dev wrk nginx-light time nodejs npm python3"
+  [build]="g++ make cmake pkg-config ccache libboost-dev libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libonnx-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc libdnnl-dev ocl-icd-opencl-dev libsqlite3-dev libssl-dev"
+  [test]="libgtest-dev libgmock-dev libxgboost-dev prometheus curl chromium openssl"
+  [bench]="libxgboost-dev wrk nginx-light time nodejs npm python3 openssl"
   [fixtures]="python3 python3-xgboost python3-sklearn python3-scipy python3-torch python3-onnx python3-numpy nodejs npm"
   [tsa]="clang"
 )

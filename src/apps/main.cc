@@ -30,6 +30,7 @@ int Serve(const inferd::server::ServerOptions& options) {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -48,11 +49,23 @@ int Serve(const inferd::server::ServerOptions& options) {
     std::printf("inferd: metrics listening on %s:%u\n", options.host.c_str(),
                 static_cast<unsigned>(*port));
   }
+  if (!options.tls_cert_file.empty()) {
+    std::printf("inferd: TLS on%s (HTTPS%s)\n",
+                options.tls_client_ca_file.empty() ? "" : ", mutual",
+                (*server)->grpc_port() ? " and gRPC" : "");
+  }
   std::printf("inferd: HTTP listening on %s:%u\n", options.host.c_str(),
               static_cast<unsigned>((*server)->http_port()));
   std::fflush(stdout);
   int sig = 0;
-  sigwait(&set, &sig);
+  // SIGHUP: re-read the TLS certificate and key (rotated certificates); the stop signals end it.
+  while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
+    if (auto st = (*server)->ReloadTls(); !st.ok()) {
+      LOG_ERROR("SIGHUP: TLS files not reloaded, the old ones stay in use: {}", st.message());
+    } else {
+      LOG_INFO("SIGHUP: TLS certificate and key reloaded");
+    }
+  }
   // Kubernetes semantics: not ready at once, serving on for the grace period (load balancers
   // notice), then no new connections and the requests in flight finish. A second signal
   // skips the grace period.
@@ -273,6 +286,16 @@ int main(int argc, char** argv) {
   serve->add_option("--route-scope", route_scopes,
                     "CLASS=SCOPE: the scope a route class needs (classes: metadata, infer, "
                     "feedback, metrics, monitor, management; scopes: infer, monitor, admin, none)");
+  serve->add_option("--tls-cert", opts.tls_cert_file,
+                    "PEM certificate chain: serve HTTPS (and gRPC over TLS); SIGHUP re-reads it");
+  serve->add_option("--tls-key", opts.tls_key_file, "PEM private key of --tls-cert");
+  serve->add_option("--tls-client-ca", opts.tls_client_ca_file,
+                    "PEM CA: mutual TLS, clients must show a certificate it signed");
+  serve
+      ->add_option("--tls-refresh-secs", opts.tls_refresh_s,
+                   "How often gRPC looks for replaced TLS files (HTTP re-reads them on SIGHUP)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   std::string rate_limit;
   serve->add_option("--rate-limit", rate_limit,
                     "RPS[:BURST]: requests per second per principal (per client address without "
@@ -460,6 +483,8 @@ int main(int argc, char** argv) {
                   "Use the gRPC protocol (url: host:port of --grpc-port); --binary sends "
                   "raw_input_contents instead of typed contents");
   bench->add_option("--token", cli_token, "API key or JWT (default: $INFERD_TOKEN)");
+  bench->add_option("--cacert", bopts.cacert, "https: the CA of the server's certificate");
+  bench->add_flag("--insecure", bopts.insecure, "https: do not check the server's certificate");
   bench->add_flag("--binary", bopts.binary,
                   "Tensors as binary data after a JSON header (Triton's extension)");
 

@@ -362,6 +362,17 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
   http.max_connections = options.max_connections;
   http.request_timeout = options.http_request_timeout;
   http.idle_timeout = options.http_idle_timeout;
+  std::optional<api::http::TlsFiles> tls;
+  if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
+    if (options.tls_cert_file.empty() || options.tls_key_file.empty()) {
+      return base::InvalidArgument("TLS needs both --tls-cert and --tls-key");
+    }
+    tls = api::http::TlsFiles{options.tls_cert_file, options.tls_key_file,
+                              options.tls_client_ca_file};
+  } else if (!options.tls_client_ca_file.empty()) {
+    return base::InvalidArgument("--tls-client-ca needs --tls-cert and --tls-key");
+  }
+  http.tls = tls;
   // Requests for a dynamically batching model (max_queue_delay 0) that an event loop reads in one
   // pass run as one batch on that loop's thread, after the pass: no hop to a batcher thread.
   http.on_loop_thread = [](std::function<void(std::function<void()>)> post) {
@@ -386,6 +397,7 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
     mh.threads = 1;
     mh.io_mode = api::http::HttpServerOptions::IoMode::kShared;
     mh.max_request_bytes = 4096;
+    mh.tls = tls;
     auto* registry = &parts->metrics;
     ASSIGN_OR_RETURN(parts->metrics_http,
                      api::http::HttpServer::Create(mh, [registry](const auto& req, auto respond) {
@@ -413,6 +425,10 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
     go.host = options.host;
     go.port = *options.grpc_port;
     go.max_message_bytes = static_cast<int64_t>(options.max_request_bytes);
+    go.tls_cert_file = options.tls_cert_file;
+    go.tls_key_file = options.tls_key_file;
+    go.tls_client_ca_file = options.tls_client_ca_file;
+    go.tls_refresh_s = options.tls_refresh_s;
     ASSIGN_OR_RETURN(parts->grpc, StartGrpc(go, parts->grpc_frontend.get()));
   }
   return std::unique_ptr<Server>(new Server(std::move(parts)));
@@ -463,5 +479,11 @@ bool Server::FinishDrain(std::chrono::milliseconds timeout) {
 }
 
 uint16_t Server::http_port() const { return parts_->http->port(); }
+
+base::Status Server::ReloadTls() {
+  RETURN_IF_ERROR(parts_->http->ReloadTls());
+  if (parts_->metrics_http) RETURN_IF_ERROR(parts_->metrics_http->ReloadTls());
+  return base::Status::Ok();
+}
 
 }  // namespace inferd::server

@@ -62,6 +62,9 @@ struct ServerOptions {
   std::optional<std::string> jwt_issuer, jwt_audience;
   std::map<auth::RouteClass, uint32_t> route_scopes;  // overrides; kScopeNone opens a class
   std::optional<auth::Rate> rate_limit;               // per principal (or client address)
+  // TLS for HTTP (and the metrics port) and gRPC: PEM files; a client CA asks for mutual TLS.
+  std::string tls_cert_file, tls_key_file, tls_client_ca_file;
+  unsigned tls_refresh_s = 10;  // gRPC's file watcher: how often it looks at the files
 };
 
 class Server {
@@ -81,6 +84,9 @@ class Server {
   void BeginDrain();
   bool FinishDrain(std::chrono::milliseconds timeout);
   uint16_t http_port() const;
+  // Reads the TLS certificate and key again (SIGHUP): new HTTP connections use them; gRPC's file
+  // watcher picks them up by itself. Errors: the files' problem; the old ones stay in use.
+  base::Status ReloadTls();
   std::optional<uint16_t> metrics_port() const;  // with --metrics-port
   std::optional<uint16_t> grpc_port() const;     // with --grpc-port
 

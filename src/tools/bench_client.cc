@@ -5,6 +5,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/ssl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include <cmath>
 #include <cstring>
 #include <deque>
+#include <memory>
 #include <random>
 #include <thread>
 
@@ -29,20 +31,42 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// One keep-alive HTTP/1.1 connection (blocking).
+struct Target {
+  sockaddr_in addr{};
+  std::string host;              // host:port, for the Host header
+  std::string name;              // host alone (TLS: SNI and certificate check)
+  std::shared_ptr<SSL_CTX> tls;  // https: the client context; null: http
+};
+
+// One keep-alive HTTP/1.1 connection (blocking), over TLS for an https target.
 class Connection {
  public:
-  Connection(const sockaddr_in& addr, std::string host) : host_(std::move(host)) {
+  explicit Connection(const Target& t) : host_(t.host) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     if (fd_ < 0) return;
     int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
+    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&t.addr), sizeof(t.addr)) != 0) {
       ::close(fd_);
       fd_ = -1;
+      return;
+    }
+    if (t.tls) {
+      ssl_ = SSL_new(t.tls.get());
+      SSL_set_fd(ssl_, fd_);
+      SSL_set_tlsext_host_name(ssl_, t.name.c_str());
+      if (SSL_CTX_get_verify_mode(t.tls.get()) != SSL_VERIFY_NONE)
+        SSL_set1_host(ssl_, t.name.c_str());
+      if (SSL_connect(ssl_) != 1) {
+        SSL_free(ssl_);
+        ssl_ = nullptr;
+        ::close(fd_);
+        fd_ = -1;
+      }
     }
   }
   ~Connection() {
+    if (ssl_) SSL_free(ssl_);
     if (fd_ >= 0) ::close(fd_);
   }
   bool ok() const { return fd_ >= 0; }
@@ -55,7 +79,9 @@ class Connection {
                       "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
     size_t sent = 0;
     while (sent < req.size()) {
-      ssize_t n = ::send(fd_, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
+      const ssize_t n =
+          ssl_ ? SSL_write(ssl_, req.data() + sent, static_cast<int>(req.size() - sent))
+               : ::send(fd_, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
       if (n <= 0) return false;
       sent += static_cast<size_t>(n);
     }
@@ -85,26 +111,23 @@ class Connection {
  private:
   bool Fill() {
     char tmp[65536];
-    ssize_t n = ::recv(fd_, tmp, sizeof(tmp), 0);
+    const ssize_t n = ssl_ ? SSL_read(ssl_, tmp, sizeof(tmp)) : ::recv(fd_, tmp, sizeof(tmp), 0);
     if (n <= 0) return false;
     buf_.append(tmp, static_cast<size_t>(n));
     return true;
   }
 
   int fd_ = -1;
+  SSL* ssl_ = nullptr;
   std::string host_;
   std::string buf_;
 };
 
-struct Target {
-  sockaddr_in addr{};
-  std::string host;
-};
-
-StatusOr<Target> Resolve(const std::string& url) {
+StatusOr<Target> Resolve(const std::string& url, const BenchOptions& o) {
   std::string rest = url;
+  bool https = false;
   if (rest.rfind("http://", 0) == 0) rest = rest.substr(7);
-  if (rest.rfind("https://", 0) == 0) return InvalidArgument("https is not supported: " + url);
+  if (rest.rfind("https://", 0) == 0) rest = rest.substr(8), https = true;
   if (auto slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
   std::string host = rest, port = "80";
   if (auto colon = rest.rfind(':'); colon != std::string::npos) {
@@ -112,6 +135,7 @@ StatusOr<Target> Resolve(const std::string& url) {
     port = rest.substr(colon + 1);
   }
   if (host.empty()) return InvalidArgument("no host in URL '" + url + "'");
+  if (https && port == "80") port = "443";
   addrinfo hints{};
   hints.ai_family = AF_INET;
   hints.ai_socktype = SOCK_STREAM;
@@ -123,6 +147,21 @@ StatusOr<Target> Resolve(const std::string& url) {
   std::memcpy(&t.addr, res->ai_addr, sizeof(sockaddr_in));
   ::freeaddrinfo(res);
   t.host = rest;
+  t.name = host;
+  if (https) {
+    t.tls = std::shared_ptr<SSL_CTX>(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+    SSL_CTX_set_min_proto_version(t.tls.get(), TLS1_2_VERSION);
+    if (o.insecure) {
+      SSL_CTX_set_verify(t.tls.get(), SSL_VERIFY_NONE, nullptr);
+    } else {
+      SSL_CTX_set_verify(t.tls.get(), SSL_VERIFY_PEER, nullptr);
+      if (o.cacert.empty()) {
+        SSL_CTX_set_default_verify_paths(t.tls.get());
+      } else if (SSL_CTX_load_verify_locations(t.tls.get(), o.cacert.c_str(), nullptr) != 1) {
+        return InvalidArgument("cannot read the CA file " + o.cacert);
+      }
+    }
+  }
   return t;
 }
 
@@ -239,7 +278,7 @@ class HttpTransport final : public BenchTransport {
 
   BenchServerStats Stats() override {
     BenchServerStats s;
-    Connection c(t_.addr, t_.host);
+    Connection c(t_);
     int status = 0;
     std::string body;
     if (!c.ok() || !c.Exchange("GET", ModelPath(o_) + "/stats", "", &status, &body, auth_) ||
@@ -266,7 +305,7 @@ class HttpTransport final : public BenchTransport {
  private:
   class HttpConnection final : public BenchConnection {
    public:
-    explicit HttpConnection(const HttpTransport& t) : t_(t), c_(t.t_.addr, t.t_.host) {}
+    explicit HttpConnection(const HttpTransport& t) : t_(t), c_(t.t_) {}
     bool ok() const override { return c_.ok(); }
     bool Send(std::string* error, bool* broken) override {
       int status = 0;
@@ -546,9 +585,16 @@ StatusOr<std::vector<BenchLevel>> RunBench(const BenchOptions& o) {
 namespace {
 
 StatusOr<std::unique_ptr<BenchTransport>> MakeHttpTransport(const BenchOptions& o) {
-  ASSIGN_OR_RETURN(Target t, Resolve(o.url));
-  Connection c(t.addr, t.host);
-  if (!c.ok()) return base::Unavailable("cannot connect to " + o.url);
+  ASSIGN_OR_RETURN(Target t, Resolve(o.url, o));
+  if (t.tls && o.rate > 0) {
+    return InvalidArgument(
+        "--rate (the open loop) is for http:// servers; https runs closed loops");
+  }
+  Connection c(t);
+  if (!c.ok()) {
+    return base::Unavailable("cannot connect to " + o.url +
+                             (t.tls ? " (TLS: check --cacert, or --insecure)" : ""));
+  }
   int status = 0;
   std::string metadata;
   const std::string auth = o.token.empty() ? "" : "Authorization: Bearer " + o.token + "\r\n";

@@ -20,7 +20,7 @@
 namespace inferd::tools {
 
 struct BenchOptions {
-  std::string url = "http://127.0.0.1:8000";  // http://host:port
+  std::string url = "http://127.0.0.1:8000";  // http://host:port or https://host:port
   std::string model;                          // required
   std::optional<int64_t> version;
   std::vector<int> concurrency = {1, 8, 64};  // a run per level
@@ -32,6 +32,10 @@ struct BenchOptions {
   bool binary = false;
   // Sent as `Authorization: Bearer ...` when not empty (an API key or a JWT). HTTP only.
   std::string token;
+  // https:// URLs: the CA that signed the server's certificate (empty: the system's), or no
+  // certificate check at all.
+  std::string cacert;
+  bool insecure = false;
   // Makes the transport for these options (it fetches the model's metadata and prepares the
   // request); empty: HTTP. `inferd bench --grpc` sets it to the gRPC module's.
   std::function<base::StatusOr<std::unique_ptr<BenchTransport>>(const BenchOptions&)> transport;

@@ -231,23 +231,24 @@ TEST_F(AuthTest, AuditNamesThePrincipalAndTheLogHoldsNoSecret) {
 TEST(AuthStartTest, RequiredNeedsCredentialsAndFilesAreChecked) {
   TempDir repo, dir;
   AddModel(repo.path(), "m", 1, "binary_logistic");
+  const std::string state = (dir.path() / "state").string();
   auto r = RunInferd({"serve", "--model-repository", repo.path().string(), "--http-port", "0",
-                      "--auth", "required"});
+                      "--state", state, "--auth", "required"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("--auth required: no credentials are configured"));
   WriteFile(dir.path() / "keys.txt", "ops ik_plaintext_key admin\n");
-  r = RunInferd({"serve", "--model-repository", repo.path().string(), "--http-port", "0",
-                 "--api-keys", (dir.path() / "keys.txt").string()});
+  r = RunInferd({"serve", "--model-repository", repo.path().string(), "--http-port", "0", "--state",
+                 state, "--api-keys", (dir.path() / "keys.txt").string()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("keys file line 1"));
   EXPECT_THAT(r.err, HasSubstr("not a SHA-256 in hex"));
   WriteFile(dir.path() / "short", "too short\n");
-  r = RunInferd({"serve", "--model-repository", repo.path().string(), "--http-port", "0",
-                 "--jwt-secret-file", (dir.path() / "short").string()});
+  r = RunInferd({"serve", "--model-repository", repo.path().string(), "--http-port", "0", "--state",
+                 state, "--jwt-secret-file", (dir.path() / "short").string()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("at least 32 bytes"));
-  r = RunInferd({"serve", "--model-repository", repo.path().string(), "--http-port", "0",
-                 "--route-scope", "infer=root"});
+  r = RunInferd({"serve", "--model-repository", repo.path().string(), "--http-port", "0", "--state",
+                 state, "--route-scope", "infer=root"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("is not CLASS=SCOPE"));
   // Without credentials, bound beyond loopback: a warning, and management stays on loopback.

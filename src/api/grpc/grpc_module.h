@@ -62,6 +62,10 @@ struct GrpcOptions {
   std::string host = "0.0.0.0";
   uint16_t port = 8001;  // 0 = pick a free one
   int64_t max_message_bytes = int64_t{64} << 20;
+  // TLS when cert_file is set (PEM files; client_ca_file: mutual TLS). gRPC's file watcher
+  // re-reads them every tls_refresh_s, so replaced certificates take effect without a restart.
+  std::string tls_cert_file, tls_key_file, tls_client_ca_file;
+  unsigned tls_refresh_s = 10;
 };
 
 // A running gRPC server.

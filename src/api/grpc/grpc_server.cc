@@ -2,6 +2,10 @@
 // plus grpc.health.v1.Health, over a ServingFrontend. Built as libinferd_grpc.so.
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <functional>
@@ -533,8 +537,30 @@ class Server final : public GrpcServer {
     ::grpc::EnableDefaultHealthCheckService(true);
     ::grpc::ServerBuilder builder;
     int port = 0;
-    builder.AddListeningPort(o.host + ":" + std::to_string(o.port),
-                             ::grpc::InsecureServerCredentials(), &port);
+    std::shared_ptr<::grpc::ServerCredentials> credentials = ::grpc::InsecureServerCredentials();
+    if (!o.tls_cert_file.empty()) {
+      // Files checked here, so that a bad path fails the start with its name (the watcher would
+      // only log it).
+      for (const auto* f : {&o.tls_cert_file, &o.tls_key_file, &o.tls_client_ca_file}) {
+        if (!f->empty() && ::access(f->c_str(), R_OK) != 0) {
+          *error = "gRPC TLS: cannot read " + *f;
+          return nullptr;
+        }
+      }
+      namespace exp = ::grpc::experimental;
+      auto provider = std::make_shared<exp::FileWatcherCertificateProvider>(
+          o.tls_key_file, o.tls_cert_file, o.tls_client_ca_file, o.tls_refresh_s);
+      exp::TlsServerCredentialsOptions tls(provider);
+      tls.watch_identity_key_cert_pairs();
+      if (!o.tls_client_ca_file.empty()) {
+        tls.watch_root_certs();
+        tls.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+      } else {
+        tls.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+      }
+      credentials = exp::TlsServerCredentials(tls);
+    }
+    builder.AddListeningPort(o.host + ":" + std::to_string(o.port), credentials, &port);
     // gRPC shares a port with another process by default (SO_REUSEPORT): a taken port must be
     // an error, as it is for HTTP.
     builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);

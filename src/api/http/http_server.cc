@@ -4,10 +4,12 @@
 #include <utility>
 // clang-format off
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 // clang-format on
-
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <time.h>
 
 #include <mutex>
@@ -24,6 +26,8 @@ namespace bhttp = boost::beast::http;
 namespace net = boost::asio;
 using SteadyClock = std::chrono::steady_clock;
 using tcp = net::ip::tcp;
+namespace ssl = net::ssl;
+using TlsStream = ssl::stream<tcp::socket>;
 
 class HttpServer::BeastServer {
  public:
@@ -40,6 +44,22 @@ class HttpServer::BeastServer {
   std::atomic<int64_t> connections_{0};
   net::thread_pool* workers() { return workers_.get(); }
 
+  // TLS: the context new connections use (null: plain HTTP); a reload swaps it, and connections
+  // keep the one they started with.
+  std::shared_ptr<ssl::context> Tls() const {
+    std::lock_guard<std::mutex> lock(tls_mu_);
+    return tls_;
+  }
+  void SetTls(std::shared_ptr<ssl::context> c) {
+    std::lock_guard<std::mutex> lock(tls_mu_);
+    tls_ = std::move(c);
+  }
+
+ private:
+  mutable std::mutex tls_mu_;
+  std::shared_ptr<ssl::context> tls_;
+
+ public:
  private:
   void Accept(size_t i);
   int Threads() const {
@@ -75,6 +95,60 @@ class HttpServer::BeastServer {
 };
 
 namespace {
+
+// The last OpenSSL error, readable ("no such file", "key values mismatch", ...).
+std::string OpenSslError() {
+  const unsigned long e = ERR_get_error();
+  ERR_clear_error();
+  if (e == 0) return "unknown error";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  return buf;
+}
+
+// TLS 1.2 suites with forward secrecy and AEAD; TLS 1.3 keeps OpenSSL's (all AEAD).
+constexpr const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+base::StatusOr<std::shared_ptr<ssl::context>> MakeTlsContext(const TlsFiles& files) {
+  ERR_clear_error();
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  SSL_CTX* c = ctx->native_handle();
+  SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
+  SSL_CTX_set_options(
+      c, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  if (SSL_CTX_set_cipher_list(c, kTls12Ciphers) != 1) {
+    return base::Internal("TLS ciphers: " + OpenSslError());
+  }
+  if (SSL_CTX_use_certificate_chain_file(c, files.cert_file.c_str()) != 1) {
+    return base::InvalidArgument("TLS certificate " + files.cert_file + ": " + OpenSslError());
+  }
+  if (SSL_CTX_use_PrivateKey_file(c, files.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    const std::string why = OpenSslError();
+    if (why.find("mismatch") != std::string::npos) {
+      return base::InvalidArgument("TLS key " + files.key_file +
+                                   " does not match the certificate " + files.cert_file);
+    }
+    return base::InvalidArgument("TLS key " + files.key_file + ": " + why);
+  }
+  if (SSL_CTX_check_private_key(c) != 1) {
+    return base::InvalidArgument("TLS key " + files.key_file + " does not match the certificate " +
+                                 files.cert_file);
+  }
+  static const unsigned char kSessionContext[] = "inferd";
+  SSL_CTX_set_session_id_context(c, kSessionContext, sizeof kSessionContext - 1);
+  if (!files.client_ca_file.empty()) {
+    if (SSL_CTX_load_verify_locations(c, files.client_ca_file.c_str(), nullptr) != 1) {
+      return base::InvalidArgument("TLS client CA " + files.client_ca_file + ": " + OpenSslError());
+    }
+    if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(files.client_ca_file.c_str())) {
+      SSL_CTX_set_client_CA_list(c, names);
+    }
+    SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  }
+  return ctx;
+}
 
 // Deadlines (seconds long) need no precise time: CLOCK_MONOTONIC_COARSE, read without a TSC
 // read, on the same time base as steady_clock (CLOCK_MONOTONIC).
@@ -172,26 +246,65 @@ class RequestParser final : public bhttp::basic_parser<true> {
 // sent at once on the non-blocking socket, a large one a gather write of header and body. Per
 // request, a read and a write syscall and no allocation beyond the message itself once the
 // connection's buffers have grown.
-class Session : public std::enable_shared_from_this<Session> {
+// Stream is tcp::socket (HTTP) or TlsStream (HTTPS: the TLS handshake comes first, and answers
+// are written with asynchronous writes through the TLS layer).
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(tcp::socket&& socket, HttpServer::BeastServer* server)
-      : socket_(std::move(socket)), timer_(socket_.get_executor()), server_(server) {
+  static constexpr bool kTls = !std::is_same_v<Stream, tcp::socket>;
+  using std::enable_shared_from_this<Session<Stream>>::shared_from_this;
+
+  Session(tcp::socket&& socket, HttpServer::BeastServer* server,
+          std::shared_ptr<ssl::context> tls = nullptr)
+      : tls_(std::move(tls)),
+        socket_(MakeStream(std::move(socket), tls_.get())),
+        timer_(socket_.get_executor()),
+        server_(server) {
     server_->connections_.fetch_add(1, std::memory_order_relaxed);
     beast::error_code ec;
-    const auto peer = socket_.remote_endpoint(ec);
+    const auto peer = Sock().remote_endpoint(ec);
     from_loopback_ = !ec && peer.address().is_loopback();
     if (!ec) peer_ = peer.address().to_string();
-    socket_.non_blocking(true, ec);  // (write_some in Write never blocks the event loop)
+    Sock().non_blocking(true, ec);  // (write_some in Write never blocks the event loop)
   }
   ~Session() { server_->connections_.fetch_sub(1, std::memory_order_relaxed); }
 
   static constexpr size_t kInlineBodyBytes = 16 << 10;
 
   void Run() {
-    net::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->StartRequest(); });
+    net::dispatch(socket_.get_executor(), [self = shared_from_this()] {
+      if constexpr (kTls) {
+        // The handshake has the request timeout; a client that fails it is dropped.
+        self->ArmTimer(self->opts().request_timeout);
+        self->socket_.async_handshake(ssl::stream_base::server, [self](beast::error_code ec) {
+          if (ec) {
+            LOG_DEBUG("TLS handshake with {} failed: {}", self->peer_, ec.message());
+            return self->Close();
+          }
+          self->StartRequest();
+        });
+      } else {
+        self->StartRequest();
+      }
+    });
   }
 
  private:
+  static Stream MakeStream(tcp::socket&& socket, ssl::context* tls) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *tls);
+    } else {
+      return std::move(socket);
+    }
+  }
+  tcp::socket& Sock() {
+    if constexpr (kTls) {
+      return socket_.next_layer();
+    } else {
+      return socket_;
+    }
+  }
+
   const HttpServerOptions& opts() const { return server_->options_; }
 
   // A new request: a fresh parser over what is already buffered (pipelined requests), else a read.
@@ -261,7 +374,7 @@ class Session : public std::enable_shared_from_this<Session> {
       if (SteadyClock::now() < self->deadline_) return self->Wait(self->deadline_);
       self->timed_out_ = true;
       beast::error_code ignored;
-      self->socket_.cancel(ignored);
+      self->Sock().cancel(ignored);
     });
   }
 
@@ -348,18 +461,18 @@ class Session : public std::enable_shared_from_this<Session> {
   // answer.
   void LingeringClose() {
     beast::error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    Sock().shutdown(tcp::socket::shutdown_send, ec);
     ArmTimer(std::chrono::seconds(2));
     Drain();
   }
 
   void Drain() {
     drain_.resize(16384);
-    socket_.async_read_some(net::buffer(drain_),
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
-                              if (ec) return self->Close();
-                              self->Drain();
-                            });
+    Sock().async_read_some(net::buffer(drain_),
+                           [self = shared_from_this()](beast::error_code ec, size_t) {
+                             if (ec) return self->Close();
+                             self->Drain();
+                           });
   }
 
   // Runs the handler inline for small bodies, or on the worker pool for large ones (decoding a
@@ -484,8 +597,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (hres_.body.size() <= kInlineBodyBytes) {
       head_ += hres_.body;
       hres_.body.clear();
+    }
+    if (hres_.body.empty() && !kTls) {
       beast::error_code ec;
-      const size_t n = socket_.write_some(net::buffer(head_), ec);
+      const size_t n = Sock().write_some(net::buffer(head_), ec);
       if (!ec && n == head_.size()) return Written(/*inline_write=*/true);
       if (ec && ec != net::error::would_block && ec != net::error::try_again) {
         server_->in_flight_.fetch_sub(1, std::memory_order_relaxed);
@@ -523,11 +638,12 @@ class Session : public std::enable_shared_from_this<Session> {
     expiry_ = SteadyClock::time_point::max();
     timer_.cancel();
     beast::error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_send, ec);
-    socket_.close(ec);
+    Sock().shutdown(tcp::socket::shutdown_send, ec);
+    Sock().close(ec);
   }
 
-  tcp::socket socket_;
+  std::shared_ptr<ssl::context> tls_;  // (kept alive for the connection's TLS state)
+  Stream socket_;
   net::steady_timer timer_;
   bool timed_out_ = false;
   SteadyClock::time_point deadline_ = SteadyClock::time_point::max();  // of the current phase
@@ -630,7 +746,11 @@ void HttpServer::BeastServer::Accept(size_t i) {
     } else {
       beast::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
-      std::make_shared<Session>(std::move(socket), this)->Run();
+      if (auto tls = Tls()) {
+        std::make_shared<Session<TlsStream>>(std::move(socket), this, std::move(tls))->Run();
+      } else {
+        std::make_shared<Session<tcp::socket>>(std::move(socket), this)->Run();
+      }
     }
     Accept(i);
   });
@@ -696,8 +816,19 @@ HttpServer::~HttpServer() { Stop(); }
 base::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpServerOptions& options,
                                                                Handler handler) {
   auto s = std::make_unique<BeastServer>(options, std::move(handler));
+  if (options.tls) {
+    ASSIGN_OR_RETURN(auto ctx, MakeTlsContext(*options.tls));
+    s->SetTls(std::move(ctx));
+  }
   RETURN_IF_ERROR(s->Listen());
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(s)));
+}
+
+base::Status HttpServer::ReloadTls() {
+  if (!server_->options_.tls) return base::Status::Ok();
+  ASSIGN_OR_RETURN(auto ctx, MakeTlsContext(*server_->options_.tls));
+  server_->SetTls(std::move(ctx));
+  return base::Status::Ok();
 }
 
 void HttpServer::Start() { server_->Start(); }

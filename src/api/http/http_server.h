@@ -46,6 +46,13 @@ using Responder = std::function<void(HttpResponse)>;
 // e.g. a batcher's). A response given before the handler returns is written without a thread hop.
 using Handler = std::function<void(const HttpRequest&, Responder respond)>;
 
+// TLS for a server (HTTPS): PEM files. TLS 1.2 and 1.3 only, forward-secret AEAD ciphers.
+struct TlsFiles {
+  std::string cert_file;       // the certificate chain
+  std::string key_file;        // its private key
+  std::string client_ca_file;  // not empty: mutual TLS, clients must show a certificate it signed
+};
+
 struct HttpServerOptions {
   std::string host = "0.0.0.0";  // bind address
   uint16_t port = 8000;          // 0 = pick a free port (see HttpServer::port())
@@ -68,6 +75,8 @@ struct HttpServerOptions {
   // the loop runs, with a function that posts a task to that loop: work deferred to "later in
   // this loop" (caller-runs batching) is installed through it.
   std::function<void(std::function<void(std::function<void()>)> post)> on_loop_thread;
+  // HTTPS when set.
+  std::optional<TlsFiles> tls;
 };
 
 class HttpServer {
@@ -91,6 +100,10 @@ class HttpServer {
   uint16_t port() const;
   // Connections open now (for metrics).
   int64_t open_connections() const;
+  // Reads the TLS files again (certificates replaced without a restart): new connections use the
+  // new ones, open connections keep theirs. On error the old ones stay and the error says why.
+  // OK and nothing to do without TLS.
+  base::Status ReloadTls();
 
   class BeastServer;  // defined in http_server.cc
 
