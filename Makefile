@@ -14,7 +14,7 @@ WERROR ?= OFF
 endif
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-test deps-bench build test demo bench fixtures format tsa clean
+.PHONY: all deps deps-test deps-bench build test demo bench fixtures format tsa fuzz fuzz-build fuzz-smoke clean
 
 all: build
 
@@ -71,5 +71,23 @@ tsa:
 	cmake -S . -B build-tsa -DCMAKE_CXX_COMPILER=clang++ -DINFERD_WERROR=ON -DINFERD_BUILD_BENCH=OFF -DINFERD_BUILD_TESTS=OFF
 	cmake --build build-tsa -j$(JOBS) --target inferd
 
+# Fuzzing (clang's libFuzzer with ASan and UBSan; fuzz/README.md): every target for FUZZ_SECONDS,
+# growing the committed corpora in fuzz/corpus. fuzz-smoke: a short run of each, for CI.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS = v2_json_fuzz v2_binary_fuzz v1_fuzz config_fuzz csv_fuzz jwt_fuzz xgboost_fuzz lightgbm_fuzz onnx_fuzz
+build-fuzz/CMakeCache.txt:
+	cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DINFERD_FUZZ=ON -DINFERD_BUILD_TESTS=OFF -DINFERD_BUILD_BENCH=OFF
+
+fuzz-build:
+	scripts/install-deps.sh build tsa
+	$(MAKE) build-fuzz/CMakeCache.txt
+	cmake --build build-fuzz -j$(JOBS) --target $(FUZZ_TARGETS)
+
+fuzz: fuzz-build
+	fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
+
+fuzz-smoke: fuzz-build
+	fuzz/run.sh build-fuzz 10 --no-merge
+
 clean:
-	rm -rf $(BUILD_DIR) build-tsa
+	rm -rf $(BUILD_DIR) build-tsa build-fuzz

@@ -6,16 +6,19 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "auth/api_keys.h"
 #include "auth/authorizer.h"
+#include "auth/log_cipher.h"
 #include "backend/backend.h"
 #include "base/logging.h"
 #include "server/backends.h"
 #include "server/server.h"
+#include "store/sqlite_store.h"
 #include "tools/bench_client.h"
 #include "tools/drift_report.h"
 #include "tools/http_call.h"
@@ -296,6 +299,19 @@ int main(int argc, char** argv) {
                    "How often gRPC looks for replaced TLS files (HTTP re-reads them on SIGHUP)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  serve->add_option("--log-encryption-key", opts.log_key_file,
+                    "Encrypt the prediction log's inputs at rest (AES-256-GCM) with this key file "
+                    "(32 bytes: raw, hex or base64; openssl rand -hex 32 makes one)");
+  serve
+      ->add_option("--max-tensor-elements", opts.max_tensor_elements,
+                   "Refuse requests whose tensors hold more elements (400); 0: no limit")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  serve
+      ->add_option("--max-header-bytes", opts.max_header_bytes,
+                   "Largest request line and header block (431 above)")
+      ->check(CLI::Range(1024, 1 << 20))
+      ->capture_default_str();
   std::string rate_limit;
   serve->add_option("--rate-limit", rate_limit,
                     "RPS[:BURST]: requests per second per principal (per client address without "
@@ -440,6 +456,20 @@ int main(int argc, char** argv) {
   audit->add_option("--server", server_url, "The server")->capture_default_str();
   audit->add_option("--token", cli_token, "API key or JWT (default: $INFERD_TOKEN)");
 
+  // The prediction log, read offline from a state directory.
+  auto* predictions_cmd = app.add_subcommand(
+      "predictions", "Print a model's logged predictions (newest first) as JSON lines");
+  std::string pred_state = "inferd-state", pred_model, pred_key;
+  int64_t pred_limit = 100;
+  predictions_cmd->add_option("model", pred_model, "Model name")->required();
+  predictions_cmd->add_option("--state", pred_state, "The server's --state directory")
+      ->capture_default_str();
+  predictions_cmd->add_option("--limit", pred_limit, "At most this many")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  predictions_cmd->add_option("--log-encryption-key", pred_key,
+                              "The server's key: decrypts the logged inputs");
+
   // Credentials.
   auto* auth_cmd = app.add_subcommand("auth", "Make API keys for --api-keys");
   auth_cmd->require_subcommand(1);
@@ -500,6 +530,62 @@ int main(int argc, char** argv) {
   if (auto st = inferd::base::InitLogging(log_level); !st.ok()) {
     std::fprintf(stderr, "inferd: %s\n", st.message().c_str());
     return 2;
+  }
+  if (predictions_cmd->parsed()) {
+    std::optional<inferd::auth::LogCipher> cipher;
+    if (!pred_key.empty()) {
+      auto c = inferd::auth::LogCipher::FromKeyFile(pred_key);
+      if (!c.ok()) {
+        std::fprintf(stderr, "inferd predictions: %s\n", c.status().message().c_str());
+        return 1;
+      }
+      cipher = std::move(c).value();
+    }
+    if (!std::filesystem::exists(std::filesystem::path(pred_state) / "inferd.db")) {
+      std::fprintf(stderr, "inferd predictions: no state store in %s\n", pred_state.c_str());
+      return 1;
+    }
+    auto store = inferd::store::SqliteStore::Open(pred_state);
+    if (!store.ok()) {
+      std::fprintf(stderr, "inferd predictions: %s\n", store.status().message().c_str());
+      return 1;
+    }
+    auto records = (*store)->ListPredictions(pred_model, pred_limit);
+    if (!records.ok()) {
+      std::fprintf(stderr, "inferd predictions: %s\n", records.status().message().c_str());
+      return 1;
+    }
+    int sealed = 0;
+    for (const auto& r : *records) {
+      nlohmann::json j = {{"id", r.id}, {"version", r.version}, {"at_ms", r.at_ms}};
+      j["outputs"] = nlohmann::json::parse(r.outputs_json, nullptr, false);
+      std::string inputs = r.inputs_json;
+      if (inferd::auth::LogCipher::IsSealed(inputs)) {
+        if (!cipher) {
+          ++sealed;
+          inputs.clear();
+          j["inputs"] = "sealed";
+        } else {
+          auto open = cipher->Open(inputs, pred_model + "/" + r.id);
+          if (!open.ok()) {
+            std::fprintf(stderr, "inferd predictions: record %s: %s\n", r.id.c_str(),
+                         open.status().message().c_str());
+            return 1;
+          }
+          inputs = *open;
+        }
+      }
+      if (!inputs.empty()) j["inputs"] = nlohmann::json::parse(inputs, nullptr, false);
+      if (!r.inputs_sha256.empty()) j["inputs_sha256"] = r.inputs_sha256;
+      std::printf("%s\n", j.dump().c_str());
+    }
+    if (sealed > 0) {
+      std::fprintf(stderr,
+                   "inferd predictions: %d records' inputs are encrypted; give "
+                   "--log-encryption-key to read them\n",
+                   sealed);
+    }
+    return 0;
   }
   if (new_key->parsed()) {
     std::string bad;

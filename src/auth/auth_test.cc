@@ -10,6 +10,7 @@
 #include "auth/authorizer.h"
 #include "auth/base64url.h"
 #include "auth/jwt.h"
+#include "auth/log_cipher.h"
 #include "auth/rate_limiter.h"
 #include "base/sha256.h"
 
@@ -300,6 +301,30 @@ TEST(AuthorizerTest, DecisionsPerRouteAndCredential) {
   EXPECT_EQ(open.Check(C::kInfer, std::nullopt, std::nullopt, false, "10.0.0.1").status, 0);
   EXPECT_EQ(open.Check(C::kManagement, std::nullopt, std::nullopt, false, "10.0.0.1").status, 403);
   EXPECT_EQ(open.Check(C::kManagement, std::nullopt, std::nullopt, true, "127.0.0.1").status, 0);
+}
+
+TEST(LogCipherTest, SealsPerRecordAndRefusesEverythingElse) {
+  auto c = LogCipher::FromKeyText(std::string(64, 'a') + "\n");  // hex
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  const std::string inputs = R"({"input":[[1.5,2,3]]})";
+  const std::string a = c->Seal(inputs, "m/id-1"), b = c->Seal(inputs, "m/id-1");
+  EXPECT_TRUE(LogCipher::IsSealed(a));
+  EXPECT_NE(a, b);  // a fresh nonce each time
+  EXPECT_EQ(a.find("1.5"), std::string::npos);
+  EXPECT_EQ(*c->Open(a, "m/id-1"), inputs);
+  EXPECT_EQ(*c->Open(b, "m/id-1"), inputs);
+  EXPECT_EQ(c->Open(a, "m/id-2").status().code(), base::StatusCode::kDataLoss);  // moved
+  std::string flipped = a;
+  flipped[20] = flipped[20] == 'A' ? 'B' : 'A';
+  EXPECT_EQ(c->Open(flipped, "m/id-1").status().code(), base::StatusCode::kDataLoss);
+  auto other = LogCipher::FromKeyText(std::string(32, 'k'));  // raw
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->Open(a, "m/id-1").status().code(), base::StatusCode::kDataLoss);
+  EXPECT_EQ(c->Open("plain", "m/id-1").status().code(), base::StatusCode::kInvalidArgument);
+  EXPECT_EQ(*c->Open(c->Seal("", "x"), "x"), "");
+  EXPECT_TRUE(LogCipher::FromKeyText(Base64UrlEncode(std::string(32, '\x07'))).ok());
+  EXPECT_FALSE(LogCipher::FromKeyText("short").ok());
+  EXPECT_FALSE(LogCipher::FromKeyText(std::string(64, 'z')).ok());
 }
 
 }  // namespace

@@ -203,6 +203,15 @@ Status InferenceService::ApplySchema(InferRequest& request, const lifecycle::Mod
 StatusOr<int64_t> InferenceService::Prepare(InferRequest& request,
                                             const lifecycle::ModelHandle& handle) {
   const auto& sig = handle.model->signature();
+  if (options_.max_tensor_elements > 0) {
+    int64_t total = 0;
+    for (const auto& t : request.inputs) total += std::max<int64_t>(0, t.element_count());
+    if (total > options_.max_tensor_elements) {
+      return InvalidArgument(
+          "the request's tensors hold " + std::to_string(total) + " elements; the limit is " +
+          std::to_string(options_.max_tensor_elements) + " (--max-tensor-elements)");
+    }
+  }
   if (handle.config != nullptr && handle.config->schema != nullptr) {
     RETURN_IF_ERROR(ApplySchema(request, handle, /*apply=*/true));
   }

@@ -36,6 +36,8 @@ struct InferenceServiceOptions {
   rollout::RolloutTable* rollout = nullptr;
   // The monitors of models with monitoring on (not owned; may be null: nothing is observed).
   monitoring::MonitorRegistry* monitors = nullptr;
+  // A request whose input tensors hold more elements than this (in all) is refused; 0: no limit.
+  int64_t max_tensor_elements = 0;
 };
 
 // Triton's statistics of one model version (GET /v2/models/{m}/versions/{v}/stats): cumulative

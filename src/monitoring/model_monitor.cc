@@ -460,6 +460,7 @@ void ModelMonitor::Write(std::vector<Observation>& batch) {
     if (!o.logged.empty()) {
       if (o_.config.log_inputs) {
         AppendInputs(&r.inputs_json, o.logged);
+        if (o_.seal) r.inputs_json = o_.seal(r.inputs_json, o_.model + "/" + r.id);
       } else {
         std::string bytes;
         for (const auto& t : o.logged) {

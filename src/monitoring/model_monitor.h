@@ -79,6 +79,9 @@ struct ModelMonitorOptions {
   uint64_t seed = 0;  // sampling (input log, reservoirs); 0: random
   // Sends an alert event to config.webhook (url, JSON body); required when a webhook is set.
   std::function<base::Status(const std::string& url, const std::string& body)> post;
+  // When set, logged inputs are stored as seal(inputs JSON, "<model>/<request id>") (the
+  // prediction log encrypted at rest; auth/log_cipher.h).
+  std::function<std::string(std::string_view plaintext, std::string_view aad)> seal;
 };
 
 // One alert of a rule for one version.

@@ -8,6 +8,7 @@
 
 #include "api/grpc/grpc_module.h"
 #include "api/http/http_api.h"
+#include "auth/log_cipher.h"
 #include "backend/backend.h"
 #include "base/logging.h"
 #include "batching/caller_runs.h"
@@ -229,6 +230,11 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
   }
   auto parts = std::make_unique<Parts>();
   ASSIGN_OR_RETURN(parts->authorizer, MakeAuthorizer(options));
+  std::shared_ptr<const auth::LogCipher> log_cipher;
+  if (!options.log_key_file.empty()) {
+    ASSIGN_OR_RETURN(auto c, auth::LogCipher::FromKeyFile(options.log_key_file));
+    log_cipher = std::make_shared<const auth::LogCipher>(std::move(c));
+  }
   monitoring::RegisterProcessMetrics(&parts->metrics);
   RETURN_IF_ERROR(RegisterBackends(
       {.threads = options.forest_threads, .onnx_threads = options.onnx_threads}, &parts->backends));
@@ -272,7 +278,7 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
   parts->monitor_metrics = std::make_unique<monitoring::MonitorMetrics>(&parts->metrics);
   parts->monitors = std::make_unique<monitoring::MonitorRegistry>(
       [models = parts->models.get(), store = parts->state.get(),
-       metrics = parts->monitor_metrics.get(), repo = options.model_repository](
+       metrics = parts->monitor_metrics.get(), repo = options.model_repository, log_cipher](
           const std::string& m) -> base::StatusOr<std::unique_ptr<monitoring::ModelMonitor>> {
         ASSIGN_OR_RETURN(auto h, models->Get(m));
         if (!h.config->monitoring.enabled) return std::unique_ptr<monitoring::ModelMonitor>();
@@ -287,6 +293,11 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
         }
         o.store = store;
         o.metrics = metrics;
+        if (log_cipher) {
+          o.seal = [log_cipher](std::string_view plaintext, std::string_view aad) {
+            return log_cipher->Seal(plaintext, aad);
+          };
+        }
         o.post = [](const std::string& url, const std::string& body) -> base::Status {
           // http://host:port/path
           const size_t slash = url.find('/', 7);
@@ -310,11 +321,12 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
       parts->monitors->For(e.name);
     }
   }
-  ASSIGN_OR_RETURN(parts->inference,
-                   inference::InferenceService::Create({.models = parts->models.get(),
-                                                        .metrics = &parts->metrics,
-                                                        .rollout = &parts->rollout,
-                                                        .monitors = parts->monitors.get()}));
+  ASSIGN_OR_RETURN(parts->inference, inference::InferenceService::Create(
+                                         {.models = parts->models.get(),
+                                          .metrics = &parts->metrics,
+                                          .rollout = &parts->rollout,
+                                          .monitors = parts->monitors.get(),
+                                          .max_tensor_elements = options.max_tensor_elements}));
   {
     rollout::AutoRollbackOptions ar;
     ar.controller = parts->rollout_control.get();
@@ -362,6 +374,7 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
   http.max_connections = options.max_connections;
   http.request_timeout = options.http_request_timeout;
   http.idle_timeout = options.http_idle_timeout;
+  http.max_header_bytes = options.max_header_bytes;
   std::optional<api::http::TlsFiles> tls;
   if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
     if (options.tls_cert_file.empty() || options.tls_key_file.empty()) {

@@ -65,6 +65,11 @@ struct ServerOptions {
   // TLS for HTTP (and the metrics port) and gRPC: PEM files; a client CA asks for mutual TLS.
   std::string tls_cert_file, tls_key_file, tls_client_ca_file;
   unsigned tls_refresh_s = 10;  // gRPC's file watcher: how often it looks at the files
+  // The prediction log's inputs encrypted at rest (AES-256-GCM) with this key (auth/log_cipher.h).
+  std::filesystem::path log_key_file;
+  // Requests whose tensors hold more elements than this are refused (400); 0: no limit.
+  int64_t max_tensor_elements = int64_t{1} << 24;
+  size_t max_header_bytes = 16 << 10;  // request line and headers (431 above)
 };
 
 class Server {

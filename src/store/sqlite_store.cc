@@ -416,6 +416,39 @@ base::Status SqliteStore::PutPredictions(const std::vector<monitoring::Predictio
   return tx.Commit();
 }
 
+base::StatusOr<std::vector<monitoring::PredictionRecord>> SqliteStore::ListPredictions(
+    const std::string& model, int64_t limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement read(db_, "SELECT data FROM prediction_batches WHERE model = ? ORDER BY seq DESC");
+  if (!read.ok()) return Error(db_, "reading predictions");
+  read.Text(1, model);
+  std::vector<monitoring::PredictionRecord> out;
+  while (static_cast<int64_t>(out.size()) < limit && sqlite3_step(read.get()) == SQLITE_ROW) {
+    std::string_view in(static_cast<const char*>(sqlite3_column_blob(read.get(), 0)),
+                        static_cast<size_t>(sqlite3_column_bytes(read.get(), 0)));
+    std::vector<monitoring::PredictionRecord> batch;
+    std::string_view f[6];
+    while (Get(&in, &f[0]) && Get(&in, &f[1]) && Get(&in, &f[2]) && Get(&in, &f[3]) &&
+           Get(&in, &f[4]) && Get(&in, &f[5])) {
+      monitoring::PredictionRecord r;
+      r.model = model;
+      r.id = f[0];
+      r.version = std::atoll(std::string(f[1]).c_str());
+      r.at_ms = std::atoll(std::string(f[2]).c_str());
+      r.outputs_json = f[3];
+      r.inputs_json = f[4];
+      r.inputs_sha256 = f[5];
+      batch.push_back(std::move(r));
+    }
+    // Within a batch, the newest last.
+    for (auto it = batch.rbegin(); it != batch.rend() && static_cast<int64_t>(out.size()) < limit;
+         ++it) {
+      out.push_back(std::move(*it));
+    }
+  }
+  return out;
+}
+
 base::StatusOr<std::vector<monitoring::PredictionRecord>> SqliteStore::GetPredictions(
     const std::string& model, const std::vector<std::string>& ids) {
   std::lock_guard<std::mutex> lock(mu_);

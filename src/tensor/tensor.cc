@@ -182,7 +182,7 @@ base::StatusOr<Tensor> ConcatRows(const std::vector<const Tensor*>& parts, std::
   Tensor out(std::move(name), first.dtype(), std::move(shape));
   size_t at = 0;
   for (const Tensor* p : parts) {
-    std::memcpy(out.bytes().data() + at, p->bytes().data(), p->byte_size());
+    if (p->byte_size() > 0) std::memcpy(out.bytes().data() + at, p->bytes().data(), p->byte_size());
     at += p->byte_size();
   }
   return out;
@@ -205,7 +205,9 @@ base::StatusOr<std::vector<Tensor>> SplitRows(const Tensor& t, const std::vector
     Shape s = t.shape();
     s[0] = r;
     Tensor part(t.name(), t.dtype(), std::move(s));
-    std::memcpy(part.bytes().data(), t.bytes().data() + at, part.byte_size());
+    if (part.byte_size() > 0) {
+      std::memcpy(part.bytes().data(), t.bytes().data() + at, part.byte_size());
+    }
     at += part.byte_size();
     out.push_back(std::move(part));
   }

@@ -94,7 +94,7 @@ Status DecodeInput(const pb::ModelInferRequest& req, int index, tensor::Tensor* 
                              " bytes, raw_input_contents holds " + std::to_string(raw.size()));
     }
     *out = tensor::Tensor(in.name(), *dtype, shape);
-    std::memcpy(out->bytes().data(), raw.data(), bytes);
+    if (bytes > 0) std::memcpy(out->bytes().data(), raw.data(), bytes);
     return Status::Ok();
   }
   const auto& c = in.contents();

@@ -382,6 +382,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   // false when an answer (or a write) has taken over the connection.
   bool OnHeader() {
     first_ = false;
+    // Beast enforces its header limit on what one parse call scans; a block that arrived whole
+    // is measured here (the request line and each field with its ": " and CRLF).
+    if (const size_t block = req_.text.size() + 4 * req_.fields.size() + 16;
+        block > opts().max_header_bytes) {
+      SendError(431, "request header block is over the limit of " +
+                         std::to_string(opts().max_header_bytes) + " bytes");
+      return false;
+    }
     if (req_.target.size > opts().max_url_bytes) {
       SendError(414, "request URL is " + std::to_string(req_.target.size) +
                          " bytes; the limit is " + std::to_string(opts().max_url_bytes));

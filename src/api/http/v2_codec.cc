@@ -99,7 +99,7 @@ Status DecodeInput(dom::element in, size_t index, size_t body_size, BinarySource
       return Status::Ok();
     }
     *out = tensor::Tensor(std::string(name), *dtype, shape);
-    std::memcpy(out->bytes().data(), at, static_cast<size_t>(size));
+    if (size > 0) std::memcpy(out->bytes().data(), at, static_cast<size_t>(size));
     if (*dtype == tensor::DataType::kBool) {
       for (uint8_t& b : out->bytes()) {
         if (b > 1) return InvalidArgument(where + ": BOOL bytes must be 0 or 1");

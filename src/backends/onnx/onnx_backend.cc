@@ -30,15 +30,19 @@ void UseThreads(int threads) {
 // A loaded ONNX model: the graph, and its plans by batch size (made on first use).
 class LoadedOnnx final : public backend::LoadedModel {
  public:
-  LoadedOnnx(OnnxGraph graph, backend::ModelSignature signature, int threads)
-      : graph_(std::move(graph)), signature_(std::move(signature)), threads_(threads) {}
+  LoadedOnnx(OnnxGraph graph, backend::ModelSignature signature, int threads,
+             int64_t max_plan_bytes)
+      : graph_(std::move(graph)), signature_(std::move(signature)), threads_(threads) {
+    plan_options_.max_arena_bytes = max_plan_bytes;
+  }
   const backend::ModelSignature& signature() const override { return signature_; }
 
   base::StatusOr<std::shared_ptr<const OnnxPlan>> PlanFor(int64_t batch) const {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = plans_.find(batch);
     if (it != plans_.end()) return it->second;
-    ASSIGN_OR_RETURN(std::shared_ptr<const OnnxPlan> plan, OnnxPlan::Create(graph_, batch));
+    ASSIGN_OR_RETURN(std::shared_ptr<const OnnxPlan> plan,
+                     OnnxPlan::Create(graph_, batch, plan_options_));
     // At most kMaxPlans batch sizes are kept (a call still running on an evicted plan keeps it
     // alive); batch 1, planned at load, stays.
     if (plans_.size() >= kMaxPlans) plans_.erase(std::prev(plans_.end()));
@@ -68,6 +72,7 @@ class LoadedOnnx final : public backend::LoadedModel {
   OnnxGraph graph_;
   backend::ModelSignature signature_;
   int threads_;
+  PlanOptions plan_options_;
   mutable std::mutex mu_;
   mutable std::map<int64_t, std::shared_ptr<const OnnxPlan>> plans_;
 };
@@ -96,8 +101,8 @@ base::StatusOr<std::unique_ptr<backend::LoadedModel>> OnnxBackend::Load(
     LOG_DEBUG("{}: rewrote {}", file, rewrite);
   }
   UseThreads(options_.threads);  // planning runs oneDNN too
-  auto model =
-      std::make_unique<LoadedOnnx>(std::move(info->graph), info->signature, options_.threads);
+  auto model = std::make_unique<LoadedOnnx>(std::move(info->graph), info->signature,
+                                            options_.threads, options_.max_plan_bytes);
   // Plan batch 1 now: a graph whose shapes do not fit is refused at load, not at the first call.
   auto plan = model->PlanFor(1);
   if (!plan.ok()) return plan.status().WithContext(file);

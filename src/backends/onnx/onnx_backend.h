@@ -20,6 +20,8 @@ struct OnnxBackendOptions {
   // Threads one call may use (oneDNN's OpenMP threads). 1 suits a server, whose concurrent
   // requests already keep the cores busy; more lowers the latency of large batches. >= 1.
   int threads = 1;
+  // Intermediate tensors one run of one batch size may take (PlanOptions::max_arena_bytes).
+  int64_t max_plan_bytes = int64_t{16} << 30;
 };
 
 class OnnxBackend final : public backend::Backend {

@@ -329,9 +329,21 @@ StatusOr<std::unique_ptr<OnnxPlan>> OnnxPlan::Build(
       slot.view = out_views[o];
       slot.view.data = nullptr;
       slot.buffer = static_cast<int>(id);
-      slot.bytes = Aligned(slot.view.layout
-                               ? slot.view.layout->bytes()
-                               : static_cast<size_t>(slot.view.elements()) * ElemSize(slot.view));
+      const int64_t elements = slot.view.elements();
+      size_t bytes = 0;
+      if (elements < 0 ||
+          (!slot.view.layout &&
+           __builtin_mul_overflow(static_cast<size_t>(elements), ElemSize(slot.view), &bytes))) {
+        return InvalidArgument("node '" + node.name + "': output shape " +
+                               tensor::ShapeToString(slot.view.shape) + " is too large");
+      }
+      slot.bytes = Aligned(slot.view.layout ? slot.view.layout->bytes() : bytes);
+      if (slot.bytes > static_cast<size_t>(options.max_arena_bytes)) {
+        return InvalidArgument("node '" + node.name + "': output shape " +
+                               tensor::ShapeToString(slot.view.shape) + " needs " +
+                               std::to_string(slot.bytes) + " bytes; a plan may use at most " +
+                               std::to_string(options.max_arena_bytes));
+      }
       known[id] = true;
     }
     plan->steps_.push_back(std::move(step));
@@ -343,6 +355,12 @@ StatusOr<std::unique_ptr<OnnxPlan>> OnnxPlan::Build(
     }
   }
   plan->LayOut();
+  if (plan->arena_bytes_ > static_cast<size_t>(options.max_arena_bytes)) {
+    return InvalidArgument("the plan for batch " + std::to_string(batch) + " needs " +
+                           std::to_string(plan->arena_bytes_) +
+                           " bytes of intermediate tensors; the limit is " +
+                           std::to_string(options.max_arena_bytes));
+  }
   return plan;
 }
 

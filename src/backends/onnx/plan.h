@@ -26,6 +26,9 @@ struct PlanOptions {
   bool fuse = true;     // BatchNormalization, bias and activation into Gemm, MatMul and Conv
   bool views = true;    // Reshape, Flatten, Identity, zero Pad... as views, not copies
   bool blocked = true;  // oneDNN's blocked layouts between convolutions and poolings
+  // The largest arena (the intermediate tensors of one run) a plan may need; a model whose shapes
+  // ask for more is refused when planned (a crafted file must not take the server's memory).
+  int64_t max_arena_bytes = int64_t{16} << 30;
 };
 
 class OnnxPlan {

@@ -146,8 +146,8 @@ Status ReshapeShape(const OnnxNode& n, std::span<const TensorView> in,
     if (s[i] == -1) {
       if (infer >= 0) return NodeError(n, "more than one -1 in the new shape");
       infer = static_cast<int64_t>(i);
-    } else {
-      known *= s[i];
+    } else if (s[i] < 0 || __builtin_mul_overflow(known, s[i], &known)) {
+      return NodeError(n, "the new shape " + tensor::ShapeToString(s) + " is invalid");
     }
   }
   if (infer >= 0) s[static_cast<size_t>(infer)] = known == 0 ? 0 : in[0].elements() / known;

@@ -12,7 +12,9 @@
 namespace inferd::backends::onnx {
 
 inline float ExpApprox(float x) {
-  const float c = std::min(std::max(x, -104.0f), 88.8f);
+  // (NaN clamps to -104 here: std::max keeps its first argument when the comparison fails, so the
+  // float-to-int conversion below never sees a NaN; the NaN is returned at the end.)
+  const float c = std::min(std::max(-104.0f, x), 88.8f);
   // n = round(c / ln2), by the 1.5 * 2^23 trick (std::floor does not vectorize).
   const float n = (c * 1.44269504f + 12582912.0f) - 12582912.0f;
   // r = c - n ln2 in [-ln2/2, ln2/2], with ln2 split in two so that r keeps its low bits.
