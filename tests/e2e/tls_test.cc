@@ -253,6 +253,8 @@ TEST_F(TlsTest, GrpcOverTlsAndItsFileWatcher) {
   {
     TlsClient c(port, {.ca = pki_.Path("ca.pem")});
     EXPECT_EQ(c.PeerName(), "server-one");
+    TlsClient old(port, {.ca = pki_.Path("ca.pem"), .max_version = TLS1_1_VERSION});
+    EXPECT_FALSE(old.handshake());  // gRPC too: TLS 1.2 at least
   }
   Sh("cp " + pki_.Path("server-two.key") + " " + pki_.Path("server.key"));
   Sh("cp " + pki_.Path("server-two.pem") + " " + pki_.Path("server.pem"));
