@@ -8,14 +8,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace inferd;
   static const backends::onnx::OnnxBackend backend({.threads = 1, .max_plan_bytes = 256 << 20});
-  static const config::ModelConfig kConfig;
-  const auto path = fuzz::WriteInput("model.onnx", data, size);
-  backend::LoadRequest req;
-  req.model_name = "m";
-  req.version = 1;
-  req.model_file = path;
-  req.config = &kConfig;
-  auto model = backend.Load(req);
+  auto model = fuzz::LoadModel(backend, "model.onnx", data, size);
   if (!model.ok()) return 0;
   std::vector<tensor::Tensor> inputs;
   for (const auto& spec : (*model)->signature().inputs) {

@@ -1,6 +1,5 @@
 // XGBoost model files, JSON and UBJSON (the first byte chooses), through the forest backend's whole
 // load (parse, checks, compile), then one prediction of zeros and one of missing values.
-#include <cmath>
 #include <cstdint>
 
 #include "backends/forest/forest_backend.h"
@@ -11,23 +10,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   static const auto backend =
       std::move(backends::forest::ForestBackend::Create({.threads = 1})).value();
-  static const config::ModelConfig kConfig;
-  const auto path =
-      fuzz::WriteInput((data[0] & 1) ? "model.ubj" : "model.json", data + 1, size - 1);
-  backend::LoadRequest req;
-  req.model_name = "m";
-  req.version = 1;
-  req.model_file = path;
-  req.config = &kConfig;
-  auto model = backend->Load(req);
+  auto model =
+      fuzz::LoadModel(*backend, (data[0] & 1) ? "model.ubj" : "model.json", data + 1, size - 1);
   if (!model.ok()) return 0;
-  const auto& in = (*model)->signature().inputs.at(0);
-  const int64_t width =
-      in.shape.size() == 2 && in.shape[1] > 0 && in.shape[1] < 4096 ? in.shape[1] : 0;
-  if (width == 0) return 0;
-  tensor::Tensor x("input", tensor::DataType::kFp32, {2, width});
-  for (int64_t i = width; i < 2 * width; ++i) x.data<float>()[i] = std::nanf("");
-  x.set_name(in.name);
-  (void)(*model)->Execute(std::span<const tensor::Tensor>(&x, 1), {});
+  if (auto x = fuzz::TwoRows((*model)->signature().inputs.at(0))) {
+    (void)(*model)->Execute(std::span<const tensor::Tensor>(&*x, 1), {});
+  }
   return 0;
 }

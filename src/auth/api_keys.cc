@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
 #include <random>
 #include <set>
 #include <sstream>
 
 #include "auth/base64url.h"
+#include "base/file.h"
 #include "base/sha256.h"
 
 namespace inferd::auth {
@@ -119,11 +119,8 @@ base::StatusOr<ApiKeys> ApiKeys::Parse(std::string_view text) {
 }
 
 base::StatusOr<ApiKeys> ApiKeys::Load(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return base::NotFound("cannot read the keys file " + path.string());
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto keys = Parse(ss.str());
+  ASSIGN_OR_RETURN(const std::string text, base::ReadWholeFile(path, "keys file"));
+  auto keys = Parse(text);
   if (!keys.ok()) return keys.status().WithContext(path.string());
   return keys;
 }

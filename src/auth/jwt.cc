@@ -9,12 +9,11 @@
 
 #include <array>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <unordered_map>
 
 #include "auth/api_keys.h"
 #include "auth/base64url.h"
+#include "base/file.h"
 #include "base/sha256.h"
 
 namespace inferd::auth {
@@ -65,17 +64,6 @@ namespace {
 
 base::Status Unauthenticated(const std::string& m) { return base::Unauthenticated(m); }
 
-std::string ReadAll(const std::filesystem::path& p, base::Status* st) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) {
-    *st = base::NotFound("cannot read the JWT key file " + p.string());
-    return {};
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // An RSA public key from its JWK modulus and exponent (base64url big-endian).
 EVP_PKEY* RsaFromJwk(std::string_view n64, std::string_view e64) {
   auto n = Base64UrlDecode(n64), e = Base64UrlDecode(e64);
@@ -103,9 +91,7 @@ EVP_PKEY* RsaFromJwk(std::string_view n64, std::string_view e64) {
 }
 
 base::Status LoadKeyFile(const std::filesystem::path& path, JwtVerifier::Keys* keys) {
-  base::Status st;
-  const std::string text = ReadAll(path, &st);
-  if (!st.ok()) return st;
+  ASSIGN_OR_RETURN(const std::string text, base::ReadWholeFile(path, "JWT key file"));
   const std::string where = "JWT key file " + path.string();
   if (text.find("-----BEGIN") != std::string::npos) {
     BIO* bio = BIO_new_mem_buf(text.data(), static_cast<int>(text.size()));

@@ -4,11 +4,10 @@
 #include <openssl/rand.h>
 
 #include <cstring>
-#include <fstream>
 #include <memory>
-#include <sstream>
 
 #include "auth/base64url.h"
+#include "base/file.h"
 
 namespace inferd::auth {
 
@@ -63,11 +62,8 @@ base::StatusOr<LogCipher> LogCipher::FromKeyText(std::string_view text) {
 }
 
 base::StatusOr<LogCipher> LogCipher::FromKeyFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return base::NotFound("cannot read the log encryption key file " + path.string());
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto c = FromKeyText(ss.str());
+  ASSIGN_OR_RETURN(const std::string text, base::ReadWholeFile(path, "log encryption key file"));
+  auto c = FromKeyText(text);
   if (!c.ok()) return c.status().WithContext(path.string());
   return c;
 }

@@ -10,6 +10,7 @@
 #include "api/http/http_api.h"
 #include "auth/log_cipher.h"
 #include "backend/backend.h"
+#include "base/file.h"
 #include "base/logging.h"
 #include "batching/caller_runs.h"
 #include "inference/inference_service.h"
@@ -154,11 +155,7 @@ class Server::Parts {
 namespace {
 
 base::StatusOr<std::string> ReadSecretFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return base::NotFound("cannot read the secret file " + path.string());
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
+  ASSIGN_OR_RETURN(std::string s, base::ReadWholeFile(path, "secret file"));
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
   return s;
 }

@@ -232,24 +232,27 @@ TEST_F(AuthTest, AuditNamesThePrincipalAndTheLogHoldsNoSecret) {
 TEST(AuthStartTest, RequiredNeedsCredentialsAndFilesAreChecked) {
   TempDir repo, dir;
   AddModel(repo.path(), "m", 1, "binary_logistic");
-  const std::string state = (dir.path() / "state").string();
-  auto r = RunInferd({"serve", "--model-repository", repo.path().string(), "--http-port", "0",
-                      "--state", state, "--auth", "required"});
+  // `inferd serve` with these flags, which must fail to start.
+  auto serve = [&](std::vector<std::string> flags) {
+    std::vector<std::string> args = {
+        "serve",   "--model-repository",           repo.path().string(), "--http-port", "0",
+        "--state", (dir.path() / "state").string()};
+    args.insert(args.end(), flags.begin(), flags.end());
+    return RunInferd(args);
+  };
+  auto r = serve({"--auth", "required"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("--auth required: no credentials are configured"));
   WriteFile(dir.path() / "keys.txt", "ops ik_plaintext_key admin\n");
-  r = RunInferd({"serve", "--model-repository", repo.path().string(), "--http-port", "0", "--state",
-                 state, "--api-keys", (dir.path() / "keys.txt").string()});
+  r = serve({"--api-keys", (dir.path() / "keys.txt").string()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("keys file line 1"));
   EXPECT_THAT(r.err, HasSubstr("not a SHA-256 in hex"));
   WriteFile(dir.path() / "short", "too short\n");
-  r = RunInferd({"serve", "--model-repository", repo.path().string(), "--http-port", "0", "--state",
-                 state, "--jwt-secret-file", (dir.path() / "short").string()});
+  r = serve({"--jwt-secret-file", (dir.path() / "short").string()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("at least 32 bytes"));
-  r = RunInferd({"serve", "--model-repository", repo.path().string(), "--http-port", "0", "--state",
-                 state, "--route-scope", "infer=root"});
+  r = serve({"--route-scope", "infer=root"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("is not CLASS=SCOPE"));
   // Without credentials, bound beyond loopback: a warning, and management stays on loopback.

@@ -1,0 +1,15 @@
+// Reading a whole (small) file: credentials, keys and certificates.
+// Thread-safety: pure functions.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "base/status.h"
+
+namespace inferd::base {
+
+// The bytes of `path`. Errors: NOT_FOUND "cannot read the <what> <path>".
+StatusOr<std::string> ReadWholeFile(const std::filesystem::path& path, const std::string& what);
+
+}  // namespace inferd::base
