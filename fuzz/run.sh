@@ -3,7 +3,8 @@
 # corpus (fuzz/corpus/<target>), then merges the inputs that found new coverage back into that
 # corpus (minimized), so that it grows run by run. Prints one line per target: executions, rate,
 # corpus size, and whether it found a crash, a leak or undefined behaviour (the input is kept in
-# BUILD_DIR/fuzz/artifacts). Exits 1 when any target failed.
+# BUILD_DIR/fuzz/artifacts). Exits 1 when any target failed. With FUZZ_RUNS=N in the environment a
+# target stops after N executions (SECONDS still caps it).
 #
 #   fuzz/run.sh BUILD_DIR SECONDS [--no-merge] [TARGET...]
 set -uo pipefail
@@ -29,7 +30,7 @@ for t in "${TARGETS[@]}"; do
   # (UBSan reports are fatal: -fno-sanitize-recover at build time.)
   ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
     "$BIN/$t" -max_total_time="$SECONDS_EACH" -print_final_stats=1 -rss_limit_mb=2560 \
-    -timeout=20 -max_len=65536 -artifact_prefix="$BIN/artifacts/$t-" \
+    -timeout=20 -max_len=65536 -artifact_prefix="$BIN/artifacts/$t-" ${FUZZ_RUNS:+-runs=$FUZZ_RUNS} \
     "$work" "$ROOT/fuzz/corpus/$t" > "$log" 2>&1
   rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)

@@ -516,6 +516,12 @@ TEST(GrpcTest, CredentialsAndScopesAsOverHttp) {
   EXPECT_EQ(st.error_message(),
             "'key:app' lacks the scope 'admin' this route needs (it has: infer)");
   EXPECT_TRUE(load_with(admin).ok());
+  // The audit trail names the principal, as over HTTP.
+  auto audit = Http(server->port(), "GET", "/v2/audit?model=m", "");
+  EXPECT_EQ(audit.status, 401);
+  HttpConnection h(server->port());
+  audit = h.Request("GET", "/v2/audit?model=m", "", {{"X-API-Key", admin}});
+  EXPECT_NE(audit.body.find("key:ops@ipv4:127.0.0.1"), std::string::npos) << audit.body;
   // Health stays open.
   EXPECT_EQ(c.Health(""), health::HealthCheckResponse::SERVING);
   pb::ServerLiveResponse live;

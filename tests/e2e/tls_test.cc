@@ -234,8 +234,10 @@ TEST_F(TlsTest, GrpcOverTlsAndItsFileWatcher) {
   const uint16_t port = server->port("gRPC");
   ::grpc::SslCredentialsOptions ssl;
   ssl.pem_root_certs = ReadFile(pki_.Path("ca.pem"));
+  // (By address: a build root may have no resolver for "localhost"; the certificate names
+  // 127.0.0.1 too.)
   auto channel =
-      ::grpc::CreateChannel("localhost:" + std::to_string(port), ::grpc::SslCredentials(ssl));
+      ::grpc::CreateChannel("127.0.0.1:" + std::to_string(port), ::grpc::SslCredentials(ssl));
   auto stub = pb::GRPCInferenceService::NewStub(channel);
   ::grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));

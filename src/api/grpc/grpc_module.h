@@ -45,8 +45,9 @@ class ServingFrontend {
                                                      std::optional<int64_t> version) = 0;
   virtual base::StatusOr<std::vector<int64_t>> ReadyVersions(std::string_view model) = 0;
   virtual std::vector<lifecycle::IndexEntry> Index() = 0;
-  virtual base::Status Load(const std::string& model) = 0;
-  virtual base::Status Unload(const std::string& model) = 0;
+  // (Load and Unload record `who` — principal@address — in the audit trail, as HTTP does.)
+  virtual base::Status Load(const std::string& model, const std::string& who) = 0;
+  virtual base::Status Unload(const std::string& model, const std::string& who) = 0;
   // As auth::Authorizer::Check: the principal, or UNAUTHENTICATED / PERMISSION_DENIED /
   // RESOURCE_EXHAUSTED with the reason.
   virtual base::StatusOr<std::string> Authorize(auth::RouteClass route,

@@ -490,20 +490,27 @@ class Service final : public pb::GRPCInferenceService::CallbackService {
   ::grpc::ServerUnaryReactor* RepositoryModelLoad(::grpc::CallbackServerContext* ctx,
                                                   const pb::RepositoryModelLoadRequest* req,
                                                   pb::RepositoryModelLoadResponse*) override {
-    if (Status st = Authorize(ctx, auth::RouteClass::kManagement); !st.ok()) return Done(ctx, st);
-    return Done(ctx, f_.Load(req->model_name()));
+    auto who = Caller(ctx, auth::RouteClass::kManagement);
+    if (!who.ok()) return Done(ctx, who.status());
+    return Done(ctx, f_.Load(req->model_name(), *who));
   }
   ::grpc::ServerUnaryReactor* RepositoryModelUnload(::grpc::CallbackServerContext* ctx,
                                                     const pb::RepositoryModelUnloadRequest* req,
                                                     pb::RepositoryModelUnloadResponse*) override {
-    if (Status st = Authorize(ctx, auth::RouteClass::kManagement); !st.ok()) return Done(ctx, st);
-    return Done(ctx, f_.Unload(req->model_name()));
+    auto who = Caller(ctx, auth::RouteClass::kManagement);
+    if (!who.ok()) return Done(ctx, who.status());
+    return Done(ctx, f_.Unload(req->model_name(), *who));
   }
 
  private:
   // Who calls, and may they (the server's Authorizer, through the frontend): the call's
   // `authorization` or `x-api-key` metadata.
   Status Authorize(::grpc::CallbackServerContext* ctx, auth::RouteClass route) {
+    return Caller(ctx, route).status();
+  }
+  // The same, giving the caller as the audit trail names it: principal@address (the address alone
+  // for an anonymous caller).
+  StatusOr<std::string> Caller(::grpc::CallbackServerContext* ctx, auth::RouteClass route) {
     std::optional<std::string_view> authorization, api_key;
     for (const auto& [k, v] : ctx->client_metadata()) {
       const std::string_view key(k.data(), k.size()), value(v.data(), v.size());
@@ -511,7 +518,9 @@ class Service final : public pb::GRPCInferenceService::CallbackService {
       if (key == "x-api-key") api_key = value;
     }
     const std::string peer = ctx->peer();
-    return f_.Authorize(route, authorization, api_key, FromLoopback(peer), peer).status();
+    ASSIGN_OR_RETURN(std::string principal,
+                     f_.Authorize(route, authorization, api_key, FromLoopback(peer), peer));
+    return principal == "anonymous" ? peer : principal + "@" + peer;
   }
   static ::grpc::ServerUnaryReactor* Done(::grpc::CallbackServerContext* ctx, const Status& st) {
     auto* reactor = ctx->DefaultReactor();
