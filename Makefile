@@ -79,7 +79,7 @@ build-fuzz/CMakeCache.txt:
 	cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DINFERD_FUZZ=ON -DINFERD_BUILD_TESTS=OFF -DINFERD_BUILD_BENCH=OFF
 
 fuzz-build:
-	scripts/install-deps.sh build tsa
+	scripts/install-deps.sh build fuzz
 	$(MAKE) build-fuzz/CMakeCache.txt
 	cmake --build build-fuzz -j$(JOBS) --target $(FUZZ_TARGETS)
 
