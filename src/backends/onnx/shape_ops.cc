@@ -224,9 +224,18 @@ StatusOr<std::vector<int64_t>> Perm(const OnnxNode& n, size_t rank) {
 Status TransposeShape(const OnnxNode& n, std::span<const TensorView> in,
                       std::vector<TensorView>* out) {
   ASSIGN_OR_RETURN(auto perm, Perm(n, in[0].shape.size()));
+  // A permutation of the input's axes: each once (a repeated axis would read past the input).
+  if (perm.size() != in[0].shape.size()) {
+    return NodeError(n, "perm has " + std::to_string(perm.size()) + " axes, the input " +
+                            std::to_string(in[0].shape.size()));
+  }
+  std::vector<bool> used(perm.size(), false);
   Shape s;
   for (int64_t p : perm) {
-    if (p < 0 || p >= static_cast<int64_t>(in[0].shape.size())) return NodeError(n, "bad perm");
+    if (p < 0 || p >= static_cast<int64_t>(in[0].shape.size()) || used[static_cast<size_t>(p)]) {
+      return NodeError(n, "perm is not a permutation of the input's axes");
+    }
+    used[static_cast<size_t>(p)] = true;
     s.push_back(in[0].shape[static_cast<size_t>(p)]);
   }
   out->assign(1, TensorView{in[0].dtype, s, nullptr});
