@@ -7,13 +7,11 @@ namespace {
 
 TEST(RedactSecretsTest, MasksCredentialsAndKeepsTheRest) {
   const std::string key = "ik_Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWo";
-  const std::string jwt =
-      "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ";
+  const std::string jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ";
   EXPECT_EQ(RedactSecrets("request with key " + key + " failed"),
             "request with key ik_[redacted] failed");
   EXPECT_EQ(RedactSecrets("token " + jwt), "token [redacted jwt]");
-  EXPECT_EQ(RedactSecrets("Authorization: Bearer abc.def-ghi"),
-            "Authorization: Bearer [redacted]");
+  EXPECT_EQ(RedactSecrets("Authorization: Bearer abc.def-ghi"), "Authorization: Bearer [redacted]");
   EXPECT_EQ(RedactSecrets("authorization: Basic dXNlcjpwYXNz"), "authorization: Basic [redacted]");
   EXPECT_EQ(RedactSecrets("X-API-Key: secret123, next"), "X-API-Key: [redacted], next");
   EXPECT_EQ(RedactSecrets("webhook http://user:hunter2@hooks.example/x failed"),

@@ -342,6 +342,24 @@ bool Get(std::string_view* in, std::string_view* field) {
   return true;
 }
 
+// Calls fn(record) for each record of a batch's blob, in the order written.
+template <typename Fn>
+void ForEachRecord(std::string_view in, const std::string& model, Fn fn) {
+  std::string_view f[6];
+  while (Get(&in, &f[0]) && Get(&in, &f[1]) && Get(&in, &f[2]) && Get(&in, &f[3]) &&
+         Get(&in, &f[4]) && Get(&in, &f[5])) {
+    monitoring::PredictionRecord r;
+    r.model = model;
+    r.id = f[0];
+    r.version = std::atoll(std::string(f[1]).c_str());
+    r.at_ms = std::atoll(std::string(f[2]).c_str());
+    r.outputs_json = f[3];
+    r.inputs_json = f[4];
+    r.inputs_sha256 = f[5];
+    fn(std::move(r));
+  }
+}
+
 }  // namespace
 
 base::Status SqliteStore::PutPredictions(const std::vector<monitoring::PredictionRecord>& records) {
@@ -427,19 +445,8 @@ base::StatusOr<std::vector<monitoring::PredictionRecord>> SqliteStore::ListPredi
     std::string_view in(static_cast<const char*>(sqlite3_column_blob(read.get(), 0)),
                         static_cast<size_t>(sqlite3_column_bytes(read.get(), 0)));
     std::vector<monitoring::PredictionRecord> batch;
-    std::string_view f[6];
-    while (Get(&in, &f[0]) && Get(&in, &f[1]) && Get(&in, &f[2]) && Get(&in, &f[3]) &&
-           Get(&in, &f[4]) && Get(&in, &f[5])) {
-      monitoring::PredictionRecord r;
-      r.model = model;
-      r.id = f[0];
-      r.version = std::atoll(std::string(f[1]).c_str());
-      r.at_ms = std::atoll(std::string(f[2]).c_str());
-      r.outputs_json = f[3];
-      r.inputs_json = f[4];
-      r.inputs_sha256 = f[5];
-      batch.push_back(std::move(r));
-    }
+    ForEachRecord(in, model,
+                  [&](monitoring::PredictionRecord r) { batch.push_back(std::move(r)); });
     // Within a batch, the newest last.
     for (auto it = batch.rbegin(); it != batch.rend() && static_cast<int64_t>(out.size()) < limit;
          ++it) {
@@ -490,25 +497,14 @@ base::StatusOr<std::vector<monitoring::PredictionRecord>> SqliteStore::GetPredic
     if (sqlite3_step(read.get()) != SQLITE_ROW) continue;
     std::string_view in(static_cast<const char*>(sqlite3_column_blob(read.get(), 0)),
                         static_cast<size_t>(sqlite3_column_bytes(read.get(), 0)));
-    std::string_view f[6];
-    while (Get(&in, &f[0]) && Get(&in, &f[1]) && Get(&in, &f[2]) && Get(&in, &f[3]) &&
-           Get(&in, &f[4]) && Get(&in, &f[5])) {
-      const std::string id(f[0]);
-      if (!want.contains(id) || !found.insert(id).second) continue;
-      monitoring::PredictionRecord r;
-      r.model = model;
-      r.id = id;
-      r.version = std::stoll(std::string(f[1]));
-      r.at_ms = std::stoll(std::string(f[2]));
-      r.outputs_json = f[3];
-      r.inputs_json = f[4];
-      r.inputs_sha256 = f[5];
+    ForEachRecord(in, model, [&](monitoring::PredictionRecord r) {
+      if (!want.contains(r.id) || !found.insert(r.id).second) return;
       sqlite3_reset(fb.get());
       fb.Text(1, model);
-      fb.Text(2, id);
+      fb.Text(2, r.id);
       r.has_feedback = sqlite3_step(fb.get()) == SQLITE_ROW;
       out.push_back(std::move(r));
-    }
+    });
   }
   return out;
 }
