@@ -491,9 +491,10 @@ base::StatusOr<std::vector<monitoring::PredictionRecord>> SqliteStore::GetPredic
   if (!read.ok() || !fb.ok()) return Error(db_, "reading predictions");
   std::vector<monitoring::PredictionRecord> out;
   std::set<std::string> found;
-  for (const auto& [seq, want] : wanted) {
+  for (const auto& entry : wanted) {
+    const std::set<std::string>& want = entry.second;  // (a lambda below uses it)
     sqlite3_reset(read.get());
-    read.Int(1, seq);
+    read.Int(1, entry.first);
     if (sqlite3_step(read.get()) != SQLITE_ROW) continue;
     std::string_view in(static_cast<const char*>(sqlite3_column_blob(read.get(), 0)),
                         static_cast<size_t>(sqlite3_column_bytes(read.get(), 0)));

@@ -41,7 +41,7 @@ Status SameShape(const OnnxNode& n, std::span<const TensorView> in, std::vector<
 
 Status CopyKernel(const OnnxNode&, std::span<const TensorView> in,
                   std::span<const TensorView> out) {
-  if (in[0].data != out[0].data) {
+  if (in[0].data != out[0].data && in[0].elements() > 0) {
     std::memcpy(out[0].data, in[0].data,
                 static_cast<size_t>(in[0].elements()) * tensor::DataTypeSize(in[0].dtype));
   }

@@ -68,7 +68,7 @@ StatusOr<tensor::Tensor> ToTensor(const ::onnx::TensorProto& p) {
       return InvalidArgument(what + " has " + std::to_string(p.raw_data().size()) +
                              " bytes of data, its shape needs " + std::to_string(bytes));
     }
-    std::memcpy(t.bytes().data(), p.raw_data().data(), bytes);  // little-endian, as x86-64
+    if (bytes > 0) std::memcpy(t.bytes().data(), p.raw_data().data(), bytes);  // little-endian
     return t;
   }
   int64_t given = 0;

@@ -528,7 +528,7 @@ StatusOr<std::vector<tensor::Tensor>> OnnxPlan::Run(std::span<const tensor::Tens
       const Slot& slot = slots_[static_cast<size_t>(id)];
       if (slot.input >= 0) v.data = const_cast<uint8_t*>(inputs[slot.input].bytes().data());
       tensor::Tensor t(graph_->values[static_cast<size_t>(id)].name, v.dtype, v.shape);
-      std::memcpy(t.bytes().data(), v.data, t.byte_size());
+      if (t.byte_size() > 0) std::memcpy(t.bytes().data(), v.data, t.byte_size());
       out.push_back(std::move(t));
     }
   }

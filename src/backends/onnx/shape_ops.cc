@@ -38,7 +38,7 @@ Status ConstantShape(const OnnxNode& n, std::span<const TensorView>, std::vector
 Status ConstantKernel(const OnnxNode& n, std::span<const TensorView>,
                       std::span<const TensorView> out) {
   const auto& t = std::get<tensor::Tensor>(n.attributes.find("value")->second);
-  std::memcpy(out[0].data, t.bytes().data(), t.byte_size());
+  if (t.byte_size() > 0) std::memcpy(out[0].data, t.bytes().data(), t.byte_size());
   return Status::Ok();
 }
 
