@@ -154,7 +154,7 @@ Status TileShape(const OnnxNode& n, std::span<const TensorView> in, std::vector<
   Shape s = in[0].shape;
   for (size_t d = 0; d < s.size(); ++d) {
     if (reps[d] < 0) return NodeError(n, "negative repeat");
-    s[d] *= reps[d];
+    if (__builtin_mul_overflow(s[d], reps[d], &s[d])) return NodeError(n, "repeats overflow");
   }
   out->assign(1, TensorView{in[0].dtype, s, nullptr});
   return Status::Ok();
@@ -270,8 +270,12 @@ Status RangeShape(const OnnxNode& n, std::span<const TensorView> in, std::vector
     delta = static_cast<double>(*in[2].as<T>());
   });
   if (delta == 0) return NodeError(n, "delta is 0");
-  const int64_t count =
-      std::max<int64_t>(0, static_cast<int64_t>(std::ceil((limit - start) / delta)));
+  const double steps = std::ceil((limit - start) / delta);
+  // (NaN and counts beyond any memory are refused before the conversion to an integer.)
+  if (std::isnan(steps) || steps >= 9.0e15) {
+    return NodeError(n, "start, limit and delta give no finite count");
+  }
+  const int64_t count = steps > 0 ? static_cast<int64_t>(steps) : 0;
   out->assign(1, TensorView{in[0].dtype, Shape{count}, nullptr});
   return Status::Ok();
 }
@@ -295,7 +299,13 @@ Status PadShape(const OnnxNode& n, std::span<const TensorView> in, std::vector<T
   const size_t rank = in[0].shape.size();
   if (pads.size() != 2 * rank) return NodeError(n, "pads must have 2 entries per axis");
   Shape s = in[0].shape;
-  for (size_t d = 0; d < rank; ++d) s[d] += pads[d] + pads[d + rank];
+  for (size_t d = 0; d < rank; ++d) {
+    int64_t grown = 0;
+    if (__builtin_add_overflow(s[d], pads[d], &grown) ||
+        __builtin_add_overflow(grown, pads[d + rank], &s[d]) || s[d] < 0) {
+      return NodeError(n, "pads make axis " + std::to_string(d) + " negative or too large");
+    }
+  }
   out->assign(1, TensorView{in[0].dtype, s, nullptr});
   return Status::Ok();
 }

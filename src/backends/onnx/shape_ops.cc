@@ -270,7 +270,10 @@ Status ConcatShape(const OnnxNode& n, std::span<const TensorView> in,
         return NodeError(n, "inputs differ outside the axis");
       }
     }
-    s[static_cast<size_t>(axis)] += v.shape[static_cast<size_t>(axis)];
+    if (__builtin_add_overflow(s[static_cast<size_t>(axis)], v.shape[static_cast<size_t>(axis)],
+                               &s[static_cast<size_t>(axis)])) {
+      return NodeError(n, "the concatenated axis overflows");
+    }
   }
   out->assign(1, TensorView{in[0].dtype, s, nullptr});
   return Status::Ok();
@@ -511,9 +514,13 @@ StatusOr<std::vector<int64_t>> SplitSizes(const OnnxNode& n, std::span<const Ten
       sizes.push_back(std::min(each, dim - each * static_cast<int64_t>(i)));
     }
   }
-  if (std::accumulate(sizes.begin(), sizes.end(), int64_t{0}) != dim) {
-    return NodeError(n, "split sizes do not add up to the axis length");
+  int64_t total = 0;
+  for (int64_t size : sizes) {
+    if (size < 0 || __builtin_add_overflow(total, size, &total)) {
+      return NodeError(n, "split sizes must be >= 0 and add up to the axis length");
+    }
   }
+  if (total != dim) return NodeError(n, "split sizes do not add up to the axis length");
   return sizes;
 }
 
