@@ -324,6 +324,14 @@ TEST(LogCipherTest, SealsPerRecordAndRefusesEverythingElse) {
   EXPECT_EQ(*c->Open(c->Seal("", "x"), "x"), "");
   EXPECT_TRUE(LogCipher::FromKeyText(Base64UrlEncode(std::string(32, '\x07'))).ok());
   EXPECT_FALSE(LogCipher::FromKeyText("short").ok());
+  // The keyed digest: stable for one key, different for another, not the plain SHA-256.
+  const std::string d = c->Digest("inputs");
+  EXPECT_EQ(d.rfind("hmac-sha256:", 0), 0u);
+  EXPECT_EQ(d.size(), 12u + 64u);
+  EXPECT_EQ(d, c->Digest("inputs"));
+  EXPECT_NE(d, c->Digest("inputs2"));
+  EXPECT_NE(d, other->Digest("inputs"));
+  EXPECT_EQ(d.find(base::Sha256Hex("inputs")), std::string::npos);
   EXPECT_FALSE(LogCipher::FromKeyText(std::string(64, 'z')).ok());
 }
 

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "auth/base64url.h"
+#include "auth/jwt.h"
 #include "base/file.h"
 
 namespace inferd::auth {
@@ -82,6 +83,18 @@ std::string LogCipher::Seal(std::string_view plaintext, std::string_view aad) co
   EVP_EncryptFinal_ex(ctx.get(), bytes + 12 + len, &len);
   EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, 16, bytes + 12 + plaintext.size());
   return std::string(kPrefix) + Base64UrlEncode(out);
+}
+
+std::string LogCipher::Digest(std::string_view data) const {
+  const auto mac_key =
+      HmacSha256(std::string_view(reinterpret_cast<const char*>(key_.data()), key_.size()),
+                 "inferd prediction log digest");
+  const auto mac = HmacSha256(
+      std::string_view(reinterpret_cast<const char*>(mac_key.data()), mac_key.size()), data);
+  static const char* kHex = "0123456789abcdef";
+  std::string out = "hmac-sha256:";
+  for (uint8_t b : mac) out += kHex[b >> 4], out += kHex[b & 15];
+  return out;
 }
 
 base::StatusOr<std::string> LogCipher::Open(std::string_view sealed, std::string_view aad) const {

@@ -29,6 +29,10 @@ class LogCipher {
   // (another key, another record, or changed bytes).
   base::StatusOr<std::string> Open(std::string_view sealed, std::string_view aad) const;
   static bool IsSealed(std::string_view value) { return value.starts_with(kPrefix); }
+  // A keyed digest of `data` ("hmac-sha256:" + hex), for logs that keep only a digest of the
+  // inputs (`log_inputs: false`): unlike a plain SHA-256, nobody without the key can test guesses
+  // of low-entropy inputs against it. The HMAC key is derived from the encryption key.
+  std::string Digest(std::string_view data) const;
 
  private:
   static constexpr std::string_view kPrefix = "aes256gcm:";

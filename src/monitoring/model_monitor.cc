@@ -466,7 +466,7 @@ void ModelMonitor::Write(std::vector<Observation>& batch) {
         for (const auto& t : o.logged) {
           bytes.append(reinterpret_cast<const char*>(t.bytes().data()), t.bytes().size());
         }
-        r.inputs_sha256 = base::Sha256Hex(bytes);
+        r.inputs_sha256 = o_.digest ? o_.digest(bytes) : base::Sha256Hex(bytes);
       }
     }
     records.push_back(std::move(r));

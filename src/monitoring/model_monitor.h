@@ -82,6 +82,8 @@ struct ModelMonitorOptions {
   // When set, logged inputs are stored as seal(inputs JSON, "<model>/<request id>") (the
   // prediction log encrypted at rest; auth/log_cipher.h).
   std::function<std::string(std::string_view plaintext, std::string_view aad)> seal;
+  // With log_inputs: false, the digest kept of the inputs' bytes; unset: their SHA-256 (hex).
+  std::function<std::string(std::string_view bytes)> digest;
 };
 
 // One alert of a rule for one version.

@@ -310,6 +310,7 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
           o.seal = [log_cipher](std::string_view plaintext, std::string_view aad) {
             return log_cipher->Seal(plaintext, aad);
           };
+          o.digest = [log_cipher](std::string_view bytes) { return log_cipher->Digest(bytes); };
         }
         o.post = [](const std::string& url, const std::string& body) -> base::Status {
           // http://host:port/path

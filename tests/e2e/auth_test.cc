@@ -323,6 +323,14 @@ TEST(PredictionLogTest, InputsAreEncryptedAtRestAndReadBackWithTheKey) {
                           (dir.path() / "other.key").string()});
   EXPECT_EQ(wrong.exit_code, 1);
   EXPECT_THAT(wrong.err, HasSubstr("does not open"));
+  // log_inputs: false keeps a digest, keyed with the log key.
+  WriteFile(repo.path() / "m" / "config.yaml",
+            "monitoring: {log_sample_rate: 1, log_inputs: false}\n");
+  run(dir.path() / "digest", {"--log-encryption-key", (dir.path() / "log.key").string()});
+  auto digests = RunInferd({"predictions", "m", "--state", (dir.path() / "digest").string()});
+  EXPECT_EQ(digests.exit_code, 0) << digests.err;
+  EXPECT_THAT(digests.out, HasSubstr("\"inputs_sha256\":\"hmac-sha256:"));
+  EXPECT_THAT(digests.out, ::testing::Not(HasSubstr("123.456")));
   WriteFile(dir.path() / "bad.key", "not a key");
   auto bad = RunInferd({"serve", "--model-repository", repo.path().string(), "--http-port", "0",
                         "--state", (dir.path() / "x").string(), "--log-encryption-key",
