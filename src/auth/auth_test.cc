@@ -166,6 +166,19 @@ TEST(JwtTest, Hs256ClaimsAreChecked) {
   EXPECT_FALSE(JwtVerifier::Create(JwtOptions{}).ok());
 }
 
+TEST(JwtTest, TheCacheIsPerVerifier) {
+  // A token another verifier accepted (and cached on this thread) must be checked again.
+  const std::string token = Hs256(R"({"alg":"HS256"})", R"({"sub":"a"})", kSecret);
+  for (int i = 0; i < 3; ++i) {
+    auto accepting = JwtVerifier::Create(JwtOptions{.hs256_secrets = {kSecret}});
+    ASSERT_TRUE((*accepting)->Verify(token, kNow).ok());
+    accepting->reset();  // a new verifier may get the same address
+    auto other = JwtVerifier::Create(JwtOptions{.hs256_secrets = {std::string(40, 'o')}});
+    EXPECT_EQ((*other)->Verify(token, kNow).status().message(),
+              "the token's signature does not verify");
+  }
+}
+
 TEST(JwtTest, Rs256FromPemAndJwks) {
   RsaKey k1, k2;
   const auto dir = std::filesystem::path(::testing::TempDir()) / "jwt_keys";

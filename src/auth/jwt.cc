@@ -8,6 +8,7 @@
 #include <simdjson.h>
 
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <unordered_map>
 
@@ -149,8 +150,8 @@ base::Status LoadKeyFile(const std::filesystem::path& path, JwtVerifier::Keys* k
 // The per-thread cache of verified tokens: SHA-256 of the token -> principal and expiry.
 struct CacheEntry {
   Principal principal;
-  int64_t exp = 0;  // 0: none
-  const JwtVerifier* verifier = nullptr;
+  int64_t exp = 0;        // 0: none
+  uint64_t verifier = 0;  // JwtVerifier::id_: a verifier made later at the same address differs
 };
 struct DigestHash {
   size_t operator()(const std::array<uint8_t, 32>& d) const {
@@ -164,7 +165,10 @@ constexpr size_t kCacheEntries = 1024;
 }  // namespace
 
 JwtVerifier::JwtVerifier(const JwtOptions& options)
-    : options_(options), keys_(std::make_unique<Keys>()) {}
+    : options_(options), keys_(std::make_unique<Keys>()), id_([] {
+        static std::atomic<uint64_t> next{1};
+        return next.fetch_add(1);
+      }()) {}
 JwtVerifier::~JwtVerifier() = default;
 
 StatusOr<std::unique_ptr<JwtVerifier>> JwtVerifier::Create(const JwtOptions& options) {
@@ -188,7 +192,7 @@ StatusOr<Principal> JwtVerifier::Verify(std::string_view token, int64_t now_s) c
   base::Sha256 h;
   h.Update(token);
   const auto digest = h.Finish();
-  if (auto it = cache.find(digest); it != cache.end() && it->second.verifier == this) {
+  if (auto it = cache.find(digest); it != cache.end() && it->second.verifier == id_) {
     if (it->second.exp == 0 || now_s <= it->second.exp + options_.leeway_s) {
       return it->second.principal;
     }
@@ -198,7 +202,7 @@ StatusOr<Principal> JwtVerifier::Verify(std::string_view token, int64_t now_s) c
   int64_t exp = 0;
   ASSIGN_OR_RETURN(Principal p, VerifyUncached(token, now_s, &exp));
   if (cache.size() >= kCacheEntries) cache.clear();
-  cache[digest] = CacheEntry{p, exp, this};
+  cache[digest] = CacheEntry{p, exp, id_};
   return p;
 }
 

@@ -52,6 +52,7 @@ class JwtVerifier {
                                            int64_t* exp) const;
   JwtOptions options_;
   std::unique_ptr<Keys> keys_;
+  const uint64_t id_;  // tells this verifier's entries in the per-thread cache from others'
 };
 
 // HMAC-SHA-256 (RFC 2104), for HS256.
