@@ -309,7 +309,6 @@ base::Status Schema::AssembleInto(std::vector<tensor::Tensor>& inputs, const std
   };
   // A numeric tensor's values into column f (or every column when f == width).
   auto numbers = [&](const tensor::Tensor& t, size_t f) -> base::Status {
-    base::Status st;
     const bool ok = tensor::VisitNumericType(t.dtype(), [&](auto tag) {
       using S = decltype(tag);
       auto src = t.data<S>();
@@ -319,12 +318,10 @@ base::Status Schema::AssembleInto(std::vector<tensor::Tensor>& inputs, const std
         for (size_t row = 0; row < rows; ++row) out[row * width + f] = static_cast<T>(src[row]);
       }
     });
-    if (!ok) {
-      st = InvalidArgument("tensor '" + t.name() + "': datatype " +
+    if (ok) return base::Status::Ok();
+    return InvalidArgument("tensor '" + t.name() + "': datatype " +
                            std::string(tensor::DataTypeName(t.dtype())) +
                            " cannot hold feature values");
-    }
-    return st;
   };
   if (inputs.size() == 1 && inputs[0].name() == input) {
     const tensor::Tensor& t = inputs[0];

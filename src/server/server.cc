@@ -2,9 +2,7 @@
 
 #include <dlfcn.h>
 
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "api/grpc/grpc_module.h"
 #include "api/http/http_api.h"
