@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "apps/model_commands.h"
 #include "auth/api_keys.h"
 #include "auth/authorizer.h"
 #include "auth/log_cipher.h"
@@ -441,6 +442,11 @@ int main(int argc, char** argv) {
   auto* promote_version =
       r_promote->add_option("--version", rollout_version, "Version to promote (default: canary)")
           ->check(CLI::PositiveNumber);
+  bool rollout_force = false;
+  for (auto* c : {r_set, r_promote}) {
+    c->add_flag("--force", rollout_force,
+                "Even when the version's latest validation failed (the audit trail says so)");
+  }
   // The CLI's credential for a server that needs one: --token, else $INFERD_TOKEN (an API key or a
   // JWT), sent as a bearer token.
   std::string cli_token;
@@ -518,6 +524,8 @@ int main(int argc, char** argv) {
   bench->add_flag("--binary", bopts.binary,
                   "Tensors as binary data after a JSON header (Triton's extension)");
 
+  inferd::apps::ModelCommands model_commands(app, &cli_token);
+
   app.add_subcommand("version", "Print the version")->callback([] {
     std::printf("inferd 0.1.0\n");
   });
@@ -531,6 +539,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "inferd: %s\n", st.message().c_str());
     return 2;
   }
+  if (auto rc = model_commands.Run()) return *rc;
   if (predictions_cmd->parsed()) {
     std::optional<inferd::auth::LogCipher> cipher;
     if (!pred_key.empty()) {
@@ -717,7 +726,8 @@ int main(int argc, char** argv) {
     } else if (r_set->parsed()) {
       path = base;
       body = "{\"canary\":" + std::to_string(rollout_canary) +
-             ",\"weight\":" + std::to_string(rollout_weight) + "}";
+             ",\"weight\":" + std::to_string(rollout_weight) +
+             (rollout_force ? ",\"force\":true}" : "}");
     } else if (r_shadow->parsed()) {
       path = base + "/shadow";
       char tolerance[32];
@@ -726,8 +736,9 @@ int main(int argc, char** argv) {
              (rollout_version > 0 ? ",\"version\":" + std::to_string(rollout_version) : "") + "}";
     } else if (r_promote->parsed()) {
       path = base + "/promote";
-      body = promote_version->count() > 0 ? "{\"version\":" + std::to_string(rollout_version) + "}"
-                                          : "{}";
+      body = promote_version->count() > 0 ? "{\"version\":" + std::to_string(rollout_version) +
+                                                (rollout_force ? ",\"force\":true}" : "}")
+                                          : (rollout_force ? "{\"force\":true}" : "{}");
     } else {
       path = base + "/rollback";
     }

@@ -89,26 +89,66 @@ base::StatusOr<std::string> Controller::Set(const std::string& model, Policy pol
   return Apply(model, std::move(policy), who, "rollout_set", detail);
 }
 
+base::Status Controller::CheckValidation(const std::string& model, int64_t version, bool force,
+                                         std::string* detail) {
+  ASSIGN_OR_RETURN(auto records, o_.store->Validations(model, version));
+  if (records.empty()) {
+    *detail += ",\"validation\":\"none\"";
+    return base::Status::Ok();
+  }
+  const auto& v = records.back();
+  // A validation of other files (the version directory was replaced) does not count.
+  ASSIGN_OR_RETURN(auto versions, o_.store->Versions(model));
+  for (const auto& r : versions) {
+    if (r.version == version && !v.sha256.empty() && !r.sha256.empty() && r.sha256 != v.sha256) {
+      *detail += ",\"validation\":\"stale\"";
+      return base::Status::Ok();
+    }
+  }
+  if (v.passed) {
+    *detail += ",\"validation\":\"passed\"";
+    return base::Status::Ok();
+  }
+  if (force) {
+    *detail += ",\"validation\":\"failed\",\"forced\":true";
+    return base::Status::Ok();
+  }
+  std::string failed;
+  const auto report = nlohmann::json::parse(v.report_json, nullptr, false);
+  if (report.is_object() && report.contains("failed") && report["failed"].is_array()) {
+    for (const auto& f : report["failed"]) {
+      if (f.is_string()) failed += (failed.empty() ? "" : "; ") + f.get<std::string>();
+    }
+  }
+  return base::FailedPrecondition("version " + std::to_string(version) + " of '" + model +
+                                  "' failed validation" +
+                                  (failed.empty() ? "" : " (" + failed + ")") +
+                                  ": validate it again, or force it (--force; audited)");
+}
+
 base::StatusOr<std::string> Controller::SetCanary(const std::string& model, int64_t version,
-                                                  int64_t weight, const std::string& who) {
+                                                  int64_t weight, const std::string& who,
+                                                  bool force) {
   if (weight < 0 || weight > 100) {
     return base::InvalidArgument("the canary's weight must be between 0 and 100");
   }
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(Effective e, Current(model));
   ASSIGN_OR_RETURN(int64_t stable, Stable(model, e.policy));
+  std::string detail = "{\"canary\":" + std::to_string(version) +
+                       ",\"weight\":" + std::to_string(weight) +
+                       ",\"stable\":" + std::to_string(stable);
+  if (weight > 0) RETURN_IF_ERROR(CheckValidation(model, version, force, &detail));
   Policy p = e.policy;
   p.labels["stable"] = stable;
   p.labels["canary"] = version;
   p.weights = {{"stable", 100 - weight}, {"canary", weight}};
-  return Apply(model, std::move(p), who, "canary",
-               "{\"canary\":" + std::to_string(version) + ",\"weight\":" + std::to_string(weight) +
-                   ",\"stable\":" + std::to_string(stable) + "}");
+  return Apply(model, std::move(p), who, "canary", detail + "}");
 }
 
 base::StatusOr<std::string> Controller::Promote(const std::string& model,
                                                 std::optional<int64_t> version,
-                                                const std::string& who) {
+                                                const std::string& who, bool force) {
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(Effective e, Current(model));
   if (!version) {
@@ -120,14 +160,15 @@ base::StatusOr<std::string> Controller::Promote(const std::string& model,
     version = it->second;
   }
   ASSIGN_OR_RETURN(int64_t stable, Stable(model, e.policy));
+  std::string detail =
+      "{\"version\":" + std::to_string(*version) + ",\"previous_stable\":" + std::to_string(stable);
+  RETURN_IF_ERROR(CheckValidation(model, *version, force, &detail));
   Policy p = e.policy;
   if (stable != *version) p.previous_stable.push_back(stable);
   p.labels.erase("canary");
   p.labels["stable"] = *version;
   p.weights = {{"stable", 100}};
-  return Apply(model, std::move(p), who, "promote",
-               "{\"version\":" + std::to_string(*version) +
-                   ",\"previous_stable\":" + std::to_string(stable) + "}");
+  return Apply(model, std::move(p), who, "promote", detail + "}");
 }
 
 base::StatusOr<std::string> Controller::Rollback(const std::string& model, const std::string& who) {

@@ -39,12 +39,15 @@ class Controller {
   // that is not ready); NOT_FOUND (model); UNAVAILABLE (the store).
   base::StatusOr<std::string> Set(const std::string& model, Policy policy, const std::string& who);
   // stable (the current one) gets 100 - weight, canary `version` gets `weight` (0-100).
+  // The validation gate: a version whose latest validation (`inferd validate`, of the files now
+  // loaded) failed takes no traffic: FAILED_PRECONDITION naming the failed gates, unless `force`
+  // (the audit entry then says so).
   base::StatusOr<std::string> SetCanary(const std::string& model, int64_t version, int64_t weight,
-                                        const std::string& who);
+                                        const std::string& who, bool force = false);
   // `version` (default: the canary) becomes stable with all the traffic; the old stable is kept
-  // for rollback.
+  // for rollback. The validation gate as SetCanary's.
   base::StatusOr<std::string> Promote(const std::string& model, std::optional<int64_t> version,
-                                      const std::string& who);
+                                      const std::string& who, bool force = false);
   // Back to the previous stable, with all the traffic. Errors: FAILED_PRECONDITION when there is
   // none.
   base::StatusOr<std::string> Rollback(const std::string& model, const std::string& who);
@@ -69,6 +72,10 @@ class Controller {
   };
   base::StatusOr<Effective> Current(const std::string& model);
   base::StatusOr<int64_t> Stable(const std::string& model, const Policy& policy);
+  // The validation gate for `version`: OK, or FAILED_PRECONDITION unless `force`. Appends what
+  // it found to the audit detail (",\"validation\":...").
+  base::Status CheckValidation(const std::string& model, int64_t version, bool force,
+                               std::string* detail);
   base::StatusOr<std::string> Apply(const std::string& model, Policy policy, const std::string& who,
                                     const std::string& action, const std::string& detail);
 

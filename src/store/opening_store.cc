@@ -44,6 +44,17 @@ base::StatusOr<std::vector<AuditEntry>> OpeningStore::AuditLog(const std::string
   return store_->AuditLog(model, limit);
 }
 
+base::Status OpeningStore::PutValidation(const ValidationRecord& record, const AuditEntry& audit) {
+  RETURN_IF_ERROR(Wait());
+  return store_->PutValidation(record, audit);
+}
+
+base::StatusOr<std::vector<ValidationRecord>> OpeningStore::Validations(const std::string& model,
+                                                                        int64_t version) {
+  RETURN_IF_ERROR(Wait());
+  return store_->Validations(model, version);
+}
+
 std::string OpeningStore::Describe() const {
   return opened_.get().ok() ? store_->Describe() : "(not open)";
 }

@@ -26,6 +26,9 @@ class OpeningStore final : public StateStore {
   base::StatusOr<std::vector<RolloutRecord>> Rollouts() override;
   base::Status Audit(const AuditEntry& entry) override;
   base::StatusOr<std::vector<AuditEntry>> AuditLog(const std::string& model, int limit) override;
+  base::Status PutValidation(const ValidationRecord& record, const AuditEntry& audit) override;
+  base::StatusOr<std::vector<ValidationRecord>> Validations(const std::string& model,
+                                                            int64_t version) override;
   std::string Describe() const override;
   base::Status PutPredictions(const std::vector<monitoring::PredictionRecord>& records) override;
   base::StatusOr<std::vector<monitoring::PredictionRecord>> GetPredictions(

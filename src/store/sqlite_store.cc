@@ -72,6 +72,17 @@ CREATE TABLE IF NOT EXISTS feedback (
   label_json TEXT NOT NULL,
   PRIMARY KEY (model, id)
 );
+CREATE TABLE IF NOT EXISTS validations (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  model TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  passed INTEGER NOT NULL,
+  at_ms INTEGER NOT NULL,
+  who TEXT NOT NULL,
+  report_json TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS validations_version ON validations (model, version, id);
 CREATE TABLE IF NOT EXISTS monitor_buckets (
   model TEXT NOT NULL,
   version INTEGER NOT NULL,
@@ -81,9 +92,9 @@ CREATE TABLE IF NOT EXISTS monitor_buckets (
   PRIMARY KEY (model, kind, start_ms, version)
 );
 )sql";
-// 1: versions; 2: + rollout, audit; 3: + predictions, feedback, monitor_buckets (tables are
-// created on open, so older databases are upgraded).
-constexpr int kSchemaVersion = 3;
+// 1: versions; 2: + rollout, audit; 3: + predictions, feedback, monitor_buckets; 4: +
+// validations (tables are created on open, so older databases are upgraded).
+constexpr int kSchemaVersion = 4;
 
 // A prepared statement, finalized on scope exit.
 class Statement {
@@ -144,15 +155,15 @@ base::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::filesy
   if (!get.ok()) return Error(db, "state database " + path.string());
   if (sqlite3_step(get.get()) == SQLITE_ROW) {
     const int64_t have = sqlite3_column_int64(get.get(), 0);
-    if (have == 1 || have == 2) {
-      RETURN_IF_ERROR(store->Exec("UPDATE schema_version SET version = 3"));
+    if (have >= 1 && have < kSchemaVersion) {
+      RETURN_IF_ERROR(store->Exec("UPDATE schema_version SET version = 4"));
     } else if (have != kSchemaVersion) {
       return base::Unavailable("the state database " + path.string() + " has schema version " +
                                std::to_string(have) + "; this inferd reads version " +
                                std::to_string(kSchemaVersion));
     }
   } else {
-    RETURN_IF_ERROR(store->Exec("INSERT INTO schema_version VALUES (3)"));
+    RETURN_IF_ERROR(store->Exec("INSERT INTO schema_version VALUES (4)"));
   }
   return store;
 }
@@ -284,6 +295,60 @@ base::StatusOr<std::vector<AuditEntry>> SqliteStore::AuditLog(const std::string&
     out.push_back({sqlite3_column_int64(q.get(), 0), q.ColumnText(1), q.ColumnText(2),
                    q.ColumnText(3), q.ColumnText(4)});
   }
+  return out;
+}
+
+base::Status SqliteStore::PutValidation(const ValidationRecord& r, const AuditEntry& a) {
+  std::lock_guard<std::mutex> lock(mu_);
+  RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  Statement put(db_,
+                "INSERT INTO validations (model, version, sha256, passed, at_ms, who, report_json) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)");
+  bool ok = put.ok();
+  if (ok) {
+    put.Text(1, r.model);
+    put.Int(2, r.version);
+    put.Text(3, r.sha256);
+    put.Int(4, r.passed ? 1 : 0);
+    put.Int(5, r.at_ms);
+    put.Text(6, r.who);
+    put.Text(7, r.report_json);
+    ok = sqlite3_step(put.get()) == SQLITE_DONE;
+  }
+  if (ok) ok = InsertAudit(a).ok();
+  if (!ok) {
+    base::Status st = Error(db_, "recording the validation of '" + r.model + "'");
+    (void)Exec("ROLLBACK");  // (the error above is the one to report)
+    return st;
+  }
+  return Exec("COMMIT");
+}
+
+base::StatusOr<std::vector<ValidationRecord>> SqliteStore::Validations(const std::string& model,
+                                                                       int64_t version) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement q(db_,
+              "SELECT model, version, sha256, passed, at_ms, who, report_json FROM validations "
+              "WHERE id IN (SELECT MAX(id) FROM validations WHERE model = ? AND (? <= 0 OR "
+              "version = ?) GROUP BY version) ORDER BY version");
+  if (!q.ok()) return Error(db_, "reading validations");
+  q.Text(1, model);
+  q.Int(2, version);
+  q.Int(3, version);
+  std::vector<ValidationRecord> out;
+  int rc;
+  while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
+    ValidationRecord r;
+    r.model = q.ColumnText(0);
+    r.version = sqlite3_column_int64(q.get(), 1);
+    r.sha256 = q.ColumnText(2);
+    r.passed = sqlite3_column_int64(q.get(), 3) != 0;
+    r.at_ms = sqlite3_column_int64(q.get(), 4);
+    r.who = q.ColumnText(5);
+    r.report_json = q.ColumnText(6);
+    out.push_back(std::move(r));
+  }
+  if (rc != SQLITE_DONE) return Error(db_, "reading validations");
   return out;
 }
 

@@ -27,6 +27,9 @@ class SqliteStore final : public StateStore {
   base::StatusOr<std::vector<RolloutRecord>> Rollouts() override;
   base::Status Audit(const AuditEntry& entry) override;
   base::StatusOr<std::vector<AuditEntry>> AuditLog(const std::string& model, int limit) override;
+  base::Status PutValidation(const ValidationRecord& record, const AuditEntry& audit) override;
+  base::StatusOr<std::vector<ValidationRecord>> Validations(const std::string& model,
+                                                            int64_t version) override;
   std::string Describe() const override { return "sqlite:" + path_.string(); }
   base::Status PutPredictions(const std::vector<monitoring::PredictionRecord>& records) override;
   // The newest `limit` prediction records of `model`, newest first (`inferd predictions`).

@@ -139,6 +139,41 @@ TEST_F(SqliteStoreTest, RolloutAndAuditTogether) {
   EXPECT_EQ((*m)[0].action, "promote");
 }
 
+TEST_F(SqliteStoreTest, ValidationsKeepTheLatestPerVersionWithTheirAudit) {
+  {
+    auto store = SqliteStore::Open(dir_ / "state");
+    ASSERT_TRUE(store.ok());
+    auto put = [&](int64_t version, bool passed, int64_t at, const std::string& report) {
+      ValidationRecord r{"m", version, "sha" + std::to_string(version), passed, at, "ci", report};
+      return (*store)->PutValidation(r, {at, "ci", "validate", "m", report});
+    };
+    ASSERT_TRUE(put(2, false, 1000, R"({"failed":["min roc_auc"]})").ok());
+    ASSERT_TRUE(put(2, true, 2000, R"({"failed":[]})").ok());
+    ASSERT_TRUE(put(3, false, 3000, R"({"failed":["max_drop"]})").ok());
+    ValidationRecord other{"other", 1, "", true, 4000, "ci", "{}"};
+    ASSERT_TRUE((*store)->PutValidation(other, {4000, "ci", "validate", "other", "{}"}).ok());
+  }
+  auto store = SqliteStore::Open(dir_ / "state");  // it outlives a restart
+  ASSERT_TRUE(store.ok());
+  auto all = (*store)->Validations("m", 0);
+  ASSERT_TRUE(all.ok()) << all.status().message();
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].version, 2);
+  EXPECT_TRUE((*all)[0].passed);  // the latest of version 2
+  EXPECT_EQ((*all)[0].at_ms, 2000);
+  EXPECT_EQ((*all)[0].sha256, "sha2");
+  EXPECT_EQ((*all)[1].version, 3);
+  EXPECT_FALSE((*all)[1].passed);
+  EXPECT_EQ((*all)[1].report_json, R"({"failed":["max_drop"]})");
+  auto three = (*store)->Validations("m", 3);
+  ASSERT_EQ(three->size(), 1u);
+  EXPECT_EQ((*three)[0].version, 3);
+  EXPECT_TRUE((*store)->Validations("m", 7)->empty());
+  auto log = (*store)->AuditLog("m", 10);
+  ASSERT_EQ(log->size(), 3u);
+  EXPECT_EQ((*log)[0].action, "validate");
+}
+
 TEST_F(SqliteStoreTest, AVersionOneDatabaseIsUpgraded) {
   fs::create_directories(dir_ / "old");
   sqlite3* db = nullptr;

@@ -45,6 +45,17 @@ struct AuditEntry {
   std::string detail;  // what changed, as JSON or text
 };
 
+// The result of `inferd validate` for one version: whether its gates passed, and the report.
+struct ValidationRecord {
+  std::string model;
+  int64_t version = 0;
+  std::string sha256;  // the version's digest when it was validated (VersionRecord::sha256)
+  bool passed = false;
+  int64_t at_ms = 0;
+  std::string who;
+  std::string report_json = "{}";
+};
+
 class StateStore : public monitoring::MonitorStore {
  public:
   virtual ~StateStore() = default;
@@ -58,6 +69,11 @@ class StateStore : public monitoring::MonitorStore {
   virtual base::Status Audit(const AuditEntry& entry) = 0;
   // The newest `limit` entries (of `model` when not empty), newest first.
   virtual base::StatusOr<std::vector<AuditEntry>> AuditLog(const std::string& model, int limit) = 0;
+  // Records a validation and its audit entry in one transaction.
+  virtual base::Status PutValidation(const ValidationRecord& record, const AuditEntry& audit) = 0;
+  // The latest validation of each version of `model` (of `version` only when > 0), ascending.
+  virtual base::StatusOr<std::vector<ValidationRecord>> Validations(const std::string& model,
+                                                                    int64_t version) = 0;
   // Where the state lives, for messages ("sqlite:<path>").
   virtual std::string Describe() const = 0;
 };

@@ -116,6 +116,7 @@ StatusOr<LocalModel> LoadLocalModel(const LocalModelOptions& options) {
     backend = match.backend;
     out.model_file = match.model_file;
   }
+  out.version_dir = version_dir;
   out.backend = std::string(backend->name());
   backend::LoadRequest request{out.name, out.version, out.model_file, &out.config};
   ASSIGN_OR_RETURN(out.model, backend->Load(request));

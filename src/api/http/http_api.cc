@@ -186,6 +186,59 @@ void HttpApi::Handle(const HttpRequest& request, Responder respond) {
   if (!Dispatch(request, response, &endpoint, finish)) finish(std::move(response), endpoint);
 }
 
+bool HttpApi::RecordValidation(const HttpRequest& req, HttpResponse& res, const std::string& model,
+                               int64_t version, const std::string& who) {
+  const nlohmann::json report = nlohmann::json::parse(req.body, nullptr, false);
+  if (!report.is_object() || !report.contains("passed") || !report["passed"].is_boolean()) {
+    return SetError(res, 400,
+                    "the body must be the JSON report of inferd validate (an object with "
+                    "\"passed\": true or false)");
+  }
+  if (report.contains("failed") && !report["failed"].is_array()) {
+    return SetError(res, 400, "'failed' must be a list of the gates that failed");
+  }
+  if (report.contains("sha256") && !report["sha256"].is_string()) {
+    return SetError(res, 400, "'sha256' must be the version's digest (a string)");
+  }
+  auto infos = options_.models->Versions(model);
+  if (!infos.ok()) return SetError(res, infos.status());
+  std::string loaded_sha;
+  bool known = false;
+  for (const auto& info : *infos) {
+    if (info.version != version) continue;
+    known = true;
+    loaded_sha = info.load.sha256;
+  }
+  if (!known) {
+    return SetError(res, 404, "model '" + model + "' has no version " + std::to_string(version));
+  }
+  const std::string sha = report.value("sha256", std::string());
+  if (!sha.empty() && !loaded_sha.empty() && sha != loaded_sha) {
+    return SetError(res, 409,
+                    "the report is of other files (sha256 " + sha + "); version " +
+                        std::to_string(version) + " of '" + model + "' has sha256 " + loaded_sha);
+  }
+  const bool passed = report["passed"].get<bool>();
+  const int64_t now = options_.clock->WallNanos() / 1000000;
+  nlohmann::json detail = {{"version", version}, {"passed", passed}};
+  if (report.contains("failed")) detail["failed"] = report["failed"];
+  store::ValidationRecord record{model, version,      sha.empty() ? loaded_sha : sha, passed, now,
+                                 who,   report.dump()};
+  if (Status st =
+          options_.store->PutValidation(record, {now, who, "validate", model, detail.dump()});
+      !st.ok()) {
+    return SetError(res, st);
+  }
+  res.status = 201;
+  res.body = nlohmann::json({{"model", model},
+                             {"version", version},
+                             {"passed", passed},
+                             {"sha256", record.sha256},
+                             {"at_ms", now}})
+                 .dump();
+  return false;
+}
+
 auth::RouteClass ClassifyRoute(std::string_view method, const std::vector<std::string>& seg) {
   using C = auth::RouteClass;
   const size_t n = seg.size();
@@ -212,6 +265,9 @@ auth::RouteClass ClassifyRoute(std::string_view method, const std::vector<std::s
       if (n == 4 && last == "feedback") return C::kFeedback;
       if (n >= 4 && (last == "monitor" || last == "stats")) return C::kMonitor;
       if (n == 4 && last == "versions") return C::kMonitor;
+      if (n == 6 && last == "validation") {
+        return method == "GET" || method == "HEAD" ? C::kMonitor : C::kManagement;
+      }
       return C::kMetadata;  // metadata, ready, config
     }
     return C::kOther;
@@ -414,7 +470,11 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
       StatusOr<std::string> out = base::Internal("no rollout action");
       if (n == 5 && seg[4] == "promote") {
         auto v = version_field("version");
-        out = v.ok() ? rc.Promote(name, *v, who()) : StatusOr<std::string>(v.status());
+        if (body.contains("force") && !body["force"].is_boolean()) {
+          return SetError(res, 400, "'force' must be true or false");
+        }
+        out = v.ok() ? rc.Promote(name, *v, who(), body.value("force", false))
+                     : StatusOr<std::string>(v.status());
       } else if (n == 5 && seg[4] == "rollback") {
         out = rc.Rollback(name, who());
       } else if (n == 5 && seg[4] == "shadow") {
@@ -439,7 +499,11 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
         if (!body.contains("weight") || !body["weight"].is_number_integer()) {
           return SetError(res, 400, "'weight' (0-100) must go with 'canary'");
         }
-        out = rc.SetCanary(name, **v, body["weight"].get<int64_t>(), who());
+        if (body.contains("force") && !body["force"].is_boolean()) {
+          return SetError(res, 400, "'force' must be true or false");
+        }
+        out = rc.SetCanary(name, **v, body["weight"].get<int64_t>(), who(),
+                           body.value("force", false));
       } else {
         auto policy = rollout::PolicyFromJson(req.body);
         out = policy.ok() ? rc.Set(name, std::move(policy).value(), who())
@@ -546,6 +610,29 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
         auto stats = options_.inference->Statistics(name, version);
         if (!stats.ok()) return SetError(res, stats.status());
         res.body = EncodeModelStatistics(*stats);
+        return false;
+      }
+      if (action == "validation" && options_.store != nullptr) {
+        *endpoint = "v2_model_validation";
+        if (!version) return SetError(res, 404, "name the version: .../versions/N/validation");
+        if (req.method == "POST") return RecordValidation(req, res, name, *version, who());
+        if (!method_is("GET")) return false;
+        auto records = options_.store->Validations(name, *version);
+        if (!records.ok()) return SetError(res, records.status());
+        if (records->empty()) {
+          return SetError(res, 404,
+                          "version " + std::to_string(*version) + " of '" + name +
+                              "' has no validation: run inferd validate");
+        }
+        const auto& r = records->back();
+        nlohmann::json j = {{"model", r.model},
+                            {"version", r.version},
+                            {"passed", r.passed},
+                            {"at_ms", r.at_ms},
+                            {"who", r.who},
+                            {"sha256", r.sha256},
+                            {"report", nlohmann::json::parse(r.report_json, nullptr, false)}};
+        res.body = j.dump();
         return false;
       }
       if (action == "infer") {

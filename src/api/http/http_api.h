@@ -62,6 +62,10 @@ class HttpApi {
   bool Dispatch(const HttpRequest& request, HttpResponse& response, const char** endpoint,
                 Finish& finish);
 
+  // POST .../versions/N/validation: stores `inferd validate`'s report (JSON with "passed").
+  bool RecordValidation(const HttpRequest& req, HttpResponse& res, const std::string& model,
+                        int64_t version, const std::string& who);
+
   struct EndpointCells {
     monitoring::Counter* requests;
     monitoring::Histogram* duration;

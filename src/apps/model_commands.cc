@@ -1,0 +1,265 @@
+#include "apps/model_commands.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "backend/backend.h"
+#include "base/clock.h"
+#include "config/model_config.h"
+#include "repository/file_system_source.h"
+#include "server/backends.h"
+#include "store/sqlite_store.h"
+#include "tools/http_call.h"
+#include "tools/validate.h"
+
+namespace inferd::apps {
+
+namespace fs = std::filesystem;
+using base::StatusOr;
+
+namespace {
+
+// MODEL[@VERSION|@label]: the model directory and what follows the '@'.
+struct ModelRef {
+  fs::path dir;
+  std::string name;
+  std::string selector;  // "", a version number or a label
+};
+
+StatusOr<ModelRef> ParseRef(const std::string& text, const std::string& repository) {
+  ModelRef r;
+  std::string path = text;
+  if (const size_t at = text.rfind('@'); at != std::string::npos) {
+    path = text.substr(0, at);
+    r.selector = text.substr(at + 1);
+    if (r.selector.empty()) return base::InvalidArgument("'" + text + "': nothing after '@'");
+  }
+  std::error_code ec;
+  if (!repository.empty() && path.find('/') == std::string::npos) {
+    r.dir = fs::path(repository) / path;
+  } else {
+    r.dir = path;
+  }
+  if (!fs::is_directory(r.dir, ec)) {
+    return base::NotFound("no model directory " + r.dir.string() +
+                          (repository.empty() ? " (name the repository: --model-repository)" : ""));
+  }
+  r.name = fs::absolute(r.dir, ec).lexically_normal().filename().string();
+  if (r.name.empty()) r.name = fs::absolute(r.dir, ec).lexically_normal().parent_path().filename();
+  return r;
+}
+
+std::vector<int64_t> VersionsIn(const fs::path& dir) {
+  std::vector<int64_t> out;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code ec2;
+    if (!it->is_directory(ec2)) continue;
+    if (auto v = repository::ParseVersion(it->path().filename().string())) out.push_back(*v);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The version `selector` names: a number, a rollout label (the server's when `server` is set,
+// else config.yaml's), "latest", or "previous" (the highest below `below`). "stable" without
+// such a label is what serves without a policy: the latest version, or the highest below `below`
+// when that is the version itself.
+StatusOr<int64_t> Resolve(const ModelRef& ref, const std::string& selector,
+                          const std::string& server, const std::string& token,
+                          std::optional<int64_t> below) {
+  const auto versions = VersionsIn(ref.dir);
+  if (versions.empty()) {
+    return base::NotFound("model directory " + ref.dir.string() + " has no version directories");
+  }
+  auto below_of = [&](int64_t v) -> StatusOr<int64_t> {
+    auto it = std::lower_bound(versions.begin(), versions.end(), v);
+    if (it == versions.begin()) {
+      return base::NotFound("model '" + ref.name + "' has no version below " + std::to_string(v));
+    }
+    return *std::prev(it);
+  };
+  if (selector.empty() || selector == "latest") return versions.back();
+  if (std::all_of(selector.begin(), selector.end(), ::isdigit)) {
+    const int64_t v = std::stoll(selector.substr(0, 18));
+    if (!std::binary_search(versions.begin(), versions.end(), v)) {
+      return base::NotFound("model '" + ref.name + "' has no version " + selector);
+    }
+    return v;
+  }
+  if (selector == "previous") {
+    if (!below) return base::InvalidArgument("'previous' needs a version to be below");
+    return below_of(*below);
+  }
+  std::map<std::string, int64_t> labels;
+  std::optional<int64_t> serving;  // the server's latest ready version
+  if (!server.empty()) {
+    auto reply = tools::HttpCall(server, "GET", "/v2/models/" + ref.name + "/rollout", "", token);
+    if (!reply.ok()) return reply.status();
+    if (reply->status != 200) {
+      return base::Unavailable("the server answered " + std::to_string(reply->status) + ": " +
+                               reply->body);
+    }
+    const auto j = nlohmann::json::parse(reply->body, nullptr, false);
+    if (j.is_object() && j.contains("labels") && j["labels"].is_object()) {
+      for (auto it = j["labels"].begin(); it != j["labels"].end(); ++it) {
+        if (it->is_number_integer()) labels[it.key()] = it->get<int64_t>();
+      }
+    }
+    if (j.is_object() && j.contains("ready_versions") && j["ready_versions"].is_array() &&
+        !j["ready_versions"].empty()) {
+      serving = j["ready_versions"].back().get<int64_t>();
+    }
+  } else if (std::error_code ec; fs::is_regular_file(ref.dir / "config.yaml", ec)) {
+    ASSIGN_OR_RETURN(auto config, config::LoadModelConfig(ref.dir / "config.yaml", ref.name));
+    labels = config.rollout.labels;
+  }
+  if (auto it = labels.find(selector); it != labels.end()) return it->second;
+  if (selector == "stable") {
+    const int64_t latest = serving.value_or(versions.back());
+    if (below && latest >= *below) return below_of(*below);
+    return latest;
+  }
+  std::string known;
+  for (const auto& [l, _] : labels) known += (known.empty() ? "" : ", ") + l;
+  return base::NotFound("model '" + ref.name + "' has no label '" + selector + "'" +
+                        (known.empty() ? "" : " (labels: " + known + ")"));
+}
+
+}  // namespace
+
+struct ModelCommands::State {
+  std::string* token = nullptr;
+  std::string repository;
+
+  CLI::App* validate = nullptr;
+  std::string v_model, v_data, v_label, v_against, v_gates, v_server, v_state, v_write_outputs;
+  bool v_json = false;
+  double v_latency_seconds = 0.5;
+
+  int RunValidate();
+};
+
+ModelCommands::ModelCommands(CLI::App& app, std::string* token) : s_(std::make_unique<State>()) {
+  s_->token = token;
+  auto* v = app.add_subcommand(
+      "validate",
+      "Check a version on labelled held-out data against gates before it takes traffic "
+      "(exit 0: passed, 1: a gate failed, 2: error)");
+  s_->validate = v;
+  v->add_option("model", s_->v_model, "MODEL[@VERSION|@label] (a name or a model directory)")
+      ->required();
+  v->add_option("--model-repository", s_->repository, "Where model names are looked up");
+  v->add_option("--data", s_->v_data, "Held-out data: CSV with a header")->required();
+  v->add_option("--label", s_->v_label, "The label column")->required();
+  v->add_option("--against", s_->v_against,
+                "The version it replaces: VERSION, a label (stable), or previous");
+  v->add_option("--gates", s_->v_gates,
+                "gates.yaml (default: schema, and max_drop 0.01 with "
+                "--against)");
+  v->add_option("--server", s_->v_server,
+                "A running inferd: labels come from it and the result is recorded there");
+  v->add_option("--state", s_->v_state,
+                "Record the result in this state directory (the server's --state)");
+  v->add_option("--token", *token, "API key or JWT for --server (default: $INFERD_TOKEN)");
+  v->add_option("--latency-seconds", s_->v_latency_seconds, "Time spent per latency measurement")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  v->add_option(
+      "--write-outputs", s_->v_write_outputs,
+      "Write the version's outputs on the data (CSV): a later version's parity reference");
+  v->add_flag("--json", s_->v_json, "Print the report as JSON");
+}
+
+ModelCommands::~ModelCommands() = default;
+
+std::optional<int> ModelCommands::Run() {
+  if (s_->validate->parsed()) return s_->RunValidate();
+  return std::nullopt;
+}
+
+int ModelCommands::State::RunValidate() {
+  auto fail = [](const base::Status& st) {
+    std::fprintf(stderr, "inferd validate: %s\n", st.message().c_str());
+    return 2;
+  };
+  auto ref = ParseRef(v_model, repository);
+  if (!ref.ok()) return fail(ref.status());
+  auto version = Resolve(*ref, ref->selector, v_server, *token, std::nullopt);
+  if (!version.ok()) return fail(version.status());
+  tools::ValidateOptions o;
+  o.model_dir = ref->dir;
+  o.version = *version;
+  if (!v_against.empty()) {
+    auto against = Resolve(*ref, v_against, v_server, *token, *version);
+    if (!against.ok()) return fail(against.status());
+    o.against = *against;
+    o.against_name = v_against;
+  }
+  o.data = v_data;
+  o.label = v_label;
+  if (!v_gates.empty()) {
+    auto gates = tools::LoadGates(v_gates);
+    if (!gates.ok()) return fail(gates.status());
+    o.gates = *gates;
+    o.gates_file = v_gates;
+  }
+  backend::BackendRegistry backends;
+  if (auto st = server::RegisterBackends({.threads = 1}, &backends); !st.ok()) return fail(st);
+  o.backends = &backends;
+  o.latency_seconds = v_latency_seconds;
+  o.write_outputs = v_write_outputs;
+  const bool tty = isatty(STDERR_FILENO);
+  o.progress = [tty](const std::string& line) {
+    if (tty) {
+      std::fprintf(stderr, "\r\033[Kvalidate: %s...", line.c_str());
+    } else {
+      std::fprintf(stderr, "validate: %s\n", line.c_str());
+    }
+  };
+  auto report = tools::Validate(o);
+  if (tty) std::fprintf(stderr, "\r\033[K");
+  if (!report.ok()) return fail(report.status());
+  const std::string json = report->ToJson();
+  // Recorded where promote looks: the server, or its state directory.
+  std::string recorded;
+  if (!v_server.empty()) {
+    auto reply = tools::HttpCall(
+        v_server, "POST",
+        "/v2/models/" + ref->name + "/versions/" + std::to_string(report->version) + "/validation",
+        json, *token);
+    if (!reply.ok()) return fail(reply.status());
+    if (reply->status / 100 != 2) {
+      return fail(base::Unavailable("recording the result: the server answered " +
+                                    std::to_string(reply->status) + ": " + reply->body));
+    }
+    recorded = "recorded on " + v_server;
+  }
+  if (!v_state.empty()) {
+    auto store = store::SqliteStore::Open(v_state);
+    if (!store.ok()) return fail(store.status());
+    const char* user = std::getenv("USER");
+    const std::string who = std::string("cli:") + (user != nullptr ? user : "unknown");
+    const int64_t now = base::Clock::Real().WallNanos() / 1000000;
+    nlohmann::json detail = {
+        {"version", report->version}, {"passed", report->passed}, {"failed", report->failed}};
+    auto st = (*store)->PutValidation(
+        {ref->name, report->version, report->sha256, report->passed, now, who, json},
+        {now, who, "validate", ref->name, detail.dump()});
+    if (!st.ok()) return fail(st);
+    recorded += (recorded.empty() ? "recorded in " : " and in ") + v_state;
+  }
+  if (v_json) {
+    std::printf("%s\n", json.c_str());
+  } else {
+    std::printf("%s", report->ToText().c_str());
+    if (!recorded.empty()) std::printf("%s\n", recorded.c_str());
+  }
+  return report->passed ? 0 : 1;
+}
+
+}  // namespace inferd::apps

@@ -1,0 +1,161 @@
+// The release gate end to end: `inferd validate` against a running server records its result
+// there; a version whose gates failed takes no traffic (canary or promote) unless forced, which
+// the audit trail says; a passing one goes through. Also the CLI's exit codes and the
+// --state path, and the validation API's errors.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "e2e/test_support.h"
+
+namespace inferd::testing {
+namespace {
+
+using nlohmann::json;
+
+class ValidateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    repo_ = tmp_.path() / "repo";
+    state_ = tmp_.path() / "state";
+    const fs::path good = SourceDir() / "examples/models/breast_cancer/1/model.json";
+    for (int v : {1, 3}) {
+      fs::create_directories(repo_ / "m" / std::to_string(v));
+      fs::copy_file(good, repo_ / "m" / std::to_string(v) / "model.json");
+    }
+    AddModel(repo_, "m", 2, "rf_binary");  // worse than 1 on the data
+    WriteFile(repo_ / "m" / "config.yaml",
+              "version_policy: {all: true}\nrollout: {labels: {stable: 1}}\n");
+    WriteFile(tmp_.path() / "gates.yaml", "max_drop: {accuracy: 0.01}\n");
+    server_ = ServerProcess::Start(repo_, {"--state", state_.string()});
+    ASSERT_NE(server_, nullptr);
+    url_ = "http://127.0.0.1:" + std::to_string(server_->port());
+  }
+  CommandResult Validate(const std::string& ref, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {
+        "validate",     ref,      "--model-repository",
+        repo_.string(), "--data", (SourceDir() / "examples/data/breast_cancer.csv").string(),
+        "--label",      "label",  "--latency-seconds",
+        "0.05"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunInferd(args);
+  }
+  CommandResult Rollout(std::vector<std::string> args) {
+    args.insert(args.begin(), "rollout");
+    args.insert(args.end(), {"--server", url_});
+    return RunInferd(args);
+  }
+  TempDir tmp_;
+  fs::path repo_, state_;
+  std::unique_ptr<ServerProcess> server_;
+  std::string url_;
+};
+
+TEST_F(ValidateTest, AFailedGateStopsTheRolloutUnlessForced) {
+  const std::string gates = (tmp_.path() / "gates.yaml").string();
+  // Version 2 against the stable version 1: its accuracy is lower; exit code 1, recorded.
+  auto r = Validate("m@2", {"--against", "stable", "--gates", gates, "--server", url_});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("FAIL  max_drop accuracy"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("recorded on " + url_), std::string::npos) << r.out;
+  auto rec = Http(server_->port(), "GET", "/v2/models/m/versions/2/validation");
+  ASSERT_EQ(rec.status, 200) << rec.body;
+  const json j = json::parse(rec.body);
+  EXPECT_FALSE(j["passed"].get<bool>());
+  EXPECT_EQ(j["report"]["against"]["version"], 1);
+  EXPECT_EQ(j["sha256"].get<std::string>().size(), 64u);
+
+  // Neither a canary weight nor a promotion.
+  auto canary = Rollout({"set", "m", "--canary", "2", "--weight", "10"});
+  EXPECT_EQ(canary.exit_code, 1);
+  EXPECT_NE(canary.err.find("version 2 of 'm' failed validation (max_drop accuracy"),
+            std::string::npos)
+      << canary.err;
+  auto promote = Rollout({"promote", "m", "--version", "2"});
+  EXPECT_EQ(promote.exit_code, 1);
+  EXPECT_NE(promote.err.find("--force"), std::string::npos) << promote.err;
+  EXPECT_EQ(
+      json::parse(Http(server_->port(), "GET", "/v2/models/m/rollout").body)["labels"]["stable"],
+      1);
+  // A weight of 0 sends it nothing: allowed.
+  EXPECT_EQ(Rollout({"set", "m", "--canary", "2", "--weight", "0"}).exit_code, 0);
+
+  // Forced: it goes through, and the audit trail says it was forced over a failed validation.
+  auto forced = Rollout({"promote", "m", "--version", "2", "--force"});
+  EXPECT_EQ(forced.exit_code, 0) << forced.err;
+  auto audit = json::parse(Http(server_->port(), "GET", "/v2/audit?model=m&limit=10").body);
+  ASSERT_FALSE(audit.empty());
+  EXPECT_EQ(audit[0]["action"], "promote");
+  const json detail = json::parse(audit[0]["detail"].get<std::string>());
+  EXPECT_EQ(detail["validation"], "failed");
+  EXPECT_EQ(detail["forced"], true);
+  bool validate_audited = false;
+  for (const auto& e : audit) validate_audited |= e["action"] == "validate";
+  EXPECT_TRUE(validate_audited);
+
+  // Version 3 (the same model as 1) passes against version 1 and is promoted without --force.
+  r = Validate("m@3", {"--against", "1", "--gates", gates, "--server", url_});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("PASSED"), std::string::npos);
+  auto ok = Rollout({"promote", "m", "--version", "3"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  audit = json::parse(Http(server_->port(), "GET", "/v2/audit?model=m&limit=1").body);
+  EXPECT_EQ(json::parse(audit[0]["detail"].get<std::string>())["validation"], "passed");
+}
+
+TEST_F(ValidateTest, LabelsJsonAndErrors) {
+  // @stable resolves through the server; --json prints the report.
+  auto r = Validate("m@stable", {"--server", url_, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["version"], 1);
+  EXPECT_TRUE(j["passed"].get<bool>());
+  EXPECT_EQ(j["task"], "binary");
+  EXPECT_GT(j["metrics"]["roc_auc"].get<double>(), 0.99);
+  EXPECT_GT(j["latency"]["batch_1"]["calls"].get<int>(), 0);
+
+  // Usage errors exit 2 with a message naming the problem.
+  auto missing = Validate("m@7");
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("model 'm' has no version 7"), std::string::npos) << missing.err;
+  auto label = Validate("m@canary");
+  EXPECT_EQ(label.exit_code, 2);
+  EXPECT_NE(label.err.find("no label 'canary' (labels: stable)"), std::string::npos) << label.err;
+  auto column = RunInferd({"validate", (repo_ / "m").string(), "--data",
+                           (SourceDir() / "examples/data/breast_cancer.csv").string(), "--label",
+                           "diagnosis"});
+  EXPECT_EQ(column.exit_code, 2);
+  EXPECT_NE(column.err.find("no column 'diagnosis'"), std::string::npos) << column.err;
+  WriteFile(tmp_.path() / "bad.yaml", "metrics: {roc_auc: {min: high}}\n");
+  auto gates = Validate("m@1", {"--gates", (tmp_.path() / "bad.yaml").string()});
+  EXPECT_EQ(gates.exit_code, 2);
+  EXPECT_NE(gates.err.find("metrics.roc_auc.min must be a number"), std::string::npos) << gates.err;
+
+  // The API refuses what is not a report, an unknown version, and a report of other files.
+  const std::string path = "/v2/models/m/versions/1/validation";
+  auto bad = Http(server_->port(), "POST", path, R"({"passed":"yes"})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("passed\\\": true or false"), std::string::npos) << bad.body;
+  auto unknown =
+      Http(server_->port(), "POST", "/v2/models/m/versions/9/validation", R"({"passed":true})");
+  EXPECT_EQ(unknown.status, 404) << unknown.body;
+  auto other = Http(server_->port(), "POST", path, R"({"passed":true,"sha256":"abc"})");
+  EXPECT_EQ(other.status, 409);
+  EXPECT_NE(other.body.find("the report is of other files"), std::string::npos) << other.body;
+  EXPECT_EQ(Http(server_->port(), "GET", "/v2/models/m/versions/3/validation").status, 404);
+  EXPECT_EQ(Http(server_->port(), "DELETE", path).status, 405);
+}
+
+TEST_F(ValidateTest, RecordedInTheStateDirectoryTheServerReads) {
+  // The server shares its state directory with the CLI (SQLite in WAL mode).
+  auto r = Validate("m@2", {"--against", "1", "--gates", (tmp_.path() / "gates.yaml").string(),
+                            "--state", state_.string()});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.out.find("recorded in " + state_.string()), std::string::npos) << r.out;
+  auto promote = Rollout({"promote", "m", "--version", "2"});
+  EXPECT_EQ(promote.exit_code, 1);
+  EXPECT_NE(promote.err.find("failed validation"), std::string::npos) << promote.err;
+}
+
+}  // namespace
+}  // namespace inferd::testing
