@@ -14,6 +14,7 @@
 #include "server/backends.h"
 #include "store/sqlite_store.h"
 #include "tools/http_call.h"
+#include "tools/optimize.h"
 #include "tools/validate.h"
 
 namespace inferd::apps {
@@ -142,7 +143,47 @@ struct ModelCommands::State {
   double v_latency_seconds = 0.5;
 
   int RunValidate();
+
+  CLI::App* optimize = nullptr;
+  std::string o_model, o_data, o_label, o_metric;
+  double o_max_drop = 0;
+  bool o_json = false, o_dry_run = false;
+  int64_t o_batch = 256;
+  double o_latency_seconds = 0.3;
+  int RunOptimize();
 };
+
+namespace {
+
+// A progress bar on a terminal, plain lines otherwise, on stderr.
+class StepBar {
+ public:
+  explicit StepBar(std::string what) : what_(std::move(what)), tty_(isatty(STDERR_FILENO)) {}
+  ~StepBar() { Clear(); }
+  void Show(int done, int total, const std::string& step) {
+    if (!tty_) {
+      std::fprintf(stderr, "%s: [%d/%d] %s\n", what_.c_str(), done, total, step.c_str());
+      return;
+    }
+    constexpr int kWidth = 24;
+    const int filled = total > 0 ? done * kWidth / total : 0;
+    std::fprintf(stderr, "\r\033[K%s [%s%s] %d/%d %s", what_.c_str(),
+                 std::string(filled, '#').c_str(), std::string(kWidth - filled, '.').c_str(), done,
+                 total, step.substr(0, 50).c_str());
+    drawn_ = true;
+  }
+  void Clear() {
+    if (tty_ && drawn_) std::fprintf(stderr, "\r\033[K");
+    drawn_ = false;
+  }
+
+ private:
+  std::string what_;
+  bool tty_;
+  bool drawn_ = false;
+};
+
+}  // namespace
 
 ModelCommands::ModelCommands(CLI::App& app, std::string* token) : s_(std::make_unique<State>()) {
   s_->token = token;
@@ -173,12 +214,37 @@ ModelCommands::ModelCommands(CLI::App& app, std::string* token) : s_(std::make_u
       "--write-outputs", s_->v_write_outputs,
       "Write the version's outputs on the data (CSV): a later version's parity reference");
   v->add_flag("--json", s_->v_json, "Print the report as JSON");
+
+  auto* o = app.add_subcommand(
+      "optimize",
+      "Shrink a version within a metric budget (drop trees, cap depth, merge leaves) and write "
+      "the best as a new version");
+  s_->optimize = o;
+  o->add_option("model", s_->o_model, "MODEL@VERSION (a name or a model directory)")->required();
+  o->add_option("--model-repository", s_->repository, "Where model names are looked up");
+  o->add_option("--data", s_->o_data, "Labelled data: CSV with a header")->required();
+  o->add_option("--label", s_->o_label, "The label column")->required();
+  o->add_option("--max-metric-drop", s_->o_max_drop,
+                "How much worse the metric may get (a rise of an error metric)")
+      ->required()
+      ->check(CLI::NonNegativeNumber);
+  o->add_option("--metric", s_->o_metric,
+                "Default: roc_auc (binary), accuracy (multiclass), rmse (regression)");
+  o->add_option("--batch", s_->o_batch, "The large batch timed besides batch 1")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  o->add_option("--latency-seconds", s_->o_latency_seconds, "Time spent per latency measurement")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  o->add_flag("--dry-run", s_->o_dry_run, "Report only; write no version");
+  o->add_flag("--json", s_->o_json, "Print the report as JSON");
 }
 
 ModelCommands::~ModelCommands() = default;
 
 std::optional<int> ModelCommands::Run() {
   if (s_->validate->parsed()) return s_->RunValidate();
+  if (s_->optimize->parsed()) return s_->RunOptimize();
   return std::nullopt;
 }
 
@@ -260,6 +326,43 @@ int ModelCommands::State::RunValidate() {
     if (!recorded.empty()) std::printf("%s\n", recorded.c_str());
   }
   return report->passed ? 0 : 1;
+}
+
+}  // namespace inferd::apps
+
+namespace inferd::apps {
+
+int ModelCommands::State::RunOptimize() {
+  auto fail = [](const base::Status& st) {
+    std::fprintf(stderr, "inferd optimize: %s\n", st.message().c_str());
+    return 2;
+  };
+  auto ref = ParseRef(o_model, repository);
+  if (!ref.ok()) return fail(ref.status());
+  auto version = Resolve(*ref, ref->selector, "", *token, std::nullopt);
+  if (!version.ok()) return fail(version.status());
+  backend::BackendRegistry backends;
+  if (auto st = server::RegisterBackends({.threads = 1}, &backends); !st.ok()) return fail(st);
+  tools::OptimizeOptions o;
+  o.model_dir = ref->dir;
+  o.version = *version;
+  o.data = o_data;
+  o.label = o_label;
+  o.metric = o_metric;
+  o.max_drop = o_max_drop;
+  o.write = !o_dry_run;
+  o.large_batch = o_batch;
+  o.latency_seconds = o_latency_seconds;
+  o.backends = &backends;
+  StepBar bar("optimize");
+  o.progress = [&bar](int done, int total, const std::string& step) {
+    bar.Show(done, total, step);
+  };
+  auto report = tools::Optimize(o);
+  bar.Clear();
+  if (!report.ok()) return fail(report.status());
+  std::printf("%s", o_json ? (report->ToJson() + "\n").c_str() : report->ToText().c_str());
+  return report->chosen ? 0 : 1;
 }
 
 }  // namespace inferd::apps

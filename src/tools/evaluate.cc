@@ -210,28 +210,7 @@ StatusOr<Evaluation> Evaluate(const backend::LoadedModel& model, const config::M
     const auto m = monitoring::ComputeClassification(counts);
     e.rows = static_cast<int64_t>(m.count);
     e.metrics_json = monitoring::MetricsJson(m, config.monitoring.classes);
-    e.metrics["accuracy"] = m.accuracy;
-    if (m.roc_auc) e.metrics["roc_auc"] = *m.roc_auc;
-    if (m.log_loss) e.metrics["log_loss"] = *m.log_loss;
-    e.metrics["precision_macro"] = m.macro.precision;
-    e.metrics["recall_macro"] = m.macro.recall;
-    e.metrics["f1_macro"] = m.macro.f1;
-    e.metrics["f1_micro"] = m.micro.f1;
-    e.metrics["f1_weighted"] = m.weighted.f1;
-    if (e.classes == 2) {
-      // Of class 1 (scikit-learn's average='binary'); 0 when class 1 is absent.
-      monitoring::ClassMetrics positive;
-      for (size_t i = 0; i < m.classes.size(); ++i) {
-        if (m.classes[i] == 1) positive = m.per_class[i];
-      }
-      e.metrics["precision"] = positive.precision;
-      e.metrics["recall"] = positive.recall;
-      e.metrics["f1"] = positive.f1;
-    } else {
-      e.metrics["precision"] = m.macro.precision;
-      e.metrics["recall"] = m.macro.recall;
-      e.metrics["f1"] = m.macro.f1;
-    }
+    e.metrics = MetricMap(m, e.classes);
   } else {
     monitoring::RegressionCounts counts;
     const auto* values = find(roles.value);
@@ -243,14 +222,45 @@ StatusOr<Evaluation> Evaluate(const backend::LoadedModel& model, const config::M
     const auto m = monitoring::ComputeRegression(counts);
     e.rows = static_cast<int64_t>(m.count);
     e.metrics_json = monitoring::MetricsJson(m);
-    e.metrics["mae"] = m.mae;
-    e.metrics["rmse"] = m.rmse;
-    e.metrics["mape"] = m.mape;
-    e.metrics["r2"] = m.r2;
-    e.metrics["mean_error"] = m.mean_error;
+    e.metrics = MetricMap(m);
   }
   if (e.rows == 0) return InvalidArgument("no row has a label: nothing to score");
   return e;
+}
+
+std::map<std::string, double> MetricMap(const monitoring::ClassificationMetrics& m, int classes) {
+  std::map<std::string, double> out;
+  out["accuracy"] = m.accuracy;
+  if (m.roc_auc) out["roc_auc"] = *m.roc_auc;
+  if (m.log_loss) out["log_loss"] = *m.log_loss;
+  out["precision_macro"] = m.macro.precision;
+  out["recall_macro"] = m.macro.recall;
+  out["f1_macro"] = m.macro.f1;
+  out["f1_micro"] = m.micro.f1;
+  out["f1_weighted"] = m.weighted.f1;
+  if (classes == 2) {
+    // Of class 1 (scikit-learn's average='binary'); 0 when class 1 is absent.
+    monitoring::ClassMetrics positive;
+    for (size_t i = 0; i < m.classes.size(); ++i) {
+      if (m.classes[i] == 1) positive = m.per_class[i];
+    }
+    out["precision"] = positive.precision;
+    out["recall"] = positive.recall;
+    out["f1"] = positive.f1;
+  } else {
+    out["precision"] = m.macro.precision;
+    out["recall"] = m.macro.recall;
+    out["f1"] = m.macro.f1;
+  }
+  return out;
+}
+
+std::map<std::string, double> MetricMap(const monitoring::RegressionMetrics& m) {
+  return {{"mae", m.mae},
+          {"rmse", m.rmse},
+          {"mape", m.mape},
+          {"r2", m.r2},
+          {"mean_error", m.mean_error}};
 }
 
 std::vector<std::string> MetricNames(std::string_view task) {

@@ -74,6 +74,10 @@ base::StatusOr<Evaluation> Evaluate(const backend::LoadedModel& model,
                                     const config::ModelConfig& config, const LabelledData& data,
                                     int64_t batch = 1024);
 
+// The metrics of MetricNames from the monitor's computations.
+std::map<std::string, double> MetricMap(const monitoring::ClassificationMetrics& m, int classes);
+std::map<std::string, double> MetricMap(const monitoring::RegressionMetrics& m);
+
 // Metric names: accuracy, roc_auc, log_loss, precision, recall, f1 (binary: of class 1; else the
 // macro average), precision_macro, recall_macro, f1_macro, f1_micro, f1_weighted; regression: mae,
 // rmse, mape, r2, mean_error.

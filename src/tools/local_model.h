@@ -32,11 +32,11 @@ struct LocalModelOptions {
 };
 
 struct LocalModel {
-  std::string name;                  // the model directory's name (or the file's directory's)
-  int64_t version = 0;               // 0 when the path is not in a <model>/<version>/ layout
+  std::string name;                   // the model directory's name (or the file's directory's)
+  int64_t version = 0;                // 0 when the path is not in a <model>/<version>/ layout
   std::filesystem::path model_file;   // the file loaded
   std::filesystem::path version_dir;  // the directory holding it
-  std::string backend;               // the backend that loaded it
+  std::string backend;                // the backend that loaded it
   config::ModelConfig config;
   std::unique_ptr<backend::LoadedModel> model;
 };

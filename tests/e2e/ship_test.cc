@@ -1,7 +1,9 @@
-// The release gate end to end: `inferd validate` against a running server records its result
-// there; a version whose gates failed takes no traffic (canary or promote) unless forced, which
-// the audit trail says; a passing one goes through. Also the CLI's exit codes and the
-// --state path, and the validation API's errors.
+// Shipping better models, end to end through the CLI (issue #9).
+// The release gate: `inferd validate` against a running server records its result there; a
+// version whose gates failed takes no traffic (canary or promote) unless forced, which the audit
+// trail says; a passing one goes through. Also the CLI's exit codes, the --state path, and the
+// validation API's errors. `inferd optimize` writes a smaller version with its lineage that passes
+// the gate it was made under.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -155,6 +157,79 @@ TEST_F(ValidateTest, RecordedInTheStateDirectoryTheServerReads) {
   auto promote = Rollout({"promote", "m", "--version", "2"});
   EXPECT_EQ(promote.exit_code, 1);
   EXPECT_NE(promote.err.find("failed validation"), std::string::npos) << promote.err;
+}
+
+}  // namespace
+}  // namespace inferd::testing
+
+namespace inferd::testing {
+namespace {
+
+TEST(OptimizeTest, WritesASmallerVersionWithLineageThatPassesValidation) {
+  TempDir tmp;
+  const fs::path repo = tmp.path() / "repo";
+  const fs::path bench = SourceDir() / "bench/models/forest_300";
+  fs::create_directories(repo / "f" / "1");
+  fs::copy_file(bench / "1/model.ubj", repo / "f/1/model.ubj");
+  const std::string holdout = (bench / "holdout.csv").string();
+  auto r = RunInferd({"optimize", "f@1", "--model-repository", repo.string(), "--data", holdout,
+                      "--label", "y", "--max-metric-drop", "0.002", "--latency-seconds", "0.05"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("written as version 2"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("optimize: [1/"), std::string::npos) << r.err;  // progress, not a tty
+  ASSERT_TRUE(fs::exists(repo / "f/2/model.json"));
+  const std::string meta = ReadFile(repo / "f/2/metadata.yaml");
+  EXPECT_NE(meta.find("parent: \"f@1\""), std::string::npos) << meta;
+  EXPECT_NE(meta.find("parent_sha256: "), std::string::npos) << meta;
+  EXPECT_LT(fs::file_size(repo / "f/2/model.json"), fs::file_size(repo / "f/1/model.ubj"));
+
+  // It passes the gate it was made under, measured by validate.
+  WriteFile(tmp.path() / "gates.yaml", "max_drop: {roc_auc: 0.002}\n");
+  auto v = RunInferd({"validate", "f@2", "--model-repository", repo.string(), "--data", holdout,
+                      "--label", "y", "--against", "1", "--gates",
+                      (tmp.path() / "gates.yaml").string(), "--latency-seconds", "0.05"});
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+
+  // The server loads it and shows its lineage.
+  WriteFile(repo / "f/config.yaml", "version_policy: {all: true}\n");
+  auto server = ServerProcess::Start(repo);
+  ASSERT_NE(server, nullptr);
+  auto meta_v2 = Http(server->port(), "GET", "/v2/models/f/versions/2");
+  ASSERT_EQ(meta_v2.status, 200) << meta_v2.body;
+  EXPECT_NE(meta_v2.body.find("f@1"), std::string::npos) << meta_v2.body;
+
+  // --json, --dry-run: a report and no new version.
+  auto dry = RunInferd({"optimize", "f@1", "--model-repository", repo.string(), "--data", holdout,
+                        "--label", "y", "--max-metric-drop", "0.002", "--dry-run", "--json",
+                        "--latency-seconds", "0.02"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  const auto j = nlohmann::json::parse(dry.out);
+  EXPECT_EQ(j["metric"], "roc_auc");
+  EXPECT_FALSE(j["candidates"].empty());
+  EXPECT_FALSE(j.contains("new_version"));
+  EXPECT_FALSE(fs::exists(repo / "f/3"));
+}
+
+TEST(OptimizeTest, ClearErrors) {
+  TempDir tmp;
+  const fs::path repo = tmp.path() / "repo";
+  fs::create_directories(repo / "mlp" / "1");
+  fs::copy_file(SourceDir() / "examples/models/breast_cancer_mlp/1/model.onnx",
+                repo / "mlp/1/model.onnx");
+  AddModel(repo, "m", 1, "binary_logistic");
+  const std::string data = (SourceDir() / "examples/data/breast_cancer.csv").string();
+  auto onnx = RunInferd({"optimize", "mlp@1", "--model-repository", repo.string(), "--data", data,
+                         "--label", "label", "--max-metric-drop", "0.01"});
+  EXPECT_EQ(onnx.exit_code, 2);
+  EXPECT_NE(onnx.err.find("no optimizer for onnx models"), std::string::npos) << onnx.err;
+  auto metric = RunInferd({"optimize", "m@1", "--model-repository", repo.string(), "--data", data,
+                           "--label", "label", "--max-metric-drop", "0.01", "--metric", "rmse"});
+  EXPECT_EQ(metric.exit_code, 2);
+  EXPECT_NE(metric.err.find("'rmse' is not a binary metric"), std::string::npos) << metric.err;
+  auto negative = RunInferd({"optimize", "m@1", "--model-repository", repo.string(), "--data", data,
+                             "--label", "label", "--max-metric-drop", "-1"});
+  EXPECT_NE(negative.exit_code, 0);
+  EXPECT_NE(negative.err.find("--max-metric-drop"), std::string::npos) << negative.err;
 }
 
 }  // namespace

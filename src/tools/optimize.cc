@@ -1,0 +1,291 @@
+#include "tools/optimize.h"
+
+#include <stdlib.h>
+
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "repository/file_system_source.h"
+#include "repository/version_files.h"
+#include "tools/forest_optimize.h"
+#include "tools/local_model.h"
+
+namespace inferd::tools {
+
+namespace fs = std::filesystem;
+using base::InvalidArgument;
+using base::Status;
+using base::StatusOr;
+
+namespace {
+
+// A directory removed with its contents when it goes out of scope.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::string t = (fs::temp_directory_path() / "inferd-optimize-XXXXXX").string();
+    if (::mkdtemp(t.data()) != nullptr) path_ = t;
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    if (!path_.empty()) fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+Status WriteText(const fs::path& path, const std::string& text) {
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  out.close();
+  if (!out) return base::Unavailable("cannot write " + path.string());
+  return Status::Ok();
+}
+
+std::string Now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string YamlString(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+nlohmann::json CandidateJson(const OptimizeCandidate& c) {
+  auto lat = [](const Latency& l) {
+    return nlohmann::json{{"batch", l.batch},
+                          {"p50_us", l.p50_us},
+                          {"p99_us", l.p99_us},
+                          {"rows_per_s", l.rows_per_s}};
+  };
+  return {{"name", c.name},
+          {"bytes", c.bytes},
+          {"metric", c.metric},
+          {"drop", c.drop},
+          {"within", c.within},
+          {"detail", c.detail},
+          {"batch_1", lat(c.batch_1)},
+          {"large_batch", lat(c.large)}};
+}
+
+}  // namespace
+
+StatusOr<OptimizeReport> Optimize(const OptimizeOptions& o) {
+  if (!(o.max_drop >= 0)) return InvalidArgument("--max-metric-drop must be >= 0");
+  ASSIGN_OR_RETURN(
+      auto source,
+      LoadLocalModel({.path = o.model_dir, .version = o.version, .backends = o.backends}));
+  const auto& sig = source.model->signature();
+  const int64_t width =
+      sig.inputs.size() == 1 && sig.inputs[0].shape.size() == 2 ? sig.inputs[0].shape[1] : 0;
+  ASSIGN_OR_RETURN(auto data, ReadLabelledCsv({.path = o.data,
+                                               .label = o.label,
+                                               .config_features = source.config.features,
+                                               .schema = source.config.schema.get(),
+                                               .classes = source.config.monitoring.classes,
+                                               .width = width}));
+  ASSIGN_OR_RETURN(auto base_eval, Evaluate(*source.model, source.config, data));
+  OptimizeReport rep;
+  rep.model = source.name;
+  rep.version = source.version;
+  rep.task = base_eval.task;
+  rep.metric = o.metric.empty() ? DefaultMetric(base_eval.task) : o.metric;
+  rep.max_drop = o.max_drop;
+  if (!IsMetric(rep.task, rep.metric)) {
+    return InvalidArgument("'" + rep.metric + "' is not a " + rep.task + " metric");
+  }
+  auto it = base_eval.metrics.find(rep.metric);
+  if (it == base_eval.metrics.end()) {
+    return InvalidArgument(rep.metric + " is undefined on this data (one class only?)");
+  }
+  const double reference = it->second;
+
+  // The candidates, as model files.
+  struct Pending {
+    std::string name, detail, file_name, text;
+  };
+  std::vector<Pending> pending;
+  const std::string ext = source.model_file.extension().string();
+  if (source.backend == "forest" && (ext == ".json" || ext == ".ubj")) {
+    ASSIGN_OR_RETURN(auto opt, ForestOptimizer::Load(source.model_file));
+    rep.source.detail =
+        std::to_string(opt.num_trees()) + " trees, depth " + std::to_string(opt.max_depth());
+    ASSIGN_OR_RETURN(auto candidates,
+                     opt.Candidates(data, rep.task, rep.metric, reference, o.max_drop));
+    for (auto& c : candidates) {
+      pending.push_back({c.name,
+                         std::to_string(c.trees) + " trees, " + std::to_string(c.nodes) +
+                             " nodes, depth " + std::to_string(c.max_depth),
+                         "model.json", std::move(c.model_json)});
+    }
+  } else {
+    return base::Unimplemented("optimize has no optimizer for " + source.backend + " models (" +
+                               source.model_file.filename().string() +
+                               "): XGBoost forests (.json, .ubj)");
+  }
+
+  auto measure = [&](const backend::LoadedModel& model, const config::ModelConfig& config,
+                     OptimizeCandidate* c) -> Status {
+    ASSIGN_OR_RETURN(auto e, Evaluate(model, config, data));
+    auto m = e.metrics.find(rep.metric);
+    c->metric = m == e.metrics.end() ? std::nan("") : m->second;
+    c->drop = MetricDrop(rep.metric, reference, c->metric);
+    c->within = c->drop <= o.max_drop + 1e-12;
+    ASSIGN_OR_RETURN(c->batch_1, MeasureLatency(model, data, 1, o.latency_seconds));
+    ASSIGN_OR_RETURN(c->large, MeasureLatency(model, data, o.large_batch, o.latency_seconds));
+    return Status::Ok();
+  };
+  const int total = static_cast<int>(pending.size()) + 1;
+  if (o.progress) o.progress(0, total, "source");
+  rep.source.name = "source (version " + std::to_string(rep.version) + ")";
+  rep.source.bytes = static_cast<int64_t>(fs::file_size(source.model_file));
+  RETURN_IF_ERROR(measure(*source.model, source.config, &rep.source));
+
+  ScratchDir scratch;
+  if (scratch.path().empty()) return base::Unavailable("cannot make a temporary directory");
+  std::error_code ec;
+  const bool has_config = fs::is_regular_file(o.model_dir / "config.yaml", ec);
+  for (size_t i = 0; i < pending.size(); ++i) {
+    if (o.progress) o.progress(static_cast<int>(i) + 1, total, pending[i].name);
+    const fs::path dir = scratch.path() / ("candidate" + std::to_string(i));
+    RETURN_IF_ERROR(WriteText(dir / "1" / pending[i].file_name, pending[i].text));
+    if (has_config) fs::copy_file(o.model_dir / "config.yaml", dir / "config.yaml", ec);
+    auto local = LoadLocalModel({.path = dir, .version = 1, .backends = o.backends});
+    if (!local.ok()) {
+      return base::Internal("candidate '" + pending[i].name +
+                            "' does not load: " + local.status().message());
+    }
+    OptimizeCandidate c;
+    c.name = pending[i].name;
+    c.detail = pending[i].detail;
+    c.bytes = static_cast<int64_t>(pending[i].text.size());
+    RETURN_IF_ERROR(measure(*local->model, local->config, &c));
+    rep.candidates.push_back(std::move(c));
+  }
+  if (o.progress) o.progress(total, total, "done");
+  for (size_t i = 0; i < rep.candidates.size(); ++i) {
+    const auto& c = rep.candidates[i];
+    if (!c.within) continue;
+    if (!rep.chosen) {
+      rep.chosen = i;
+      continue;
+    }
+    const auto& best = rep.candidates[*rep.chosen];
+    if (c.batch_1.p50_us < best.batch_1.p50_us ||
+        (c.batch_1.p50_us == best.batch_1.p50_us && c.bytes < best.bytes)) {
+      rep.chosen = i;
+    }
+  }
+  // Only worth a version when it is smaller or faster than the source.
+  if (rep.chosen) {
+    const auto& best = rep.candidates[*rep.chosen];
+    if (best.bytes >= rep.source.bytes && best.batch_1.p50_us >= rep.source.batch_1.p50_us) {
+      rep.chosen.reset();
+    }
+  }
+  if (rep.chosen && o.write) {
+    const auto& best = rep.candidates[*rep.chosen];
+    int64_t next = 1;
+    for (fs::directory_iterator d(o.model_dir, ec), end; !ec && d != end; d.increment(ec)) {
+      if (auto v = repository::ParseVersion(d->path().filename().string())) {
+        next = std::max(next, *v + 1);
+      }
+    }
+    ASSIGN_OR_RETURN(auto digest, repository::DigestVersion(source.version_dir));
+    const fs::path dir = o.model_dir / std::to_string(next);
+    const Pending& p = pending[*rep.chosen];
+    std::ostringstream meta;
+    meta << "parent: " << YamlString(rep.model + "@" + std::to_string(rep.version)) << "\n"
+         << "parent_sha256: " << YamlString(digest.sha256) << "\n"
+         << "optimized_by: " << YamlString("inferd optimize: " + best.name) << "\n"
+         << "optimize_data: " << YamlString(o.data.filename().string()) << "\n"
+         << "created_at: " << YamlString(Now()) << "\n"
+         << "tags: [optimized]\n"
+         << "metrics:\n"
+         << "  " << rep.metric << ": " << best.metric << "\n"
+         << "  " << rep.metric << "_parent: " << rep.source.metric << "\n";
+    // Written under a temporary name and renamed: a server polling the repository never sees a
+    // half-written version.
+    const fs::path staging = o.model_dir / ("." + std::to_string(next) + ".tmp");
+    fs::remove_all(staging, ec);
+    RETURN_IF_ERROR(WriteText(staging / p.file_name, p.text));
+    RETURN_IF_ERROR(WriteText(staging / "metadata.yaml", meta.str()));
+    fs::rename(staging, dir, ec);
+    if (ec) return base::Unavailable("cannot create " + dir.string() + ": " + ec.message());
+    rep.new_version = next;
+    rep.new_dir = dir;
+  }
+  return rep;
+}
+
+std::string OptimizeReport::ToJson() const {
+  nlohmann::json j;
+  j["model"] = model;
+  j["version"] = version;
+  j["task"] = task;
+  j["metric"] = metric;
+  j["max_drop"] = max_drop;
+  j["source"] = CandidateJson(source);
+  j["candidates"] = nlohmann::json::array();
+  for (const auto& c : candidates) j["candidates"].push_back(CandidateJson(c));
+  j["chosen"] = chosen ? nlohmann::json(candidates[*chosen].name) : nlohmann::json();
+  if (new_version > 0) {
+    j["new_version"] = new_version;
+    j["new_dir"] = new_dir.string();
+  }
+  return j.dump();
+}
+
+std::string OptimizeReport::ToText() const {
+  std::ostringstream out;
+  char line[256];
+  out << "optimize " << model << " version " << version << " (" << source.detail << "): " << metric
+      << " may drop by " << max_drop << " from " << source.metric << "\n\n";
+  const std::string big = "b" + std::to_string(source.large.batch) + " p50 us";
+  std::snprintf(line, sizeof line, "  %-44s %9s %10s %9s %10s %6s %11s %6s\n", "candidate",
+                "size KB", metric.c_str(), "drop", "b1 p50 us", "x", big.c_str(), "x");
+  out << line;
+  auto row = [&](const OptimizeCandidate& c, bool mark) {
+    std::snprintf(line, sizeof line, "%c %-44s %9.1f %10.6g %9.4f %10.2f %6.2f %11.1f %6.2f%s\n",
+                  mark ? '*' : ' ', c.name.substr(0, 44).c_str(), c.bytes / 1024.0, c.metric,
+                  c.drop, c.batch_1.p50_us, source.batch_1.p50_us / c.batch_1.p50_us,
+                  c.large.p50_us, source.large.p50_us / c.large.p50_us,
+                  c.within ? "" : "  (over budget)");
+    out << line;
+  };
+  row(source, false);
+  for (size_t i = 0; i < candidates.size(); ++i) row(candidates[i], chosen && *chosen == i);
+  out << "\n";
+  if (candidates.empty()) {
+    out << "no candidate stays within the budget\n";
+  } else if (!chosen) {
+    out << "no candidate within the budget is smaller or faster than the source\n";
+  } else {
+    const auto& c = candidates[*chosen];
+    out << "chosen: " << c.name << " (" << c.detail << ")\n";
+    if (new_version > 0) {
+      out << "written as version " << new_version << " (" << new_dir.string()
+          << "), lineage in metadata.yaml: " << model << "@" << version << "\n";
+    }
+  }
+  return out.str();
+}
+
+}  // namespace inferd::tools
