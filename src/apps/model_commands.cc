@@ -2,16 +2,20 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "backend/backend.h"
 #include "base/clock.h"
+#include "base/logging.h"
 #include "config/model_config.h"
 #include "repository/file_system_source.h"
 #include "server/backends.h"
+#include "server/tune.h"
 #include "store/sqlite_store.h"
 #include "tools/http_call.h"
 #include "tools/optimize.h"
@@ -151,6 +155,13 @@ struct ModelCommands::State {
   int64_t o_batch = 256;
   double o_latency_seconds = 0.3;
   int RunOptimize();
+
+  CLI::App* tune = nullptr;
+  std::string t_model, t_slo, t_concurrency = "1,4,16,64";
+  double t_target_rps = 0, t_cost = -1, t_seconds = 1;
+  int64_t t_batch = 1;
+  bool t_write = false, t_json = false;
+  int RunTune();
 };
 
 namespace {
@@ -238,6 +249,29 @@ ModelCommands::ModelCommands(CLI::App& app, std::string* token) : s_(std::make_u
       ->check(CLI::PositiveNumber);
   o->add_flag("--dry-run", s_->o_dry_run, "Report only; write no version");
   o->add_flag("--json", s_->o_json, "Print the report as JSON");
+
+  auto* t = app.add_subcommand(
+      "tune",
+      "Find the serving configuration with the most throughput within a p99 latency SLO, and the "
+      "capacity a target rate needs");
+  s_->tune = t;
+  t->add_option("model", s_->t_model, "MODEL[@VERSION] (a name or a model directory)")->required();
+  t->add_option("--model-repository", s_->repository, "Where model names are looked up");
+  t->add_option("--slo-p99", s_->t_slo, "The p99 latency to meet: 5ms, 800us, 0.01s")->required();
+  t->add_option("--target-rps", s_->t_target_rps, "Plan capacity for this many requests/s")
+      ->check(CLI::PositiveNumber);
+  t->add_option("--cost-per-core-hour", s_->t_cost, "Price of a core-hour, for the monthly cost")
+      ->check(CLI::NonNegativeNumber);
+  t->add_option("--concurrency", s_->t_concurrency, "Concurrency levels, comma-separated")
+      ->capture_default_str();
+  t->add_option("--seconds", s_->t_seconds, "Seconds measured per level")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  t->add_option("--batch", s_->t_batch, "Rows per request")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  t->add_flag("--write", s_->t_write, "Put the best configuration in the model's config.yaml");
+  t->add_flag("--json", s_->t_json, "Print the report as JSON");
 }
 
 ModelCommands::~ModelCommands() = default;
@@ -245,6 +279,7 @@ ModelCommands::~ModelCommands() = default;
 std::optional<int> ModelCommands::Run() {
   if (s_->validate->parsed()) return s_->RunValidate();
   if (s_->optimize->parsed()) return s_->RunOptimize();
+  if (s_->tune->parsed()) return s_->RunTune();
   return std::nullopt;
 }
 
@@ -363,6 +398,85 @@ int ModelCommands::State::RunOptimize() {
   if (!report.ok()) return fail(report.status());
   std::printf("%s", o_json ? (report->ToJson() + "\n").c_str() : report->ToText().c_str());
   return report->chosen ? 0 : 1;
+}
+
+}  // namespace inferd::apps
+
+namespace inferd::apps {
+
+namespace {
+
+// "5ms", "800us", "0.01s", or a number of milliseconds, in microseconds.
+std::optional<double> ParseMicros(const std::string& text) {
+  size_t end = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &end);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  const std::string unit = text.substr(end);
+  double scale = 0;
+  if (unit.empty() || unit == "ms") scale = 1000;
+  if (unit == "us") scale = 1;
+  if (unit == "s") scale = 1e6;
+  if (scale == 0 || !(v > 0) || !std::isfinite(v)) return std::nullopt;
+  return v * scale;
+}
+
+}  // namespace
+
+int ModelCommands::State::RunTune() {
+  auto fail = [](const base::Status& st) {
+    std::fprintf(stderr, "inferd tune: %s\n", st.message().c_str());
+    return 2;
+  };
+  auto ref = ParseRef(t_model, repository);
+  if (!ref.ok()) return fail(ref.status());
+  auto version = Resolve(*ref, ref->selector, "", *token, std::nullopt);
+  if (!version.ok()) return fail(version.status());
+  server::TuneOptions o;
+  o.model_dir = ref->dir;
+  o.version = *version;
+  auto slo = ParseMicros(t_slo);
+  if (!slo) {
+    return fail(
+        base::InvalidArgument("--slo-p99 '" + t_slo + "' is not a duration (5ms, 800us, 0.01s)"));
+  }
+  o.slo_p99_us = *slo;
+  if (t_target_rps > 0) o.target_rps = t_target_rps;
+  if (t_cost >= 0) o.cost_per_core_hour = t_cost;
+  o.concurrency.clear();
+  std::stringstream levels(t_concurrency);
+  for (std::string item; std::getline(levels, item, ',');) {
+    char* end = nullptr;
+    const long c = std::strtol(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0' || c < 1 || c > 4096) {
+      return fail(base::InvalidArgument("--concurrency: '" + item + "' is not a number 1-4096"));
+    }
+    o.concurrency.push_back(static_cast<int>(c));
+  }
+  o.seconds = t_seconds;
+  o.batch = t_batch;
+  // The in-process servers' own log lines would drown the table.
+  (void)base::InitLogging("error");
+  StepBar bar("tune");
+  o.progress = [&bar](int done, int total, const std::string& step) {
+    bar.Show(done, total, step);
+  };
+  auto report = server::Tune(o);
+  bar.Clear();
+  if (!report.ok()) return fail(report.status());
+  std::printf("%s", t_json ? (report->ToJson() + "\n").c_str() : report->ToText().c_str());
+  if (!report->chosen) return 1;
+  if (t_write) {
+    if (auto st = server::WriteTunedConfig(ref->dir, report->results[*report->chosen].config);
+        !st.ok()) {
+      return fail(st);
+    }
+    if (!t_json) std::printf("written to %s\n", (ref->dir / "config.yaml").c_str());
+  }
+  return 0;
 }
 
 }  // namespace inferd::apps

@@ -234,3 +234,75 @@ TEST(OptimizeTest, ClearErrors) {
 
 }  // namespace
 }  // namespace inferd::testing
+
+namespace inferd::testing {
+namespace {
+
+TEST(TuneTest, FindsAConfigurationForTheSloPlansCapacityAndWritesIt) {
+  TempDir tmp;
+  const fs::path repo = tmp.path() / "repo";
+  AddModel(repo, "m", 1, "binary_logistic");
+  WriteFile(repo / "m/config.yaml", "# tuned below\nmonitoring: {enabled: false}\n");
+  const std::vector<std::string> base = {"tune",      "m",   "--model-repository", repo.string(),
+                                         "--seconds", "0.2", "--concurrency",      "1,4"};
+  auto args = base;
+  args.insert(args.end(), {"--slo-p99", "50ms", "--target-rps", "250000", "--cost-per-core-hour",
+                           "0.05", "--json"});
+  auto r = RunInferd(args);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_GE(j["results"].size(), 9u);  // threads without batching, then batching around them
+  bool batched = false, unbatched = false;
+  for (const auto& res : j["results"]) {
+    (res["config"]["dynamic_batching"].get<bool>() ? batched : unbatched) = true;
+    ASSERT_EQ(res["levels"].size(), 2u);
+    for (const auto& l : res["levels"]) EXPECT_EQ(l["errors"], 0);
+  }
+  EXPECT_TRUE(batched && unbatched);
+  ASSERT_TRUE(j["chosen"].is_object());
+  const auto& cap = j["capacity"];
+  const double usable = cap["replica_rps"].get<double>() * 0.7;
+  const int64_t replicas = cap["replicas"].get<int64_t>();
+  EXPECT_GE(replicas * usable, 250000);
+  EXPECT_LT((replicas - 1) * usable, 250000);
+  EXPECT_EQ(cap["cores"].get<int64_t>(), replicas * cap["cores_per_replica"].get<int64_t>());
+  EXPECT_NEAR(cap["monthly_cost"].get<double>(), cap["cores"].get<double>() * 0.05 * 730, 1e-6);
+
+  // The text report, and --write: config.yaml gets the chosen batching; the server serves it.
+  args = base;
+  args.insert(args.end(), {"--slo-p99", "50ms", "--write"});
+  r = RunInferd(args);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("best: threads"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("written to"), std::string::npos) << r.out;
+  const std::string config = ReadFile(repo / "m/config.yaml");
+  EXPECT_NE(config.find("max_batch_size:"), std::string::npos) << config;
+  EXPECT_NE(config.find("monitoring"), std::string::npos) << config;  // other keys kept
+  auto server = ServerProcess::Start(repo);
+  ASSERT_NE(server, nullptr);
+  EXPECT_EQ(Http(server->port(), "GET", "/v2/models/m/ready").status, 200);
+}
+
+TEST(TuneTest, AnSloNothingMeetsAndBadInput) {
+  TempDir tmp;
+  const fs::path repo = tmp.path() / "repo";
+  AddModel(repo, "m", 1, "binary_logistic");
+  auto r = RunInferd({"tune", "m", "--model-repository", repo.string(), "--slo-p99", "1us",
+                      "--seconds", "0.1", "--concurrency", "1"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("no configuration meets p99 <= 1 us"), std::string::npos) << r.out;
+  auto bad = RunInferd({"tune", "m", "--model-repository", repo.string(), "--slo-p99", "fast"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--slo-p99 'fast' is not a duration"), std::string::npos) << bad.err;
+  auto levels = RunInferd({"tune", "m", "--model-repository", repo.string(), "--slo-p99", "5ms",
+                           "--concurrency", "1,x"});
+  EXPECT_EQ(levels.exit_code, 2);
+  EXPECT_NE(levels.err.find("'x' is not a number"), std::string::npos) << levels.err;
+  auto missing =
+      RunInferd({"tune", "m@4", "--model-repository", repo.string(), "--slo-p99", "5ms"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("no version 4"), std::string::npos) << missing.err;
+}
+
+}  // namespace
+}  // namespace inferd::testing
