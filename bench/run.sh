@@ -17,6 +17,7 @@ bench/tls_bench.sh "$BUILD_DIR"
 "$BUILD_DIR/bench/serve_bench"
 bench/predict_bench.sh "$BUILD_DIR"
 bench/optimize_bench.sh "$BUILD_DIR"
+bench/search_bench.sh "$BUILD_DIR"
 # ONNX Runtime (the ONNX engine's peer) from npm; without it onnx_bench skips the ORT column.
 if command -v npm >/dev/null && [[ ! -d tools/fixtures/ort/node_modules/onnxruntime-node ]]; then
   (cd tools/fixtures/ort && npm ci --ignore-scripts --no-audit --no-fund)

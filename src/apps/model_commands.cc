@@ -19,6 +19,7 @@
 #include "store/sqlite_store.h"
 #include "tools/http_call.h"
 #include "tools/optimize.h"
+#include "tools/search.h"
 #include "tools/validate.h"
 
 namespace inferd::apps {
@@ -162,6 +163,14 @@ struct ModelCommands::State {
   int64_t t_batch = 1;
   bool t_write = false, t_json = false;
   int RunTune();
+
+  CLI::App* search = nullptr;
+  std::string s_data, s_label, s_task, s_metric, s_save_to, s_plot = "pareto.svg";
+  int s_trials = 30;
+  uint64_t s_seed = 42;
+  double s_budget = 0, s_max_mb = 0;
+  bool s_json = false;
+  int RunSearch();
 };
 
 namespace {
@@ -272,6 +281,33 @@ ModelCommands::ModelCommands(CLI::App& app, std::string* token) : s_(std::make_u
       ->check(CLI::PositiveNumber);
   t->add_flag("--write", s_->t_write, "Put the best configuration in the model's config.yaml");
   t->add_flag("--json", s_->t_json, "Print the report as JSON");
+
+  auto* se = app.add_subcommand(
+      "search",
+      "Train XGBoost over a search space (libxgboost), measure every trial as inferd serves it, "
+      "and pick the best metric within a latency budget");
+  s_->search = se;
+  se->add_option("--data", s_->s_data, "Training data: CSV with a header")->required();
+  se->add_option("--label", s_->s_label, "The label column")->required();
+  se->add_option("--task", s_->s_task, "binary, multiclass or regression")
+      ->required()
+      ->check(CLI::IsMember({"binary", "multiclass", "regression"}));
+  se->add_option("--metric", s_->s_metric,
+                 "Default: roc_auc (binary), accuracy (multiclass), rmse (regression)");
+  se->add_option("--trials", s_->s_trials, "Trials")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
+  se->add_option("--seed", s_->s_seed, "Seed of the split, the draws and the training")
+      ->capture_default_str();
+  se->add_option("--latency-budget-us", s_->s_budget,
+                 "Batch-1 latency the chosen model must meet (median, in process)")
+      ->check(CLI::PositiveNumber);
+  se->add_option("--max-size-mb", s_->s_max_mb, "Largest model file")->check(CLI::PositiveNumber);
+  se->add_option("--save-to", s_->s_save_to,
+                 "Write the chosen model as a new version of this model directory");
+  se->add_option("--plot", s_->s_plot, "The Pareto front as SVG ('' for none)")
+      ->capture_default_str();
+  se->add_flag("--json", s_->s_json, "Print the report as JSON");
 }
 
 ModelCommands::~ModelCommands() = default;
@@ -280,6 +316,7 @@ std::optional<int> ModelCommands::Run() {
   if (s_->validate->parsed()) return s_->RunValidate();
   if (s_->optimize->parsed()) return s_->RunOptimize();
   if (s_->tune->parsed()) return s_->RunTune();
+  if (s_->search->parsed()) return s_->RunSearch();
   return std::nullopt;
 }
 
@@ -477,6 +514,41 @@ int ModelCommands::State::RunTune() {
     if (!t_json) std::printf("written to %s\n", (ref->dir / "config.yaml").c_str());
   }
   return 0;
+}
+
+}  // namespace inferd::apps
+
+namespace inferd::apps {
+
+int ModelCommands::State::RunSearch() {
+  auto fail = [](const base::Status& st) {
+    std::fprintf(stderr, "inferd search: %s\n", st.message().c_str());
+    return 2;
+  };
+  backend::BackendRegistry backends;
+  if (auto st = server::RegisterBackends({.threads = 1}, &backends); !st.ok()) return fail(st);
+  tools::SearchOptions o;
+  o.data = s_data;
+  o.label = s_label;
+  o.task = s_task;
+  o.metric = s_metric;
+  o.trials = s_trials;
+  o.seed = s_seed;
+  if (s_budget > 0) o.latency_budget_us = s_budget;
+  if (s_max_mb > 0) o.max_size_mb = s_max_mb;
+  o.save_to = s_save_to;
+  o.plot = s_plot;
+  o.backends = &backends;
+  StepBar bar("search");
+  o.progress = [&bar](int done, int total, const std::string& step) {
+    bar.Show(done, total, step);
+  };
+  auto report = tools::Search(o);
+  bar.Clear();
+  if (!report.ok()) return fail(report.status());
+  std::printf("%s", s_json ? (report->ToJson() + "\n").c_str() : report->ToText().c_str());
+  if (!s_json && !s_plot.empty()) std::printf("plot: %s\n", s_plot.c_str());
+  return report->chosen ? 0 : 1;
 }
 
 }  // namespace inferd::apps

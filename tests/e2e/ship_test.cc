@@ -306,3 +306,83 @@ TEST(TuneTest, AnSloNothingMeetsAndBadInput) {
 
 }  // namespace
 }  // namespace inferd::testing
+
+namespace inferd::testing {
+namespace {
+
+TEST(SearchTest, TrainsMeasuresPlotsAndSavesTheChosenTrial) {
+  TempDir tmp;
+  const std::string data = (SourceDir() / "examples/data/breast_cancer.csv").string();
+  const fs::path save = tmp.path() / "models" / "bc";
+  const fs::path plot = tmp.path() / "front.svg";
+  auto run = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {"search", "--data",   data, "--label", "label", "--task",
+                                     "binary", "--trials", "4",  "--seed",  "7"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunInferd(args);
+  };
+  auto r = run({"--save-to", save.string(), "--plot", plot.string(), "--max-size-mb", "5",
+                "--latency-budget-us", "1000"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("Pareto front (roc_auc vs batch-1 latency)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("written as version 1"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("search: [1/4] trial 2"), std::string::npos) << r.err;
+  const std::string meta = ReadFile(save / "1/metadata.yaml");
+  EXPECT_NE(meta.find("training_data_hash: "), std::string::npos) << meta;
+  EXPECT_NE(meta.find("search_trial: "), std::string::npos) << meta;
+  EXPECT_NE(ReadFile(save / "config.yaml").find("features: [\"f0\""), std::string::npos);
+  const std::string svg = ReadFile(plot);
+  EXPECT_EQ(svg.rfind("<svg", 0), 0u);
+  size_t circles = 0;
+  for (size_t p = svg.find("<circle"); p != std::string::npos; p = svg.find("<circle", p + 1)) {
+    ++circles;
+  }
+  EXPECT_EQ(circles, 4u);
+
+  // The saved model serves, and the draws are the seed's: a second run repeats the trials.
+  auto server = ServerProcess::Start(tmp.path() / "models");
+  ASSERT_NE(server, nullptr);
+  EXPECT_EQ(Http(server->port(), "GET", "/v2/models/bc/versions/1/ready").status, 200);
+  auto a = nlohmann::json::parse(run({"--json", "--plot", ""}).out);
+  auto b = nlohmann::json::parse(run({"--json", "--plot", ""}).out);
+  ASSERT_EQ(a["trials"].size(), 4u);
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(a["trials"][i]["params"], b["trials"][i]["params"]);
+    EXPECT_EQ(a["trials"][i]["rounds"], b["trials"][i]["rounds"]);
+    EXPECT_EQ(a["trials"][i]["metric"], b["trials"][i]["metric"]);
+  }
+  // The choice is the best metric among the feasible.
+  double best = -1;
+  for (const auto& t : a["trials"]) best = std::max(best, t["metric"].get<double>());
+  bool chosen_is_best = false;
+  for (const auto& t : a["trials"]) {
+    chosen_is_best |= t["trial"] == a["chosen"] && t["metric"].get<double>() == best;
+  }
+  EXPECT_TRUE(chosen_is_best) << a.dump();
+}
+
+TEST(SearchTest, BudgetsNothingMeetsAndBadLabels) {
+  TempDir tmp;
+  const std::string data = (SourceDir() / "examples/data/breast_cancer.csv").string();
+  auto none = RunInferd({"search", "--data", data, "--label", "label", "--task", "binary",
+                         "--trials", "2", "--latency-budget-us", "0.001", "--plot", ""});
+  EXPECT_EQ(none.exit_code, 1) << none.err;
+  EXPECT_NE(none.out.find("no trial meets the latency budget"), std::string::npos) << none.out;
+  auto multi = RunInferd({"search", "--data", data, "--label", "label", "--task", "multiclass",
+                          "--trials", "1", "--plot", ""});
+  EXPECT_EQ(multi.exit_code, 2);
+  EXPECT_NE(multi.err.find("multiclass needs at least 3 classes"), std::string::npos) << multi.err;
+  WriteFile(tmp.path() / "bad.csv", "a,y\n1,0\n2,1\n3,2\n");
+  auto bad = RunInferd({"search", "--data", (tmp.path() / "bad.csv").string(), "--label", "y",
+                        "--task", "binary", "--plot", ""});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("row 3 has label 2: a binary label is a class index (0 or 1)"),
+            std::string::npos)
+      << bad.err;
+  auto task = RunInferd({"search", "--data", data, "--label", "label", "--task", "ranking"});
+  EXPECT_NE(task.exit_code, 0);
+  EXPECT_NE(task.err.find("--task"), std::string::npos) << task.err;
+}
+
+}  // namespace
+}  // namespace inferd::testing
