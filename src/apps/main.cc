@@ -419,9 +419,11 @@ int main(int argc, char** argv) {
   auto* r_set = rollout->add_subcommand("set", "Send --weight percent of the traffic to --canary");
   auto* r_promote = rollout->add_subcommand("promote", "Make the canary (or --version) stable");
   auto* r_rollback = rollout->add_subcommand("rollback", "Back to the previous stable version");
+  auto* r_pin = rollout->add_subcommand(
+      "pin", "Label the version serving now stable, so that new versions take no traffic");
   auto* r_shadow = rollout->add_subcommand(
       "shadow", "Mirror --percent of the requests to --version (off the hot path); 0 stops it");
-  for (auto* c : {r_status, r_set, r_promote, r_rollback, r_shadow}) add_common(c);
+  for (auto* c : {r_status, r_set, r_promote, r_rollback, r_shadow, r_pin}) add_common(c);
   r_shadow->add_option("--version", rollout_version, "The shadow version")
       ->check(CLI::PositiveNumber);
   r_shadow->add_option("--percent", rollout_percent, "Percent of the requests to mirror (0-100)")
@@ -451,7 +453,7 @@ int main(int argc, char** argv) {
   // JWT), sent as a bearer token.
   std::string cli_token;
   if (const char* t = std::getenv("INFERD_TOKEN")) cli_token = t;
-  for (auto* c : {r_status, r_set, r_promote, r_rollback, r_shadow}) {
+  for (auto* c : {r_status, r_set, r_promote, r_rollback, r_shadow, r_pin}) {
     c->add_option("--token", cli_token, "API key or JWT (default: $INFERD_TOKEN)");
   }
   std::string audit_model;
@@ -739,8 +741,12 @@ int main(int argc, char** argv) {
       body = promote_version->count() > 0 ? "{\"version\":" + std::to_string(rollout_version) +
                                                 (rollout_force ? ",\"force\":true}" : "}")
                                           : (rollout_force ? "{\"force\":true}" : "{}");
-    } else {
+    } else if (r_rollback->parsed()) {
       path = base + "/rollback";
+    } else if (r_pin->parsed()) {
+      path = base + "/pin";
+    } else {
+      return 2;  // (every rollout subcommand is handled above or in ModelCommands)
     }
     auto reply = inferd::tools::HttpCall(server_url, method, path, body, cli_token);
     if (!reply.ok()) {

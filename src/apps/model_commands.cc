@@ -2,12 +2,14 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "backend/backend.h"
 #include "base/clock.h"
@@ -171,6 +173,18 @@ struct ModelCommands::State {
   double s_budget = 0, s_max_mb = 0;
   bool s_json = false;
   int RunSearch();
+
+  CLI::App* watch = nullptr;
+  std::string w_model, w_server = "http://127.0.0.1:8000";
+  int64_t w_canary = 0, w_min_requests = 100;
+  double w_duration = 300, w_interval = 10, w_max_error_rate = 0.01, w_max_latency_ratio = 1.5;
+  int RunWatch();
+
+  CLI::App* load = nullptr;
+  std::string l_model, l_server = "http://127.0.0.1:8000";
+  int64_t l_version = 0;
+  double l_wait = 60;
+  int RunLoad();
 };
 
 namespace {
@@ -308,6 +322,51 @@ ModelCommands::ModelCommands(CLI::App& app, std::string* token) : s_(std::make_u
   se->add_option("--plot", s_->s_plot, "The Pareto front as SVG ('' for none)")
       ->capture_default_str();
   se->add_flag("--json", s_->s_json, "Print the report as JSON");
+
+  // rollout watch: the canary's health on live traffic, for a pipeline to promote or roll back.
+  if (auto* rollout = app.get_subcommand("rollout")) {
+    auto* w = rollout->add_subcommand(
+        "watch",
+        "Watch the canary against stable for --duration; exit 0 when it stayed healthy, 1 when "
+        "not (or the server rolled it back), 2 on error");
+    s_->watch = w;
+    w->add_option("model", s_->w_model, "Model name")->required();
+    w->add_option("--server", s_->w_server, "The server")->capture_default_str();
+    w->add_option("--token", *token, "API key or JWT (default: $INFERD_TOKEN)");
+    w->add_option("--canary", s_->w_canary, "The canary version (default: the canary label)")
+        ->check(CLI::PositiveNumber);
+    w->add_option("--duration", s_->w_duration, "Seconds to watch")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    w->add_option("--interval", s_->w_interval, "Seconds between checks")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    w->add_option("--max-error-rate", s_->w_max_error_rate,
+                  "Largest share of the canary's requests that may fail")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 1.0));
+    w->add_option("--max-latency-ratio", s_->w_max_latency_ratio,
+                  "Largest canary / stable ratio of the model's compute time per request")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    w->add_option("--min-requests", s_->w_min_requests,
+                  "Canary requests needed for a verdict (fewer: not healthy)")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+  }
+  auto* model = app.add_subcommand("model", "Model control on a running server");
+  model->require_subcommand(1);
+  auto* l = model->add_subcommand(
+      "load", "Load (explicit mode) or wait for (poll mode) a model's version until it is ready");
+  s_->load = l;
+  l->add_option("model", s_->l_model, "Model name")->required();
+  l->add_option("--version", s_->l_version, "Wait for this version (default: any)")
+      ->check(CLI::PositiveNumber);
+  l->add_option("--server", s_->l_server, "The server")->capture_default_str();
+  l->add_option("--token", *token, "API key or JWT (default: $INFERD_TOKEN)");
+  l->add_option("--wait", s_->l_wait, "Seconds to wait for it to be ready")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
 }
 
 ModelCommands::~ModelCommands() = default;
@@ -317,6 +376,8 @@ std::optional<int> ModelCommands::Run() {
   if (s_->optimize->parsed()) return s_->RunOptimize();
   if (s_->tune->parsed()) return s_->RunTune();
   if (s_->search->parsed()) return s_->RunSearch();
+  if (s_->watch != nullptr && s_->watch->parsed()) return s_->RunWatch();
+  if (s_->load->parsed()) return s_->RunLoad();
   return std::nullopt;
 }
 
@@ -549,6 +610,181 @@ int ModelCommands::State::RunSearch() {
   std::printf("%s", s_json ? (report->ToJson() + "\n").c_str() : report->ToText().c_str());
   if (!s_json && !s_plot.empty()) std::printf("plot: %s\n", s_plot.c_str());
   return report->chosen ? 0 : 1;
+}
+
+}  // namespace inferd::apps
+
+namespace inferd::apps {
+
+namespace {
+
+struct VersionCounts {
+  uint64_t ok = 0, failed = 0, compute_count = 0;
+  double compute_ns = 0;
+};
+
+base::StatusOr<nlohmann::json> GetJson(const std::string& server, const std::string& path,
+                                       const std::string& token) {
+  auto reply = tools::HttpCall(server, "GET", path, "", token);
+  if (!reply.ok()) return reply.status();
+  if (reply->status != 200) {
+    return base::Unavailable("GET " + path + ": " + std::to_string(reply->status) + " " +
+                             reply->body);
+  }
+  auto j = nlohmann::json::parse(reply->body, nullptr, false);
+  if (j.is_discarded()) return base::Unavailable("GET " + path + ": not JSON");
+  return j;
+}
+
+base::StatusOr<VersionCounts> Counts(const std::string& server, const std::string& model,
+                                     int64_t version, const std::string& token) {
+  ASSIGN_OR_RETURN(
+      auto j,
+      GetJson(server, "/v2/models/" + model + "/versions/" + std::to_string(version) + "/stats",
+              token));
+  VersionCounts c;
+  if (!j.contains("model_stats") || j["model_stats"].empty()) return c;
+  const auto& s = j["model_stats"][0]["inference_stats"];
+  c.ok = s["success"]["count"].get<uint64_t>();
+  c.failed = s["fail"]["count"].get<uint64_t>();
+  c.compute_count = s["compute_infer"]["count"].get<uint64_t>();
+  c.compute_ns = s["compute_infer"]["ns"].get<double>();
+  return c;
+}
+
+}  // namespace
+
+int ModelCommands::State::RunWatch() {
+  auto fail = [](const base::Status& st) {
+    std::fprintf(stderr, "inferd rollout watch: %s\n", st.message().c_str());
+    return 2;
+  };
+  const std::string base = "/v2/models/" + w_model + "/rollout";
+  auto status = GetJson(w_server, base, *token);
+  if (!status.ok()) return fail(status.status());
+  const auto& labels = (*status)["labels"];
+  int64_t canary = w_canary;
+  if (canary == 0) {
+    if (!labels.contains("canary")) {
+      return fail(base::FailedPrecondition("model '" + w_model +
+                                           "' has no canary (set one: inferd rollout set)"));
+    }
+    canary = labels["canary"].get<int64_t>();
+  }
+  if (!labels.contains("stable")) {
+    return fail(base::FailedPrecondition("model '" + w_model + "' has no stable label"));
+  }
+  const int64_t stable = labels["stable"].get<int64_t>();
+  auto c0 = Counts(w_server, w_model, canary, *token);
+  auto s0 = Counts(w_server, w_model, stable, *token);
+  if (!c0.ok()) return fail(c0.status());
+  if (!s0.ok()) return fail(s0.status());
+  std::printf("watching %s: canary v%lld against stable v%lld for %.0f s\n", w_model.c_str(),
+              static_cast<long long>(canary), static_cast<long long>(stable), w_duration);
+  const auto start = std::chrono::steady_clock::now();
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  VersionCounts c, s;
+  for (;;) {
+    const double left = w_duration - elapsed();
+    if (left <= 0) break;
+    std::this_thread::sleep_for(std::chrono::duration<double>(std::min(w_interval, left)));
+    auto now = GetJson(w_server, base, *token);
+    if (!now.ok()) return fail(now.status());
+    // The server's auto-rollback (or a person) may have ended the canary.
+    const auto& l = (*now)["labels"];
+    int64_t weight = -1;
+    if ((*now)["weights"].is_object() && (*now)["weights"].contains("canary")) {
+      weight = (*now)["weights"]["canary"].get<int64_t>();
+    }
+    if (!l.contains("canary") || l["canary"].get<int64_t>() != canary || weight == 0) {
+      std::printf(
+          "NOT HEALTHY: the canary v%lld no longer takes traffic (rolled back on the "
+          "server)\n",
+          static_cast<long long>(canary));
+      return 1;
+    }
+    auto c1 = Counts(w_server, w_model, canary, *token);
+    auto s1 = Counts(w_server, w_model, stable, *token);
+    if (!c1.ok()) return fail(c1.status());
+    if (!s1.ok()) return fail(s1.status());
+    c = {c1->ok - c0->ok, c1->failed - c0->failed, c1->compute_count - c0->compute_count,
+         c1->compute_ns - c0->compute_ns};
+    s = {s1->ok - s0->ok, s1->failed - s0->failed, s1->compute_count - s0->compute_count,
+         s1->compute_ns - s0->compute_ns};
+    const uint64_t total = c.ok + c.failed;
+    const double rate = total ? static_cast<double>(c.failed) / total : 0;
+    std::printf(
+        "%5.0f s  canary: %llu requests, %llu failed (%.2f%%), compute %.1f us; stable: "
+        "%llu requests, compute %.1f us\n",
+        elapsed(), static_cast<unsigned long long>(total),
+        static_cast<unsigned long long>(c.failed), 100 * rate,
+        c.compute_count ? c.compute_ns / c.compute_count / 1000 : 0.0,
+        static_cast<unsigned long long>(s.ok + s.failed),
+        s.compute_count ? s.compute_ns / s.compute_count / 1000 : 0.0);
+    std::fflush(stdout);
+    if (total >= static_cast<uint64_t>(w_min_requests) && rate > w_max_error_rate) {
+      std::printf("NOT HEALTHY: the canary's error rate %.2f%% is above %.2f%%\n", 100 * rate,
+                  100 * w_max_error_rate);
+      return 1;
+    }
+  }
+  const uint64_t total = c.ok + c.failed;
+  if (total < static_cast<uint64_t>(w_min_requests)) {
+    std::printf(
+        "NOT HEALTHY: the canary answered %llu requests, fewer than --min-requests %lld: "
+        "no verdict\n",
+        static_cast<unsigned long long>(total), static_cast<long long>(w_min_requests));
+    return 1;
+  }
+  if (c.compute_count > 0 && s.compute_count >= static_cast<uint64_t>(w_min_requests)) {
+    const double ratio =
+        (c.compute_ns / c.compute_count) / std::max(1.0, s.compute_ns / s.compute_count);
+    if (ratio > w_max_latency_ratio) {
+      std::printf("NOT HEALTHY: the canary's compute time is %.2fx stable's (above %.2fx)\n", ratio,
+                  w_max_latency_ratio);
+      return 1;
+    }
+  }
+  std::printf("HEALTHY: the canary v%lld stayed within the limits\n",
+              static_cast<long long>(canary));
+  return 0;
+}
+
+int ModelCommands::State::RunLoad() {
+  auto fail = [](const base::Status& st) {
+    std::fprintf(stderr, "inferd model load: %s\n", st.message().c_str());
+    return 2;
+  };
+  auto reply =
+      tools::HttpCall(l_server, "POST", "/v2/repository/models/" + l_model + "/load", "", *token);
+  if (!reply.ok()) return fail(reply.status());
+  // Outside explicit mode the server finds new versions by polling: wait for it.
+  const bool polled = reply->status == 400 &&
+                      reply->body.find("--model-control-mode explicit") != std::string::npos;
+  if (reply->status / 100 != 2 && !polled) {
+    return fail(base::Unavailable(std::to_string(reply->status) + " " + reply->body));
+  }
+  const std::string path = "/v2/models/" + l_model +
+                           (l_version > 0 ? "/versions/" + std::to_string(l_version) : "") +
+                           "/ready";
+  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(l_wait);
+  for (;;) {
+    auto ready = tools::HttpCall(l_server, "GET", path, "", *token);
+    if (ready.ok() && ready->status == 200) break;
+    if (std::chrono::steady_clock::now() >= until) {
+      return fail(base::Unavailable("model '" + l_model + "'" +
+                                    (l_version > 0 ? " version " + std::to_string(l_version) : "") +
+                                    " is not ready after " +
+                                    std::to_string(static_cast<int>(l_wait)) + " s" +
+                                    (ready.ok() ? ": " + ready->body : "")));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  std::printf("%s%s is ready\n", l_model.c_str(),
+              l_version > 0 ? (" version " + std::to_string(l_version)).c_str() : "");
+  return 0;
 }
 
 }  // namespace inferd::apps

@@ -171,6 +171,17 @@ base::StatusOr<std::string> Controller::Promote(const std::string& model,
   return Apply(model, std::move(p), who, "promote", detail + "}");
 }
 
+base::StatusOr<std::string> Controller::Pin(const std::string& model, const std::string& who) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Effective e, Current(model));
+  if (e.policy.labels.contains("stable")) return Status(model);
+  ASSIGN_OR_RETURN(int64_t stable, Stable(model, e.policy));
+  Policy p = e.policy;
+  p.labels["stable"] = stable;
+  if (p.weights.empty()) p.weights = {{"stable", 100}};
+  return Apply(model, std::move(p), who, "pin", "{\"stable\":" + std::to_string(stable) + "}");
+}
+
 base::StatusOr<std::string> Controller::Rollback(const std::string& model, const std::string& who) {
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(Effective e, Current(model));

@@ -48,6 +48,10 @@ class Controller {
   // for rollback. The validation gate as SetCanary's.
   base::StatusOr<std::string> Promote(const std::string& model, std::optional<int64_t> version,
                                       const std::string& who, bool force = false);
+  // Labels the version that serves now `stable` (the latest ready one, when no label says
+  // otherwise), with all the traffic, so that versions added later take none until a rollout
+  // gives it. Unchanged when a stable label exists. Audited as `pin`.
+  base::StatusOr<std::string> Pin(const std::string& model, const std::string& who);
   // Back to the previous stable, with all the traffic. Errors: FAILED_PRECONDITION when there is
   // none.
   base::StatusOr<std::string> Rollback(const std::string& model, const std::string& who);

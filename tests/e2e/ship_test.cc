@@ -5,8 +5,11 @@
 // validation API's errors. `inferd optimize` writes a smaller version with its lineage that passes
 // the gate it was made under.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
+#include <atomic>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "e2e/test_support.h"
 
@@ -382,6 +385,128 @@ TEST(SearchTest, BudgetsNothingMeetsAndBadLabels) {
   auto task = RunInferd({"search", "--data", data, "--label", "label", "--task", "ranking"});
   EXPECT_NE(task.exit_code, 0);
   EXPECT_NE(task.err.find("--task"), std::string::npos) << task.err;
+}
+
+}  // namespace
+}  // namespace inferd::testing
+
+namespace inferd::testing {
+namespace {
+
+struct ShellResult {
+  int exit_code = -1;
+  std::string out;
+};
+
+// Runs examples/ci/ship.sh all with `env`, output and errors together.
+ShellResult RunShip(const std::map<std::string, std::string>& env) {
+  std::string cmd;
+  for (const auto& [k, v] : env) cmd += k + "='" + v + "' ";
+  cmd += "INFERD='" + std::string(INFERD_BINARY_DIR) + "/inferd' bash '" +
+         (SourceDir() / "examples/ci/ship.sh").string() + "' all 2>&1";
+  ShellResult r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
+  const int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+// The pipeline of examples/ci (the GitHub Actions workflow and the Jenkinsfile run the same
+// stages) against a local server with live traffic: a good version is shipped, one that fails
+// its gates is stopped before it takes traffic, one that passes the gates but is slow on live
+// traffic is rolled back.
+TEST(CiPipelineTest, ShipsStopsAndRollsBack) {
+  TempDir tmp;
+  const fs::path repo = tmp.path() / "repo", models = tmp.path() / "models";
+  const fs::path bc = SourceDir() / "examples/models/breast_cancer/1/model.json";
+  for (const fs::path& dir : {repo / "m/1", models / "m/1", models / "m/2"}) {
+    fs::create_directories(dir);
+    fs::copy_file(bc, dir / "model.json");
+  }
+  AddModel(models, "m", 3, "rf_binary");   // worse: fails strict gates
+  fs::create_directories(models / "m/4");  // 300 trees: passes lenient gates, slow when served
+  fs::copy_file(SourceDir() / "bench/models/forest_300/1/model.ubj", models / "m/4/model.ubj");
+  WriteFile(repo / "m/config.yaml", "version_policy: {all: true}\n");
+  WriteFile(tmp.path() / "lenient.yaml", "metrics: {roc_auc: {min: 0}}\n");
+  WriteFile(tmp.path() / "strict.yaml", "max_drop: {accuracy: 0.01}\n");
+  auto server = ServerProcess::Start(repo, {"--model-control-mode", "explicit", "--load-model", "m",
+                                            "--state", (tmp.path() / "state").string()});
+  ASSERT_NE(server, nullptr);
+  // Live traffic all along.
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0};
+  auto row = ReadCsv(SourceDir() / "examples/data/breast_cancer.csv", true)[0];
+  row.pop_back();  // the label
+  const std::string body = V2Request({row});
+  std::thread traffic([&] {
+    HttpConnection c(server->port());
+    while (!stop) {
+      auto r = c.Request("POST", "/v2/models/m/infer", body);
+      if (r.status != 200) ++failures;
+    }
+  });
+  std::map<std::string, std::string> env = {
+      {"MODEL", "m"},
+      {"MODEL_DIR", (models / "m").string()},
+      {"REPOSITORY", repo.string()},
+      {"HOLDOUT", (SourceDir() / "examples/data/breast_cancer.csv").string()},
+      {"LABEL", "label"},
+      {"INFERD_URL", "http://127.0.0.1:" + std::to_string(server->port())},
+      {"CANARY_WEIGHT", "50"},
+      {"WATCH_SECONDS", "2"},
+      {"WATCH_INTERVAL", "0.5"},
+      {"MIN_REQUESTS", "20"}};
+  auto labels = [&] {
+    return nlohmann::json::parse(Http(server->port(), "GET", "/v2/models/m/rollout").body);
+  };
+
+  env["VERSION"] = "2";
+  auto r = RunShip(env);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("HEALTHY: the canary v2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("shipped: m version 2 is stable"), std::string::npos) << r.out;
+  EXPECT_EQ(labels()["labels"]["stable"], 2);
+
+  env["VERSION"] = "3";
+  env["GATES"] = (tmp.path() / "strict.yaml").string();
+  r = RunShip(env);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("FAIL  max_drop accuracy"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("stopped: version 3 failed its gates"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("== canary"), std::string::npos) << r.out;
+  auto l = labels();
+  EXPECT_EQ(l["labels"]["stable"], 2);
+  EXPECT_EQ(l["weights"].value("canary", 0), 0);
+
+  env["VERSION"] = "4";
+  env["GATES"] = (tmp.path() / "lenient.yaml").string();
+  r = RunShip(env);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("NOT HEALTHY: the canary's compute time"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("rolled back: m version 4 takes no traffic"), std::string::npos) << r.out;
+  l = labels();
+  EXPECT_EQ(l["labels"]["stable"], 2);
+  EXPECT_EQ(l["labels"]["canary"], 4);
+  EXPECT_EQ(l["weights"]["canary"], 0);
+  stop = true;
+  traffic.join();
+  EXPECT_EQ(failures.load(), 0);  // no request failed through it all
+
+  // The audit trail tells the story.
+  auto audit =
+      nlohmann::json::parse(Http(server->port(), "GET", "/v2/audit?model=m&limit=100").body);
+  std::vector<std::string> actions;
+  for (auto it = audit.rbegin(); it != audit.rend(); ++it) actions.push_back((*it)["action"]);
+  const std::vector<std::string> want = {"pin",      "validate", "canary", "promote",
+                                         "validate", "validate", "canary", "canary"};
+  std::vector<std::string> rollout_actions;
+  for (const auto& a : actions) {
+    if (a != "load" && a != "unload") rollout_actions.push_back(a);
+  }
+  EXPECT_EQ(rollout_actions, want);
 }
 
 }  // namespace

@@ -477,6 +477,8 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
                      : StatusOr<std::string>(v.status());
       } else if (n == 5 && seg[4] == "rollback") {
         out = rc.Rollback(name, who());
+      } else if (n == 5 && seg[4] == "pin") {
+        out = rc.Pin(name, who());
       } else if (n == 5 && seg[4] == "shadow") {
         auto v = version_field("version");
         if (!v.ok()) return SetError(res, v.status());
@@ -492,7 +494,8 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
         }
         out = rc.SetShadow(name, v->value_or(0), percent, body.value("tolerance", 1e-6), who());
       } else if (n == 5) {
-        return SetError(res, 404, "no rollout action '" + seg[4] + "' (promote, rollback, shadow)");
+        return SetError(res, 404,
+                        "no rollout action '" + seg[4] + "' (promote, rollback, pin, shadow)");
       } else if (body.contains("canary")) {
         auto v = version_field("canary");
         if (!v.ok()) return SetError(res, v.status());
