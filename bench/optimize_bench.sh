@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# What `inferd optimize` gains on the forest fixture (bench/models/forest_300: 300 trees of depth
-# 6 trained far past the point where the holdout AUC stops improving). Each round runs
+# What `inferd optimize` gains on its fixtures, in two parts.
+# 1. The forest (bench/models/forest_300: 300 trees of depth 6 trained far past the point where
+# the holdout AUC stops improving). Each round runs
 # `inferd optimize --dry-run --json` on core 0, which measures the source and every candidate in
 # the same run (in process, one thread: the engine's time without HTTP) and picks the fastest at
 # batch 1 within the budget. Prints, per round and as medians, the chosen candidate's ROC AUC drop
@@ -52,3 +53,34 @@ r = json.load(sys.stdin)
 print("on the 2,000 rows it did not see: ROC AUC %.4f vs the source %.4f (drop %.4f)"
       % (r["metrics"]["roc_auc"], r["against"]["metrics"]["roc_auc"],
          r["against"]["metrics"]["roc_auc"] - r["metrics"]["roc_auc"]))'
+
+# 2. The MLP, int8.
+mkdir -p "$tmp/repo/mlp"
+cp -r "$ROOT/bench/models/mlp_512/1" "$tmp/repo/mlp/"
+for isa in native AVX2; do
+for round in $(seq "$ROUNDS"); do
+  if [[ $isa == native ]]; then unset ONEDNN_MAX_CPU_ISA; else export ONEDNN_MAX_CPU_ISA=$isa; fi
+  taskset -c 0 "$INFERD" --log-level warn optimize mlp@1 --model-repository "$tmp/repo" \
+    --data "$ROOT/bench/models/mlp_512/holdout.csv" --label y --max-metric-drop 0.005 \
+    --objective large --dry-run --json --latency-seconds 1 2>/dev/null
+done | ISA=$isa python3 -c '
+import json, os, statistics, sys
+rows = []
+for line in sys.stdin:
+    r = json.loads(line)
+    src = r["source"]
+    c = next(c for c in r["candidates"] if c["name"] == r["chosen"])
+    b1 = src["batch_1"]["p50_us"] / c["batch_1"]["p50_us"]
+    b256 = src["large_batch"]["p50_us"] / c["large_batch"]["p50_us"]
+    rows.append((c["drop"], b1, b256))
+    print("round %d: %s: accuracy %.4f -> %.4f (drop %.4f), batch 256 %.1f -> %.1f us (%.2fx), "
+          "batch 1 %.2f -> %.2f us (%.2fx)"
+          % (len(rows), c["name"], src["metric"], c["metric"], c["drop"], src["large_batch"]["p50_us"],
+             c["large_batch"]["p50_us"], b256, src["batch_1"]["p50_us"], c["batch_1"]["p50_us"], b1))
+med = lambda i: statistics.median(r[i] for r in rows)
+print("optimize mlp_512 int8, oneDNN ISA %s (accuracy budget 0.005): median drop %.4f, batch-256 "
+      "speed-up %.2fx (goal >= 1.3; min..max %.2f..%.2f), batch-1 %.2fx"
+      % (os.environ["ISA"], med(0), med(2), min(r[2] for r in rows), max(r[2] for r in rows), med(1)))
+'
+done
+unset ONEDNN_MAX_CPU_ISA

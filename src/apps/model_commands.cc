@@ -152,7 +152,7 @@ struct ModelCommands::State {
   int RunValidate();
 
   CLI::App* optimize = nullptr;
-  std::string o_model, o_data, o_label, o_metric;
+  std::string o_model, o_data, o_label, o_metric, o_objective = "balanced";
   double o_max_drop = 0;
   bool o_json = false, o_dry_run = false;
   int64_t o_batch = 256;
@@ -179,6 +179,11 @@ struct ModelCommands::State {
   int64_t w_canary = 0, w_min_requests = 100;
   double w_duration = 300, w_interval = 10, w_max_error_rate = 0.01, w_max_latency_ratio = 1.5;
   int RunWatch();
+
+  CLI::App* quantize = nullptr;
+  std::string q_in, q_out;
+  bool q_per_tensor = false, q_keep_last = false, q_full_range = false;
+  int RunQuantize();
 
   CLI::App* load = nullptr;
   std::string l_model, l_server = "http://127.0.0.1:8000";
@@ -270,6 +275,10 @@ ModelCommands::ModelCommands(CLI::App& app, std::string* token) : s_(std::make_u
   o->add_option("--latency-seconds", s_->o_latency_seconds, "Time spent per latency measurement")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  o->add_option("--objective", s_->o_objective,
+                "What best means: balanced (speed-ups at batch 1 and --batch), batch1, large, size")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"balanced", "batch1", "large", "size"}));
   o->add_flag("--dry-run", s_->o_dry_run, "Report only; write no version");
   o->add_flag("--json", s_->o_json, "Print the report as JSON");
 
@@ -354,6 +363,18 @@ ModelCommands::ModelCommands(CLI::App& app, std::string* token) : s_(std::make_u
         ->capture_default_str()
         ->check(CLI::NonNegativeNumber);
   }
+  auto* q = app.add_subcommand(
+      "quantize",
+      "Int8 dynamic quantization of an ONNX model's MatMul and Gemm weights (standard ONNX that "
+      "ONNX Runtime also runs)");
+  s_->quantize = q;
+  q->add_option("model", s_->q_in, "The FP32 model.onnx")->required();
+  q->add_option("--out,-o", s_->q_out, "Where the quantized model goes")->required();
+  q->add_flag("--per-tensor", s_->q_per_tensor,
+              "One scale per weight matrix (default: per column)");
+  q->add_flag("--keep-last-fp32", s_->q_keep_last, "Leave the last MatMul/Gemm (the head) in FP32");
+  q->add_flag("--full-range", s_->q_full_range,
+              "Weights in [-127, 127] (default [-63, 63]: no 16-bit saturation without VNNI)");
   auto* model = app.add_subcommand("model", "Model control on a running server");
   model->require_subcommand(1);
   auto* l = model->add_subcommand(
@@ -378,6 +399,7 @@ std::optional<int> ModelCommands::Run() {
   if (s_->search->parsed()) return s_->RunSearch();
   if (s_->watch != nullptr && s_->watch->parsed()) return s_->RunWatch();
   if (s_->load->parsed()) return s_->RunLoad();
+  if (s_->quantize->parsed()) return s_->RunQuantize();
   return std::nullopt;
 }
 
@@ -486,7 +508,13 @@ int ModelCommands::State::RunOptimize() {
   o.write = !o_dry_run;
   o.large_batch = o_batch;
   o.latency_seconds = o_latency_seconds;
+  o.objective = o_objective;
   o.backends = &backends;
+  o.quantize_onnx = [](const std::filesystem::path& in, const std::filesystem::path& out,
+                       bool per_channel, bool exclude_last) {
+    return server::QuantizeOnnxFile(
+        in, out, {.per_channel = per_channel, .reduce_range = true, .exclude_last = exclude_last});
+  };
   StepBar bar("optimize");
   o.progress = [&bar](int done, int total, const std::string& step) {
     bar.Show(done, total, step);
@@ -784,6 +812,29 @@ int ModelCommands::State::RunLoad() {
   }
   std::printf("%s%s is ready\n", l_model.c_str(),
               l_version > 0 ? (" version " + std::to_string(l_version)).c_str() : "");
+  return 0;
+}
+
+}  // namespace inferd::apps
+
+namespace inferd::apps {
+
+int ModelCommands::State::RunQuantize() {
+  auto summary = server::QuantizeOnnxFile(
+      q_in, q_out,
+      {.per_channel = !q_per_tensor, .reduce_range = !q_full_range, .exclude_last = q_keep_last});
+  if (!summary.ok()) {
+    std::fprintf(stderr, "inferd quantize: %s\n", summary.status().message().c_str());
+    return 2;
+  }
+  const auto j = nlohmann::json::parse(*summary, nullptr, false);
+  std::printf("%s: %zu MatMul/Gemm in int8", q_out.c_str(),
+              j.is_object() ? j["quantized"].size() : size_t{0});
+  if (j.is_object() && !j["skipped"].empty()) {
+    std::printf("; left in FP32:");
+    for (const auto& s : j["skipped"]) std::printf(" %s;", s.get<std::string>().c_str());
+  }
+  std::printf("\n");
   return 0;
 }
 

@@ -1,5 +1,9 @@
 #include "server/backends.h"
 
+#include <dlfcn.h>
+
+#include <cstdlib>
+
 #include "backends/forest/forest_backend.h"
 #include "backends/onnx/plugin.h"
 #include "server/plugin_backend.h"
@@ -21,6 +25,33 @@ base::Status RegisterBackends(const BackendOptions& options, backend::BackendReg
   onnx.threads = options.onnx_threads;
   registry->Register(std::make_unique<PluginBackend>(std::move(onnx)));
   return base::Status::Ok();
+}
+
+}  // namespace inferd::server
+
+namespace inferd::server {
+
+base::StatusOr<std::string> QuantizeOnnxFile(const std::filesystem::path& in,
+                                             const std::filesystem::path& out,
+                                             const OnnxQuantizeOptions& options) {
+  const auto library = ExecutableDir() / kOnnxPluginFile;
+  // Kept loaded, as PluginBackend keeps it (dlopen counts: a second open is the same mapping).
+  void* handle = dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    const char* why = dlerror();
+    return base::Unavailable("cannot load the ONNX plugin " + library.string() + ": " +
+                             (why ? why : "unknown error"));
+  }
+  using Fn = int (*)(const char*, const char*, int, int, int, char**);
+  auto fn = reinterpret_cast<Fn>(dlsym(handle, kOnnxQuantizeSymbol));
+  if (fn == nullptr) return base::Unavailable(library.string() + " has no quantizer");
+  char* message = nullptr;
+  const int rc = fn(in.c_str(), out.c_str(), options.per_channel, options.reduce_range,
+                    options.exclude_last, &message);
+  std::string text = message != nullptr ? message : "";
+  std::free(message);
+  if (rc != 0) return base::InvalidArgument(in.string() + ": " + text);
+  return text;
 }
 
 }  // namespace inferd::server

@@ -4,6 +4,9 @@
 // Thread-safety: call before the registry is shared (BackendRegistry is immutable after set-up).
 #pragma once
 
+#include <filesystem>
+#include <string>
+
 #include "backend/backend.h"
 #include "base/status.h"
 
@@ -19,5 +22,18 @@ struct BackendOptions {
 
 // Creates every backend and registers it. Errors: INVALID_ARGUMENT for options out of range.
 base::Status RegisterBackends(const BackendOptions& options, backend::BackendRegistry* registry);
+
+// Dynamic int8 quantization of an ONNX model file by the ONNX plugin (backends/onnx/quantize.h),
+// for `inferd optimize`. Returns the plugin's JSON summary ({"quantized": [...], "skipped":
+// [...]}). Errors: UNAVAILABLE when the plugin cannot be loaded; INVALID_ARGUMENT with the
+// quantizer's message.
+struct OnnxQuantizeOptions {
+  bool per_channel = true;
+  bool reduce_range = true;
+  bool exclude_last = false;
+};
+base::StatusOr<std::string> QuantizeOnnxFile(const std::filesystem::path& in,
+                                             const std::filesystem::path& out,
+                                             const OnnxQuantizeOptions& options);
 
 }  // namespace inferd::server

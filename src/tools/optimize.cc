@@ -117,6 +117,14 @@ StatusOr<OptimizeReport> Optimize(const OptimizeOptions& o) {
   }
   const double reference = it->second;
 
+  if (o.objective != "balanced" && o.objective != "batch1" && o.objective != "large" &&
+      o.objective != "size") {
+    return InvalidArgument("--objective must be balanced, batch1, large or size");
+  }
+  rep.objective = o.objective;
+  ScratchDir scratch;
+  if (scratch.path().empty()) return base::Unavailable("cannot make a temporary directory");
+
   // The candidates, as model files.
   struct Pending {
     std::string name, detail, file_name, text;
@@ -135,10 +143,35 @@ StatusOr<OptimizeReport> Optimize(const OptimizeOptions& o) {
                              " nodes, depth " + std::to_string(c.max_depth),
                          "model.json", std::move(c.model_json)});
     }
+  } else if (source.backend == "onnx" && o.quantize_onnx) {
+    rep.source.detail = "FP32";
+    struct Variant {
+      const char* name;
+      bool per_channel, exclude_last;
+    };
+    for (const Variant& v : {Variant{"int8 dynamic, per channel", true, false},
+                             Variant{"int8 dynamic, per channel, last layer FP32", true, true},
+                             Variant{"int8 dynamic, per tensor", false, false}}) {
+      const fs::path out =
+          scratch.path() / ("quantized" + std::to_string(pending.size()) + ".onnx");
+      ASSIGN_OR_RETURN(std::string summary,
+                       o.quantize_onnx(source.model_file, out, v.per_channel, v.exclude_last));
+      std::ifstream in(out, std::ios::binary);
+      std::stringstream bytes;
+      bytes << in.rdbuf();
+      const auto j = nlohmann::json::parse(summary, nullptr, false);
+      std::string detail = "int8 weights";
+      if (j.is_object() && j.contains("quantized")) {
+        detail = std::to_string(j["quantized"].size()) + " of " +
+                 std::to_string(j["quantized"].size() + j["skipped"].size()) +
+                 " MatMul/Gemm in int8";
+      }
+      pending.push_back({v.name, detail, "model.onnx", bytes.str()});
+    }
   } else {
     return base::Unimplemented("optimize has no optimizer for " + source.backend + " models (" +
                                source.model_file.filename().string() +
-                               "): XGBoost forests (.json, .ubj)");
+                               "): XGBoost forests (.json, .ubj) and ONNX models");
   }
 
   auto measure = [&](const backend::LoadedModel& model, const config::ModelConfig& config,
@@ -158,8 +191,6 @@ StatusOr<OptimizeReport> Optimize(const OptimizeOptions& o) {
   rep.source.bytes = static_cast<int64_t>(fs::file_size(source.model_file));
   RETURN_IF_ERROR(measure(*source.model, source.config, &rep.source));
 
-  ScratchDir scratch;
-  if (scratch.path().empty()) return base::Unavailable("cannot make a temporary directory");
   std::error_code ec;
   const bool has_config = fs::is_regular_file(o.model_dir / "config.yaml", ec);
   for (size_t i = 0; i < pending.size(); ++i) {
@@ -180,26 +211,26 @@ StatusOr<OptimizeReport> Optimize(const OptimizeOptions& o) {
     rep.candidates.push_back(std::move(c));
   }
   if (o.progress) o.progress(total, total, "done");
+  // The best within the budget by the objective (higher is better).
+  auto score = [&](const OptimizeCandidate& c) {
+    const double b1 = rep.source.batch_1.p50_us / c.batch_1.p50_us;
+    const double large = rep.source.large.p50_us / c.large.p50_us;
+    if (o.objective == "batch1") return b1;
+    if (o.objective == "large") return large;
+    if (o.objective == "size") return static_cast<double>(rep.source.bytes) / c.bytes;
+    return std::sqrt(b1 * large);
+  };
   for (size_t i = 0; i < rep.candidates.size(); ++i) {
     const auto& c = rep.candidates[i];
     if (!c.within) continue;
-    if (!rep.chosen) {
-      rep.chosen = i;
-      continue;
-    }
-    const auto& best = rep.candidates[*rep.chosen];
-    if (c.batch_1.p50_us < best.batch_1.p50_us ||
-        (c.batch_1.p50_us == best.batch_1.p50_us && c.bytes < best.bytes)) {
+    if (!rep.chosen || score(c) > score(rep.candidates[*rep.chosen]) ||
+        (score(c) == score(rep.candidates[*rep.chosen]) &&
+         c.bytes < rep.candidates[*rep.chosen].bytes)) {
       rep.chosen = i;
     }
   }
-  // Only worth a version when it is smaller or faster than the source.
-  if (rep.chosen) {
-    const auto& best = rep.candidates[*rep.chosen];
-    if (best.bytes >= rep.source.bytes && best.batch_1.p50_us >= rep.source.batch_1.p50_us) {
-      rep.chosen.reset();
-    }
-  }
+  // Only worth a version when it beats the source by the objective.
+  if (rep.chosen && !(score(rep.candidates[*rep.chosen]) > 1.0)) rep.chosen.reset();
   if (rep.chosen && o.write) {
     const auto& best = rep.candidates[*rep.chosen];
     int64_t next = 1;
@@ -242,6 +273,7 @@ std::string OptimizeReport::ToJson() const {
   j["task"] = task;
   j["metric"] = metric;
   j["max_drop"] = max_drop;
+  j["objective"] = objective;
   j["source"] = CandidateJson(source);
   j["candidates"] = nlohmann::json::array();
   for (const auto& c : candidates) j["candidates"].push_back(CandidateJson(c));
@@ -276,10 +308,10 @@ std::string OptimizeReport::ToText() const {
   if (candidates.empty()) {
     out << "no candidate stays within the budget\n";
   } else if (!chosen) {
-    out << "no candidate within the budget is smaller or faster than the source\n";
+    out << "no candidate within the budget beats the source (objective: " << objective << ")\n";
   } else {
     const auto& c = candidates[*chosen];
-    out << "chosen: " << c.name << " (" << c.detail << ")\n";
+    out << "chosen (objective " << objective << "): " << c.name << " (" << c.detail << ")\n";
     if (new_version > 0) {
       out << "written as version " << new_version << " (" << new_dir.string()
           << "), lineage in metadata.yaml: " << model << "@" << version << "\n";

@@ -1,8 +1,9 @@
 // `inferd optimize`: smaller, faster versions of a model within a metric budget. The candidates
-// (forest_optimize.h for XGBoost forests) are each loaded as inferd would serve them and measured
-// on labelled data: file size, latency at batch 1 and at a large batch (in process, one thread),
-// and the metric. The fastest at batch 1 whose metric dropped by at most `max_drop` from the
-// source's becomes a new version of the model, with metadata.yaml naming its source (lineage).
+// (forest_optimize.h for XGBoost forests; int8 dynamic quantization for ONNX models, through the
+// ONNX plugin) are each loaded as inferd would serve them and measured on labelled data: file
+// size, latency at batch 1 and at a large batch (in process, one thread), and the metric. Among
+// those whose metric dropped by at most `max_drop` from the source's, the best by `objective`
+// becomes a new version of the model, with metadata.yaml naming its source (lineage).
 // Thread-safety: reentrant.
 #pragma once
 
@@ -30,6 +31,15 @@ struct OptimizeOptions {
   int64_t large_batch = 256;
   double latency_seconds = 0.3;                        // per latency measurement
   const backend::BackendRegistry* backends = nullptr;  // required, not owned
+  // What "best" means: balanced (the geometric mean of the speed-ups at batch 1 and at the large
+  // batch), batch1, large, or size.
+  std::string objective = "balanced";
+  // Quantizes an ONNX model file into another (server::QuantizeOnnxFile); returns its summary.
+  // Unset: ONNX models have no optimizer.
+  std::function<base::StatusOr<std::string>(const std::filesystem::path& in,
+                                            const std::filesystem::path& out, bool per_channel,
+                                            bool exclude_last)>
+      quantize_onnx;
   // Called before each candidate is measured: (done, total, its name).
   std::function<void(int, int, const std::string&)> progress;
 };
@@ -46,7 +56,7 @@ struct OptimizeCandidate {
 struct OptimizeReport {
   std::string model;
   int64_t version = 0;
-  std::string task, metric;
+  std::string task, metric, objective;
   double max_drop = 0;
   OptimizeCandidate source;
   std::vector<OptimizeCandidate> candidates;

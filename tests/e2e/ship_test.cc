@@ -213,18 +213,53 @@ TEST(OptimizeTest, WritesASmallerVersionWithLineageThatPassesValidation) {
   EXPECT_FALSE(fs::exists(repo / "f/3"));
 }
 
+TEST(OptimizeTest, QuantizesAnMlpToInt8WithinTheBudget) {
+  TempDir tmp;
+  const fs::path repo = tmp.path() / "repo";
+  const fs::path bench = SourceDir() / "bench/models/mlp_512";
+  fs::create_directories(repo / "mlp" / "1");
+  fs::copy_file(bench / "1/model.onnx", repo / "mlp/1/model.onnx");
+  auto r = RunInferd({"optimize", "mlp@1", "--model-repository", repo.string(), "--data",
+                      (bench / "holdout.csv").string(), "--label", "y", "--max-metric-drop",
+                      "0.005", "--latency-seconds", "0.05", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["metric"], "accuracy");
+  ASSERT_EQ(j["candidates"].size(), 3u);
+  EXPECT_NE(j["candidates"][0]["name"].get<std::string>().find("int8"), std::string::npos);
+  for (const auto& c : j["candidates"]) {
+    EXPECT_LT(c["bytes"].get<int64_t>(), j["source"]["bytes"].get<int64_t>() / 3);  // int8
+  }
+  EXPECT_EQ(j["new_version"], 2);
+  // The new version is standard ONNX with the quantized ops, and it serves.
+  const std::string model = ReadFile(repo / "mlp/2/model.onnx");
+  EXPECT_NE(model.find("DynamicQuantizeLinear"), std::string::npos);
+  EXPECT_NE(model.find("MatMulInteger"), std::string::npos);
+  auto server = ServerProcess::Start(repo);
+  ASSERT_NE(server, nullptr);
+  auto meta = Http(server->port(), "GET", "/v2/models/mlp/versions/2");
+  ASSERT_EQ(meta.status, 200) << meta.body;
+  EXPECT_NE(meta.body.find("mlp@1"), std::string::npos) << meta.body;  // lineage
+  // `inferd quantize` alone writes the same kind of model, and names what it cannot quantize.
+  auto q = RunInferd({"quantize", (bench / "1/model.onnx").string(), "--out",
+                      (tmp.path() / "q.onnx").string(), "--keep-last-fp32"});
+  EXPECT_EQ(q.exit_code, 0) << q.err;
+  EXPECT_NE(q.out.find("2 MatMul/Gemm in int8; left in FP32:"), std::string::npos) << q.out;
+}
+
 TEST(OptimizeTest, ClearErrors) {
   TempDir tmp;
   const fs::path repo = tmp.path() / "repo";
-  fs::create_directories(repo / "mlp" / "1");
-  fs::copy_file(SourceDir() / "examples/models/breast_cancer_mlp/1/model.onnx",
-                repo / "mlp/1/model.onnx");
+  fs::create_directories(repo / "lgbm" / "1");
+  fs::copy_file(SourceDir() / "examples/models/breast_cancer_lightgbm/1/model.txt",
+                repo / "lgbm/1/model.txt");
   AddModel(repo, "m", 1, "binary_logistic");
   const std::string data = (SourceDir() / "examples/data/breast_cancer.csv").string();
-  auto onnx = RunInferd({"optimize", "mlp@1", "--model-repository", repo.string(), "--data", data,
+  auto lgbm = RunInferd({"optimize", "lgbm@1", "--model-repository", repo.string(), "--data", data,
                          "--label", "label", "--max-metric-drop", "0.01"});
-  EXPECT_EQ(onnx.exit_code, 2);
-  EXPECT_NE(onnx.err.find("no optimizer for onnx models"), std::string::npos) << onnx.err;
+  EXPECT_EQ(lgbm.exit_code, 2);
+  EXPECT_NE(lgbm.err.find("no optimizer for forest models (model.txt)"), std::string::npos)
+      << lgbm.err;
   auto metric = RunInferd({"optimize", "m@1", "--model-repository", repo.string(), "--data", data,
                            "--label", "label", "--max-metric-drop", "0.01", "--metric", "rmse"});
   EXPECT_EQ(metric.exit_code, 2);

@@ -33,6 +33,8 @@ class Rewriter {
         if (auto s = LayerNorm(i)) done.push_back(*s);
       } else if (g_.nodes[i].op == "Div" || g_.nodes[i].op == "Mul") {
         if (auto s = Gelu(i)) done.push_back(*s);
+      } else if (g_.nodes[i].op == "DynamicQuantizeLinear") {
+        if (auto s = QuantizedMatMul(i)) done.push_back(*s);
       }
     }
     std::vector<OnnxNode> kept;
@@ -198,6 +200,53 @@ class Rewriter {
     gelu.outputs = {y};
     scale = std::move(gelu);
     return "GELU from '" + name + "' (5 nodes)";
+  }
+
+  // Dynamic quantization of a MatMul, as quantizers write it:
+  //   xq, xs, xz = DynamicQuantizeLinear(x); acc = MatMulInteger(xq, w, xz, wz);
+  //   s = Mul(xs, w_scale); y = Mul(Cast<float>(acc), s)   ->  QuantizedMatMul(x, w, wz, w_scale)
+  // (w, wz and w_scale constants known before the DynamicQuantizeLinear).
+  std::optional<std::string> QuantizedMatMul(size_t at) {
+    OnnxNode& dql = g_.nodes[at];
+    if (dql.inputs.size() != 1 || dql.outputs.size() != 3) return std::nullopt;
+    const int xq = dql.outputs[0], xs = dql.outputs[1], xz = dql.outputs[2];
+    if (xq < 0 || xs < 0 || xz < 0) return std::nullopt;
+    OnnxNode* mm = Only(xq, "MatMulInteger");
+    if (mm == nullptr || mm->inputs.size() < 3 || mm->inputs[0] != xq || mm->inputs[2] != xz ||
+        Only(xz) != mm || Out(*mm) < 0) {
+      return std::nullopt;
+    }
+    auto known_before = [&](int id) {
+      return id < 0 || (ConstantOf(id) != nullptr &&
+                        producer_[static_cast<size_t>(id)] < static_cast<int>(at));
+    };
+    const int w = mm->inputs[1];
+    const int wz = mm->inputs.size() > 3 ? mm->inputs[3] : -1;
+    if (!known_before(w) || w < 0 || !known_before(wz)) return std::nullopt;
+    OnnxNode* scale = Only(xs, "Mul");
+    const int w_scale = scale ? Other(*scale, xs) : -1;
+    if (w_scale < 0 || !known_before(w_scale) || Out(*scale) < 0) return std::nullopt;
+    const tensor::Tensor* ws = ConstantOf(w_scale);
+    if (ws->dtype() != tensor::DataType::kFp32 || ws->shape().size() > 1) return std::nullopt;
+    OnnxNode* cast = Only(Out(*mm), "Cast");
+    if (cast == nullptr) return std::nullopt;
+    if (auto to = cast->Get<int64_t>("to", 0); !to.ok() || *to != 1) return std::nullopt;
+    OnnxNode* mul = Only(Out(*cast), "Mul");
+    if (mul == nullptr || Other(*mul, Out(*cast)) != Out(*scale) || Only(Out(*scale)) != mul ||
+        Out(*mul) < 0) {
+      return std::nullopt;
+    }
+    const std::string name = mm->name;
+    const int x = dql.inputs[0], y = Out(*mul);
+    Remove({mm, scale, cast, mul});
+    OnnxNode q;
+    q.op = "QuantizedMatMul";
+    q.name = name + "/QuantizedMatMul";
+    q.opset = dql.opset;
+    q.inputs = {x, w, wz, w_scale};
+    q.outputs = {y};
+    dql = std::move(q);
+    return "QuantizedMatMul from '" + name + "' (5 nodes)";
   }
 
   OnnxGraph& g_;

@@ -507,6 +507,7 @@ const OpDef* FindOp(std::string_view op) {
     AddMoreOps(&m);
     AddConvOps(&m);
     AddGemmOps(&m);
+    AddQuantOps(&m);
     return m;
   }();
   auto it = ops.find(op);

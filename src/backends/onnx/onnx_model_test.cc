@@ -8,8 +8,11 @@
 #include <nlohmann/json.hpp>
 
 #include "backend/model_file.h"
+#include "backends/onnx/graph_rewrite.h"
 #include "backends/onnx/onnx_backend.h"
 #include "backends/onnx/onnx_graph.h"
+#include "backends/onnx/plan.h"
+#include "backends/onnx/quantize.h"
 
 namespace inferd::backends::onnx {
 namespace {
@@ -261,6 +264,100 @@ TEST(OnnxEngineTest, PlansEveryBatchSize) {
   auto out = (*model)->Execute(in, {});
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_EQ((*out)[0].shape(), (tensor::Shape{2, 2}));
+}
+
+}  // namespace
+}  // namespace inferd::backends::onnx
+
+namespace inferd::backends::onnx {
+namespace {
+
+// The quantized operators (QuantizeLinear and DequantizeLinear per tensor and per axis,
+// DynamicQuantizeLinear, MatMulInteger, QLinearMatMul, and the dynamic quantization chain the
+// planner runs as one oneDNN int8 matmul), and an MLP quantized by `inferd quantize`, against
+// ONNX Runtime (tools/fixtures/make_quant_fixtures.py).
+TEST(OnnxEngineTest, QuantizedOperatorsMatchOnnxRuntime) {
+  ExpectMatchesOrt("op_quantize", 1e-6);
+  ExpectMatchesOrt("quantized_mlp", 1e-6);
+}
+
+TEST(OnnxQuantizeTest, TheQuantizerWritesTheCommittedModel) {
+  // quantized_mlp/model.onnx is `inferd quantize` of mlp_tabular: the quantizer still writes it
+  // byte for byte (else regenerate with tools/fixtures/make_quant_fixtures.py, which also runs
+  // ONNX Runtime on it).
+  auto q = QuantizeOnnxModel(Bytes("mlp_tabular"), {});
+  ASSERT_TRUE(q.ok()) << q.status().message();
+  EXPECT_EQ(q->model, Bytes("quantized_mlp"));
+  EXPECT_EQ(q->quantized.size(), 3u);
+  EXPECT_TRUE(q->skipped.empty());
+  // The ONNX checker accepts it, and the weights are 7-bit int8 with per-column scales.
+  auto info = InspectOnnxModel(q->model);
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  bool seen = false;
+  for (const auto& v : info->graph.values) {
+    if (!v.constant || v.constant->dtype() != tensor::DataType::kInt8 ||
+        v.constant->shape().size() != 2) {
+      continue;
+    }
+    seen = true;
+    for (int8_t w : v.constant->data<int8_t>()) EXPECT_LE(std::abs(int{w}), 63);
+  }
+  EXPECT_TRUE(seen);
+
+  // Options: the head in FP32, full range, per tensor.
+  auto keep = QuantizeOnnxModel(Bytes("mlp_tabular"), {.exclude_last = true});
+  ASSERT_TRUE(keep.ok());
+  EXPECT_EQ(keep->quantized.size(), 2u);
+  ASSERT_EQ(keep->skipped.size(), 1u);
+  EXPECT_NE(keep->skipped[0].find("kept in FP32"), std::string::npos);
+  auto full =
+      QuantizeOnnxModel(Bytes("mlp_tabular"), {.per_channel = false, .reduce_range = false});
+  ASSERT_TRUE(full.ok());
+  EXPECT_TRUE(InspectOnnxModel(full->model).ok());
+  EXPECT_LT(full->model.size(), q->model.size());  // one scale per matrix
+
+  // Errors: not a model; nothing to quantize; an opset without DynamicQuantizeLinear.
+  EXPECT_FALSE(QuantizeOnnxModel("not a model", {}).ok());
+  auto none = QuantizeOnnxModel(Bytes("op_elementwise"), {});
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("nothing to quantize"), std::string::npos);
+  ::onnx::ModelProto old;
+  ASSERT_TRUE(old.ParseFromString(Bytes("mlp_tabular")));
+  old.mutable_opset_import(0)->set_version(10);
+  auto v10 = QuantizeOnnxModel(old.SerializeAsString(), {});
+  ASSERT_FALSE(v10.ok());
+  EXPECT_NE(v10.status().message().find("opset 11"), std::string::npos);
+}
+
+TEST(OnnxQuantizeTest, TheChainRunsAsOneInt8MatMulWithItsBiasAndRelu) {
+  auto info = InspectOnnxModel(Bytes("quantized_mlp"));
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  OnnxGraph g = info->graph;
+  const auto rewrites = RewriteGraph(&g);
+  ASSERT_EQ(rewrites.size(), 3u);
+  EXPECT_NE(rewrites[0].find("QuantizedMatMul from"), std::string::npos) << rewrites[0];
+  auto plan = OnnxPlan::Create(g, 4);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  const auto steps = (*plan)->Describe();
+  ASSERT_EQ(steps.size(), 3u);  // three layers, nothing else
+  EXPECT_NE(steps[0].find("+ Add"), std::string::npos) << steps[0];
+  EXPECT_NE(steps[0].find("Relu"), std::string::npos) << steps[0];
+  EXPECT_NE(steps[0].find("oneDNN"), std::string::npos) << steps[0];
+  EXPECT_NE(steps[0].find("u8 x s8"), std::string::npos) << steps[0];
+  // Without the rewrite the ops run one by one, to the same numbers.
+  auto unfused = OnnxPlan::Create(info->graph, 4);
+  ASSERT_TRUE(unfused.ok()) << unfused.status().message();
+  EXPECT_GT((*unfused)->steps(), 3u);
+  std::vector<tensor::Tensor> in;
+  in.emplace_back("features", tensor::DataType::kFp32, tensor::Shape{4, 30});
+  auto x = in[0].data<float>();
+  for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.37f * static_cast<float>(i)) * 3;
+  auto a = (*plan)->Run(in);
+  auto b = (*unfused)->Run(in);
+  ASSERT_TRUE(a.ok() && b.ok());
+  for (size_t i = 0; i < 8; ++i) {
+    EXPECT_NEAR((*a)[0].data<float>()[i], (*b)[0].data<float>()[i], 1e-6) << i;
+  }
 }
 
 }  // namespace

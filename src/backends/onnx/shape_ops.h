@@ -13,6 +13,9 @@ void AddShapeOps(std::map<std::string, OpDef, std::less<>>* ops);
 void AddMoreOps(std::map<std::string, OpDef, std::less<>>* ops);
 // Conv, pooling and BatchNormalization (conv_ops.cc).
 void AddConvOps(std::map<std::string, OpDef, std::less<>>* ops);
+// quant_ops.cc: QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear, MatMulInteger,
+// QLinearMatMul, and inferd's QuantizedMatMul.
+void AddQuantOps(std::map<std::string, OpDef, std::less<>>* ops);
 // Gemm and MatMul (gemm_ops.cc).
 void AddGemmOps(std::map<std::string, OpDef, std::less<>>* ops);
 
