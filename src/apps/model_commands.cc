@@ -828,7 +828,7 @@ int ModelCommands::State::RunQuantize() {
     return 2;
   }
   const auto j = nlohmann::json::parse(*summary, nullptr, false);
-  std::printf("%s: %zu MatMul/Gemm in int8", q_out.c_str(),
+  std::printf("%s: %zu MatMul/Gemm/Conv in int8", q_out.c_str(),
               j.is_object() ? j["quantized"].size() : size_t{0});
   if (j.is_object() && !j["skipped"].empty()) {
     std::printf("; left in FP32:");

@@ -164,7 +164,7 @@ StatusOr<OptimizeReport> Optimize(const OptimizeOptions& o) {
       if (j.is_object() && j.contains("quantized")) {
         detail = std::to_string(j["quantized"].size()) + " of " +
                  std::to_string(j["quantized"].size() + j["skipped"].size()) +
-                 " MatMul/Gemm in int8";
+                 " MatMul/Gemm/Conv in int8";
       }
       pending.push_back({v.name, detail, "model.onnx", bytes.str()});
     }

@@ -12,6 +12,7 @@
 
 #include "backends/onnx/dnnl_util.h"
 #include "backends/onnx/kernels.h"
+#include "backends/onnx/quantize_util.h"
 #include "backends/onnx/shape_ops.h"
 
 namespace inferd::backends::onnx {
@@ -475,6 +476,375 @@ StatusOr<std::unique_ptr<PreparedKernel>> DnnlConv::Prepare(const OnnxNode& n,
   return std::unique_ptr<PreparedKernel>(std::move(conv));
 }
 
+// ---- ConvInteger, QLinearConv, QuantizedConv ------------------------------------------------
+
+bool IsQuant8(DataType t) { return t == DataType::kUint8 || t == DataType::kInt8; }
+
+int32_t IntAt(const TensorView& v, int64_t i) {
+  switch (v.dtype) {
+    case DataType::kUint8:
+      return v.as<uint8_t>()[i];
+    case DataType::kInt8:
+      return v.as<int8_t>()[i];
+    case DataType::kInt32:
+      return v.as<int32_t>()[i];
+    default:
+      return 0;
+  }
+}
+
+// The output shape of an integer convolution of x [N, C, H, W] (8-bit) by w [M, C/group, kH, kW].
+StatusOr<Shape> IntConvShape(const OnnxNode& n, const TensorView& x, const TensorView& w) {
+  if (x.shape.size() != 4 || w.shape.size() != 4) {
+    return NodeError(n, "takes x [N, C, H, W] and w [M, C/group, kH, kW] (2-D only so far)");
+  }
+  ASSIGN_OR_RETURN(int64_t group, n.Get<int64_t>("group", 1));
+  const int64_t c = x.shape[1], m = w.shape[0];
+  if (group < 1 || c % group != 0 || m % group != 0 || w.shape[1] != c / group) {
+    return NodeError(n, "channels " + std::to_string(c) + " and weights " +
+                            tensor::ShapeToString(w.shape) + " do not fit group " +
+                            std::to_string(group));
+  }
+  ASSIGN_OR_RETURN(Window g, Geometry(n, x.shape[2], x.shape[3], w.shape[2], w.shape[3]));
+  return Shape{x.shape[0], m, g.oh, g.ow};
+}
+
+// acc = conv(x - xz, w - wz(m)) in int32 (wrapping), NCHW. `xz` a scalar; `wz` a scalar or one
+// per output channel (either may be null).
+Status IntegerConv(const OnnxNode& n, const TensorView& x, const TensorView& w,
+                   const TensorView* xz, const TensorView* wz, int32_t* acc) {
+  ASSIGN_OR_RETURN(int64_t group, n.Get<int64_t>("group", 1));
+  const int64_t batch = x.shape[0], c = x.shape[1], h = x.shape[2], wd = x.shape[3];
+  const int64_t m = w.shape[0], cg = c / group, mg = m / group;
+  ASSIGN_OR_RETURN(Window g, Geometry(n, h, wd, w.shape[2], w.shape[3]));
+  const int32_t x0 = xz == nullptr ? 0 : IntAt(*xz, 0);
+  std::vector<int64_t> sum(static_cast<size_t>(g.oh * g.ow));
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t oc = 0; oc < m; ++oc) {
+      const int64_t grp = oc / mg;
+      const int32_t w0 = wz == nullptr ? 0 : IntAt(*wz, wz->elements() == 1 ? 0 : oc);
+      std::fill(sum.begin(), sum.end(), 0);
+      for (int64_t ic = 0; ic < cg; ++ic) {
+        const int64_t xoff = (b * c + grp * cg + ic) * h * wd;
+        const int64_t woff = (oc * cg + ic) * g.kh * g.kw;
+        for (int64_t ki = 0; ki < g.kh; ++ki) {
+          for (int64_t kj = 0; kj < g.kw; ++kj) {
+            const int32_t wv = IntAt(w, woff + ki * g.kw + kj) - w0;
+            if (wv == 0) continue;
+            for (int64_t oi = 0; oi < g.oh; ++oi) {
+              const int64_t ii = oi * g.sh - g.top + ki * g.dh;
+              if (ii < 0 || ii >= h) continue;  // padding holds the zero point: x - xz = 0
+              for (int64_t oj = 0; oj < g.ow; ++oj) {
+                const int64_t jj = oj * g.sw - g.left + kj * g.dw;
+                if (jj < 0 || jj >= wd) continue;
+                sum[oi * g.ow + oj] += wv * (IntAt(x, xoff + ii * wd + jj) - x0);
+              }
+            }
+          }
+        }
+      }
+      int32_t* y = acc + (b * m + oc) * g.oh * g.ow;
+      for (size_t i = 0; i < sum.size(); ++i) y[i] = static_cast<int32_t>(sum[i]);
+    }
+  }
+  return Status::Ok();
+}
+
+Status ConvIntegerShape(const OnnxNode& n, std::span<const TensorView> in,
+                        std::vector<TensorView>* out) {
+  if (in.size() < 2 || in.size() > 4 || !IsQuant8(in[0].dtype) || !IsQuant8(in[1].dtype)) {
+    return NodeError(n, "takes 8-bit x and w and their zero points");
+  }
+  ASSIGN_OR_RETURN(Shape shape, IntConvShape(n, in[0], in[1]));
+  if (in.size() > 2 && in[2].present && (in[2].elements() != 1 || in[2].dtype != in[0].dtype)) {
+    return NodeError(n, "x_zero_point must be a scalar of x's type");
+  }
+  if (in.size() > 3 && in[3].present &&
+      (in[3].dtype != in[1].dtype || (in[3].elements() != 1 && in[3].elements() != shape[1]))) {
+    return NodeError(n, "w_zero_point must be w's type, a scalar or one per output channel");
+  }
+  out->assign(1, TensorView{DataType::kInt32, shape, nullptr});
+  return Status::Ok();
+}
+
+Status ConvIntegerKernel(const OnnxNode& n, std::span<const TensorView> in,
+                         std::span<const TensorView> out) {
+  return IntegerConv(n, in[0], in[1], in.size() > 2 && in[2].present ? &in[2] : nullptr,
+                     in.size() > 3 && in[3].present ? &in[3] : nullptr, out[0].as<int32_t>());
+}
+
+Status QLinearConvShape(const OnnxNode& n, std::span<const TensorView> in,
+                        std::vector<TensorView>* out) {
+  if (in.size() < 8 || in.size() > 9 || !IsQuant8(in[0].dtype) || !IsQuant8(in[3].dtype) ||
+      !IsQuant8(in[7].dtype)) {
+    return NodeError(n,
+                     "takes x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, "
+                     "y_zero_point and B (8-bit x, w and y)");
+  }
+  ASSIGN_OR_RETURN(Shape shape, IntConvShape(n, in[0], in[3]));
+  const int64_t m = shape[1];
+  if (in[1].elements() != 1 || in[2].elements() != 1 || in[6].elements() != 1 ||
+      in[7].elements() != 1) {
+    return NodeError(n, "x and y are quantized per tensor");
+  }
+  if ((in[4].elements() != 1 && in[4].elements() != m) ||
+      (in[5].elements() != 1 && in[5].elements() != m)) {
+    return NodeError(n, "w_scale and w_zero_point are scalars or one per output channel");
+  }
+  if (in.size() == 9 && in[8].present &&
+      (in[8].dtype != DataType::kInt32 || in[8].elements() != m)) {
+    return NodeError(n, "B must be INT32 with one value per output channel");
+  }
+  out->assign(1, TensorView{in[7].dtype, shape, nullptr});
+  return Status::Ok();
+}
+
+Status QLinearConvKernel(const OnnxNode& n, std::span<const TensorView> in,
+                         std::span<const TensorView> out) {
+  const Shape& shape = out[0].shape;
+  const int64_t m = shape[1], plane = shape[2] * shape[3];
+  std::vector<int32_t> acc(static_cast<size_t>(out[0].elements()));
+  RETURN_IF_ERROR(IntegerConv(n, in[0], in[3], &in[2], &in[5], acc.data()));
+  const float xs = in[1].as<float>()[0], ys = in[6].as<float>()[0];
+  const float yz = static_cast<float>(IntAt(in[7], 0));
+  const bool has_b = in.size() == 9 && in[8].present;
+  auto run = [&](auto* y) {
+    using Q = std::remove_pointer_t<decltype(y)>;
+    constexpr float lo = std::numeric_limits<Q>::min(), hi = std::numeric_limits<Q>::max();
+    for (int64_t i = 0; i < out[0].elements(); ++i) {
+      const int64_t oc = (i / plane) % m;
+      const float ws = in[4].as<float>()[in[4].elements() == 1 ? 0 : oc];
+      const int64_t a = int64_t{acc[i]} + (has_b ? in[8].as<int32_t>()[oc] : 0);
+      const float v = std::nearbyint(static_cast<float>(a) * (xs * ws / ys)) + yz;
+      y[i] = static_cast<Q>(std::min(hi, std::max(lo, v)));
+    }
+  };
+  if (out[0].dtype == DataType::kUint8) {
+    run(out[0].as<uint8_t>());
+  } else {
+    run(out[0].as<int8_t>());
+  }
+  return Status::Ok();
+}
+
+// inferd's own, from the graph rewrite of dynamic quantization's Conv chain:
+//   DynamicQuantizeLinear(x) -> ConvInteger(xq, w, xz, wz) -> Cast -> Mul by x_scale * w_scale
+// inputs: x FP32 [N, C, H, W], w int8 [M, C/g, kH, kW], w_zero_point, w_scale (M values or one);
+// Conv's attributes.
+Status QuantizedConvShape(const OnnxNode& n, std::span<const TensorView> in,
+                          std::vector<TensorView>* out) {
+  if (in.size() != 4 || in[0].dtype != DataType::kFp32 || !IsQuant8(in[1].dtype) ||
+      in[3].dtype != DataType::kFp32) {
+    return NodeError(n, "takes x FP32, w int8, w_zero_point, w_scale FP32");
+  }
+  TensorView qx = in[0];
+  qx.dtype = DataType::kUint8;
+  ASSIGN_OR_RETURN(Shape shape, IntConvShape(n, qx, in[1]));
+  if ((in[3].elements() != 1 && in[3].elements() != shape[1]) ||
+      (in[2].present && in[2].elements() != 1 && in[2].elements() != shape[1])) {
+    return NodeError(n, "w_scale and w_zero_point are scalars or one per output channel");
+  }
+  out->assign(1, TensorView{DataType::kFp32, shape, nullptr});
+  return Status::Ok();
+}
+
+// The chain op by op (the fallback; BatchNormalization scale, bias and activation after it).
+class ReferenceQuantizedConv final : public PreparedKernel {
+ public:
+  ReferenceQuantizedConv(const OnnxNode& n, const Epilogue& epi) : node_(&n), epi_(epi) {}
+  Status Run(std::span<const TensorView> in, std::span<const TensorView> out,
+             std::byte*) const override {
+    const int64_t count = in[0].elements();
+    float xs = 0;
+    uint8_t xz = 0;
+    DynamicRange(in[0].as<float>(), count, &xs, &xz);
+    std::vector<uint8_t> xq(static_cast<size_t>(count));
+    QuantizeU8(in[0].as<float>(), count, xs, xz, xq.data());
+    std::vector<int32_t> acc(static_cast<size_t>(out[0].elements()));
+    const TensorView qx{DataType::kUint8, in[0].shape, xq.data()};
+    const TensorView zp{DataType::kUint8, {}, &xz};
+    RETURN_IF_ERROR(
+        IntegerConv(*node_, qx, in[1], &zp, in[2].present ? &in[2] : nullptr, acc.data()));
+    const int64_t m = out[0].shape[1], plane = out[0].shape[2] * out[0].shape[3];
+    float* y = out[0].as<float>();
+    for (int64_t i = 0; i < out[0].elements(); ++i) {
+      const int64_t oc = (i / plane) % m;
+      float v =
+          static_cast<float>(acc[i]) * (xs * in[3].as<float>()[in[3].elements() == 1 ? 0 : oc]);
+      if (!epi_.scale.empty()) v *= epi_.scale[oc];
+      if (!epi_.bias.empty()) v += epi_.bias[oc];
+      y[i] = v;
+    }
+    if (epi_.act != Activation::kNone) {
+      ApplyActivation(y, y, out[0].elements(), epi_.act, epi_.alpha, epi_.beta);
+    }
+    return Status::Ok();
+  }
+  std::string implementation() const override { return "reference int8"; }
+
+ private:
+  const OnnxNode* node_;
+  Epilogue epi_;
+};
+
+// oneDNN's int8 convolution: u8 NHWC activations quantized per call, s8 weights packed once,
+// per-channel weight scales as the output scales, x_scale, bias and activation as post-ops; the
+// FP32 result is turned back into NCHW.
+class DnnlQuantizedConv final : public PreparedKernel {
+ public:
+  static std::unique_ptr<PreparedKernel> Make(const OnnxNode& n, std::span<const TensorView> in,
+                                              std::span<const TensorView> out,
+                                              const Epilogue& epi) {
+    const TensorView& w = in[1];
+    if (w.dtype != DataType::kInt8 || w.data == nullptr || in[3].data == nullptr) return nullptr;
+    if (in[2].present) {
+      if (in[2].data == nullptr) return nullptr;
+      for (int64_t i = 0; i < in[2].elements(); ++i) {
+        if (IntAt(in[2], i) != 0) return nullptr;
+      }
+    }
+    auto group = n.Get<int64_t>("group", 1);
+    const Shape& xs = in[0].shape;
+    auto win = Geometry(n, xs[2], xs[3], w.shape[2], w.shape[3]);
+    if (!group.ok() || !win.ok()) return nullptr;
+    const Window& g = *win;
+    auto q = std::make_unique<DnnlQuantizedConv>();
+    q->node_ = &n;
+    q->x_shape_ = xs;
+    q->y_shape_ = out[0].shape;
+    const int64_t m = w.shape[0];
+    std::vector<float> scales(static_cast<size_t>(m));
+    for (int64_t oc = 0; oc < m; ++oc) {
+      scales[oc] = in[3].as<float>()[in[3].elements() == 1 ? 0 : oc] *
+                   (epi.scale.empty() ? 1.0f : epi.scale[oc]);
+    }
+    try {
+      auto& engine = CpuEngine();
+      using Dt = dnnl::memory::data_type;
+      const Dims wdims = *group > 1 ? Dims{*group, m / *group, w.shape[1], w.shape[2], w.shape[3]}
+                                    : ToDims(w.shape);
+      q->x_md_ = Desc(ToDims(xs), Dt::u8, Tag::nhwc);
+      q->y_md_ = Desc(ToDims(out[0].shape), kF32, Tag::nhwc);
+      dnnl::primitive_attr attr = UserScratchpad();
+      attr.set_output_scales(1 << 1, scales);
+      attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
+      dnnl::post_ops po;
+      po.append_binary(dnnl::algorithm::binary_mul, Desc({1, 1, 1, 1}, kF32, Tag::nchw));
+      const Desc b_md({1, m, 1, 1}, kF32, Tag::nchw);
+      if (!epi.bias.empty()) po.append_binary(dnnl::algorithm::binary_add, b_md);
+      const dnnl::post_ops act = PostOps(epi);
+      for (int i = 0; i < act.len(); ++i) {
+        float scale, alpha, beta;
+        dnnl::algorithm alg;
+        act.get_params_eltwise(i, scale, alg, alpha, beta);
+        po.append_eltwise(scale, alg, alpha, beta);
+      }
+      attr.set_post_ops(po);
+      const dnnl::convolution_forward::desc desc(
+          dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, q->x_md_,
+          Desc(wdims, Dt::s8, Tag::any), q->y_md_, {g.sh, g.sw}, {g.dh - 1, g.dw - 1},
+          {g.top, g.left}, {g.bottom, g.right});
+      const dnnl::convolution_forward::primitive_desc pd(desc, attr, engine);
+      if (std::string(pd.impl_info_str()).find("ref") != std::string::npos) return nullptr;
+      dnnl::memory user({wdims, Dt::s8, *group > 1 ? Tag::goihw : Tag::oihw}, engine, w.data);
+      q->weights_ = dnnl::memory(pd.weights_desc(), engine);
+      dnnl::stream& stream = ThreadStream();
+      dnnl::reorder(user, q->weights_).execute(stream, user, q->weights_);
+      stream.wait();
+      if (!epi.bias.empty()) {
+        q->bias_ = dnnl::memory(b_md, engine);
+        std::copy(epi.bias.begin(), epi.bias.end(),
+                  static_cast<float*>(q->bias_->get_data_handle()));
+      }
+      q->has_bias_ = !epi.bias.empty();
+      q->prim_ = dnnl::convolution_forward(pd);
+      q->pad_ = pd.scratchpad_desc();
+      q->impl_ = pd.impl_info_str();
+    } catch (const dnnl::error&) {
+      return nullptr;
+    }
+    return q;
+  }
+
+  Status Run(std::span<const TensorView> in, std::span<const TensorView> out,
+             std::byte* scratch) const override {
+    const int64_t n = x_shape_[0], c = x_shape_[1], hw = x_shape_[2] * x_shape_[3];
+    const int64_t count = n * c * hw;
+    const int64_t m = y_shape_[1], ohw = y_shape_[2] * y_shape_[3];
+    auto* plain = reinterpret_cast<uint8_t*>(scratch);
+    auto* nhwc = plain + Aligned64(static_cast<size_t>(count));
+    auto* y = reinterpret_cast<float*>(nhwc + Aligned64(static_cast<size_t>(count)));
+    auto* misc = reinterpret_cast<std::byte*>(y) + Aligned64(static_cast<size_t>(n * m * ohw * 4));
+    auto* xs_value = reinterpret_cast<float*>(misc);
+    auto* zp_value = reinterpret_cast<int32_t*>(misc + 4);
+    std::byte* pad = misc + 64;
+    float xs = 0;
+    uint8_t xz = 0;
+    DynamicRange(in[0].as<float>(), count, &xs, &xz);
+    QuantizeU8(in[0].as<float>(), count, xs, xz, plain);
+    for (int64_t b = 0; b < n; ++b) {  // NCHW -> NHWC
+      for (int64_t ch = 0; ch < c; ++ch) {
+        const uint8_t* src = plain + (b * c + ch) * hw;
+        uint8_t* dst = nhwc + b * hw * c + ch;
+        for (int64_t i = 0; i < hw; ++i) dst[i * c] = src[i];
+      }
+    }
+    *xs_value = xs;
+    *zp_value = xz;
+    try {
+      auto& engine = CpuEngine();
+      using Dt = dnnl::memory::data_type;
+      dnnl::memory x(x_md_, engine, nhwc), ym(y_md_, engine, y);
+      dnnl::memory s(Desc({1, 1, 1, 1}, kF32, Tag::nchw), engine, xs_value);
+      dnnl::memory z({{1}, Dt::s32, Tag::a}, engine, zp_value);
+      std::unordered_map<int, dnnl::memory> args = {
+          {DNNL_ARG_SRC, x},
+          {DNNL_ARG_WEIGHTS, weights_},
+          {DNNL_ARG_DST, ym},
+          {DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, z},
+          {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, s}};
+      if (has_bias_) args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1, *bias_);
+      Execute(prim_, pad_, pad, std::move(args));
+    } catch (const dnnl::error& e) {
+      return NodeError(*node_, std::string("oneDNN int8 convolution failed: ") + e.what());
+    }
+    float* dst = out[0].as<float>();
+    for (int64_t b = 0; b < n; ++b) {  // NHWC -> NCHW
+      for (int64_t i = 0; i < ohw; ++i) {
+        const float* row = y + (b * ohw + i) * m;
+        for (int64_t ch = 0; ch < m; ++ch) dst[(b * m + ch) * ohw + i] = row[ch];
+      }
+    }
+    return Status::Ok();
+  }
+
+  size_t scratch_bytes() const override {
+    const int64_t count = x_shape_[0] * x_shape_[1] * x_shape_[2] * x_shape_[3];
+    const int64_t ycount = y_shape_[0] * y_shape_[1] * y_shape_[2] * y_shape_[3];
+    return 2 * Aligned64(static_cast<size_t>(count)) + Aligned64(static_cast<size_t>(ycount) * 4) +
+           64 + pad_.get_size();
+  }
+  std::string implementation() const override { return "oneDNN " + impl_ + ", u8 x s8 packed"; }
+
+ private:
+  const OnnxNode* node_ = nullptr;
+  Shape x_shape_, y_shape_;
+  Desc x_md_, y_md_, pad_;
+  dnnl::memory weights_;
+  std::optional<dnnl::memory> bias_;
+  bool has_bias_ = false;
+  dnnl::convolution_forward prim_;
+  std::string impl_;
+};
+
+StatusOr<std::unique_ptr<PreparedKernel>> PrepareQuantizedConv(const OnnxNode& n,
+                                                               std::span<const TensorView> in,
+                                                               std::span<const TensorView> out,
+                                                               const Epilogue& epi, bool) {
+  if (auto fast = DnnlQuantizedConv::Make(n, in, out, epi)) return fast;
+  return std::unique_ptr<PreparedKernel>(new ReferenceQuantizedConv(n, epi));
+}
+
 // A loop kernel behind a prepared step: input 0, if blocked, is first reordered to plain NCHW.
 class PlainLoop : public PreparedKernel {
  public:
@@ -904,7 +1274,13 @@ void AddConvOps(std::map<std::string, OpDef, std::less<>>* ops) {
       {"GlobalMaxPool", global_max},
       {"GlobalAveragePool", global_avg},
       {"BatchNormalization", {BatchNormShape, BatchNormKernel}},
+      {"ConvInteger", {ConvIntegerShape, ConvIntegerKernel}},
+      {"QLinearConv", {QLinearConvShape, QLinearConvKernel}},
   });
+  OpDef qconv{QuantizedConvShape, RunOnce<PrepareQuantizedConv>};
+  qconv.prepare = PrepareQuantizedConv;
+  qconv.fuses_bias_act = qconv.fuses_batchnorm = true;
+  ops->insert({"QuantizedConv", qconv});
 }
 
 }  // namespace inferd::backends::onnx

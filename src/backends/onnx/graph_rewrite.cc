@@ -202,18 +202,23 @@ class Rewriter {
     return "GELU from '" + name + "' (5 nodes)";
   }
 
-  // Dynamic quantization of a MatMul, as quantizers write it:
+  // Dynamic quantization of a MatMul (or Conv), as quantizers write it:
   //   xq, xs, xz = DynamicQuantizeLinear(x); acc = MatMulInteger(xq, w, xz, wz);
   //   s = Mul(xs, w_scale); y = Mul(Cast<float>(acc), s)   ->  QuantizedMatMul(x, w, wz, w_scale)
-  // (w, wz and w_scale constants known before the DynamicQuantizeLinear).
+  // (ConvInteger: QuantizedConv, with its attributes; w_scale per output channel on the channel
+  // axis). w, wz and w_scale are constants known before the DynamicQuantizeLinear.
   std::optional<std::string> QuantizedMatMul(size_t at) {
     OnnxNode& dql = g_.nodes[at];
     if (dql.inputs.size() != 1 || dql.outputs.size() != 3) return std::nullopt;
     const int xq = dql.outputs[0], xs = dql.outputs[1], xz = dql.outputs[2];
     if (xq < 0 || xs < 0 || xz < 0) return std::nullopt;
-    OnnxNode* mm = Only(xq, "MatMulInteger");
-    if (mm == nullptr || mm->inputs.size() < 3 || mm->inputs[0] != xq || mm->inputs[2] != xz ||
-        Only(xz) != mm || Out(*mm) < 0) {
+    OnnxNode* mm = Only(xq);
+    if (mm == nullptr || (mm->op != "MatMulInteger" && mm->op != "ConvInteger")) {
+      return std::nullopt;
+    }
+    const bool conv = mm->op == "ConvInteger";
+    if (mm->inputs.size() < 3 || mm->inputs[0] != xq || mm->inputs[2] != xz || Only(xz) != mm ||
+        Out(*mm) < 0) {
       return std::nullopt;
     }
     auto known_before = [&](int id) {
@@ -227,7 +232,15 @@ class Rewriter {
     const int w_scale = scale ? Other(*scale, xs) : -1;
     if (w_scale < 0 || !known_before(w_scale) || Out(*scale) < 0) return std::nullopt;
     const tensor::Tensor* ws = ConstantOf(w_scale);
-    if (ws->dtype() != tensor::DataType::kFp32 || ws->shape().size() > 1) return std::nullopt;
+    if (ws->dtype() != tensor::DataType::kFp32) return std::nullopt;
+    if (!conv && ws->shape().size() > 1) return std::nullopt;
+    if (conv && ws->element_count() != 1) {
+      // Per output channel, on the channel axis of [N, M, H, W]: [M, 1, 1] or [1, M, 1, 1].
+      const auto& d = ws->shape();
+      const bool channel = (d.size() == 3 && d[1] == 1 && d[2] == 1) ||
+                           (d.size() == 4 && d[0] == 1 && d[2] == 1 && d[3] == 1);
+      if (!channel) return std::nullopt;
+    }
     OnnxNode* cast = Only(Out(*mm), "Cast");
     if (cast == nullptr) return std::nullopt;
     if (auto to = cast->Get<int64_t>("to", 0); !to.ok() || *to != 1) return std::nullopt;
@@ -240,13 +253,14 @@ class Rewriter {
     const int x = dql.inputs[0], y = Out(*mul);
     Remove({mm, scale, cast, mul});
     OnnxNode q;
-    q.op = "QuantizedMatMul";
-    q.name = name + "/QuantizedMatMul";
+    q.op = conv ? "QuantizedConv" : "QuantizedMatMul";
+    q.name = name + "/" + q.op;
     q.opset = dql.opset;
     q.inputs = {x, w, wz, w_scale};
     q.outputs = {y};
+    if (conv) q.attributes = mm->attributes;  // pads, strides, dilations, group, auto_pad
     dql = std::move(q);
-    return "QuantizedMatMul from '" + name + "' (5 nodes)";
+    return dql.op + " from '" + name + "' (5 nodes)";
   }
 
   OnnxGraph& g_;

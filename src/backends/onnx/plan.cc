@@ -146,7 +146,7 @@ StatusOr<std::unique_ptr<OnnxPlan>> OnnxPlan::Build(
         if (next.inputs[i] == cur) views[i] = head_out;
       }
       if (!bias_ok && (next.op == "BatchNormalization" || next.op == "Add")) break;
-      if (next.op == "BatchNormalization" && op.fuses_batchnorm && epi->bias.empty() &&
+      if (next.op == "BatchNormalization" && op.fuses_batchnorm && epi->scale.empty() &&
           views.size() == 5 && next.inputs[0] == cur) {
         std::vector<float> p[4];
         bool fits = true;
@@ -158,12 +158,14 @@ StatusOr<std::unique_ptr<OnnxPlan>> OnnxPlan::Build(
         auto eps = next.Get<float>("epsilon", 1e-5f);
         auto training = next.Get<int64_t>("training_mode", 0);
         if (!fits || !eps.ok() || !training.ok() || *training != 0) break;
+        // A bias added before it (b) folds in too: s * (z + b) + t = s * z + (s * b + t).
+        const std::vector<float> before = std::move(epi->bias);
         epi->scale.assign(channels, 1.0f);
         epi->bias.assign(channels, 0.0f);
         for (size_t c = 0; c < channels; ++c) {
           const float s = p[0][c] / std::sqrt(p[3][c] + *eps);
           epi->scale[c] = s;
-          epi->bias[c] = p[1][c] - p[2][c] * s;
+          epi->bias[c] = p[1][c] - p[2][c] * s + (before.empty() ? 0.0f : s * before[c]);
         }
       } else if (next.op == "Add" && op.fuses_bias_act && views.size() == 2) {
         const TensorView& other = views[next.inputs[0] == cur ? 1 : 0];

@@ -15,6 +15,7 @@
 
 #include "backends/onnx/dnnl_util.h"
 #include "backends/onnx/kernels.h"
+#include "backends/onnx/quantize_util.h"
 #include "backends/onnx/shape_ops.h"
 
 namespace inferd::backends::onnx {
@@ -23,6 +24,95 @@ using base::Status;
 using base::StatusOr;
 using tensor::DataType;
 using tensor::Shape;
+
+namespace {
+
+// The spec's scale and zero point for `x` (`count` values): the range widened to hold 0.
+__attribute__((target("avx2"))) void MinMaxAvx2(const float* x, int64_t count, float* lo,
+                                                float* hi) {
+  __m256 vlo = _mm256_setzero_ps(), vhi = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= count; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    vlo = _mm256_min_ps(vlo, v);
+    vhi = _mm256_max_ps(vhi, v);
+  }
+  alignas(32) float l[8], h[8];
+  _mm256_store_ps(l, vlo);
+  _mm256_store_ps(h, vhi);
+  for (int j = 0; j < 8; ++j) {
+    *lo = std::min(*lo, l[j]);
+    *hi = std::max(*hi, h[j]);
+  }
+  for (; i < count; ++i) {
+    *lo = std::min(*lo, x[i]);
+    *hi = std::max(*hi, x[i]);
+  }
+}
+
+// y = saturate(round(x / scale) + zp), rounding by the MXCSR's default: to nearest, ties to even.
+__attribute__((target("avx2"))) void QuantizeU8Avx2(const float* x, int64_t count, float scale,
+                                                    uint8_t zp, uint8_t* y) {
+  const __m256 vs = _mm256_set1_ps(scale);
+  const __m256i vz = _mm256_set1_epi32(zp);
+  int64_t i = 0;
+  for (; i + 32 <= count; i += 32) {
+    __m256i q[4];
+    for (int j = 0; j < 4; ++j) {
+      q[j] = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_div_ps(_mm256_loadu_ps(x + i + 8 * j), vs)),
+                              vz);
+    }
+    // int32 -> int16 -> uint8 with saturation, then undo the lane interleaving of the packs.
+    const __m256i p16a = _mm256_packs_epi32(q[0], q[1]);
+    const __m256i p16b = _mm256_packs_epi32(q[2], q[3]);
+    const __m256i p8 = _mm256_packus_epi16(p16a, p16b);
+    const __m256i ordered =
+        _mm256_permutevar8x32_epi32(p8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + i), ordered);
+  }
+  const float z = zp;
+  for (; i < count; ++i) {
+    y[i] = static_cast<uint8_t>(std::min(255.0f, std::max(0.0f, std::nearbyint(x[i] / scale) + z)));
+  }
+}
+
+bool HasAvx2() {
+  static const bool yes = __builtin_cpu_supports("avx2");
+  return yes;
+}
+
+}  // namespace
+
+void DynamicRange(const float* x, int64_t count, float* scale, uint8_t* zp) {
+  float lo = 0.0f, hi = 0.0f;
+  if (HasAvx2()) {
+    MinMaxAvx2(x, count, &lo, &hi);
+  } else {
+    for (int64_t i = 0; i < count; ++i) {
+      lo = std::min(lo, x[i]);
+      hi = std::max(hi, x[i]);
+    }
+  }
+  *scale = (hi - lo) / 255.0f;
+  *zp = *scale == 0.0f ? 0
+                       : static_cast<uint8_t>(
+                             std::min(255.0f, std::max(0.0f, std::nearbyint(0.0f - lo / *scale))));
+}
+
+void QuantizeU8(const float* x, int64_t count, float scale, uint8_t zp, uint8_t* y) {
+  if (scale == 0.0f) {
+    std::memset(y, zp, static_cast<size_t>(count));
+    return;
+  }
+  if (HasAvx2()) {
+    QuantizeU8Avx2(x, count, scale, zp, y);
+    return;
+  }
+  const float z = zp;
+  for (int64_t i = 0; i < count; ++i) {
+    y[i] = static_cast<uint8_t>(std::min(255.0f, std::max(0.0f, std::nearbyint(x[i] / scale) + z)));
+  }
+}
 
 namespace {
 
@@ -147,89 +237,6 @@ Status DequantizeKernel(const OnnxNode& n, std::span<const TensorView> in,
 }
 
 // ---- DynamicQuantizeLinear -----------------------------------------------------------------
-
-// The spec's scale and zero point for `x` (`count` values): the range widened to hold 0.
-__attribute__((target("avx2"))) void MinMaxAvx2(const float* x, int64_t count, float* lo,
-                                                float* hi) {
-  __m256 vlo = _mm256_setzero_ps(), vhi = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 8 <= count; i += 8) {
-    const __m256 v = _mm256_loadu_ps(x + i);
-    vlo = _mm256_min_ps(vlo, v);
-    vhi = _mm256_max_ps(vhi, v);
-  }
-  alignas(32) float l[8], h[8];
-  _mm256_store_ps(l, vlo);
-  _mm256_store_ps(h, vhi);
-  for (int j = 0; j < 8; ++j) {
-    *lo = std::min(*lo, l[j]);
-    *hi = std::max(*hi, h[j]);
-  }
-  for (; i < count; ++i) {
-    *lo = std::min(*lo, x[i]);
-    *hi = std::max(*hi, x[i]);
-  }
-}
-
-// y = saturate(round(x / scale) + zp), rounding by the MXCSR's default: to nearest, ties to even.
-__attribute__((target("avx2"))) void QuantizeU8Avx2(const float* x, int64_t count, float scale,
-                                                    uint8_t zp, uint8_t* y) {
-  const __m256 vs = _mm256_set1_ps(scale);
-  const __m256i vz = _mm256_set1_epi32(zp);
-  int64_t i = 0;
-  for (; i + 32 <= count; i += 32) {
-    __m256i q[4];
-    for (int j = 0; j < 4; ++j) {
-      q[j] = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_div_ps(_mm256_loadu_ps(x + i + 8 * j), vs)),
-                              vz);
-    }
-    // int32 -> int16 -> uint8 with saturation, then undo the lane interleaving of the packs.
-    const __m256i p16a = _mm256_packs_epi32(q[0], q[1]);
-    const __m256i p16b = _mm256_packs_epi32(q[2], q[3]);
-    const __m256i p8 = _mm256_packus_epi16(p16a, p16b);
-    const __m256i ordered =
-        _mm256_permutevar8x32_epi32(p8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + i), ordered);
-  }
-  const float z = zp;
-  for (; i < count; ++i) {
-    y[i] = static_cast<uint8_t>(std::min(255.0f, std::max(0.0f, std::nearbyint(x[i] / scale) + z)));
-  }
-}
-
-bool HasAvx2() {
-  static const bool yes = __builtin_cpu_supports("avx2");
-  return yes;
-}
-
-void DynamicRange(const float* x, int64_t count, float* scale, uint8_t* zp) {
-  float lo = 0.0f, hi = 0.0f;
-  if (HasAvx2()) {
-    MinMaxAvx2(x, count, &lo, &hi);
-  } else {
-    for (int64_t i = 0; i < count; ++i) {
-      lo = std::min(lo, x[i]);
-      hi = std::max(hi, x[i]);
-    }
-  }
-  *scale = (hi - lo) / 255.0f;
-  *zp = *scale == 0.0f ? 0 : Saturate<uint8_t>(std::nearbyint(0.0f - lo / *scale));
-}
-
-void QuantizeU8(const float* x, int64_t count, float scale, uint8_t zp, uint8_t* y) {
-  if (scale == 0.0f) {
-    std::memset(y, zp, static_cast<size_t>(count));
-    return;
-  }
-  if (HasAvx2()) {
-    QuantizeU8Avx2(x, count, scale, zp, y);
-    return;
-  }
-  const float z = zp;
-  for (int64_t i = 0; i < count; ++i) {
-    y[i] = static_cast<uint8_t>(std::min(255.0f, std::max(0.0f, std::nearbyint(x[i] / scale) + z)));
-  }
-}
 
 Status DynamicQuantizeShape(const OnnxNode& n, std::span<const TensorView> in,
                             std::vector<TensorView>* out) {

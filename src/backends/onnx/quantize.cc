@@ -105,6 +105,19 @@ StatusOr<QuantizeResult> QuantizeOnnxModel(const std::string& bytes,
     return t.data_type() == TensorProto::FLOAT && t.dims_size() == 2 ? &t : nullptr;
   };
   auto quantizable = [&](const NodeProto& n, std::string* why) {
+    if (n.op_type() == "Conv") {
+      auto it = n.input_size() >= 2 ? init.find(n.input(1)) : init.end();
+      if (it == init.end() || graph->initializer(it->second).data_type() != TensorProto::FLOAT ||
+          graph->initializer(it->second).dims_size() != 4) {
+        *why = "its weights are not a constant 4-D FP32 initializer";
+        return false;
+      }
+      if (n.input_size() > 2 && !n.input(2).empty() && !init.contains(n.input(2))) {
+        *why = "Conv's B is not a constant";
+        return false;
+      }
+      return true;
+    }
     if (n.op_type() != "MatMul" && n.op_type() != "Gemm") return false;
     if (weights_of(n) == nullptr) {
       *why = "its weights are not a constant 2-D FP32 initializer";
@@ -144,6 +157,70 @@ StatusOr<QuantizeResult> QuantizeOnnxModel(const std::string& bytes,
         std::find(options.exclude.begin(), options.exclude.end(), label) != options.exclude.end()) {
       result.skipped.push_back(label + ": kept in FP32");
       nodes.push_back(n);
+      continue;
+    }
+    if (n.op_type() == "Conv") {
+      const TensorProto& wt = graph->initializer(init.at(n.input(1)));
+      const std::vector<float> w = Floats(wt);
+      if (w.empty()) {
+        result.skipped.push_back(label + ": its weights could not be read");
+        nodes.push_back(n);
+        continue;
+      }
+      const int64_t m = wt.dims(0), per = static_cast<int64_t>(w.size()) / std::max<int64_t>(m, 1);
+      const float qmax = options.reduce_range ? 63.0f : 127.0f;
+      std::vector<float> scale(options.per_channel ? m : 1, 0.0f);
+      for (int64_t oc = 0; oc < m; ++oc) {
+        float& sc = scale[options.per_channel ? oc : 0];
+        for (int64_t i = 0; i < per; ++i) sc = std::max(sc, std::fabs(w[oc * per + i]));
+      }
+      for (float& sc : scale) sc = sc > 0 ? sc / qmax : 1.0f;
+      std::vector<int8_t> q(w.size());
+      for (int64_t oc = 0; oc < m; ++oc) {
+        for (int64_t i = 0; i < per; ++i) {
+          const float v = std::nearbyint(w[oc * per + i] / scale[options.per_channel ? oc : 0]);
+          q[oc * per + i] = static_cast<int8_t>(std::clamp(v, -qmax, qmax));
+        }
+      }
+      const std::string out = n.output(0);
+      const std::string w_q = unique(out + "_w_quantized"), w_zp = unique(out + "_w_zero_point"),
+                        w_s = unique(out + "_w_scale");
+      std::vector<int64_t> dims(wt.dims().begin(), wt.dims().end());
+      const int8_t zero = 0;
+      SetRaw(&added.emplace_back(), w_q, TensorProto::INT8, dims, q.data(), q.size());
+      SetRaw(&added.emplace_back(), w_zp, TensorProto::INT8, {}, &zero, 1);
+      // Per output channel on the channel axis of [N, M, H, W].
+      std::vector<int64_t> sdims;
+      if (options.per_channel) sdims = {m, 1, 1};
+      SetRaw(&added.emplace_back(), w_s, TensorProto::FLOAT, sdims, scale.data(),
+             scale.size() * sizeof(float));
+      const std::string xq = unique(out + "_x_quantized"), xs = unique(out + "_x_scale"),
+                        xz = unique(out + "_x_zero_point"), acc = unique(out + "_int32"),
+                        accf = unique(out + "_float"), sc = unique(out + "_scale");
+      nodes.push_back(
+          Node("DynamicQuantizeLinear", label + "_quantize", {n.input(0)}, {xq, xs, xz}));
+      NodeProto ci = Node("ConvInteger", label + "_conv_integer", {xq, w_q, xz, w_zp}, {acc});
+      for (const auto& a : n.attribute()) *ci.add_attribute() = a;  // pads, strides, group...
+      nodes.push_back(ci);
+      NodeProto cast = Node("Cast", label + "_cast", {acc}, {accf});
+      auto* to = cast.add_attribute();
+      to->set_name("to");
+      to->set_type(::onnx::AttributeProto::INT);
+      to->set_i(TensorProto::FLOAT);
+      nodes.push_back(cast);
+      nodes.push_back(Node("Mul", label + "_scales", {xs, w_s}, {sc}));
+      if (n.input_size() > 2 && !n.input(2).empty()) {
+        const std::string y = unique(out + "_no_bias");
+        nodes.push_back(Node("Mul", label + "_rescale", {accf, sc}, {y}));
+        const std::vector<float> b = Floats(graph->initializer(init.at(n.input(2))));
+        const std::string bias = unique(out + "_bias");
+        SetRaw(&added.emplace_back(), bias, TensorProto::FLOAT,
+               {static_cast<int64_t>(b.size()), 1, 1}, b.data(), b.size() * sizeof(float));
+        nodes.push_back(Node("Add", label + "_bias", {y, bias}, {out}));
+      } else {
+        nodes.push_back(Node("Mul", label + "_rescale", {accf, sc}, {out}));
+      }
+      result.quantized.push_back(label);
       continue;
     }
     const TensorProto& wt = *weights_of(n);

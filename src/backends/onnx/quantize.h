@@ -4,7 +4,9 @@
 //   xq, xs, xz = DynamicQuantizeLinear(x)                 (u8 activations, range per call)
 //   acc = MatMulInteger(xq, w_q, xz, w_zero_point)        (s8 weights, zero points 0)
 //   y = Mul(Cast<float>(acc), Mul(xs, w_scale))           (+ Add of Gemm's C)
-// with the weights quantized symmetrically per output column (per channel) or per tensor.
+// with the weights quantized symmetrically per output column (per channel) or per tensor. A Conv
+// with constant 4-D weights becomes the same with ConvInteger (its attributes kept; the scale
+// per output channel shaped [M, 1, 1]; the bias added after).
 // `reduce_range` keeps weights in [-63, 63] (7 bits): int8 kernels without VNNI add pairs of u8 x
 // s8 products in 16 bits, which full-range weights can saturate.
 // inferd's graph rewrite turns each such chain back into one int8 matmul (quant_ops.cc).
