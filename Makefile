@@ -61,6 +61,9 @@ fixtures:
 	/usr/bin/python3 tools/fixtures/make_fixtures.py
 	cd tools/fixtures/ort && npm ci --ignore-scripts --no-audit --no-fund
 	/usr/bin/python3 tools/fixtures/make_onnx_fixtures.py
+	/usr/bin/python3 tools/fixtures/make_ship_fixtures.py
+	$(MAKE) build
+	/usr/bin/python3 tools/fixtures/make_quant_fixtures.py $(BUILD_DIR)
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')

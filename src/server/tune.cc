@@ -11,6 +11,7 @@
 
 #include "base/file.h"
 #include "server/server.h"
+#include "tools/new_version.h"
 
 namespace inferd::server {
 
@@ -56,14 +57,6 @@ std::string Emit(const YAML::Node& n) {
   return std::string(out.c_str()) + "\n";
 }
 
-Status WriteText(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  out.close();
-  if (!out) return base::Unavailable("cannot write " + path.string());
-  return Status::Ok();
-}
-
 // Serves `config` in process and loads it at every concurrency level.
 StatusOr<TuneResult> Measure(const TuneOptions& o, const fs::path& repo, const std::string& name,
                              const fs::path& state, const YAML::Node& base,
@@ -71,7 +64,7 @@ StatusOr<TuneResult> Measure(const TuneOptions& o, const fs::path& repo, const s
   YAML::Node n = YAML::Clone(base);
   n.remove("version_policy");  // the repository holds the tuned version only
   Apply(config, n);
-  RETURN_IF_ERROR(WriteText(repo / name / "config.yaml", Emit(n)));
+  RETURN_IF_ERROR(tools::WriteTextFile(repo / name / "config.yaml", Emit(n)));
   ServerOptions so;
   so.model_repository = repo;
   so.host = "127.0.0.1";
@@ -140,16 +133,10 @@ StatusOr<TuneReport> Tune(const TuneOptions& o) {
     return base::NotFound("model '" + name + "' has no version " + std::to_string(o.version));
   }
   ASSIGN_OR_RETURN(YAML::Node base, ReadConfig(o.model_dir));
-  std::string t = (fs::temp_directory_path() / "inferd-tune-XXXXXX").string();
-  if (::mkdtemp(t.data()) == nullptr) return base::Unavailable("cannot make a temporary directory");
-  struct Cleanup {
-    fs::path p;
-    ~Cleanup() {
-      std::error_code e;
-      fs::remove_all(p, e);
-    }
-  } cleanup{t};
-  const fs::path repo = fs::path(t) / "repo";
+  tools::ScratchDirectory scratch("inferd-tune");
+  if (scratch.path().empty()) return base::Unavailable("cannot make a temporary directory");
+  const fs::path t = scratch.path();
+  const fs::path repo = t / "repo";
   fs::create_directories(repo / name, ec);
   fs::copy(version_dir, repo / name / std::to_string(o.version), fs::copy_options::recursive, ec);
   if (ec) return base::Unavailable("cannot copy " + version_dir.string() + ": " + ec.message());
@@ -187,8 +174,7 @@ StatusOr<TuneReport> Tune(const TuneOptions& o) {
   int done = 0;
   auto run = [&](const TuneConfig& c) -> Status {
     if (o.progress) o.progress(done, total, c.Describe());
-    ASSIGN_OR_RETURN(
-        auto r, Measure(o, repo, name, fs::path(t) / ("state" + std::to_string(done)), base, c));
+    ASSIGN_OR_RETURN(auto r, Measure(o, repo, name, t / ("state" + std::to_string(done)), base, c));
     ++done;
     rep.results.push_back(std::move(r));
     return Status::Ok();
@@ -224,7 +210,7 @@ Status WriteTunedConfig(const fs::path& model_dir, const TuneConfig& config) {
   ASSIGN_OR_RETURN(YAML::Node n, ReadConfig(model_dir));
   Apply(config, n);
   const fs::path tmp = model_dir / ".config.yaml.tmp";
-  RETURN_IF_ERROR(WriteText(tmp, Emit(n)));
+  RETURN_IF_ERROR(tools::WriteTextFile(tmp, Emit(n)));
   std::error_code ec;
   fs::rename(tmp, model_dir / "config.yaml", ec);
   if (ec) return base::Unavailable("cannot write " + (model_dir / "config.yaml").string());

@@ -13,6 +13,7 @@
 #include "repository/version_files.h"
 #include "tools/forest_optimize.h"
 #include "tools/local_model.h"
+#include "tools/new_version.h"
 
 namespace inferd::tools {
 
@@ -22,51 +23,6 @@ using base::Status;
 using base::StatusOr;
 
 namespace {
-
-// A directory removed with its contents when it goes out of scope.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string t = (fs::temp_directory_path() / "inferd-optimize-XXXXXX").string();
-    if (::mkdtemp(t.data()) != nullptr) path_ = t;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-Status WriteText(const fs::path& path, const std::string& text) {
-  std::error_code ec;
-  fs::create_directories(path.parent_path(), ec);
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  out.close();
-  if (!out) return base::Unavailable("cannot write " + path.string());
-  return Status::Ok();
-}
-
-std::string Now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::string YamlString(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
 
 nlohmann::json CandidateJson(const OptimizeCandidate& c) {
   auto lat = [](const Latency& l) {
@@ -122,7 +78,7 @@ StatusOr<OptimizeReport> Optimize(const OptimizeOptions& o) {
     return InvalidArgument("--objective must be balanced, batch1, large or size");
   }
   rep.objective = o.objective;
-  ScratchDir scratch;
+  ScratchDirectory scratch("inferd-optimize");
   if (scratch.path().empty()) return base::Unavailable("cannot make a temporary directory");
 
   // The candidates, as model files.
@@ -196,7 +152,7 @@ StatusOr<OptimizeReport> Optimize(const OptimizeOptions& o) {
   for (size_t i = 0; i < pending.size(); ++i) {
     if (o.progress) o.progress(static_cast<int>(i) + 1, total, pending[i].name);
     const fs::path dir = scratch.path() / ("candidate" + std::to_string(i));
-    RETURN_IF_ERROR(WriteText(dir / "1" / pending[i].file_name, pending[i].text));
+    RETURN_IF_ERROR(WriteTextFile(dir / "1" / pending[i].file_name, pending[i].text));
     if (has_config) fs::copy_file(o.model_dir / "config.yaml", dir / "config.yaml", ec);
     auto local = LoadLocalModel({.path = dir, .version = 1, .backends = o.backends});
     if (!local.ok()) {
@@ -233,35 +189,22 @@ StatusOr<OptimizeReport> Optimize(const OptimizeOptions& o) {
   if (rep.chosen && !(score(rep.candidates[*rep.chosen]) > 1.0)) rep.chosen.reset();
   if (rep.chosen && o.write) {
     const auto& best = rep.candidates[*rep.chosen];
-    int64_t next = 1;
-    for (fs::directory_iterator d(o.model_dir, ec), end; !ec && d != end; d.increment(ec)) {
-      if (auto v = repository::ParseVersion(d->path().filename().string())) {
-        next = std::max(next, *v + 1);
-      }
-    }
     ASSIGN_OR_RETURN(auto digest, repository::DigestVersion(source.version_dir));
-    const fs::path dir = o.model_dir / std::to_string(next);
     const Pending& p = pending[*rep.chosen];
     std::ostringstream meta;
-    meta << "parent: " << YamlString(rep.model + "@" + std::to_string(rep.version)) << "\n"
-         << "parent_sha256: " << YamlString(digest.sha256) << "\n"
-         << "optimized_by: " << YamlString("inferd optimize: " + best.name) << "\n"
-         << "optimize_data: " << YamlString(o.data.filename().string()) << "\n"
-         << "created_at: " << YamlString(Now()) << "\n"
+    meta << "parent: " << YamlQuoted(rep.model + "@" + std::to_string(rep.version)) << "\n"
+         << "parent_sha256: " << YamlQuoted(digest.sha256) << "\n"
+         << "optimized_by: " << YamlQuoted("inferd optimize: " + best.name) << "\n"
+         << "optimize_data: " << YamlQuoted(o.data.filename().string()) << "\n"
+         << "created_at: " << YamlQuoted(UtcTimestamp()) << "\n"
          << "tags: [optimized]\n"
          << "metrics:\n"
          << "  " << rep.metric << ": " << best.metric << "\n"
          << "  " << rep.metric << "_parent: " << rep.source.metric << "\n";
-    // Written under a temporary name and renamed: a server polling the repository never sees a
-    // half-written version.
-    const fs::path staging = o.model_dir / ("." + std::to_string(next) + ".tmp");
-    fs::remove_all(staging, ec);
-    RETURN_IF_ERROR(WriteText(staging / p.file_name, p.text));
-    RETURN_IF_ERROR(WriteText(staging / "metadata.yaml", meta.str()));
-    fs::rename(staging, dir, ec);
-    if (ec) return base::Unavailable("cannot create " + dir.string() + ": " + ec.message());
-    rep.new_version = next;
-    rep.new_dir = dir;
+    ASSIGN_OR_RETURN(
+        rep.new_version,
+        WriteNextVersion(o.model_dir, {{p.file_name, p.text}, {"metadata.yaml", meta.str()}}));
+    rep.new_dir = o.model_dir / std::to_string(rep.new_version);
   }
   return rep;
 }

@@ -17,6 +17,7 @@
 #include "repository/file_system_source.h"
 #include "repository/version_files.h"
 #include "tools/local_model.h"
+#include "tools/new_version.h"
 #include "tools/xgboost_trainer.h"
 
 namespace inferd::tools {
@@ -27,16 +28,6 @@ using base::Status;
 using base::StatusOr;
 
 namespace {
-
-Status WriteText(const fs::path& path, const std::string& text) {
-  std::error_code ec;
-  fs::create_directories(path.parent_path(), ec);
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  out.close();
-  if (!out) return base::Unavailable("cannot write " + path.string());
-  return Status::Ok();
-}
 
 // The rows `idx` of `d`.
 struct Split {
@@ -177,17 +168,8 @@ StatusOr<SearchReport> Search(const SearchOptions& o) {
   };
   auto round_to = [](double v, double step) { return std::round(v / step) * step; };
 
-  std::string t_dir = (fs::temp_directory_path() / "inferd-search-XXXXXX").string();
-  if (::mkdtemp(t_dir.data()) == nullptr) {
-    return base::Unavailable("cannot make a temporary directory");
-  }
-  struct Cleanup {
-    fs::path p;
-    ~Cleanup() {
-      std::error_code e;
-      fs::remove_all(p, e);
-    }
-  } cleanup{t_dir};
+  ScratchDirectory scratch("inferd-search");
+  if (scratch.path().empty()) return base::Unavailable("cannot make a temporary directory");
 
   for (int i = 0; i < o.trials; ++i) {
     SearchTrial trial;
@@ -218,8 +200,8 @@ StatusOr<SearchReport> Search(const SearchOptions& o) {
     trial.rounds = trained.rounds;
     trial.bytes = static_cast<int64_t>(trained.model_json.size());
     // Served as inferd serves it.
-    const fs::path dir = fs::path(t_dir) / ("trial" + std::to_string(i + 1));
-    RETURN_IF_ERROR(WriteText(dir / "1" / "model.json", trained.model_json));
+    const fs::path dir = scratch.path() / ("trial" + std::to_string(i + 1));
+    RETURN_IF_ERROR(WriteTextFile(dir / "1" / "model.json", trained.model_json));
     ASSIGN_OR_RETURN(auto local, LoadLocalModel({.path = dir, .backends = o.backends}));
     ASSIGN_OR_RETURN(auto e, Evaluate(*local.model, local.config, holdout));
     if (e.task != o.task) {
@@ -263,50 +245,39 @@ StatusOr<SearchReport> Search(const SearchOptions& o) {
   }
   if (rep.chosen && !o.save_to.empty()) {
     const auto& c = rep.trials[*rep.chosen];
-    std::error_code ec;
-    fs::create_directories(o.save_to, ec);
-    int64_t next = 1;
-    for (fs::directory_iterator d(o.save_to, ec), end; !ec && d != end; d.increment(ec)) {
-      if (auto ver = repository::ParseVersion(d->path().filename().string())) {
-        next = std::max(next, *ver + 1);
-      }
-    }
     ASSIGN_OR_RETURN(std::string bytes, base::ReadWholeFile(o.data, "data"));
     std::ostringstream meta;
-    const std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    char when[32];
-    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    meta << "training_data_hash: \"" << repository::Sha256Hex(bytes) << "\"\n"
-         << "created_at: \"" << when << "\"\n"
+    meta << "training_data_hash: " << YamlQuoted(repository::Sha256Hex(bytes)) << "\n"
+         << "created_at: " << YamlQuoted(UtcTimestamp()) << "\n"
          << "tags: [search]\n"
-         << "search_trial: \"" << c.index << " of " << rep.trials.size() << ", seed " << o.seed
-         << "\"\n"
-         << "search_params: \"" << ParamText(c.params) << " rounds=" << c.rounds << "\"\n"
-         << "search_data: \"" << o.data.filename().string() << " (" << rep.train_rows << " train, "
-         << rep.valid_rows << " early stopping, " << rep.holdout_rows << " held out)\"\n"
+         << "search_trial: "
+         << YamlQuoted(std::to_string(c.index) + " of " + std::to_string(rep.trials.size()) +
+                       ", seed " + std::to_string(o.seed))
+         << "\n"
+         << "search_params: "
+         << YamlQuoted(ParamText(c.params) + " rounds=" + std::to_string(c.rounds)) << "\n"
+         << "search_data: "
+         << YamlQuoted(o.data.filename().string() + " (" + std::to_string(rep.train_rows) +
+                       " train, " + std::to_string(rep.valid_rows) + " early stopping, " +
+                       std::to_string(rep.holdout_rows) + " held out)")
+         << "\n"
          << "metrics:\n"
          << "  " << rep.metric << ": " << Num(c.metric, 9) << "\n"
          << "  latency_us_batch_1: " << Num(c.latency_us, 6) << "\n";
-    const fs::path staging = o.save_to / ("." + std::to_string(next) + ".tmp");
-    fs::remove_all(staging, ec);
-    RETURN_IF_ERROR(WriteText(staging / "model.json", c.model_json));
-    RETURN_IF_ERROR(WriteText(staging / "metadata.yaml", meta.str()));
-    fs::rename(staging, o.save_to / std::to_string(next), ec);
-    if (ec) return base::Unavailable("cannot write " + (o.save_to / std::to_string(next)).string());
+    ASSIGN_OR_RETURN(rep.new_version, WriteNextVersion(o.save_to, {{"model.json", c.model_json},
+                                                                   {"metadata.yaml", meta.str()}}));
+    rep.new_dir = o.save_to / std::to_string(rep.new_version);
+    std::error_code ec;
     if (!fs::exists(o.save_to / "config.yaml", ec)) {
       std::string features = "features: [";
       for (size_t f = 0; f < data.features.size(); ++f) {
         features += (f ? ", " : "") + nlohmann::json(data.features[f]).dump();
       }
-      RETURN_IF_ERROR(WriteText(o.save_to / "config.yaml", features + "]\n"));
+      RETURN_IF_ERROR(WriteTextFile(o.save_to / "config.yaml", features + "]\n"));
     }
-    rep.new_version = next;
-    rep.new_dir = o.save_to / std::to_string(next);
   }
+  if (!o.plot.empty()) RETURN_IF_ERROR(WriteTextFile(o.plot, rep.ParetoSvg()));
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (!o.plot.empty()) RETURN_IF_ERROR(WriteText(o.plot, rep.ParetoSvg()));
   return rep;
 }
 

@@ -478,21 +478,6 @@ StatusOr<std::unique_ptr<PreparedKernel>> DnnlConv::Prepare(const OnnxNode& n,
 
 // ---- ConvInteger, QLinearConv, QuantizedConv ------------------------------------------------
 
-bool IsQuant8(DataType t) { return t == DataType::kUint8 || t == DataType::kInt8; }
-
-int32_t IntAt(const TensorView& v, int64_t i) {
-  switch (v.dtype) {
-    case DataType::kUint8:
-      return v.as<uint8_t>()[i];
-    case DataType::kInt8:
-      return v.as<int8_t>()[i];
-    case DataType::kInt32:
-      return v.as<int32_t>()[i];
-    default:
-      return 0;
-  }
-}
-
 // The output shape of an integer convolution of x [N, C, H, W] (8-bit) by w [M, C/group, kH, kW].
 StatusOr<Shape> IntConvShape(const OnnxNode& n, const TensorView& x, const TensorView& w) {
   if (x.shape.size() != 4 || w.shape.size() != 4) {
@@ -619,11 +604,7 @@ Status QLinearConvKernel(const OnnxNode& n, std::span<const TensorView> in,
       y[i] = static_cast<Q>(std::min(hi, std::max(lo, v)));
     }
   };
-  if (out[0].dtype == DataType::kUint8) {
-    run(out[0].as<uint8_t>());
-  } else {
-    run(out[0].as<int8_t>());
-  }
+  ForQuant8(out[0], run);
   return Status::Ok();
 }
 
@@ -696,12 +677,9 @@ class DnnlQuantizedConv final : public PreparedKernel {
                                               std::span<const TensorView> out,
                                               const Epilogue& epi) {
     const TensorView& w = in[1];
-    if (w.dtype != DataType::kInt8 || w.data == nullptr || in[3].data == nullptr) return nullptr;
-    if (in[2].present) {
-      if (in[2].data == nullptr) return nullptr;
-      for (int64_t i = 0; i < in[2].elements(); ++i) {
-        if (IntAt(in[2], i) != 0) return nullptr;
-      }
+    if (w.dtype != DataType::kInt8 || w.data == nullptr || in[3].data == nullptr ||
+        !AllZero(in[2])) {
+      return nullptr;
     }
     auto group = n.Get<int64_t>("group", 1);
     const Shape& xs = in[0].shape;
@@ -732,13 +710,7 @@ class DnnlQuantizedConv final : public PreparedKernel {
       po.append_binary(dnnl::algorithm::binary_mul, Desc({1, 1, 1, 1}, kF32, Tag::nchw));
       const Desc b_md({1, m, 1, 1}, kF32, Tag::nchw);
       if (!epi.bias.empty()) po.append_binary(dnnl::algorithm::binary_add, b_md);
-      const dnnl::post_ops act = PostOps(epi);
-      for (int i = 0; i < act.len(); ++i) {
-        float scale, alpha, beta;
-        dnnl::algorithm alg;
-        act.get_params_eltwise(i, scale, alg, alpha, beta);
-        po.append_eltwise(scale, alg, alpha, beta);
-      }
+      AppendActivation(epi, &po);
       attr.set_post_ops(po);
       const dnnl::convolution_forward::desc desc(
           dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, q->x_md_,
@@ -746,16 +718,9 @@ class DnnlQuantizedConv final : public PreparedKernel {
           {g.top, g.left}, {g.bottom, g.right});
       const dnnl::convolution_forward::primitive_desc pd(desc, attr, engine);
       if (std::string(pd.impl_info_str()).find("ref") != std::string::npos) return nullptr;
-      dnnl::memory user({wdims, Dt::s8, *group > 1 ? Tag::goihw : Tag::oihw}, engine, w.data);
-      q->weights_ = dnnl::memory(pd.weights_desc(), engine);
-      dnnl::stream& stream = ThreadStream();
-      dnnl::reorder(user, q->weights_).execute(stream, user, q->weights_);
-      stream.wait();
-      if (!epi.bias.empty()) {
-        q->bias_ = dnnl::memory(b_md, engine);
-        std::copy(epi.bias.begin(), epi.bias.end(),
-                  static_cast<float*>(q->bias_->get_data_handle()));
-      }
+      q->weights_ =
+          Packed({wdims, Dt::s8, *group > 1 ? Tag::goihw : Tag::oihw}, w.data, pd.weights_desc());
+      if (!epi.bias.empty()) q->bias_ = FloatMemory(b_md, epi.bias);
       q->has_bias_ = !epi.bias.empty();
       q->prim_ = dnnl::convolution_forward(pd);
       q->pad_ = pd.scratchpad_desc();

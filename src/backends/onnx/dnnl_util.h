@@ -3,8 +3,10 @@
 // Thread-safety: the engine is shared (oneDNN allows it); each thread executes on its own stream.
 #pragma once
 
+#include <algorithm>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <unordered_map>
+#include <vector>
 
 #include "backends/onnx/kernels.h"
 
@@ -52,9 +54,28 @@ inline dnnl::memory::desc RowMajor(const dnnl::memory::dims& dims) {
   return dnnl::memory::desc(dims, dnnl::memory::data_type::f32, strides);
 }
 
-// The epilogue's activation as oneDNN post-ops.
-inline dnnl::post_ops PostOps(const Epilogue& epi) {
-  dnnl::post_ops po;
+// `data` (laid out as `given`) reordered into a new memory of layout `want` (weights packed once,
+// when a kernel is prepared).
+inline dnnl::memory Packed(const dnnl::memory::desc& given, void* data,
+                           const dnnl::memory::desc& want) {
+  dnnl::memory user(given, CpuEngine(), data);
+  dnnl::memory packed(want, CpuEngine());
+  dnnl::stream& stream = ThreadStream();
+  dnnl::reorder(user, packed).execute(stream, user, packed);
+  stream.wait();
+  return packed;
+}
+
+// A new FP32 memory of `md` holding `values`.
+inline dnnl::memory FloatMemory(const dnnl::memory::desc& md, const std::vector<float>& values) {
+  dnnl::memory m(md, CpuEngine());
+  std::copy(values.begin(), values.end(), static_cast<float*>(m.get_data_handle()));
+  return m;
+}
+
+// Appends the epilogue's activation to `po` as eltwise post-ops.
+inline void AppendActivation(const Epilogue& epi, dnnl::post_ops* out) {
+  dnnl::post_ops& po = *out;
   using A = dnnl::algorithm;
   switch (epi.act) {
     case Activation::kNone:
@@ -88,6 +109,12 @@ inline dnnl::post_ops PostOps(const Epilogue& epi) {
     case Activation::kErf:
       break;  // never fused
   }
+}
+
+// The epilogue's activation as oneDNN post-ops.
+inline dnnl::post_ops PostOps(const Epilogue& epi) {
+  dnnl::post_ops po;
+  AppendActivation(epi, &po);
   return po;
 }
 

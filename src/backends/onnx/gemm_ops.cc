@@ -73,15 +73,9 @@ class PackedGemm final : public PreparedKernel {
       if (alpha != 1.0f) {
         for (float& v : scaled) v *= alpha;
       }
-      dnnl::memory user({{k, nn}, kF32, w_transposed ? Tag::ba : Tag::ab}, engine, scaled.data());
-      g->weights_ = dnnl::memory(pd.weights_desc(), engine);
-      dnnl::stream& stream = ThreadStream();
-      dnnl::reorder(user, g->weights_).execute(stream, user, g->weights_);
-      stream.wait();
-      if (!bias.empty()) {
-        g->bias_ = dnnl::memory(b_md, engine);
-        std::copy(bias.begin(), bias.end(), static_cast<float*>(g->bias_->get_data_handle()));
-      }
+      g->weights_ = Packed({{k, nn}, kF32, w_transposed ? Tag::ba : Tag::ab}, scaled.data(),
+                           pd.weights_desc());
+      if (!bias.empty()) g->bias_ = FloatMemory(b_md, bias);
       g->prim_ = dnnl::matmul(pd);
       g->pad_ = pd.scratchpad_desc();
       g->impl_ = pd.impl_info_str();

@@ -157,6 +157,19 @@ void SetTypeAndShape(const ::onnx::ValueInfoProto& info, OnnxValue* v) {
 
 StatusOr<OnnxGraph> BuildOnnxGraph(::onnx::ModelProto* model_proto) {
   ::onnx::ModelProto& model = *model_proto;
+  // libonnx's shape inference for convolutions and poolings divides by the strides unchecked (a
+  // SIGFPE in libonnx 1.12 for a crafted model); refuse a zero stride before it runs.
+  for (const auto& node : model.graph().node()) {
+    for (const auto& a : node.attribute()) {
+      if (a.name() != "strides") continue;
+      for (int64_t v : a.ints()) {
+        if (v == 0) {
+          return InvalidArgument("node '" + node.name() + "' (" + node.op_type() +
+                                 "): strides must be >= 1");
+        }
+      }
+    }
+  }
   try {
     // Fills value_info with the types and shapes of intermediate values where it can.
     ::onnx::shape_inference::InferShapes(model);

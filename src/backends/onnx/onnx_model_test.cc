@@ -385,3 +385,30 @@ TEST(OnnxQuantizeTest, TheChainRunsAsOneInt8MatMulWithItsBiasAndRelu) {
 
 }  // namespace
 }  // namespace inferd::backends::onnx
+
+namespace inferd::backends::onnx {
+namespace {
+
+// libonnx's shape inference divides by a Conv's or pool's strides unchecked: a zero stride must be
+// refused before it runs (found by onnx_fuzz: a SIGFPE inside libonnx 1.12).
+TEST(OnnxModelTest, AZeroStrideIsRefusedNotACrash) {
+  ::onnx::ModelProto m;
+  ASSERT_TRUE(m.ParseFromString(Bytes("op_conv_pool")));
+  bool changed = false;
+  for (auto& node : *m.mutable_graph()->mutable_node()) {
+    for (auto& a : *node.mutable_attribute()) {
+      if (a.name() == "strides" && !changed) {
+        a.set_ints(0, 0);
+        changed = true;
+      }
+    }
+  }
+  ASSERT_TRUE(changed);
+  auto info = InspectOnnxModel(m.SerializeAsString());
+  ASSERT_FALSE(info.ok());
+  EXPECT_NE(info.status().message().find("strides must be >= 1"), std::string::npos)
+      << info.status().message();
+}
+
+}  // namespace
+}  // namespace inferd::backends::onnx

@@ -112,6 +112,7 @@ StatusOr<std::unique_ptr<OnnxPlan>> OnnxPlan::Build(
   }
   for (int id : graph.outputs) uses[static_cast<size_t>(id)] += 2;
   std::vector<bool> absorbed(graph.nodes.size(), false);
+  int64_t folded_bytes = 0;  // of the constants folded so far
 
   auto views_of = [&](const OnnxNode& node, std::vector<TensorView>* views) {
     views->clear();
@@ -275,7 +276,20 @@ StatusOr<std::unique_ptr<OnnxPlan>> OnnxPlan::Build(
       }
     }
     if (all_constant || op->shape_only) {
-      // Constant and shape folding: run it now; the results are constants of the plan.
+      // Constant and shape folding: run it now; the results are constants of the plan, held to
+      // the arena's limit in all (a crafted file must not take the server's memory this way
+      // either).
+      for (size_t o = 0; o < outputs.size(); ++o) {
+        const int64_t bytes =
+            out_views[o].elements() * static_cast<int64_t>(ElemSize(out_views[o]));
+        folded_bytes += bytes;
+        if (bytes < 0 || folded_bytes > options.max_arena_bytes) {
+          return InvalidArgument(
+              "node '" + node.name + "' (" + node.op + "): its constant output " +
+              tensor::ShapeToString(out_views[o].shape) + " would take the " + "plan past its " +
+              std::to_string(options.max_arena_bytes >> 20) + " MiB limit");
+        }
+      }
       for (size_t o = 0; o < outputs.size(); ++o) {
         plan->folded_.emplace_back(graph.values[static_cast<size_t>(outputs[o])].name,
                                    out_views[o].dtype, out_views[o].shape);

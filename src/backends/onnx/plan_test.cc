@@ -555,6 +555,30 @@ TEST(OnnxPlanTest, BadGraphsAreRefusedWithTheNodeNamed) {
     b.Output("y");
     refused(b, "is invalid or too large");
   }
+  {
+    // Constants folded at plan time count against the plan's limit too (found by onnx_fuzz: a
+    // ConstantOfShape of 117 GB).
+    GraphBuilder b;
+    b.g.opset = 13;
+    b.Input("x", {-1, 4});
+    Tensor shape("big_shape", DataType::kInt64, {2});
+    shape.data<int64_t>()[0] = 1024;
+    shape.data<int64_t>()[1] = 1024;
+    b.g.values[static_cast<size_t>(b.Value("big_shape"))].dtype = DataType::kInt64;
+    b.g.values[static_cast<size_t>(b.Value("big_shape"))].constant = std::move(shape);
+    b.Node("ConstantOfShape", {"big_shape"}, {"zeros"});
+    b.Node("Identity", {"x"}, {"y"});
+    b.Output("y");
+    b.Output("zeros");
+    PlanOptions small;
+    small.max_arena_bytes = 1 << 20;  // 1 MiB; the constant takes 4 MiB
+    auto plan = OnnxPlan::Create(b.g, 2, small);
+    ASSERT_FALSE(plan.ok());
+    EXPECT_NE(plan.status().message().find("would take the plan past its 1 MiB limit"),
+              std::string::npos)
+        << plan.status().message();
+    EXPECT_TRUE(OnnxPlan::Create(b.g, 2).ok());  // within the default limit
+  }
 }
 
 }  // namespace

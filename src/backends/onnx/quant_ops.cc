@@ -116,29 +116,6 @@ void QuantizeU8(const float* x, int64_t count, float scale, uint8_t zp, uint8_t*
 
 namespace {
 
-bool IsQuant8(DataType t) { return t == DataType::kUint8 || t == DataType::kInt8; }
-
-// Element i of an integer view as int32 (uint8, int8 or int32).
-int32_t IntAt(const TensorView& v, int64_t i) {
-  switch (v.dtype) {
-    case DataType::kUint8:
-      return v.as<uint8_t>()[i];
-    case DataType::kInt8:
-      return v.as<int8_t>()[i];
-    case DataType::kInt32:
-      return v.as<int32_t>()[i];
-    default:
-      return 0;
-  }
-}
-
-template <typename Q>
-Q Saturate(float v) {
-  constexpr float lo = static_cast<float>(std::numeric_limits<Q>::min());
-  constexpr float hi = static_cast<float>(std::numeric_limits<Q>::max());
-  return static_cast<Q>(std::min(hi, std::max(lo, v)));
-}
-
 // The per-element parameter index of a scale or zero point of `count` values (1: per tensor) along
 // `axis` of `shape`, for element i.
 struct AxisIndex {
@@ -198,11 +175,7 @@ Status QuantizeKernel(const OnnxNode& n, std::span<const TensorView> in,
       y[i] = Saturate<Q>(std::nearbyint(x[i] / s[p]) + z);
     }
   };
-  if (out[0].dtype == DataType::kUint8) {
-    run(out[0].as<uint8_t>());
-  } else {
-    run(out[0].as<int8_t>());
-  }
+  ForQuant8(out[0], run);
   return Status::Ok();
 }
 
@@ -374,11 +347,7 @@ Status QLinearMatMulKernel(const OnnxNode& n, std::span<const TensorView> in,
       }
     }
   };
-  if (out[0].dtype == DataType::kUint8) {
-    run(out[0].as<uint8_t>());
-  } else {
-    run(out[0].as<int8_t>());
-  }
+  ForQuant8(out[0], run);
   return Status::Ok();
 }
 
@@ -410,7 +379,7 @@ Status QuantizedMatMulShape(const OnnxNode& n, std::span<const TensorView> in,
 // The chain as the ops compute it one by one (any weights; the fallback, and the reference).
 class ReferenceQuantizedMatMul final : public PreparedKernel {
  public:
-  ReferenceQuantizedMatMul(const OnnxNode& n, const Epilogue& epi) : node_(&n), epi_(epi) {}
+  explicit ReferenceQuantizedMatMul(const Epilogue& epi) : epi_(epi) {}
   Status Run(std::span<const TensorView> in, std::span<const TensorView> out,
              std::byte*) const override {
     const int64_t count = in[0].elements();
@@ -444,7 +413,6 @@ class ReferenceQuantizedMatMul final : public PreparedKernel {
   std::string implementation() const override { return "reference int8"; }
 
  private:
-  const OnnxNode* node_;
   Epilogue epi_;
 };
 
@@ -454,12 +422,10 @@ class DnnlQuantizedMatMul final : public PreparedKernel {
   static std::unique_ptr<PreparedKernel> Make(const OnnxNode& n, std::span<const TensorView> in,
                                               const Epilogue& epi) {
     const TensorView& w = in[1];
-    if (w.dtype != DataType::kInt8 || w.data == nullptr || in[3].data == nullptr) return nullptr;
-    if (in[2].present) {
-      if (in[2].data == nullptr) return nullptr;
-      for (int64_t i = 0; i < in[2].elements(); ++i) {
-        if (IntAt(in[2], i) != 0) return nullptr;  // oneDNN takes symmetric weights only
-      }
+    // oneDNN takes symmetric constant weights only.
+    if (w.dtype != DataType::kInt8 || w.data == nullptr || in[3].data == nullptr ||
+        !AllZero(in[2])) {
+      return nullptr;
     }
     auto q = std::make_unique<DnnlQuantizedMatMul>();
     q->node_ = &n;
@@ -482,27 +448,13 @@ class DnnlQuantizedMatMul final : public PreparedKernel {
       attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
       dnnl::post_ops po;
       if (!epi.bias.empty()) po.append_binary(dnnl::algorithm::binary_add, b_md);
-      const dnnl::post_ops act = PostOps(epi);
-      for (int i = 0; i < act.len(); ++i) {
-        float scale, alpha, beta;
-        dnnl::algorithm alg;
-        act.get_params_eltwise(i, scale, alg, alpha, beta);
-        po.append_eltwise(scale, alg, alpha, beta);
-      }
+      AppendActivation(epi, &po);
       attr.set_post_ops(po);
       const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(q->x_md_, w_any, q->y_md_), attr,
                                             engine);
       if (std::string(pd.impl_info_str()).find("ref") != std::string::npos) return nullptr;
-      dnnl::memory user({{q->k_, q->n_}, Dt::s8, Tag::ab}, engine, w.data);
-      q->weights_ = dnnl::memory(pd.weights_desc(), engine);
-      dnnl::stream& stream = ThreadStream();
-      dnnl::reorder(user, q->weights_).execute(stream, user, q->weights_);
-      stream.wait();
-      if (!epi.bias.empty()) {
-        q->bias_ = dnnl::memory(b_md, engine);
-        std::copy(epi.bias.begin(), epi.bias.end(),
-                  static_cast<float*>(q->bias_->get_data_handle()));
-      }
+      q->weights_ = Packed({{q->k_, q->n_}, Dt::s8, Tag::ab}, w.data, pd.weights_desc());
+      if (!epi.bias.empty()) q->bias_ = FloatMemory(b_md, epi.bias);
       q->prim_ = dnnl::matmul(pd);
       q->pad_ = pd.scratchpad_desc();
       q->impl_ = pd.impl_info_str();
@@ -570,7 +522,7 @@ StatusOr<std::unique_ptr<PreparedKernel>> PrepareQuantizedMatMul(const OnnxNode&
                                                                  const Epilogue& epi, bool) {
   (void)out;
   if (auto fast = DnnlQuantizedMatMul::Make(n, in, epi)) return fast;
-  return std::unique_ptr<PreparedKernel>(new ReferenceQuantizedMatMul(n, epi));
+  return std::unique_ptr<PreparedKernel>(new ReferenceQuantizedMatMul(epi));
 }
 
 }  // namespace

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace inferd::backends::onnx {
@@ -148,8 +150,9 @@ StatusOr<QuantizeResult> QuantizeOnnxModel(const std::string& bytes,
     const std::string label = n.name().empty() ? n.output(0) : n.name();
     std::string why;
     if (!quantizable(n, &why)) {
-      if (n.op_type() == "MatMul" || n.op_type() == "Gemm")
+      if (n.op_type() == "MatMul" || n.op_type() == "Gemm" || n.op_type() == "Conv") {
         result.skipped.push_back(label + ": " + why);
+      }
       nodes.push_back(n);
       continue;
     }
@@ -159,150 +162,118 @@ StatusOr<QuantizeResult> QuantizeOnnxModel(const std::string& bytes,
       nodes.push_back(n);
       continue;
     }
-    if (n.op_type() == "Conv") {
-      const TensorProto& wt = graph->initializer(init.at(n.input(1)));
-      const std::vector<float> w = Floats(wt);
-      if (w.empty()) {
-        result.skipped.push_back(label + ": its weights could not be read");
-        nodes.push_back(n);
-        continue;
-      }
-      const int64_t m = wt.dims(0), per = static_cast<int64_t>(w.size()) / std::max<int64_t>(m, 1);
-      const float qmax = options.reduce_range ? 63.0f : 127.0f;
-      std::vector<float> scale(options.per_channel ? m : 1, 0.0f);
-      for (int64_t oc = 0; oc < m; ++oc) {
-        float& sc = scale[options.per_channel ? oc : 0];
-        for (int64_t i = 0; i < per; ++i) sc = std::max(sc, std::fabs(w[oc * per + i]));
-      }
-      for (float& sc : scale) sc = sc > 0 ? sc / qmax : 1.0f;
-      std::vector<int8_t> q(w.size());
-      for (int64_t oc = 0; oc < m; ++oc) {
-        for (int64_t i = 0; i < per; ++i) {
-          const float v = std::nearbyint(w[oc * per + i] / scale[options.per_channel ? oc : 0]);
-          q[oc * per + i] = static_cast<int8_t>(std::clamp(v, -qmax, qmax));
-        }
-      }
-      const std::string out = n.output(0);
-      const std::string w_q = unique(out + "_w_quantized"), w_zp = unique(out + "_w_zero_point"),
-                        w_s = unique(out + "_w_scale");
-      std::vector<int64_t> dims(wt.dims().begin(), wt.dims().end());
-      const int8_t zero = 0;
-      SetRaw(&added.emplace_back(), w_q, TensorProto::INT8, dims, q.data(), q.size());
-      SetRaw(&added.emplace_back(), w_zp, TensorProto::INT8, {}, &zero, 1);
-      // Per output channel on the channel axis of [N, M, H, W].
-      std::vector<int64_t> sdims;
-      if (options.per_channel) sdims = {m, 1, 1};
-      SetRaw(&added.emplace_back(), w_s, TensorProto::FLOAT, sdims, scale.data(),
-             scale.size() * sizeof(float));
-      const std::string xq = unique(out + "_x_quantized"), xs = unique(out + "_x_scale"),
-                        xz = unique(out + "_x_zero_point"), acc = unique(out + "_int32"),
-                        accf = unique(out + "_float"), sc = unique(out + "_scale");
-      nodes.push_back(
-          Node("DynamicQuantizeLinear", label + "_quantize", {n.input(0)}, {xq, xs, xz}));
-      NodeProto ci = Node("ConvInteger", label + "_conv_integer", {xq, w_q, xz, w_zp}, {acc});
-      for (const auto& a : n.attribute()) *ci.add_attribute() = a;  // pads, strides, group...
-      nodes.push_back(ci);
-      NodeProto cast = Node("Cast", label + "_cast", {acc}, {accf});
-      auto* to = cast.add_attribute();
-      to->set_name("to");
-      to->set_type(::onnx::AttributeProto::INT);
-      to->set_i(TensorProto::FLOAT);
-      nodes.push_back(cast);
-      nodes.push_back(Node("Mul", label + "_scales", {xs, w_s}, {sc}));
-      if (n.input_size() > 2 && !n.input(2).empty()) {
-        const std::string y = unique(out + "_no_bias");
-        nodes.push_back(Node("Mul", label + "_rescale", {accf, sc}, {y}));
-        const std::vector<float> b = Floats(graph->initializer(init.at(n.input(2))));
-        const std::string bias = unique(out + "_bias");
-        SetRaw(&added.emplace_back(), bias, TensorProto::FLOAT,
-               {static_cast<int64_t>(b.size()), 1, 1}, b.data(), b.size() * sizeof(float));
-        nodes.push_back(Node("Add", label + "_bias", {y, bias}, {out}));
-      } else {
-        nodes.push_back(Node("Mul", label + "_rescale", {accf, sc}, {out}));
-      }
-      result.quantized.push_back(label);
-      continue;
-    }
-    const TensorProto& wt = *weights_of(n);
+    // The weights as [rows, cols] with the output channel along `per_row` (Conv: rows are output
+    // channels) or down the columns (MatMul, Gemm: W as [K, N]).
+    const bool conv = n.op_type() == "Conv";
+    const TensorProto& wt = graph->initializer(init.at(n.input(1)));
     const std::vector<float> raw = Floats(wt);
     if (raw.empty()) {
       result.skipped.push_back(label + ": its weights could not be read");
       nodes.push_back(n);
       continue;
     }
-    const bool gemm = n.op_type() == "Gemm";
-    const bool trans_b = gemm && IntAttr(n, "transB", 0) != 0;
-    const float alpha = gemm ? FloatAttr(n, "alpha", 1.0f) : 1.0f;
-    const int64_t k = trans_b ? wt.dims(1) : wt.dims(0), cols = trans_b ? wt.dims(0) : wt.dims(1);
-    // W as [K, N], scaled by alpha.
-    std::vector<float> w(static_cast<size_t>(k * cols));
-    for (int64_t r = 0; r < k; ++r) {
-      for (int64_t c = 0; c < cols; ++c) {
-        w[r * cols + c] = alpha * (trans_b ? raw[c * k + r] : raw[r * cols + c]);
+    std::vector<float> w;
+    std::vector<int64_t> w_dims, s_dims;
+    int64_t channels = 0;
+    std::function<int64_t(size_t)> channel_of;
+    std::optional<std::vector<float>> bias;  // the bias to add after, shaped per channel
+    std::vector<int64_t> bias_dims;
+    std::string bias_name = conv || n.input_size() <= 2 ? "" : n.input(2);
+    if (conv) {
+      w = raw;
+      w_dims.assign(wt.dims().begin(), wt.dims().end());
+      channels = wt.dims(0);
+      const int64_t per = static_cast<int64_t>(w.size()) / std::max<int64_t>(channels, 1);
+      channel_of = [per](size_t i) { return static_cast<int64_t>(i) / per; };
+      s_dims = {channels, 1, 1};  // on the channel axis of [N, M, H, W]
+      if (n.input_size() > 2 && !n.input(2).empty()) {
+        bias = Floats(graph->initializer(init.at(n.input(2))));
+        bias_dims = {static_cast<int64_t>(bias->size()), 1, 1};
       }
+    } else {
+      const bool gemm = n.op_type() == "Gemm";
+      const bool trans_b = gemm && IntAttr(n, "transB", 0) != 0;
+      const float alpha = gemm ? FloatAttr(n, "alpha", 1.0f) : 1.0f;
+      const int64_t k = trans_b ? wt.dims(1) : wt.dims(0);
+      channels = trans_b ? wt.dims(0) : wt.dims(1);
+      w.resize(static_cast<size_t>(k * channels));  // W as [K, N], scaled by alpha
+      for (int64_t r = 0; r < k; ++r) {
+        for (int64_t c = 0; c < channels; ++c) {
+          w[r * channels + c] = alpha * (trans_b ? raw[c * k + r] : raw[r * channels + c]);
+        }
+      }
+      w_dims = {k, channels};
+      channel_of = [channels](size_t i) { return static_cast<int64_t>(i) % channels; };
+      s_dims = {channels};
+      const float beta = FloatAttr(n, "beta", 1.0f);
+      if (gemm && !bias_name.empty() && beta != 1.0f) {
+        const TensorProto& ct = graph->initializer(init.at(bias_name));
+        bias = Floats(ct);
+        for (float& v : *bias) v *= beta;
+        bias_dims.assign(ct.dims().begin(), ct.dims().end());
+      }
+      if (!gemm) bias_name.clear();
     }
+    // Symmetric int8, one scale per output channel (or one for all).
     const float qmax = options.reduce_range ? 63.0f : 127.0f;
-    std::vector<float> scale(options.per_channel ? cols : 1, 0.0f);
-    for (int64_t r = 0; r < k; ++r) {
-      for (int64_t c = 0; c < cols; ++c) {
-        float& s = scale[options.per_channel ? c : 0];
-        s = std::max(s, std::fabs(w[r * cols + c]));
-      }
-    }
-    for (float& s : scale) s = s > 0 ? s / qmax : 1.0f;
+    std::vector<float> scale(options.per_channel ? channels : 1, 0.0f);
+    auto scale_of = [&](size_t i) -> float& {
+      return scale[options.per_channel ? channel_of(i) : 0];
+    };
+    for (size_t i = 0; i < w.size(); ++i) scale_of(i) = std::max(scale_of(i), std::fabs(w[i]));
+    for (float& sc : scale) sc = sc > 0 ? sc / qmax : 1.0f;
     std::vector<int8_t> q(w.size());
-    for (int64_t r = 0; r < k; ++r) {
-      for (int64_t c = 0; c < cols; ++c) {
-        const float v = std::nearbyint(w[r * cols + c] / scale[options.per_channel ? c : 0]);
-        q[r * cols + c] = static_cast<int8_t>(std::clamp(v, -qmax, qmax));
-      }
+    for (size_t i = 0; i < w.size(); ++i) {
+      q[i] = static_cast<int8_t>(std::clamp(std::nearbyint(w[i] / scale_of(i)), -qmax, qmax));
     }
+    if (!options.per_channel) s_dims.clear();
     const std::string out = n.output(0);
     const std::string w_q = unique(out + "_w_quantized"), w_zp = unique(out + "_w_zero_point"),
                       w_s = unique(out + "_w_scale");
-    std::vector<int8_t> zeros(scale.size(), 0);
-    std::vector<int64_t> sdims;
-    if (options.per_channel) sdims = {cols};
-    SetRaw(&added.emplace_back(), w_q, TensorProto::INT8, {k, cols}, q.data(), q.size());
-    SetRaw(&added.emplace_back(), w_zp, TensorProto::INT8, sdims, zeros.data(), zeros.size());
-    SetRaw(&added.emplace_back(), w_s, TensorProto::FLOAT, sdims, scale.data(),
+    // Zero points: one per column for MatMulInteger; a scalar for ConvInteger (ONNX Runtime's).
+    const std::vector<int8_t> zeros(conv ? 1 : scale.size(), 0);
+    SetRaw(&added.emplace_back(), w_q, TensorProto::INT8, w_dims, q.data(), q.size());
+    SetRaw(&added.emplace_back(), w_zp, TensorProto::INT8, conv ? std::vector<int64_t>{} : s_dims,
+           zeros.data(), zeros.size());
+    SetRaw(&added.emplace_back(), w_s, TensorProto::FLOAT, s_dims, scale.data(),
            scale.size() * sizeof(float));
+    if (bias) {
+      bias_name = unique(out + (conv ? "_bias" : "_c_beta"));
+      SetRaw(&added.emplace_back(), bias_name, TensorProto::FLOAT, bias_dims, bias->data(),
+             bias->size() * sizeof(float));
+    }
+    // DynamicQuantizeLinear -> MatMulInteger / ConvInteger -> Cast -> Mul by x_scale * w_scale
+    // [-> Add bias].
     const std::string xq = unique(out + "_x_quantized"), xs = unique(out + "_x_scale"),
                       xz = unique(out + "_x_zero_point"), acc = unique(out + "_int32"),
-                      accf = unique(out + "_float"), s = unique(out + "_scale");
+                      accf = unique(out + "_float"), sc = unique(out + "_scale");
     nodes.push_back(Node("DynamicQuantizeLinear", label + "_quantize", {n.input(0)}, {xq, xs, xz}));
-    nodes.push_back(Node("MatMulInteger", label + "_matmul_integer", {xq, w_q, xz, w_zp}, {acc}));
+    NodeProto integer =
+        Node(conv ? "ConvInteger" : "MatMulInteger",
+             label + (conv ? "_conv_integer" : "_matmul_integer"), {xq, w_q, xz, w_zp}, {acc});
+    if (conv) {
+      for (const auto& a : n.attribute()) *integer.add_attribute() = a;  // pads, strides...
+    }
+    nodes.push_back(integer);
     NodeProto cast = Node("Cast", label + "_cast", {acc}, {accf});
     auto* to = cast.add_attribute();
     to->set_name("to");
     to->set_type(::onnx::AttributeProto::INT);
     to->set_i(TensorProto::FLOAT);
     nodes.push_back(cast);
-    nodes.push_back(Node("Mul", label + "_scales", {xs, w_s}, {s}));
-    const bool has_c = gemm && n.input_size() > 2 && !n.input(2).empty();
-    if (!has_c) {
-      nodes.push_back(Node("Mul", label + "_rescale", {accf, s}, {out}));
+    nodes.push_back(Node("Mul", label + "_scales", {xs, w_s}, {sc}));
+    if (bias_name.empty()) {
+      nodes.push_back(Node("Mul", label + "_rescale", {accf, sc}, {out}));
     } else {
       const std::string y = unique(out + "_no_bias");
-      nodes.push_back(Node("Mul", label + "_rescale", {accf, s}, {y}));
-      std::string c = n.input(2);
-      const float beta = FloatAttr(n, "beta", 1.0f);
-      if (beta != 1.0f) {
-        const TensorProto& ct = graph->initializer(init.at(c));
-        std::vector<float> cv = Floats(ct);
-        for (float& v : cv) v *= beta;
-        c = unique(c + "_beta");
-        std::vector<int64_t> dims(ct.dims().begin(), ct.dims().end());
-        SetRaw(&added.emplace_back(), c, TensorProto::FLOAT, dims, cv.data(),
-               cv.size() * sizeof(float));
-      }
-      nodes.push_back(Node("Add", label + "_bias", {y, c}, {out}));
+      nodes.push_back(Node("Mul", label + "_rescale", {accf, sc}, {y}));
+      nodes.push_back(Node("Add", label + "_bias", {y, bias_name}, {out}));
     }
     result.quantized.push_back(label);
   }
   if (result.quantized.empty()) {
     return InvalidArgument(
-        "nothing to quantize: no MatMul or Gemm with constant FP32 weights" +
+        "nothing to quantize: no MatMul, Gemm or Conv with constant FP32 weights" +
         std::string(result.skipped.empty() ? "" : " (" + result.skipped[0] + ")"));
   }
   graph->clear_node();
