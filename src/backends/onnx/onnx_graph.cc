@@ -1,10 +1,15 @@
 #include "backends/onnx/onnx_graph.h"
 
+#include <onnx/defs/schema.h>
+#include <onnx/defs/shape_inference.h>
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
 #include <cstring>
 #include <limits>
+#include <map>
+#include <memory>
+#include <mutex>
 
 namespace inferd::backends::onnx {
 
@@ -153,6 +158,77 @@ void SetTypeAndShape(const ::onnx::ValueInfoProto& info, OnnxValue* v) {
   }
 }
 
+// libonnx 1.12's shape inference for convolutions and poolings trusts that the input's rank, the
+// weights' rank and the window attributes agree; when they do not, it reads past its vectors
+// (found by onnx_fuzz: a SIGSEGV in convPoolShapeInference). This registry hands out those
+// schemas with their inference function behind a check that fails inference (an exception,
+// which BuildOnnxGraph reports) instead.
+class GuardedSchemas final : public ::onnx::ISchemaRegistry {
+ public:
+  const ::onnx::OpSchema* GetSchema(const std::string& key, const int max_version,
+                                    const std::string& domain) const override {
+    const ::onnx::OpSchema* schema = ::onnx::OpSchemaRegistry::Schema(key, max_version, domain);
+    if (schema == nullptr || !domain.empty() || !Windowed(key)) return schema;
+    std::lock_guard<std::mutex> lock(mu_);
+    auto [it, added] = guarded_.try_emplace(key + "@" + std::to_string(schema->SinceVersion()));
+    if (added) {
+      it->second = std::make_unique<::onnx::OpSchema>(*schema);
+      const auto inner = schema->GetTypeAndShapeInferenceFunction();
+      const bool qlinear = key == "QLinearConv";
+      const bool has_weights = key.find("Conv") != std::string::npos;
+      it->second->TypeAndShapeInferenceFunction(
+          [inner, qlinear, has_weights](::onnx::InferenceContext& ctx) {
+            Check(ctx, qlinear ? 3 : 1, has_weights);
+            if (inner) inner(ctx);
+          });
+    }
+    return it->second.get();
+  }
+
+ private:
+  static bool Windowed(const std::string& op) {
+    return op == "Conv" || op == "ConvInteger" || op == "QLinearConv" || op == "ConvTranspose" ||
+           op == "MaxPool" || op == "AveragePool" || op == "LpPool";
+  }
+  [[noreturn]] static void Fail(const std::string& what) {
+    throw ::onnx::InferenceError("[ShapeInferenceError] " + what);
+  }
+  static int Rank(::onnx::InferenceContext& ctx, size_t i) {
+    if (i >= ctx.getNumInputs()) return -1;
+    const auto* t = ctx.getInputType(i);
+    if (t == nullptr || !t->has_tensor_type() || !t->tensor_type().has_shape()) return -1;
+    return t->tensor_type().shape().dim_size();
+  }
+  static void Check(::onnx::InferenceContext& ctx, size_t w_index, bool has_weights) {
+    const int rank = Rank(ctx, 0);
+    if (rank < 0) return;  // (inference stops there itself)
+    if (rank < 3) Fail("the input needs a batch, a channel and spatial axes");
+    const size_t spatial = static_cast<size_t>(rank - 2);
+    const int w_rank = has_weights ? Rank(ctx, w_index) : -1;
+    if (w_rank >= 0 && w_rank != rank) {
+      Fail("the weights have rank " + std::to_string(w_rank) + ", the input " +
+           std::to_string(rank));
+    }
+    for (const char* name : {"kernel_shape", "strides", "dilations", "pads", "output_padding"}) {
+      const auto* a = ctx.getAttribute(name);
+      if (a == nullptr) continue;
+      const size_t want = std::string(name) == "pads" ? 2 * spatial : spatial;
+      if (static_cast<size_t>(a->ints_size()) != want) {
+        Fail(std::string("attribute ") + name + " has " + std::to_string(a->ints_size()) +
+             " values; " + std::to_string(want) + " expected");
+      }
+      for (int64_t v : a->ints()) {
+        if (std::string(name) != "pads" && std::string(name) != "output_padding" && v < 1) {
+          Fail(std::string("attribute ") + name + " must be >= 1");
+        }
+      }
+    }
+  }
+
+  mutable std::mutex mu_;
+  mutable std::map<std::string, std::unique_ptr<::onnx::OpSchema>> guarded_;
+};
+
 }  // namespace
 
 StatusOr<OnnxGraph> BuildOnnxGraph(::onnx::ModelProto* model_proto) {
@@ -172,7 +248,8 @@ StatusOr<OnnxGraph> BuildOnnxGraph(::onnx::ModelProto* model_proto) {
   }
   try {
     // Fills value_info with the types and shapes of intermediate values where it can.
-    ::onnx::shape_inference::InferShapes(model);
+    static const GuardedSchemas schemas;
+    ::onnx::shape_inference::InferShapes(model, &schemas);
   } catch (const std::exception& e) {
     return InvalidArgument(std::string("ONNX shape inference fails: ") + e.what());
   }

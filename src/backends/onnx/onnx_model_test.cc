@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "backend/model_file.h"
@@ -408,6 +409,34 @@ TEST(OnnxModelTest, AZeroStrideIsRefusedNotACrash) {
   ASSERT_FALSE(info.ok());
   EXPECT_NE(info.status().message().find("strides must be >= 1"), std::string::npos)
       << info.status().message();
+}
+
+}  // namespace
+}  // namespace inferd::backends::onnx
+
+namespace inferd::backends::onnx {
+namespace {
+
+// libonnx 1.12's convolution shape inference reads past its vectors when the input's rank and the
+// weights' disagree (found by onnx_fuzz: a SIGSEGV); such a model is refused, not a crash.
+TEST(OnnxModelTest, AConvolutionOfTheWrongRankIsRefusedNotACrash) {
+  ::onnx::ModelProto m;
+  ASSERT_TRUE(m.ParseFromString(Bytes("op_conv_pool")));
+  auto* shape =
+      m.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape();
+  while (shape->dim_size() > 2) shape->mutable_dim()->RemoveLast();
+  const std::string bytes = m.SerializeAsString();
+  auto info = InspectOnnxModel(bytes);  // shape inference survives it
+  OnnxBackend backend({});
+  config::ModelConfig cfg;
+  const fs::path dir = fs::temp_directory_path() / "inferd-rank-test";
+  fs::create_directories(dir);
+  { std::ofstream(dir / "model.onnx", std::ios::binary) << bytes; }
+  auto model = backend.Load({"m", 1, dir / "model.onnx", &cfg});
+  fs::remove_all(dir);
+  ASSERT_FALSE(model.ok());
+  EXPECT_NE(model.status().message().find("ONNX shape inference fails"), std::string::npos)
+      << model.status().message();
 }
 
 }  // namespace
