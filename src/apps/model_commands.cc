@@ -256,7 +256,8 @@ ModelCommands::ModelCommands(CLI::App& app, std::string* token) : s_(std::make_u
 
   auto* o = app.add_subcommand(
       "optimize",
-      "Shrink a version within a metric budget (drop trees, cap depth, merge leaves) and write "
+      "Shrink a version within a metric budget (forests: drop trees, cap depth, merge leaves; "
+      "ONNX: int8) and write "
       "the best as a new version");
   s_->optimize = o;
   o->add_option("model", s_->o_model, "MODEL@VERSION (a name or a model directory)")->required();
@@ -365,7 +366,8 @@ ModelCommands::ModelCommands(CLI::App& app, std::string* token) : s_(std::make_u
   }
   auto* q = app.add_subcommand(
       "quantize",
-      "Int8 dynamic quantization of an ONNX model's MatMul and Gemm weights (standard ONNX that "
+      "Int8 dynamic quantization of an ONNX model's MatMul, Gemm and Conv weights (standard ONNX "
+      "that "
       "ONNX Runtime also runs)");
   s_->quantize = q;
   q->add_option("model", s_->q_in, "The FP32 model.onnx")->required();
