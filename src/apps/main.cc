@@ -17,6 +17,7 @@
 #include "auth/log_cipher.h"
 #include "backend/backend.h"
 #include "base/logging.h"
+#include "repository/single_model.h"
 #include "server/backends.h"
 #include "server/server.h"
 #include "store/sqlite_store.h"
@@ -182,9 +183,16 @@ int main(int argc, char** argv) {
 
   inferd::server::ServerOptions opts;
   auto* serve = app.add_subcommand("serve", "Serve the models of a repository over HTTP");
-  std::string repo;
-  serve->add_option("--model-repository", repo, "Directory of <model>/<version>/ folders")
-      ->required();
+  std::string repo, model_dir, model_name;
+  auto* repo_option =
+      serve->add_option("--model-repository", repo, "Directory of <model>/<version>/ folders");
+  auto* model_dir_option = serve->add_option(
+      "--model-dir", model_dir,
+      "Serve one model whose files lie directly in this directory (KServe's /mnt/models: "
+      "model.bst, model.json, model.ubj, model.txt or model.onnx)");
+  serve->add_option("--model-name", model_name, "The model's name, with --model-dir")
+      ->needs(model_dir_option);
+  model_dir_option->excludes(repo_option);
   serve->add_option("--host", opts.host, "Address to bind")->capture_default_str();
   std::string state_dir = "inferd-state";
   serve
@@ -663,6 +671,28 @@ int main(int argc, char** argv) {
       }
       opts.rate_limit = inferd::auth::Rate{rps, n == 2 ? burst : std::max(1.0, rps)};
     }
+    std::filesystem::path single_model_root;
+    if (!model_dir.empty()) {
+      if (model_name.empty()) {
+        std::fprintf(stderr, "inferd: --model-dir needs --model-name\n");
+        return 2;
+      }
+      single_model_root =
+          std::filesystem::temp_directory_path() / ("inferd-model-" + std::to_string(::getpid()));
+      auto layout =
+          inferd::repository::MakeSingleModelRepository(model_dir, model_name, single_model_root);
+      if (!layout.ok()) {
+        std::fprintf(stderr, "inferd: %s\n", layout.status().message().c_str());
+        return 2;
+      }
+      if (layout->model_file != layout->served_as) {
+        LOG_INFO("{}/{}: served as {}", model_dir, layout->model_file, layout->served_as);
+      }
+      repo = layout->repository.string();
+    } else if (repo.empty()) {
+      std::fprintf(stderr, "inferd: serve needs --model-repository DIR or --model-dir DIR\n");
+      return 2;
+    }
     opts.model_repository = repo;
     opts.state_dir = state_dir;
     opts.http_io_mode = io_mode == "shared"
@@ -688,7 +718,12 @@ int main(int argc, char** argv) {
         opts.http_port = static_cast<uint16_t>(p);
       }
     }
-    return Serve(opts);
+    const int rc = Serve(opts);
+    if (!single_model_root.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(single_model_root, ec);
+    }
+    return rc;
   }
   if (drift_report->parsed()) {
     dr_opts.reference = dr_reference;

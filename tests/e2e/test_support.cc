@@ -111,12 +111,9 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(const fs::path& repo,
     ADD_FAILURE() << "pipe failed";
     return nullptr;
   }
-  std::vector<std::string> args = {std::string(INFERD_BINARY_DIR) + "/inferd",
-                                   "serve",
-                                   "--model-repository",
-                                   repo.string(),
-                                   "--http-port",
-                                   "0"};
+  std::vector<std::string> args = {std::string(INFERD_BINARY_DIR) + "/inferd", "serve",
+                                   "--http-port", "0"};
+  if (!repo.empty()) args.insert(args.end(), {"--model-repository", repo.string()});
   if (std::find(extra.begin(), extra.end(), "--host") == extra.end()) {
     args.insert(args.end(), {"--host", "127.0.0.1"});
   }

@@ -50,8 +50,9 @@ CommandResult RunInferd(const std::vector<std::string>& args, const fs::path& st
 // The `inferd serve` process.
 class ServerProcess {
  public:
-  // Starts `build/inferd serve --model-repository repo --http-port 0 <extra>` and waits for the
-  // line that gives the port (fails the test on timeout or early exit).
+  // Starts `build/inferd serve --model-repository repo --http-port 0 <extra>` (no
+  // --model-repository when `repo` is empty) and waits for the line that gives the port (fails the
+  // test on timeout or early exit).
   static std::unique_ptr<ServerProcess> Start(const fs::path& repo,
                                               const std::vector<std::string>& extra = {},
                                               int max_open_files = 0);
