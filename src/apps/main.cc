@@ -19,6 +19,7 @@
 #include "base/logging.h"
 #include "repository/single_model.h"
 #include "server/backends.h"
+#include "server/lambda.h"
 #include "server/server.h"
 #include "store/sqlite_store.h"
 #include "tools/bench_client.h"
@@ -534,6 +535,21 @@ int main(int argc, char** argv) {
   bench->add_flag("--binary", bopts.binary,
                   "Tensors as binary data after a JSON header (Triton's extension)");
 
+  // AWS Lambda's custom runtime: the same server without sockets, fed by the Runtime API.
+  auto* lambda = app.add_subcommand(
+      "lambda",
+      "Run as an AWS Lambda custom runtime ($AWS_LAMBDA_RUNTIME_API): API Gateway and "
+      "function URL events go to the v2 and v1 routes");
+  std::string lambda_repo, lambda_dir, lambda_name, lambda_state = "/tmp/inferd-state";
+  auto* lambda_repo_option = lambda->add_option(
+      "--model-repository", lambda_repo,
+      "Directory of <model>/<version>/ folders (default: $LAMBDA_TASK_ROOT/models)");
+  lambda->add_option("--model-dir", lambda_dir, "One model's files, directly (see serve)")
+      ->excludes(lambda_repo_option);
+  lambda->add_option("--model-name", lambda_name, "The model's name, with --model-dir");
+  lambda->add_option("--state", lambda_state, "The state store's directory (Lambda: under /tmp)")
+      ->capture_default_str();
+
   inferd::apps::ModelCommands model_commands(app, &cli_token);
 
   app.add_subcommand("version", "Print the version")->callback([] {
@@ -550,6 +566,42 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (auto rc = model_commands.Run()) return *rc;
+  if (lambda->parsed()) {
+    const char* api = std::getenv("AWS_LAMBDA_RUNTIME_API");
+    if (api == nullptr || *api == '\0') {
+      std::fprintf(stderr, "inferd lambda: AWS_LAMBDA_RUNTIME_API is not set (run by Lambda)\n");
+      return 2;
+    }
+    inferd::server::ServerOptions lo;
+    lo.listen = false;
+    lo.state_dir = lambda_state;
+    std::filesystem::path layout_root;
+    if (!lambda_dir.empty()) {
+      layout_root = std::filesystem::temp_directory_path() / "inferd-lambda-model";
+      auto layout = inferd::repository::MakeSingleModelRepository(
+          lambda_dir, lambda_name.empty() ? "model" : lambda_name, layout_root);
+      if (!layout.ok()) {
+        (void)inferd::server::ReportLambdaInitError(api, layout.status().message());
+        std::fprintf(stderr, "inferd lambda: %s\n", layout.status().message().c_str());
+        return 1;
+      }
+      lo.model_repository = layout->repository;
+    } else if (!lambda_repo.empty()) {
+      lo.model_repository = lambda_repo;
+    } else {
+      const char* root = std::getenv("LAMBDA_TASK_ROOT");
+      lo.model_repository = std::filesystem::path(root ? root : ".") / "models";
+    }
+    auto server = inferd::server::Server::Create(lo);
+    if (!server.ok()) {
+      (void)inferd::server::ReportLambdaInitError(api, server.status().message());
+      std::fprintf(stderr, "inferd lambda: %s\n", server.status().message().c_str());
+      return 1;
+    }
+    auto st = inferd::server::RunLambda(**server, api);
+    std::fprintf(stderr, "inferd lambda: %s\n", st.message().c_str());
+    return 1;
+  }
   if (predictions_cmd->parsed()) {
     std::optional<inferd::auth::LogCipher> cipher;
     if (!pred_key.empty()) {

@@ -404,6 +404,7 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
     batching::CallerRuns::Install([post] { post([] { batching::CallerRuns::Flush(); }); });
   };
   auto* api = parts->http_api.get();
+  if (!options.listen) return std::unique_ptr<Server>(new Server(std::move(parts)));
   ASSIGN_OR_RETURN(parts->http,
                    api::http::HttpServer::Create(http, [api](const auto& req, auto respond) {
                      api->Handle(req, std::move(respond));
@@ -462,7 +463,12 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
 Server::Server(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 Server::~Server() { Stop(); }
 
+void Server::Handle(const api::http::HttpRequest& request, api::http::Responder respond) {
+  parts_->http_api->Handle(request, std::move(respond));
+}
+
 void Server::Start() {
+  if (!parts_->http) return;
   parts_->http->Start();
   if (parts_->metrics_http) parts_->metrics_http->Start();
 }
@@ -470,7 +476,7 @@ void Server::Start() {
 void Server::Stop() {
   if (!parts_) return;
   if (parts_->grpc) parts_->grpc->Stop(0);
-  parts_->http->Stop();
+  if (parts_->http) parts_->http->Stop();
   if (parts_->metrics_http) parts_->metrics_http->Stop();
   parts_->models->Stop();
 }
@@ -488,25 +494,26 @@ std::optional<uint16_t> Server::metrics_port() const {
 void Server::BeginDrain() {
   parts_->http_api->SetDraining();
   if (parts_->grpc) parts_->grpc->SetServing(false);
-  parts_->http->Drain(/*stop_accepting=*/false);
+  if (parts_->http) parts_->http->Drain(/*stop_accepting=*/false);
 }
 
 bool Server::FinishDrain(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  parts_->http->Drain(/*stop_accepting=*/true);
+  if (parts_->http) parts_->http->Drain(/*stop_accepting=*/true);
   // gRPC's Shutdown stops accepting calls and waits for those in flight, as HTTP's drain does.
   if (parts_->grpc) parts_->grpc->Stop(timeout.count());
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
       deadline - std::chrono::steady_clock::now());
-  const bool idle = parts_->http->WaitIdle(std::max(left, std::chrono::milliseconds(0)));
+  const bool idle =
+      !parts_->http || parts_->http->WaitIdle(std::max(left, std::chrono::milliseconds(0)));
   Stop();
   return idle;
 }
 
-uint16_t Server::http_port() const { return parts_->http->port(); }
+uint16_t Server::http_port() const { return parts_->http ? parts_->http->port() : 0; }
 
 base::Status Server::ReloadTls() {
-  RETURN_IF_ERROR(parts_->http->ReloadTls());
+  if (parts_->http) RETURN_IF_ERROR(parts_->http->ReloadTls());
   if (parts_->metrics_http) RETURN_IF_ERROR(parts_->metrics_http->ReloadTls());
   return base::Status::Ok();
 }

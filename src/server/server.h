@@ -70,6 +70,9 @@ struct ServerOptions {
   // Requests whose tensors hold more elements than this are refused (400); 0: no limit.
   int64_t max_tensor_elements = int64_t{1} << 24;
   size_t max_header_bytes = 16 << 10;  // request line and headers (431 above)
+  // false: no HTTP, metrics or gRPC listener; requests arrive through Server::Handle (the
+  // serverless runtime, `inferd lambda`).
+  bool listen = true;
 };
 
 class Server {
@@ -88,7 +91,10 @@ class Server {
   // `timeout`) and stops. Returns false when requests were still in flight at the timeout.
   void BeginDrain();
   bool FinishDrain(std::chrono::milliseconds timeout);
-  uint16_t http_port() const;
+  uint16_t http_port() const;  // 0 without a listener
+  // Runs one HTTP request through the API's routes (auth, limits, metrics included), without a
+  // socket; `respond` is called once, maybe later from another thread.
+  void Handle(const api::http::HttpRequest& request, api::http::Responder respond);
   // Reads the TLS certificate and key again (SIGHUP): new HTTP connections use them; gRPC's file
   // watcher picks them up by itself. Errors: the files' problem; the old ones stay in use.
   base::Status ReloadTls();
