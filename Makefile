@@ -14,7 +14,7 @@ WERROR ?= OFF
 endif
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-test deps-bench build test demo bench fixtures format tsa fuzz fuzz-build fuzz-smoke clean
+.PHONY: all deps deps-test deps-bench build test demo bench fixtures format tsa fuzz fuzz-build fuzz-smoke container-check clean
 
 all: build
 
@@ -88,6 +88,12 @@ fuzz-build:
 
 fuzz: fuzz-build
 	fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
+
+# The container image's runtime packages (deploy/runtime-packages.txt) are complete: the built
+# binary serves models in a debootstrap'ed bookworm root holding only them (needs root).
+container-check: build
+	scripts/install-deps.sh container
+	deploy/check-runtime.sh $(BUILD_DIR)
 
 fuzz-smoke: fuzz-build
 	fuzz/run.sh build-fuzz 10 --no-merge

@@ -2,7 +2,7 @@
 # The one place that installs inferd's Debian packages. Idempotent and non-interactive: it installs
 # only what is missing, and says what it will install.
 #
-#   scripts/install-deps.sh [GROUP...]     groups: build test bench fixtures tsa fuzz (default: build)
+#   scripts/install-deps.sh [GROUP...]     groups: build test bench fixtures tsa fuzz container (default: build)
 #
 #   build     compiler, cmake and the libraries the server links (OpenSSL: TLS, JWT RS256)
 #   test      GoogleTest, libxgboost (reference results), Prometheus and promtool (metrics), curl,
@@ -15,6 +15,7 @@
 #             test fixtures
 #   tsa       clang, for the thread-safety analysis build (make tsa)
 #   fuzz      clang and its runtime libraries (libFuzzer, ASan, UBSan), for make fuzz
+#   container debootstrap, for deploy/check-runtime.sh (the container's runtime packages)
 set -euo pipefail
 
 declare -A groups=(
@@ -24,6 +25,7 @@ declare -A groups=(
   [fixtures]="python3 python3-xgboost python3-sklearn python3-scipy python3-torch python3-onnx python3-numpy nodejs npm"
   [tsa]="clang"
   [fuzz]="clang libclang-rt-14-dev"
+  [container]="debootstrap"
 )
 
 wanted=()

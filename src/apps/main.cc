@@ -180,26 +180,28 @@ int main(int argc, char** argv) {
   app.fallthrough();  // global options may also follow the subcommand
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+      ->envname("INFERD_LOG_LEVEL")
       ->capture_default_str();
 
   inferd::server::ServerOptions opts;
   auto* serve = app.add_subcommand("serve", "Serve the models of a repository over HTTP");
   std::string repo, model_dir, model_name;
-  auto* repo_option =
-      serve->add_option("--model-repository", repo, "Directory of <model>/<version>/ folders");
+  serve->add_option("--model-repository", repo, "Directory of <model>/<version>/ folders")
+      ->envname("INFERD_MODEL_REPOSITORY");
   auto* model_dir_option = serve->add_option(
       "--model-dir", model_dir,
       "Serve one model whose files lie directly in this directory (KServe's /mnt/models: "
-      "model.bst, model.json, model.ubj, model.txt or model.onnx)");
+      "model.bst, model.json, model.ubj, model.txt or model.onnx; it takes the place of "
+      "--model-repository)");
   serve->add_option("--model-name", model_name, "The model's name, with --model-dir")
       ->needs(model_dir_option);
-  model_dir_option->excludes(repo_option);
   serve->add_option("--host", opts.host, "Address to bind")->capture_default_str();
   std::string state_dir = "inferd-state";
   serve
       ->add_option("--state", state_dir,
                    "Directory of the state store (SQLite: the version registry), created when "
                    "missing")
+      ->envname("INFERD_STATE")
       ->capture_default_str();
   auto* http_port_option =
       serve
@@ -211,10 +213,12 @@ int main(int argc, char** argv) {
       ->add_option("--grpc-port", grpc_port,
                    "Also serve the Open Inference Protocol over gRPC on this port (0 picks one "
                    "and prints it; Triton's default is 8001)")
+      ->envname("INFERD_GRPC_PORT")
       ->check(CLI::Range(0, 65535));
   serve
       ->add_option("--metrics-port", metrics_port,
                    "Also serve GET /metrics alone on this port (0 picks one and prints it)")
+      ->envname("INFERD_METRICS_PORT")
       ->check(CLI::Range(0, 65535));
   double drain_grace = 5, drain_timeout = 30;
   serve
@@ -254,6 +258,7 @@ int main(int argc, char** argv) {
       ->add_option("--model-control-mode", opts.model_control_mode,
                    "none: load at start; poll: pick up added and removed versions; explicit: "
                    "load --load-model models, then what the load/unload API asks for")
+      ->envname("INFERD_MODEL_CONTROL_MODE")
       ->check(CLI::IsMember({"none", "poll", "explicit"}))
       ->capture_default_str();
   serve->add_option("--load-model", opts.load_models,
@@ -285,9 +290,11 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "required"}))
       ->capture_default_str();
   std::string api_keys_file;
-  serve->add_option("--api-keys", api_keys_file,
-                    "Keys file of hashed API keys (NAME SHA256 SCOPES per line; `inferd auth "
-                    "new-key` makes one)");
+  serve
+      ->add_option("--api-keys", api_keys_file,
+                   "Keys file of hashed API keys (NAME SHA256 SCOPES per line; `inferd auth "
+                   "new-key` makes one)")
+      ->envname("INFERD_API_KEYS");
   std::vector<std::string> jwt_secret_files, jwt_key_files, route_scopes;
   serve->add_option("--jwt-secret-file", jwt_secret_files,
                     "A file holding an HS256 secret (>= 32 bytes) for JWT bearer tokens");
@@ -550,6 +557,20 @@ int main(int argc, char** argv) {
   lambda->add_option("--state", lambda_state, "The state store's directory (Lambda: under /tmp)")
       ->capture_default_str();
 
+  // A health probe for containers (HEALTHCHECK) without curl in the image.
+  auto* health = app.add_subcommand(
+      "health", "Exit 0 when a running server is ready (GET /v2/health/ready), 1 otherwise");
+  std::string health_url = "http://127.0.0.1:8000";
+  if (const char* port = std::getenv("PORT"); port != nullptr && *port != '\0') {
+    health_url = std::string("http://127.0.0.1:") + port;
+  }
+  health->add_option("--server", health_url, "The server (default: $PORT's, else :8000)")
+      ->capture_default_str();
+  std::string health_route = "ready";
+  health->add_option("--probe", health_route, "ready or live")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"ready", "live"}));
+
   inferd::apps::ModelCommands model_commands(app, &cli_token);
 
   app.add_subcommand("version", "Print the version")->callback([] {
@@ -566,6 +587,18 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (auto rc = model_commands.Run()) return *rc;
+  if (health->parsed()) {
+    auto reply = inferd::tools::HttpCall(health_url, "GET", "/v2/health/" + health_route);
+    if (!reply.ok()) {
+      std::fprintf(stderr, "inferd health: %s\n", reply.status().message().c_str());
+      return 1;
+    }
+    if (reply->status != 200) {
+      std::fprintf(stderr, "inferd health: %s answered %d\n", health_url.c_str(), reply->status);
+      return 1;
+    }
+    return 0;
+  }
   if (lambda->parsed()) {
     const char* api = std::getenv("AWS_LAMBDA_RUNTIME_API");
     if (api == nullptr || *api == '\0') {
