@@ -117,3 +117,24 @@ TEST_F(KserveTest, ClearErrors) {
 
 }  // namespace
 }  // namespace inferd::testing
+
+namespace inferd::testing {
+namespace {
+
+// `inferd health`: the container's HEALTHCHECK (no curl in the image).
+TEST(HealthCommandTest, ExitCodeFollowsReadiness) {
+  TempDir tmp;
+  AddModel(tmp.path() / "repo", "m", 1, "binary_logistic");
+  auto server = ServerProcess::Start(tmp.path() / "repo");
+  ASSERT_NE(server, nullptr);
+  const std::string url = "http://127.0.0.1:" + std::to_string(server->port());
+  EXPECT_EQ(RunInferd({"health", "--server", url}).exit_code, 0);
+  EXPECT_EQ(RunInferd({"health", "--server", url, "--probe", "live"}).exit_code, 0);
+  const std::string dead = "http://127.0.0.1:" + std::to_string(FreePort());
+  auto r = RunInferd({"health", "--server", dead});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("inferd health: cannot connect"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace inferd::testing
