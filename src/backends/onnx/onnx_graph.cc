@@ -281,8 +281,16 @@ StatusOr<OnnxGraph> BuildOnnxGraph(::onnx::ModelProto* model_proto) {
     SetTypeAndShape(in, &g.values[static_cast<size_t>(id)]);
     g.inputs.push_back(id);
   }
+  // An input's or a constant's own type stands: value_info and graph outputs may not change it
+  // (a graph output naming an input with another shape made the plan read past the request's
+  // tensor; found by onnx_fuzz).
+  std::vector<bool> given(g.values.size(), false);
+  for (int id : g.inputs) given[static_cast<size_t>(id)] = true;
+  for (size_t i = 0; i < g.values.size(); ++i) given[i] = given[i] || g.values[i].constant;
+  auto fixed = [&](int id) { return static_cast<size_t>(id) < given.size() && given[id]; };
   for (const auto& info : graph.value_info()) {
-    SetTypeAndShape(info, &g.values[static_cast<size_t>(value_id(info.name()))]);
+    const int id = value_id(info.name());
+    if (!fixed(id)) SetTypeAndShape(info, &g.values[static_cast<size_t>(id)]);
   }
   std::vector<bool> defined(g.values.size(), false);
   for (int id : g.inputs) defined[static_cast<size_t>(id)] = true;
@@ -323,7 +331,19 @@ StatusOr<OnnxGraph> BuildOnnxGraph(::onnx::ModelProto* model_proto) {
   }
   for (const auto& out : graph.output()) {
     const int id = value_id(out.name());
-    SetTypeAndShape(out, &g.values[static_cast<size_t>(id)]);
+    if (fixed(id)) {
+      OnnxValue declared{out.name(), std::nullopt, {}, false, std::nullopt};
+      SetTypeAndShape(out, &declared);
+      const OnnxValue& v = g.values[static_cast<size_t>(id)];
+      if ((declared.dtype && declared.dtype != v.dtype) ||
+          (declared.has_shape && v.has_shape && declared.shape != v.shape)) {
+        return InvalidArgument("output '" + out.name() + "' is an input or constant of type " +
+                               tensor::ShapeToString(v.shape) + " but is declared as " +
+                               tensor::ShapeToString(declared.shape));
+      }
+    } else {
+      SetTypeAndShape(out, &g.values[static_cast<size_t>(id)]);
+    }
     g.outputs.push_back(id);
   }
   return g;

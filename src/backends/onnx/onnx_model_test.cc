@@ -441,3 +441,46 @@ TEST(OnnxModelTest, AConvolutionOfTheWrongRankIsRefusedNotACrash) {
 
 }  // namespace
 }  // namespace inferd::backends::onnx
+
+namespace inferd::backends::onnx {
+namespace {
+
+// A graph output that names a graph input may not declare another shape for it: the plan took
+// the output's [batch, 4] and read past the request's [batch] tensor (found by onnx_fuzz).
+TEST(OnnxModelTest, AnOutputMayNotRedeclareAnInputsShape) {
+  ::onnx::ModelProto m;
+  m.set_ir_version(7);
+  m.add_opset_import()->set_version(13);
+  auto* g = m.mutable_graph();
+  g->set_name("g");
+  auto declare = [](::onnx::ValueInfoProto* v, std::vector<int64_t> dims) {
+    v->set_name("x");
+    auto* t = v->mutable_type()->mutable_tensor_type();
+    t->set_elem_type(::onnx::TensorProto::FLOAT);
+    for (int64_t d : dims) {
+      auto* dim = t->mutable_shape()->add_dim();
+      if (d < 0) {
+        dim->set_dim_param("batch");
+      } else {
+        dim->set_dim_value(d);
+      }
+    }
+  };
+  declare(g->add_input(), {-1});
+  declare(g->add_output(), {-1, 4});
+  auto info = InspectOnnxModel(m.SerializeAsString());
+  ASSERT_FALSE(info.ok());
+  EXPECT_NE(info.status().message().find("output 'x' is an input or constant"), std::string::npos)
+      << info.status().message();
+  // Declared the same, it is the identity model it looks like.
+  g->mutable_output(0)
+      ->mutable_type()
+      ->mutable_tensor_type()
+      ->mutable_shape()
+      ->mutable_dim()
+      ->RemoveLast();
+  EXPECT_TRUE(InspectOnnxModel(m.SerializeAsString()).ok());
+}
+
+}  // namespace
+}  // namespace inferd::backends::onnx
