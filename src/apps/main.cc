@@ -556,6 +556,15 @@ int main(int argc, char** argv) {
   lambda->add_option("--model-name", lambda_name, "The model's name, with --model-dir");
   lambda->add_option("--state", lambda_state, "The state store's directory (Lambda: under /tmp)")
       ->capture_default_str();
+  // Credentials, as serve takes them (a function URL is public otherwise).
+  std::string lambda_keys, lambda_issuer, lambda_audience;
+  std::vector<std::string> lambda_secrets, lambda_jwks;
+  lambda->add_option("--api-keys", lambda_keys, "Keys file of hashed API keys (see serve)")
+      ->envname("INFERD_API_KEYS");
+  lambda->add_option("--jwt-secret-file", lambda_secrets, "An HS256 secret file (see serve)");
+  lambda->add_option("--jwt-public-keys", lambda_jwks, "RS256 public keys: PEM or JWKS");
+  lambda->add_option("--jwt-issuer", lambda_issuer, "Accept only tokens with this iss");
+  lambda->add_option("--jwt-audience", lambda_audience, "Accept only tokens with this aud");
 
   // A health probe for containers (HEALTHCHECK) without curl in the image.
   auto* health = app.add_subcommand(
@@ -608,6 +617,11 @@ int main(int argc, char** argv) {
     inferd::server::ServerOptions lo;
     lo.listen = false;
     lo.state_dir = lambda_state;
+    lo.api_keys_file = lambda_keys;
+    for (const auto& f : lambda_secrets) lo.jwt_secret_files.emplace_back(f);
+    for (const auto& f : lambda_jwks) lo.jwt_key_files.emplace_back(f);
+    if (!lambda_issuer.empty()) lo.jwt_issuer = lambda_issuer;
+    if (!lambda_audience.empty()) lo.jwt_audience = lambda_audience;
     std::filesystem::path layout_root;
     if (!lambda_dir.empty()) {
       layout_root = std::filesystem::temp_directory_path() / "inferd-lambda-model";

@@ -188,3 +188,37 @@ TEST(LambdaStartTest, AFailedStartIsReportedToInitError) {
 
 }  // namespace
 }  // namespace inferd::testing
+
+namespace inferd::testing {
+namespace {
+
+// With an API-keys file, Lambda's callers need a key, as HTTP clients do: the event's headers
+// carry it.
+TEST(LambdaAuthTest, ApiKeysApplyToEvents) {
+  TempDir tmp;
+  AddModel(tmp.path() / "repo", "m", 1, "binary_logistic");
+  auto key = RunInferd({"auth", "new-key", "--name", "fn", "--scopes", "infer", "--keys-file",
+                        (tmp.path() / "keys").string()});
+  ASSERT_EQ(key.exit_code, 0) << key.err;
+  const std::string api_key = key.out.substr(0, key.out.find('\n'));
+  RuntimeApiEmulator api;
+  LambdaProcess lambda(api.address(), {"--model-repository", (tmp.path() / "repo").string(),
+                                       "--state", (tmp.path() / "state").string(), "--api-keys",
+                                       (tmp.path() / "keys").string()});
+  auto row = ReadCsv(FixtureDir("binary_logistic") / "input.csv", true)[0];
+  json event = {{"httpMethod", "POST"}, {"path", "/v2/models/m/infer"}, {"body", V2Request({row})}};
+  auto invoke = [&](const json& e) {
+    auto answer = api.Wait(api.Queue(e.dump()), std::chrono::milliseconds(20000));
+    EXPECT_TRUE(answer.has_value());
+    return answer ? json::parse(answer->body) : json();
+  };
+  json r = invoke(event);
+  EXPECT_EQ(r["statusCode"], 401) << r.dump();
+  EXPECT_NE(r["headers"].value("www-authenticate", ""), "") << r.dump();
+  event["headers"] = {{"X-API-Key", api_key}};
+  r = invoke(event);
+  EXPECT_EQ(r["statusCode"], 200) << r.dump();
+}
+
+}  // namespace
+}  // namespace inferd::testing
