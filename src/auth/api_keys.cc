@@ -1,5 +1,7 @@
 #include "auth/api_keys.h"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
 #include <cstring>
 #include <random>
@@ -8,6 +10,7 @@
 
 #include "auth/base64url.h"
 #include "base/file.h"
+#include "base/hex.h"
 #include "base/sha256.h"
 
 namespace inferd::auth {
@@ -15,41 +18,10 @@ namespace inferd::auth {
 using base::InvalidArgument;
 
 bool ConstantTimeEqual(const uint8_t* a, const uint8_t* b, size_t n) {
-  // Every word is looked at: the differences are OR-ed together, and the empty asm makes the
-  // accumulator opaque to the compiler, so that it cannot stop at the first difference.
-  uint64_t diff = 0;
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t x, y;
-    std::memcpy(&x, a + i, 8);
-    std::memcpy(&y, b + i, 8);
-    diff |= x ^ y;
-    asm volatile("" : "+r"(diff));
-  }
-  for (; i < n; ++i) {
-    diff |= static_cast<uint64_t>(a[i] ^ b[i]);
-    asm volatile("" : "+r"(diff));
-  }
-  return diff == 0;
+  return CRYPTO_memcmp(a, b, n) == 0;
 }
 
 namespace {
-
-bool ParseHex(std::string_view hex, std::array<uint8_t, 32>* out) {
-  if (hex.size() != 64) return false;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (size_t i = 0; i < 32; ++i) {
-    const int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    (*out)[i] = static_cast<uint8_t>(hi << 4 | lo);
-  }
-  return true;
-}
 
 bool ParsePositive(std::string_view s, double* out) {
   try {
@@ -86,7 +58,7 @@ base::StatusOr<ApiKeys> ApiKeys::Parse(std::string_view text) {
     e.principal.name = "key:" + f[0];
     if (!names.insert(f[0]).second)
       return InvalidArgument(where + ": key name '" + f[0] + "' appears twice");
-    if (!ParseHex(f[1], &e.hash)) {
+    if (!base::HexDecode(f[1], e.hash.data(), e.hash.size())) {
       return InvalidArgument(where + ": '" + f[1].substr(0, 16) +
                              "...' is not a SHA-256 in hex (64 characters); the file keeps hashes, "
                              "not keys (inferd auth new-key makes the line)");

@@ -41,4 +41,14 @@ struct Principal {
   std::optional<Rate> rate;  // this principal's own rate limit (else the server's default)
 };
 
+// The audit trail's "who": "principal@peer", or the peer alone for an anonymous caller. (Inline:
+// the gRPC module uses it without linking the auth library.)
+inline std::string AuditWho(std::string_view principal, std::string_view peer) {
+  if (principal == "anonymous") return std::string(peer);
+  std::string who(principal);
+  who += '@';
+  who += peer;
+  return who;
+}
+
 }  // namespace inferd::auth

@@ -63,12 +63,12 @@ class GrpcFrontend final : public api::grpc::ServingFrontend {
   std::vector<lifecycle::IndexEntry> Index() override { return models_.Index(); }
   base::Status Load(const std::string& model, const std::string& who) override {
     RETURN_IF_ERROR(models_.Load(model));
-    Audit("load", model, who);
+    http_api_.Audit("load", model, who);
     return base::Status::Ok();
   }
   base::Status Unload(const std::string& model, const std::string& who) override {
     RETURN_IF_ERROR(models_.Unload(model));
-    Audit("unload", model, who);
+    http_api_.Audit("unload", model, who);
     return base::Status::Ok();
   }
   base::StatusOr<std::vector<inference::VersionStatistics>> Statistics(
@@ -96,14 +96,6 @@ class GrpcFrontend final : public api::grpc::ServingFrontend {
   }
 
  private:
-  void Audit(const char* action, const std::string& model, const std::string& who) {
-    store::StateStore* store = http_api_.options().store;
-    if (store == nullptr) return;
-    const int64_t now = http_api_.options().clock->WallNanos() / 1000000;
-    if (auto st = store->Audit({now, who, action, model, ""}); !st.ok()) {
-      LOG_WARN("audit trail: {}", st.message());
-    }
-  }
   inference::InferenceService& inference_;
   lifecycle::ModelManager& models_;
   const api::http::HttpApi& http_api_;

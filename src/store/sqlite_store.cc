@@ -228,27 +228,42 @@ base::StatusOr<std::vector<VersionRecord>> SqliteStore::Versions(const std::stri
   return out;
 }
 
+// A transaction: BEGIN IMMEDIATE, then COMMIT when Commit() is called, else ROLLBACK.
+class SqliteStore::Transaction {
+ public:
+  explicit Transaction(SqliteStore* s) : s_(s) { begun_ = s_->Exec("BEGIN IMMEDIATE"); }
+  ~Transaction() {
+    if (begun_.ok() && !done_) (void)s_->Exec("ROLLBACK");
+  }
+  const base::Status& begun() const { return begun_; }
+  base::Status Commit() {
+    done_ = true;
+    return s_->Exec("COMMIT");
+  }
+
+ private:
+  SqliteStore* s_;
+  base::Status begun_;
+  bool done_ = false;
+};
+
 base::Status SqliteStore::PutRollout(const RolloutRecord& r, const AuditEntry& a) {
   std::lock_guard<std::mutex> lock(mu_);
-  RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  Transaction tx(this);
+  RETURN_IF_ERROR(tx.begun());
   Statement put(db_,
                 "INSERT OR REPLACE INTO rollout (model, policy_json, updated_at_ms, updated_by) "
                 "VALUES (?, ?, ?, ?)");
-  bool ok = put.ok();
-  if (ok) {
-    put.Text(1, r.model);
-    put.Text(2, r.policy_json);
-    put.Int(3, r.updated_at_ms);
-    put.Text(4, r.updated_by);
-    ok = sqlite3_step(put.get()) == SQLITE_DONE;
+  if (!put.ok()) return Error(db_, "storing the rollout of '" + r.model + "'");
+  put.Text(1, r.model);
+  put.Text(2, r.policy_json);
+  put.Int(3, r.updated_at_ms);
+  put.Text(4, r.updated_by);
+  if (sqlite3_step(put.get()) != SQLITE_DONE) {
+    return Error(db_, "storing the rollout of '" + r.model + "'");
   }
-  if (ok) ok = InsertAudit(a).ok();
-  if (!ok) {
-    base::Status st = Error(db_, "storing the rollout of '" + r.model + "'");
-    (void)Exec("ROLLBACK");  // (the error above is the one to report)
-    return st;
-  }
-  return Exec("COMMIT");
+  RETURN_IF_ERROR(InsertAudit(a));
+  return tx.Commit();
 }
 
 base::StatusOr<std::vector<RolloutRecord>> SqliteStore::Rollouts() {
@@ -300,28 +315,24 @@ base::StatusOr<std::vector<AuditEntry>> SqliteStore::AuditLog(const std::string&
 
 base::Status SqliteStore::PutValidation(const ValidationRecord& r, const AuditEntry& a) {
   std::lock_guard<std::mutex> lock(mu_);
-  RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  Transaction tx(this);
+  RETURN_IF_ERROR(tx.begun());
   Statement put(db_,
                 "INSERT INTO validations (model, version, sha256, passed, at_ms, who, report_json) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)");
-  bool ok = put.ok();
-  if (ok) {
-    put.Text(1, r.model);
-    put.Int(2, r.version);
-    put.Text(3, r.sha256);
-    put.Int(4, r.passed ? 1 : 0);
-    put.Int(5, r.at_ms);
-    put.Text(6, r.who);
-    put.Text(7, r.report_json);
-    ok = sqlite3_step(put.get()) == SQLITE_DONE;
+  if (!put.ok()) return Error(db_, "recording the validation of '" + r.model + "'");
+  put.Text(1, r.model);
+  put.Int(2, r.version);
+  put.Text(3, r.sha256);
+  put.Int(4, r.passed ? 1 : 0);
+  put.Int(5, r.at_ms);
+  put.Text(6, r.who);
+  put.Text(7, r.report_json);
+  if (sqlite3_step(put.get()) != SQLITE_DONE) {
+    return Error(db_, "recording the validation of '" + r.model + "'");
   }
-  if (ok) ok = InsertAudit(a).ok();
-  if (!ok) {
-    base::Status st = Error(db_, "recording the validation of '" + r.model + "'");
-    (void)Exec("ROLLBACK");  // (the error above is the one to report)
-    return st;
-  }
-  return Exec("COMMIT");
+  RETURN_IF_ERROR(InsertAudit(a));
+  return tx.Commit();
 }
 
 base::StatusOr<std::vector<ValidationRecord>> SqliteStore::Validations(const std::string& model,
@@ -351,25 +362,6 @@ base::StatusOr<std::vector<ValidationRecord>> SqliteStore::Validations(const std
   if (rc != SQLITE_DONE) return Error(db_, "reading validations");
   return out;
 }
-
-// A transaction: BEGIN IMMEDIATE, then COMMIT when Commit() is called, else ROLLBACK.
-class SqliteStore::Transaction {
- public:
-  explicit Transaction(SqliteStore* s) : s_(s) { begun_ = s_->Exec("BEGIN IMMEDIATE"); }
-  ~Transaction() {
-    if (begun_.ok() && !done_) (void)s_->Exec("ROLLBACK");
-  }
-  const base::Status& begun() const { return begun_; }
-  base::Status Commit() {
-    done_ = true;
-    return s_->Exec("COMMIT");
-  }
-
- private:
-  SqliteStore* s_;
-  base::Status begun_;
-  bool done_ = false;
-};
 
 namespace {
 

@@ -505,22 +505,25 @@ class Service final : public pb::GRPCInferenceService::CallbackService {
  private:
   // Who calls, and may they (the server's Authorizer, through the frontend): the call's
   // `authorization` or `x-api-key` metadata.
-  Status Authorize(::grpc::CallbackServerContext* ctx, auth::RouteClass route) {
-    return Caller(ctx, route).status();
-  }
-  // The same, giving the caller as the audit trail names it: principal@address (the address alone
-  // for an anonymous caller).
-  StatusOr<std::string> Caller(::grpc::CallbackServerContext* ctx, auth::RouteClass route) {
+  // Gives the principal.
+  StatusOr<std::string> Authorize(::grpc::CallbackServerContext* ctx, auth::RouteClass route,
+                                  const std::string& peer) {
     std::optional<std::string_view> authorization, api_key;
     for (const auto& [k, v] : ctx->client_metadata()) {
       const std::string_view key(k.data(), k.size()), value(v.data(), v.size());
       if (key == "authorization") authorization = value;
       if (key == "x-api-key") api_key = value;
     }
+    return f_.Authorize(route, authorization, api_key, FromLoopback(peer), peer);
+  }
+  Status Authorize(::grpc::CallbackServerContext* ctx, auth::RouteClass route) {
+    return Authorize(ctx, route, ctx->peer()).status();
+  }
+  // The same, giving the caller as the audit trail names it (auth::AuditWho).
+  StatusOr<std::string> Caller(::grpc::CallbackServerContext* ctx, auth::RouteClass route) {
     const std::string peer = ctx->peer();
-    ASSIGN_OR_RETURN(std::string principal,
-                     f_.Authorize(route, authorization, api_key, FromLoopback(peer), peer));
-    return principal == "anonymous" ? peer : principal + "@" + peer;
+    ASSIGN_OR_RETURN(const std::string principal, Authorize(ctx, route, peer));
+    return auth::AuditWho(principal, peer);
   }
   static ::grpc::ServerUnaryReactor* Done(::grpc::CallbackServerContext* ctx, const Status& st) {
     auto* reactor = ctx->DefaultReactor();

@@ -156,6 +156,15 @@ HttpApi::EndpointCells HttpApi::Cells(std::string_view endpoint, int status) {
   return cells;
 }
 
+void HttpApi::Audit(const std::string& action, const std::string& model,
+                    const std::string& who) const {
+  if (options_.store == nullptr) return;
+  const int64_t now = options_.clock->WallNanos() / 1000000;
+  if (Status st = options_.store->Audit({now, who, action, model, ""}); !st.ok()) {
+    LOG_WARN("audit trail: {}", st.message());
+  }
+}
+
 bool HttpApi::Ready() const {
   return !draining() && (!options_.strict_readiness || options_.models->AllModelsReady());
 }
@@ -304,10 +313,7 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
     return false;
   }
   // The audit trail's "who": the principal and its address (made only where audited).
-  const auto who = [&] {
-    return decision.principal == "anonymous" ? std::string(req.peer)
-                                             : decision.principal + "@" + std::string(req.peer);
-  };
+  const auto who = [&] { return auth::AuditWho(decision.principal, req.peer); };
   auto& models = *options_.models;
   // Checks the method; on mismatch answers 405 with Allow and returns false.
   auto method_is = [&](std::string_view want) {
@@ -383,12 +389,7 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
       if (!method_is("POST")) return false;
       Status st = seg[4] == "load" ? models.Load(seg[3]) : models.Unload(seg[3]);
       if (!st.ok()) return SetError(res, st);
-      if (options_.store != nullptr) {
-        const int64_t now = options_.clock->WallNanos() / 1000000;
-        if (Status a = options_.store->Audit({now, who(), seg[4], seg[3], ""}); !a.ok()) {
-          LOG_WARN("audit trail: {}", a.message());
-        }
-      }
+      Audit(seg[4], seg[3], who());
       res.body = "{}";
       return false;
     }

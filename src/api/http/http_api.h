@@ -53,6 +53,8 @@ class HttpApi {
   // The protocol extensions this server implements (in GET /v2 and gRPC ServerMetadata).
   static const std::vector<std::string>& Extensions();
   const HttpApiOptions& options() const { return options_; }
+  // Adds a line to the store's audit trail (none without a store); a failure is logged.
+  void Audit(const std::string& action, const std::string& model, const std::string& who) const;
 
  private:
   // Completes an answer; `endpoint` (a static name) labels the metrics.

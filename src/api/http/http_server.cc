@@ -59,8 +59,6 @@ class HttpServer::BeastServer {
   mutable std::mutex tls_mu_;
   std::shared_ptr<ssl::context> tls_;
 
- public:
- private:
   void Accept(size_t i);
   int Threads() const {
     return options_.threads > 0
