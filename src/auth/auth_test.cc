@@ -34,6 +34,15 @@ TEST(Base64UrlTest, RoundTripsAndRefusesOtherAlphabets) {
   EXPECT_EQ(*Base64UrlDecode("Zm9vYg=="), "foob");
   EXPECT_FALSE(Base64UrlDecode("Zm9v+g").has_value());
   EXPECT_FALSE(Base64UrlDecode("Z").has_value());
+  // Standard base64: padded, '+' and '/'.
+  for (std::string s : {"", "f", "fo", "foo", "foob", "\xfb\xff\x00"}) {
+    auto d = Base64Decode(Base64Encode(s));
+    ASSERT_TRUE(d.has_value());
+    EXPECT_EQ(*d, s);
+  }
+  EXPECT_EQ(Base64Encode("\xfb\xff"), "+/8=");
+  EXPECT_EQ(Base64Encode("foob"), "Zm9vYg==");
+  EXPECT_FALSE(Base64Decode("-_8").has_value());
 }
 
 TEST(HmacTest, Rfc4231) {
@@ -336,6 +345,12 @@ TEST(LogCipherTest, SealsPerRecordAndRefusesEverythingElse) {
   EXPECT_EQ(c->Open("plain", "m/id-1").status().code(), base::StatusCode::kInvalidArgument);
   EXPECT_EQ(*c->Open(c->Seal("", "x"), "x"), "");
   EXPECT_TRUE(LogCipher::FromKeyText(Base64UrlEncode(std::string(32, '\x07'))).ok());
+  EXPECT_TRUE(LogCipher::FromKeyText(Base64Encode(std::string(32, '\xfb')) + "\n").ok());
+  // 32 raw bytes may end in a newline byte; a final newline after them is still ignored.
+  auto nl = LogCipher::FromKeyText(std::string(31, 'k') + "\n");
+  ASSERT_TRUE(nl.ok());
+  EXPECT_NE(nl->Digest("x"), LogCipher::FromKeyText(std::string(31, 'k') + "j")->Digest("x"));
+  EXPECT_EQ(LogCipher::FromKeyText(std::string(32, 'k') + "\n")->Digest("x"), other->Digest("x"));
   EXPECT_FALSE(LogCipher::FromKeyText("short").ok());
   // The keyed digest: stable for one key, different for another, not the plain SHA-256.
   const std::string d = c->Digest("inputs");

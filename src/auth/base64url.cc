@@ -6,38 +6,43 @@
 namespace inferd::auth {
 
 namespace {
-constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-}
 
-std::string Base64UrlEncode(std::string_view in) {
+constexpr char kUrlAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr char kStdAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+std::string Encode(std::string_view in, const char* alphabet, bool pad) {
   std::string out;
   out.reserve((in.size() + 2) / 3 * 4);
   size_t i = 0;
   for (; i + 3 <= in.size(); i += 3) {
     const uint32_t v = static_cast<uint8_t>(in[i]) << 16 | static_cast<uint8_t>(in[i + 1]) << 8 |
                        static_cast<uint8_t>(in[i + 2]);
-    out += kAlphabet[v >> 18];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
+    out += alphabet[v >> 18];
+    out += alphabet[(v >> 12) & 63];
+    out += alphabet[(v >> 6) & 63];
+    out += alphabet[v & 63];
   }
   if (const size_t rest = in.size() - i; rest > 0) {
     uint32_t v = static_cast<uint8_t>(in[i]) << 16;
     if (rest == 2) v |= static_cast<uint8_t>(in[i + 1]) << 8;
-    out += kAlphabet[v >> 18];
-    out += kAlphabet[(v >> 12) & 63];
-    if (rest == 2) out += kAlphabet[(v >> 6) & 63];
+    out += alphabet[v >> 18];
+    out += alphabet[(v >> 12) & 63];
+    if (rest == 2) out += alphabet[(v >> 6) & 63];
+    if (pad) out.append(3 - rest, '=');
   }
   return out;
 }
 
-std::optional<std::string> Base64UrlDecode(std::string_view in) {
-  static const std::array<int8_t, 256> kValue = [] {
-    std::array<int8_t, 256> t{};
-    t.fill(-1);
-    for (int i = 0; i < 64; ++i) t[static_cast<uint8_t>(kAlphabet[i])] = static_cast<int8_t>(i);
-    return t;
-  }();
+using Table = std::array<int8_t, 256>;
+
+Table MakeTable(const char* alphabet) {
+  Table t{};
+  t.fill(-1);
+  for (int i = 0; i < 64; ++i) t[static_cast<uint8_t>(alphabet[i])] = static_cast<int8_t>(i);
+  return t;
+}
+
+std::optional<std::string> Decode(std::string_view in, const Table& value) {
   while (!in.empty() && in.back() == '=') in.remove_suffix(1);
   if (in.size() % 4 == 1) return std::nullopt;
   std::string out;
@@ -45,7 +50,7 @@ std::optional<std::string> Base64UrlDecode(std::string_view in) {
   uint32_t acc = 0;
   int bits = 0;
   for (char c : in) {
-    const int v = kValue[static_cast<uint8_t>(c)];
+    const int v = value[static_cast<uint8_t>(c)];
     if (v < 0) return std::nullopt;
     acc = acc << 6 | static_cast<uint32_t>(v);
     bits += 6;
@@ -55,6 +60,22 @@ std::optional<std::string> Base64UrlDecode(std::string_view in) {
     }
   }
   return out;
+}
+
+}  // namespace
+
+std::string Base64UrlEncode(std::string_view in) { return Encode(in, kUrlAlphabet, false); }
+
+std::optional<std::string> Base64UrlDecode(std::string_view in) {
+  static const Table kValue = MakeTable(kUrlAlphabet);
+  return Decode(in, kValue);
+}
+
+std::string Base64Encode(std::string_view in) { return Encode(in, kStdAlphabet, true); }
+
+std::optional<std::string> Base64Decode(std::string_view in) {
+  static const Table kValue = MakeTable(kStdAlphabet);
+  return Decode(in, kValue);
 }
 
 }  // namespace inferd::auth

@@ -3,12 +3,15 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 
 #include "auth/base64url.h"
 #include "auth/jwt.h"
 #include "base/file.h"
+#include "base/hex.h"
+#include "base/logging.h"
 
 namespace inferd::auth {
 
@@ -19,44 +22,26 @@ struct CtxFree {
 };
 using Ctx = std::unique_ptr<EVP_CIPHER_CTX, CtxFree>;
 
-// Standard base64 (RFC 4648 section 4) to bytes; nullopt when it is not.
-std::optional<std::string> Base64Decode(std::string_view s) {
-  std::string t(s);
-  for (char& c : t) {
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  return Base64UrlDecode(t);
-}
-
 }  // namespace
 
+LogCipher::LogCipher(const uint8_t* key) {
+  std::memcpy(key_.data(), key, key_.size());
+  mac_key_ = HmacSha256(std::string_view(reinterpret_cast<const char*>(key), key_.size()),
+                        "inferd prediction log digest");
+}
+
 base::StatusOr<LogCipher> LogCipher::FromKeyText(std::string_view text) {
+  auto raw = [](std::string_view t) {
+    return LogCipher(reinterpret_cast<const uint8_t*>(t.data()));
+  };
+  // 32 raw bytes, whatever the last one is; then the text forms, with a final newline ignored.
+  if (text.size() == 32) return raw(text);
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
-  LogCipher c;
-  if (text.size() == 32) {
-    std::memcpy(c.key_.data(), text.data(), 32);
-    return c;
+  if (text.size() == 32) return raw(text);
+  if (std::array<uint8_t, 32> key{}; base::HexDecode(text, key.data(), key.size())) {
+    return LogCipher(key.data());
   }
-  if (text.size() == 64) {
-    bool hex = true;
-    for (size_t i = 0; i < 32 && hex; ++i) {
-      auto nibble = [](char ch) -> int {
-        if (ch >= '0' && ch <= '9') return ch - '0';
-        if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-        if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
-        return -1;
-      };
-      const int hi = nibble(text[2 * i]), lo = nibble(text[2 * i + 1]);
-      hex = hi >= 0 && lo >= 0;
-      if (hex) c.key_[i] = static_cast<uint8_t>(hi << 4 | lo);
-    }
-    if (hex) return c;
-  }
-  if (auto b = Base64Decode(text); b && b->size() == 32) {
-    std::memcpy(c.key_.data(), b->data(), 32);
-    return c;
-  }
+  if (auto b = Base64Decode(text); b && b->size() == 32) return raw(*b);
   return base::InvalidArgument(
       "the log encryption key must be 32 bytes: raw, 64 hex characters or base64 (openssl rand "
       "-hex 32 makes one)");
@@ -72,29 +57,31 @@ base::StatusOr<LogCipher> LogCipher::FromKeyFile(const std::filesystem::path& pa
 std::string LogCipher::Seal(std::string_view plaintext, std::string_view aad) const {
   std::string out(12 + plaintext.size() + 16, '\0');
   auto* bytes = reinterpret_cast<uint8_t*>(out.data());
-  RAND_bytes(bytes, 12);
   Ctx ctx(EVP_CIPHER_CTX_new());
-  int len = 0;
-  EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.data(), bytes);
-  EVP_EncryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const uint8_t*>(aad.data()),
-                    static_cast<int>(aad.size()));
-  EVP_EncryptUpdate(ctx.get(), bytes + 12, &len, reinterpret_cast<const uint8_t*>(plaintext.data()),
-                    static_cast<int>(plaintext.size()));
-  EVP_EncryptFinal_ex(ctx.get(), bytes + 12 + len, &len);
-  EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, 16, bytes + 12 + plaintext.size());
+  int len = 0, tail = 0;
+  // A nonce that is not random could repeat under the key, which gives GCM away: without one,
+  // nothing is sealed.
+  const bool sealed =
+      RAND_bytes(bytes, 12) == 1 && ctx != nullptr &&
+      EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.data(), bytes) == 1 &&
+      EVP_EncryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const uint8_t*>(aad.data()),
+                        static_cast<int>(aad.size())) == 1 &&
+      EVP_EncryptUpdate(ctx.get(), bytes + 12, &len,
+                        reinterpret_cast<const uint8_t*>(plaintext.data()),
+                        static_cast<int>(plaintext.size())) == 1 &&
+      EVP_EncryptFinal_ex(ctx.get(), bytes + 12 + len, &tail) == 1 &&
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, 16, bytes + 12 + plaintext.size()) == 1;
+  if (!sealed) {
+    LOG_ERROR("the prediction log cannot seal inputs (OpenSSL's random source or AES-GCM failed)");
+    std::abort();
+  }
   return std::string(kPrefix) + Base64UrlEncode(out);
 }
 
 std::string LogCipher::Digest(std::string_view data) const {
-  const auto mac_key =
-      HmacSha256(std::string_view(reinterpret_cast<const char*>(key_.data()), key_.size()),
-                 "inferd prediction log digest");
   const auto mac = HmacSha256(
-      std::string_view(reinterpret_cast<const char*>(mac_key.data()), mac_key.size()), data);
-  static const char* kHex = "0123456789abcdef";
-  std::string out = "hmac-sha256:";
-  for (uint8_t b : mac) out += kHex[b >> 4], out += kHex[b & 15];
-  return out;
+      std::string_view(reinterpret_cast<const char*>(mac_key_.data()), mac_key_.size()), data);
+  return "hmac-sha256:" + base::HexEncode(mac.data(), mac.size());
 }
 
 base::StatusOr<std::string> LogCipher::Open(std::string_view sealed, std::string_view aad) const {

@@ -24,6 +24,8 @@ class LogCipher {
   static base::StatusOr<LogCipher> FromKeyFile(const std::filesystem::path& path);
   static base::StatusOr<LogCipher> FromKeyText(std::string_view text);
 
+  // Aborts the process when OpenSSL cannot give a random nonce or encrypt: a log of unsealed
+  // or nonce-reusing values would be worse than none.
   std::string Seal(std::string_view plaintext, std::string_view aad) const;
   // Errors: INVALID_ARGUMENT when `sealed` is not a sealed value; DATA_LOSS when it does not open
   // (another key, another record, or changed bytes).
@@ -35,8 +37,10 @@ class LogCipher {
   std::string Digest(std::string_view data) const;
 
  private:
+  explicit LogCipher(const uint8_t* key);  // 32 bytes
   static constexpr std::string_view kPrefix = "aes256gcm:";
   std::array<uint8_t, 32> key_{};
+  std::array<uint8_t, 32> mac_key_{};  // derived from key_ for Digest
 };
 
 }  // namespace inferd::auth

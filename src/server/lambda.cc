@@ -1,7 +1,6 @@
 #include "server/lambda.h"
 
 #include <netdb.h>
-#include <openssl/evp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -10,6 +9,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "auth/base64url.h"
 #include "base/logging.h"
 
 namespace inferd::server {
@@ -162,20 +162,6 @@ std::string PercentEncode(const std::string& s) {
   return out;
 }
 
-StatusOr<std::string> Base64Decode(const std::string& in) {
-  if (in.empty()) return std::string();
-  if (in.size() % 4 != 0) return InvalidArgument("the body is not base64 (its length)");
-  std::string out(in.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(in.data()),
-                                static_cast<int>(in.size()));
-  if (n < 0) return InvalidArgument("the body is not base64");
-  size_t pad = 0;
-  for (size_t i = in.size(); i > 0 && in[i - 1] == '='; --i) ++pad;
-  out.resize(static_cast<size_t>(n) - pad);
-  return out;
-}
-
 std::string Text(const nlohmann::json& j, const char* key) {
   return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
 }
@@ -232,7 +218,9 @@ StatusOr<std::string> HandleLambdaEvent(Server& server, std::string_view event) 
   std::string body = Text(e, "body");
   if (e.contains("isBase64Encoded") && e["isBase64Encoded"].is_boolean() &&
       e["isBase64Encoded"].get<bool>()) {
-    ASSIGN_OR_RETURN(body, Base64Decode(body));
+    auto decoded = auth::Base64Decode(body);
+    if (!decoded) return InvalidArgument("the body is not base64");
+    body = std::move(*decoded);
   }
   const std::string target = path + (query.empty() ? "" : "?" + query);
   api::http::HttpRequest req;
@@ -256,8 +244,12 @@ StatusOr<std::string> HandleLambdaEvent(Server& server, std::string_view event) 
   h["content-type"] = r.content_type;
   for (const auto& [k, v] : r.headers) h[Lower(k)] = v;
   out["headers"] = h;
-  out["body"] = r.body;
-  out["isBase64Encoded"] = false;
+  // JSON and text go as they are; anything else (the binary tensor extension's answers) in base64,
+  // as the proxy response's body is a JSON string.
+  const bool text = r.content_type.starts_with("application/json") ||
+                    r.content_type.starts_with("text/") || r.body.empty();
+  out["body"] = text ? r.body : auth::Base64Encode(r.body);
+  out["isBase64Encoded"] = !text;
   return out.dump();
 }
 

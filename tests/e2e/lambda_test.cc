@@ -7,8 +7,10 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "auth/base64url.h"
 #include "e2e/runtime_api.h"
 #include "e2e/test_support.h"
 
@@ -136,6 +138,46 @@ TEST_F(LambdaTest, FunctionUrlAndApiGatewayEventsReachTheRoutes) {
   EXPECT_EQ(json::parse(r["body"].get<std::string>())["name"], "m");
 }
 
+TEST_F(LambdaTest, BinaryTensorsTravelInBase64) {
+  // Triton's binary tensor extension through a function URL: the request's body in base64, and
+  // the answer's (JSON then raw FP32) in base64 too, as a proxy response's body is a JSON string.
+  std::string data;
+  for (size_t i = 0; i < 2; ++i) {
+    for (double v : rows_[i]) {
+      const float f = static_cast<float>(v);
+      data.append(reinterpret_cast<const char*>(&f), sizeof(f));
+    }
+  }
+  const std::string header = R"({"inputs":[{"name":"input","shape":[2,30],"datatype":"FP32",)"
+                             R"("parameters":{"binary_data_size":)" +
+                             std::to_string(data.size()) +
+                             R"(}}],"outputs":[{"name":"probabilities",)"
+                             R"("parameters":{"binary_data":true}}]})";
+  json event = {
+      {"rawPath", "/v2/models/m/infer"},
+      {"headers",
+       {{"content-type", "application/octet-stream"},
+        {"inference-header-content-length", std::to_string(header.size())}}},
+      {"requestContext", {{"http", {{"method", "POST"}, {"path", "/v2/models/m/infer"}}}}},
+      {"body", auth::Base64Encode(header + data)},
+      {"isBase64Encoded", true}};
+  json r = Invoke(event);
+  ASSERT_EQ(r["statusCode"], 200) << r.dump();
+  EXPECT_EQ(r["headers"]["content-type"], "application/octet-stream");
+  ASSERT_TRUE(r["isBase64Encoded"].get<bool>());
+  auto body = auth::Base64Decode(r["body"].get<std::string>());
+  ASSERT_TRUE(body.has_value());
+  const size_t json_bytes =
+      std::stoul(r["headers"]["inference-header-content-length"].get<std::string>());
+  ASSERT_EQ(body->size(), json_bytes + 16);
+  EXPECT_EQ(
+      json::parse(body->substr(0, json_bytes))["outputs"][0]["parameters"]["binary_data_size"], 16);
+  float probs[4];
+  std::memcpy(probs, body->data() + json_bytes, sizeof(probs));
+  EXPECT_NEAR(probs[1], want_[0][0], 1e-6);
+  EXPECT_NEAR(probs[3], want_[1][0], 1e-6);
+}
+
 TEST_F(LambdaTest, BadRequestsAndEventsAreAnsweredClearly) {
   // A bad request is an HTTP answer (400 with the message), not a failed invocation.
   json bad = {{"httpMethod", "POST"}, {"path", "/v2/models/m/infer"}, {"body", "{not json"}};
@@ -185,12 +227,6 @@ TEST(LambdaStartTest, AFailedStartIsReportedToInitError) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("AWS_LAMBDA_RUNTIME_API is not set"), std::string::npos) << r.err;
 }
-
-}  // namespace
-}  // namespace inferd::testing
-
-namespace inferd::testing {
-namespace {
 
 // With an API-keys file, Lambda's callers need a key, as HTTP clients do: the event's headers
 // carry it.
