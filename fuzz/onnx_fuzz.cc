@@ -21,12 +21,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<tensor::Tensor> inputs;
   for (const auto& spec : (*model)->signature().inputs) {
     tensor::Shape shape = spec.shape;
-    int64_t n = 1;
-    for (auto& d : shape) {
-      if (d < 0) d = 1;
-      n *= d;
-    }
-    if (n > (1 << 20) || tensor::DataTypeSize(spec.dtype) == 0) return 0;
+    for (auto& d : shape) d = d < 0 ? 1 : d;
+    const int64_t n = tensor::ElementCount(shape);
+    if (n < 0 || n > (1 << 20) || tensor::DataTypeSize(spec.dtype) == 0) return 0;
     inputs.emplace_back(spec.name, spec.dtype, shape);
   }
   (void)(*model)->Execute(inputs, {});

@@ -274,7 +274,6 @@ constexpr auto kF32 = dnnl::memory::data_type::f32;
 
 Dims ToDims(const Shape& s) { return Dims(s.begin(), s.end()); }
 Desc Plain(const Shape& s) { return Desc(ToDims(s), kF32, Tag::nchw); }
-size_t Aligned64(size_t n) { return (n + 63) / 64 * 64; }
 
 // A oneDNN memory format as a value's layout.
 class DnnlLayout final : public BlockedLayout {
@@ -461,13 +460,9 @@ StatusOr<std::unique_ptr<PreparedKernel>> DnnlConv::Prepare(const OnnxNode& n,
       auto alt = create(Desc(ToDims(xs), kF32, Tag::any), any_dst);
       if (std::string(alt.impl_info_str()).find("ref") == std::string::npos) pd = alt;
     }
-    dnnl::memory user_w({wdims, kF32, group > 1 ? Tag::goihw : Tag::oihw}, engine, w.data());
-    conv->weights_ = dnnl::memory(pd.weights_desc(), engine);
-    dnnl::stream& stream = ThreadStream();
-    dnnl::reorder(user_w, *conv->weights_).execute(stream, user_w, *conv->weights_);
-    stream.wait();
-    conv->bias_ = dnnl::memory(b_md, engine);
-    std::copy(b.begin(), b.end(), static_cast<float*>(conv->bias_->get_data_handle()));
+    conv->weights_ =
+        Packed({wdims, kF32, group > 1 ? Tag::goihw : Tag::oihw}, w.data(), pd.weights_desc());
+    conv->bias_ = FloatMemory(b_md, b);
     conv->Wire(n, dnnl::convolution_forward(pd), pd.impl_info_str(), given, pd.src_desc(),
                pd.dst_desc(), pd.scratchpad_desc(), out[0].shape, blocked_ok);
   } catch (const dnnl::error& e) {
@@ -595,13 +590,12 @@ Status QLinearConvKernel(const OnnxNode& n, std::span<const TensorView> in,
   const bool has_b = in.size() == 9 && in[8].present;
   auto run = [&](auto* y) {
     using Q = std::remove_pointer_t<decltype(y)>;
-    constexpr float lo = std::numeric_limits<Q>::min(), hi = std::numeric_limits<Q>::max();
     for (int64_t i = 0; i < out[0].elements(); ++i) {
       const int64_t oc = (i / plane) % m;
       const float ws = in[4].as<float>()[in[4].elements() == 1 ? 0 : oc];
       const int64_t a = int64_t{acc[i]} + (has_b ? in[8].as<int32_t>()[oc] : 0);
       const float v = std::nearbyint(static_cast<float>(a) * (xs * ws / ys)) + yz;
-      y[i] = static_cast<Q>(std::min(hi, std::max(lo, v)));
+      y[i] = Saturate<Q>(v);
     }
   };
   ForQuant8(out[0], run);
@@ -721,7 +715,6 @@ class DnnlQuantizedConv final : public PreparedKernel {
       q->weights_ =
           Packed({wdims, Dt::s8, *group > 1 ? Tag::goihw : Tag::oihw}, w.data, pd.weights_desc());
       if (!epi.bias.empty()) q->bias_ = FloatMemory(b_md, epi.bias);
-      q->has_bias_ = !epi.bias.empty();
       q->prim_ = dnnl::convolution_forward(pd);
       q->pad_ = pd.scratchpad_desc();
       q->impl_ = pd.impl_info_str();
@@ -768,7 +761,7 @@ class DnnlQuantizedConv final : public PreparedKernel {
           {DNNL_ARG_DST, ym},
           {DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, z},
           {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, s}};
-      if (has_bias_) args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1, *bias_);
+      if (bias_) args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1, *bias_);
       Execute(prim_, pad_, pad, std::move(args));
     } catch (const dnnl::error& e) {
       return NodeError(*node_, std::string("oneDNN int8 convolution failed: ") + e.what());
@@ -797,7 +790,6 @@ class DnnlQuantizedConv final : public PreparedKernel {
   Desc x_md_, y_md_, pad_;
   dnnl::memory weights_;
   std::optional<dnnl::memory> bias_;
-  bool has_bias_ = false;
   dnnl::convolution_forward prim_;
   std::string impl_;
 };

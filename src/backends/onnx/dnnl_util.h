@@ -47,6 +47,13 @@ inline void Execute(const dnnl::primitive& prim, const dnnl::memory::desc& pad, 
   prim.execute(ThreadStream(), args);
 }
 
+// `bytes` rounded up to a multiple of 64 (a cache line): where the next buffer in a kernel's
+// scratch starts.
+template <typename Int>
+inline size_t Aligned64(Int bytes) {
+  return (static_cast<size_t>(bytes) + 63) & ~size_t{63};
+}
+
 // A plain row-major FP32 memory descriptor of `dims`.
 inline dnnl::memory::desc RowMajor(const dnnl::memory::dims& dims) {
   dnnl::memory::dims strides(dims.size(), 1);

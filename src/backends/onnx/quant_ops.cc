@@ -72,7 +72,7 @@ __attribute__((target("avx2"))) void QuantizeU8Avx2(const float* x, int64_t coun
   }
   const float z = zp;
   for (; i < count; ++i) {
-    y[i] = static_cast<uint8_t>(std::min(255.0f, std::max(0.0f, std::nearbyint(x[i] / scale) + z)));
+    y[i] = Saturate<uint8_t>(std::nearbyint(x[i] / scale) + z);
   }
 }
 
@@ -94,9 +94,7 @@ void DynamicRange(const float* x, int64_t count, float* scale, uint8_t* zp) {
     }
   }
   *scale = (hi - lo) / 255.0f;
-  *zp = *scale == 0.0f ? 0
-                       : static_cast<uint8_t>(
-                             std::min(255.0f, std::max(0.0f, std::nearbyint(0.0f - lo / *scale))));
+  *zp = *scale == 0.0f ? 0 : Saturate<uint8_t>(std::nearbyint(0.0f - lo / *scale));
 }
 
 void QuantizeU8(const float* x, int64_t count, float scale, uint8_t zp, uint8_t* y) {
@@ -110,7 +108,7 @@ void QuantizeU8(const float* x, int64_t count, float scale, uint8_t zp, uint8_t*
   }
   const float z = zp;
   for (int64_t i = 0; i < count; ++i) {
-    y[i] = static_cast<uint8_t>(std::min(255.0f, std::max(0.0f, std::nearbyint(x[i] / scale) + z)));
+    y[i] = Saturate<uint8_t>(std::nearbyint(x[i] / scale) + z);
   }
 }
 
@@ -257,17 +255,23 @@ StatusOr<IntMatMulShape> IntShapes(const OnnxNode& n, const TensorView& a, const
   return s;
 }
 
-// acc[r][c] = sum_k (A[r][k] - azp(r)) * (B[k][c] - bzp(c)), in int32 (wrapping, as int32
-// accumulators do, when a huge K overflows them).
-void IntegerProduct(const TensorView& a, const TensorView& b, const TensorView* azp,
-                    const TensorView* bzp, const IntMatMulShape& s, int32_t* acc) {
-  std::vector<int32_t> bcol(static_cast<size_t>(s.k * s.n));
-  for (int64_t k = 0; k < s.k; ++k) {
-    for (int64_t c = 0; c < s.n; ++c) {
+// B [K, N] with its zero points (bzp: scalar or one per column; null: 0) subtracted, as int32.
+std::vector<int32_t> CenteredB(const TensorView& b, const TensorView* bzp, int64_t k_dim,
+                               int64_t n_dim) {
+  std::vector<int32_t> bcol(static_cast<size_t>(k_dim * n_dim));
+  for (int64_t k = 0; k < k_dim; ++k) {
+    for (int64_t c = 0; c < n_dim; ++c) {
       const int32_t z = bzp == nullptr ? 0 : IntAt(*bzp, bzp->elements() == 1 ? 0 : c);
-      bcol[k * s.n + c] = IntAt(b, k * s.n + c) - z;
+      bcol[k * n_dim + c] = IntAt(b, k * n_dim + c) - z;
     }
   }
+  return bcol;
+}
+
+// acc[r][c] = sum_k (A[r][k] - azp(r)) * bcol[k][c] (CenteredB), in int32 (wrapping, as int32
+// accumulators do, when a huge K overflows them).
+void IntegerProduct(const TensorView& a, const TensorView* azp, const int32_t* bcol,
+                    const IntMatMulShape& s, int32_t* acc) {
   std::vector<int64_t> row(static_cast<size_t>(s.n));
   for (int64_t r = 0; r < s.rows; ++r) {
     const int32_t z = azp == nullptr ? 0 : IntAt(*azp, azp->elements() == 1 ? 0 : (r % s.m));
@@ -275,7 +279,7 @@ void IntegerProduct(const TensorView& a, const TensorView& b, const TensorView* 
     for (int64_t k = 0; k < s.k; ++k) {
       const int32_t av = IntAt(a, r * s.k + k) - z;
       if (av == 0) continue;
-      const int32_t* bk = bcol.data() + k * s.n;
+      const int32_t* bk = bcol + k * s.n;
       for (int64_t c = 0; c < s.n; ++c) row[c] += av * bk[c];
     }
     for (int64_t c = 0; c < s.n; ++c) acc[r * s.n + c] = static_cast<int32_t>(row[c]);
@@ -303,8 +307,9 @@ Status MatMulIntegerShape(const OnnxNode& n, std::span<const TensorView> in,
 Status MatMulIntegerKernel(const OnnxNode& n, std::span<const TensorView> in,
                            std::span<const TensorView> out) {
   ASSIGN_OR_RETURN(auto s, IntShapes(n, in[0], in[1]));
-  IntegerProduct(in[0], in[1], in.size() > 2 && in[2].present ? &in[2] : nullptr,
-                 in.size() > 3 && in[3].present ? &in[3] : nullptr, s, out[0].as<int32_t>());
+  const auto bcol = CenteredB(in[1], in.size() > 3 && in[3].present ? &in[3] : nullptr, s.k, s.n);
+  IntegerProduct(in[0], in.size() > 2 && in[2].present ? &in[2] : nullptr, bcol.data(), s,
+                 out[0].as<int32_t>());
   return Status::Ok();
 }
 
@@ -333,7 +338,7 @@ Status QLinearMatMulKernel(const OnnxNode& n, std::span<const TensorView> in,
                            std::span<const TensorView> out) {
   ASSIGN_OR_RETURN(auto s, IntShapes(n, in[0], in[3]));
   std::vector<int32_t> acc(static_cast<size_t>(s.rows * s.n));
-  IntegerProduct(in[0], in[3], &in[2], &in[5], s, acc.data());
+  IntegerProduct(in[0], &in[2], CenteredB(in[3], &in[5], s.k, s.n).data(), s, acc.data());
   const float as = in[1].as<float>()[0], ys = in[6].as<float>()[0];
   const float yz = static_cast<float>(IntAt(in[7], 0));
   const float* bs = in[4].as<float>();
@@ -376,44 +381,60 @@ Status QuantizedMatMulShape(const OnnxNode& n, std::span<const TensorView> in,
   return Status::Ok();
 }
 
-// The chain as the ops compute it one by one (any weights; the fallback, and the reference).
+// The chain as the ops compute it one by one (any weights; the fallback, and the reference). The
+// weights, centred on their zero points, are made once when they are constants (as the graph
+// rewrite makes them).
 class ReferenceQuantizedMatMul final : public PreparedKernel {
  public:
-  explicit ReferenceQuantizedMatMul(const Epilogue& epi) : epi_(epi) {}
+  ReferenceQuantizedMatMul(std::span<const TensorView> in, const Epilogue& epi) : epi_(epi) {
+    k_ = in[0].shape.back();
+    cols_ = in[1].shape[1];
+    rows_ = in[0].elements() / std::max<int64_t>(1, k_);
+    if (in[1].data != nullptr && (!in[2].present || in[2].data != nullptr)) {
+      bcol_ = CenteredB(in[1], in[2].present ? &in[2] : nullptr, k_, cols_);
+    }
+  }
   Status Run(std::span<const TensorView> in, std::span<const TensorView> out,
-             std::byte*) const override {
-    const int64_t count = in[0].elements();
-    const int64_t k = in[0].shape.back(), cols = in[1].shape[1];
-    const int64_t rows = count / std::max<int64_t>(1, k);
+             std::byte* scratch) const override {
+    const int64_t count = rows_ * k_;
+    auto* xq = reinterpret_cast<uint8_t*>(scratch);
+    auto* acc = reinterpret_cast<int32_t*>(scratch + Aligned64(count));
     float xs = 0;
     uint8_t xz = 0;
     DynamicRange(in[0].as<float>(), count, &xs, &xz);
-    std::vector<uint8_t> xq(static_cast<size_t>(count));
-    QuantizeU8(in[0].as<float>(), count, xs, xz, xq.data());
-    std::vector<int32_t> acc(static_cast<size_t>(rows * cols));
-    const TensorView qa{DataType::kUint8, {rows, k}, xq.data()};
-    const uint8_t zp_value = xz;
-    const TensorView azp{DataType::kUint8, {}, const_cast<uint8_t*>(&zp_value)};
-    IntegerProduct(qa, in[1], &azp, in[2].present ? &in[2] : nullptr, {rows, k, cols, rows},
-                   acc.data());
+    QuantizeU8(in[0].as<float>(), count, xs, xz, xq);
+    const TensorView qa{DataType::kUint8, {rows_, k_}, xq};
+    const TensorView azp{DataType::kUint8, {}, &xz};
+    const int32_t* bcol = bcol_.data();
+    std::vector<int32_t> per_call;
+    if (bcol_.empty()) {
+      per_call = CenteredB(in[1], in[2].present ? &in[2] : nullptr, k_, cols_);
+      bcol = per_call.data();
+    }
+    IntegerProduct(qa, &azp, bcol, {rows_, k_, cols_, rows_}, acc);
     const float* ws = in[3].as<float>();
     float* y = out[0].as<float>();
-    for (int64_t r = 0; r < rows; ++r) {
-      for (int64_t c = 0; c < cols; ++c) {
+    for (int64_t r = 0; r < rows_; ++r) {
+      for (int64_t c = 0; c < cols_; ++c) {
         const float scale = xs * ws[in[3].elements() == 1 ? 0 : c];
-        y[r * cols + c] = static_cast<float>(acc[r * cols + c]) * scale;
+        y[r * cols_ + c] = static_cast<float>(acc[r * cols_ + c]) * scale;
       }
     }
     if (!epi_.bias.empty() || epi_.act != Activation::kNone) {
-      ApplyBiasActivation(y, rows, cols, epi_.bias.empty() ? nullptr : epi_.bias.data(), epi_.act,
+      ApplyBiasActivation(y, rows_, cols_, epi_.bias.empty() ? nullptr : epi_.bias.data(), epi_.act,
                           epi_.alpha, epi_.beta);
     }
     return Status::Ok();
+  }
+  size_t scratch_bytes() const override {
+    return Aligned64(rows_ * k_) + static_cast<size_t>(rows_ * cols_) * sizeof(int32_t);
   }
   std::string implementation() const override { return "reference int8"; }
 
  private:
   Epilogue epi_;
+  int64_t rows_ = 0, k_ = 0, cols_ = 0;
+  std::vector<int32_t> bcol_;  // empty when the weights are not constants
 };
 
 // oneDNN's u8 x s8 matmul with the weights packed once.
@@ -504,8 +525,6 @@ class DnnlQuantizedMatMul final : public PreparedKernel {
   std::string implementation() const override { return "oneDNN " + impl_ + ", u8 x s8 packed"; }
 
  private:
-  static size_t Aligned64(int64_t bytes) { return (static_cast<size_t>(bytes) + 63) & ~size_t{63}; }
-
   const OnnxNode* node_ = nullptr;
   int64_t rows_ = 0, k_ = 0, n_ = 0;
   std::vector<float> w_scale_;
@@ -518,11 +537,10 @@ class DnnlQuantizedMatMul final : public PreparedKernel {
 
 StatusOr<std::unique_ptr<PreparedKernel>> PrepareQuantizedMatMul(const OnnxNode& n,
                                                                  std::span<const TensorView> in,
-                                                                 std::span<const TensorView> out,
+                                                                 std::span<const TensorView>,
                                                                  const Epilogue& epi, bool) {
-  (void)out;
   if (auto fast = DnnlQuantizedMatMul::Make(n, in, epi)) return fast;
-  return std::unique_ptr<PreparedKernel>(new ReferenceQuantizedMatMul(epi));
+  return std::unique_ptr<PreparedKernel>(new ReferenceQuantizedMatMul(in, epi));
 }
 
 }  // namespace
