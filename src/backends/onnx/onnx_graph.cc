@@ -51,6 +51,8 @@ void CopyField(const Field& field, tensor::Tensor* t) {
   }
 }
 
+}  // namespace
+
 StatusOr<tensor::Tensor> ToTensor(const ::onnx::TensorProto& p) {
   const std::string what = "tensor '" + p.name() + "'";
   if (p.data_location() == ::onnx::TensorProto_DataLocation_EXTERNAL) {
@@ -120,6 +122,8 @@ StatusOr<tensor::Tensor> ToTensor(const ::onnx::TensorProto& p) {
   return t;
 }
 
+namespace {
+
 StatusOr<Attribute> ToAttribute(const ::onnx::AttributeProto& a, const std::string& node) {
   using A = ::onnx::AttributeProto;
   switch (a.type()) {
@@ -158,11 +162,17 @@ void SetTypeAndShape(const ::onnx::ValueInfoProto& info, OnnxValue* v) {
   }
 }
 
+// What GuardedSchemas refused during the InferShapes call on this thread (BuildOnnxGraph points
+// it at its own string for the call): libonnx, in its default error mode, keeps the errors that
+// inference functions throw to itself.
+thread_local std::string* guard_refusal = nullptr;
+
 // libonnx 1.12's shape inference for convolutions and poolings trusts that the input's rank, the
-// weights' rank and the window attributes agree; when they do not, it reads past its vectors
-// (found by onnx_fuzz: a SIGSEGV in convPoolShapeInference). This registry hands out those
-// schemas with their inference function behind a check that fails inference (an exception,
-// which BuildOnnxGraph reports) instead.
+// weights' rank and the window attributes agree, and divides by the strides; when they do not
+// agree (or a stride is 0), it reads past its vectors or divides by zero (found by onnx_fuzz: a
+// SIGSEGV in convPoolShapeInference, a SIGFPE). This registry hands out those schemas with their
+// inference function behind a check: a node that fails it is not inferred, and the refusal is
+// recorded for BuildOnnxGraph to report.
 class GuardedSchemas final : public ::onnx::ISchemaRegistry {
  public:
   const ::onnx::OpSchema* GetSchema(const std::string& key, const int max_version,
@@ -177,8 +187,13 @@ class GuardedSchemas final : public ::onnx::ISchemaRegistry {
       const bool qlinear = key == "QLinearConv";
       const bool has_weights = key.find("Conv") != std::string::npos;
       it->second->TypeAndShapeInferenceFunction(
-          [inner, qlinear, has_weights](::onnx::InferenceContext& ctx) {
-            Check(ctx, qlinear ? 3 : 1, has_weights);
+          [inner, qlinear, has_weights, key](::onnx::InferenceContext& ctx) {
+            if (std::string why = Check(ctx, qlinear ? 3 : 1, has_weights); !why.empty()) {
+              if (guard_refusal != nullptr && guard_refusal->empty()) {
+                *guard_refusal = key + ": " + why;
+              }
+              throw ::onnx::InferenceError("[ShapeInferenceError] " + why);
+            }
             if (inner) inner(ctx);
           });
     }
@@ -190,39 +205,40 @@ class GuardedSchemas final : public ::onnx::ISchemaRegistry {
     return op == "Conv" || op == "ConvInteger" || op == "QLinearConv" || op == "ConvTranspose" ||
            op == "MaxPool" || op == "AveragePool" || op == "LpPool";
   }
-  [[noreturn]] static void Fail(const std::string& what) {
-    throw ::onnx::InferenceError("[ShapeInferenceError] " + what);
-  }
   static int Rank(::onnx::InferenceContext& ctx, size_t i) {
     if (i >= ctx.getNumInputs()) return -1;
     const auto* t = ctx.getInputType(i);
     if (t == nullptr || !t->has_tensor_type() || !t->tensor_type().has_shape()) return -1;
     return t->tensor_type().shape().dim_size();
   }
-  static void Check(::onnx::InferenceContext& ctx, size_t w_index, bool has_weights) {
+  // Why the node may not be inferred; empty when it may.
+  static std::string Check(::onnx::InferenceContext& ctx, size_t w_index, bool has_weights) {
+    for (const char* name : {"strides", "dilations", "kernel_shape"}) {
+      if (const auto* a = ctx.getAttribute(name)) {
+        for (int64_t v : a->ints()) {
+          if (v < 1) return std::string(name) + " must be >= 1";
+        }
+      }
+    }
     const int rank = Rank(ctx, 0);
-    if (rank < 0) return;  // (inference stops there itself)
-    if (rank < 3) Fail("the input needs a batch, a channel and spatial axes");
+    if (rank < 0) return "";  // (inference stops there itself)
+    if (rank < 3) return "the input needs a batch, a channel and spatial axes";
     const size_t spatial = static_cast<size_t>(rank - 2);
     const int w_rank = has_weights ? Rank(ctx, w_index) : -1;
     if (w_rank >= 0 && w_rank != rank) {
-      Fail("the weights have rank " + std::to_string(w_rank) + ", the input " +
-           std::to_string(rank));
+      return "the weights have rank " + std::to_string(w_rank) + ", the input " +
+             std::to_string(rank);
     }
     for (const char* name : {"kernel_shape", "strides", "dilations", "pads", "output_padding"}) {
       const auto* a = ctx.getAttribute(name);
       if (a == nullptr) continue;
       const size_t want = std::string(name) == "pads" ? 2 * spatial : spatial;
       if (static_cast<size_t>(a->ints_size()) != want) {
-        Fail(std::string("attribute ") + name + " has " + std::to_string(a->ints_size()) +
-             " values; " + std::to_string(want) + " expected");
-      }
-      for (int64_t v : a->ints()) {
-        if (std::string(name) != "pads" && std::string(name) != "output_padding" && v < 1) {
-          Fail(std::string("attribute ") + name + " must be >= 1");
-        }
+        return std::string("attribute ") + name + " has " + std::to_string(a->ints_size()) +
+               " values; " + std::to_string(want) + " expected";
       }
     }
+    return "";
   }
 
   mutable std::mutex mu_;
@@ -233,26 +249,19 @@ class GuardedSchemas final : public ::onnx::ISchemaRegistry {
 
 StatusOr<OnnxGraph> BuildOnnxGraph(::onnx::ModelProto* model_proto) {
   ::onnx::ModelProto& model = *model_proto;
-  // libonnx's shape inference for convolutions and poolings divides by the strides unchecked (a
-  // SIGFPE in libonnx 1.12 for a crafted model); refuse a zero stride before it runs.
-  for (const auto& node : model.graph().node()) {
-    for (const auto& a : node.attribute()) {
-      if (a.name() != "strides") continue;
-      for (int64_t v : a.ints()) {
-        if (v == 0) {
-          return InvalidArgument("node '" + node.name() + "' (" + node.op_type() +
-                                 "): strides must be >= 1");
-        }
-      }
-    }
-  }
+  // Fills value_info with the types and shapes of intermediate values where it can. The guard's
+  // refusal comes first: it is why a later node's inference may fail too.
+  static const GuardedSchemas schemas;
+  std::string refusal, error;
+  guard_refusal = &refusal;
   try {
-    // Fills value_info with the types and shapes of intermediate values where it can.
-    static const GuardedSchemas schemas;
     ::onnx::shape_inference::InferShapes(model, &schemas);
   } catch (const std::exception& e) {
-    return InvalidArgument(std::string("ONNX shape inference fails: ") + e.what());
+    error = e.what();
   }
+  guard_refusal = nullptr;
+  if (!refusal.empty()) return InvalidArgument("ONNX shape inference fails: " + refusal);
+  if (!error.empty()) return InvalidArgument("ONNX shape inference fails: " + error);
   OnnxGraph g;
   for (const auto& imp : model.opset_import()) {
     if (imp.domain().empty() || imp.domain() == "ai.onnx") g.opset = imp.version();

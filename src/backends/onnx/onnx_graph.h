@@ -18,6 +18,7 @@
 
 namespace onnx {
 class ModelProto;
+class TensorProto;
 }  // namespace onnx
 
 namespace inferd::backends::onnx {
@@ -67,5 +68,9 @@ struct OnnxGraph {
 // attributes inferd cannot read (external data, unknown tensor types), naming them; for node
 // inputs that nothing produces.
 base::StatusOr<OnnxGraph> BuildOnnxGraph(::onnx::ModelProto* model);
+
+// An initializer or tensor attribute as a tensor. Errors: INVALID_ARGUMENT (external data, a type
+// inferd cannot read, an invalid shape, data that does not fill it).
+base::StatusOr<tensor::Tensor> ToTensor(const ::onnx::TensorProto& p);
 
 }  // namespace inferd::backends::onnx

@@ -10,6 +10,8 @@
 #include <optional>
 #include <set>
 
+#include "backends/onnx/onnx_graph.h"
+
 namespace inferd::backends::onnx {
 
 using base::InvalidArgument;
@@ -20,20 +22,13 @@ namespace {
 using ::onnx::NodeProto;
 using ::onnx::TensorProto;
 
-// A FP32 initializer's values; empty when it is not one.
+// A FP32 initializer's values; empty when it is not one (or cannot be read).
 std::vector<float> Floats(const TensorProto& t) {
-  if (t.data_type() != TensorProto::FLOAT || t.data_location() == TensorProto::EXTERNAL) return {};
-  int64_t count = 1;
-  for (int64_t d : t.dims()) count *= d;
-  std::vector<float> v(static_cast<size_t>(std::max<int64_t>(count, 0)));
-  if (t.has_raw_data()) {
-    if (t.raw_data().size() != v.size() * sizeof(float)) return {};
-    std::memcpy(v.data(), t.raw_data().data(), t.raw_data().size());
-  } else {
-    if (t.float_data_size() != count) return {};
-    std::copy(t.float_data().begin(), t.float_data().end(), v.begin());
-  }
-  return v;
+  if (t.data_type() != TensorProto::FLOAT) return {};
+  auto tensor = ToTensor(t);
+  if (!tensor.ok()) return {};
+  const auto values = tensor->data<float>();
+  return std::vector<float>(values.begin(), values.end());
 }
 
 void SetRaw(TensorProto* t, const std::string& name, int32_t type, std::vector<int64_t> dims,
