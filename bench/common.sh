@@ -3,9 +3,10 @@
 # and defines
 #   start_inferd REPO [ARGS...]  serve REPO (and ARGS) on core 0 with one HTTP thread; sets PORT
 #                      and URL
-#   throughput MODEL   one closed-loop `inferd bench` on core 1 (64 connections, $SECONDS_PER_RUN s)
-#                      against $URL printing requests/s; fails on any error ($INFERD_TOKEN, when
-#                      set, is sent as the bearer token)
+#   throughput MODEL [ARGS...]  one closed-loop `inferd bench` on core 1 (64 connections,
+#                      $SECONDS_PER_RUN s; ARGS go to inferd bench) against $URL printing
+#                      requests/s; fails on any error ($INFERD_TOKEN, when set, is sent as the
+#                      bearer token)
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 INFERD="$ROOT/$BUILD_DIR/inferd"
 [ -x "$INFERD" ] || { echo "$INFERD is missing: make build" >&2; exit 1; }
@@ -23,7 +24,7 @@ start_inferd() {
 }
 
 throughput() {
-  taskset -c 1 "$INFERD" --log-level warn bench "$URL" --model "$1" --concurrency 64 \
+  taskset -c 1 "$INFERD" --log-level warn bench "$URL" --model "$1" "${@:2}" --concurrency 64 \
     --duration "$SECONDS_PER_RUN" --warmup 1 --json |
     python3 -c 'import json,sys; r=json.loads(sys.stdin.readline()); assert r["errors"]==0, r; print(r["throughput"])'
 }

@@ -27,15 +27,10 @@ cp "$ROOT/bench/models/binary_100x6/model.json" "$tmp/repo/m/1/"
 start_inferd "$tmp/repo"; URL_HTTP=$URL
 start_inferd "$tmp/repo" --tls-cert "$tmp/server.pem" --tls-key "$tmp/server.key"
 URL_HTTPS=https://127.0.0.1:$PORT
-tls_throughput() {
-  taskset -c 1 "$INFERD" --log-level warn bench "$URL_HTTPS" --cacert "$tmp/ca.pem" --model m \
-    --concurrency 64 --duration "$SECONDS_PER_RUN" --warmup 1 --json |
-    python3 -c 'import json,sys; r=json.loads(sys.stdin.readline()); assert r["errors"]==0, r; print(r["throughput"])'
-}
 : > "$tmp/ratios"
 for _ in $(seq "$ROUNDS"); do
   URL=$URL_HTTP; plain=$(throughput m)
-  tls=$(tls_throughput)
+  URL=$URL_HTTPS; tls=$(throughput m --cacert "$tmp/ca.pem")
   echo "$plain $tls" >> "$tmp/ratios"
 done
 python3 - "$tmp/ratios" <<'PY'

@@ -25,6 +25,7 @@
 #include "tools/bench_client.h"
 #include "tools/drift_report.h"
 #include "tools/http_call.h"
+#include "tools/new_version.h"
 #include "tools/predict.h"
 #include "tools/profile.h"
 
@@ -172,6 +173,32 @@ int DriftReport(inferd::tools::DriftReportOptions options, const std::string& ou
   return 0;
 }
 
+// The credential options `serve` and `lambda` share (docs/security.md).
+struct CredentialOptions {
+  std::string api_keys_file, jwt_issuer, jwt_audience;
+  std::vector<std::string> jwt_secret_files, jwt_key_files;
+
+  void Add(CLI::App* cmd) {
+    cmd->add_option("--api-keys", api_keys_file,
+                    "Keys file of hashed API keys (NAME SHA256 SCOPES per line; `inferd auth "
+                    "new-key` makes one)")
+        ->envname("INFERD_API_KEYS");
+    cmd->add_option("--jwt-secret-file", jwt_secret_files,
+                    "A file holding an HS256 secret (>= 32 bytes) for JWT bearer tokens");
+    cmd->add_option("--jwt-public-keys", jwt_key_files,
+                    "RS256 public keys for JWT bearer tokens: a PEM file or a JWKS file");
+    cmd->add_option("--jwt-issuer", jwt_issuer, "Accept only tokens with this iss");
+    cmd->add_option("--jwt-audience", jwt_audience, "Accept only tokens with this aud");
+  }
+  void ApplyTo(inferd::server::ServerOptions* o) const {
+    o->api_keys_file = api_keys_file;
+    for (const auto& f : jwt_secret_files) o->jwt_secret_files.emplace_back(f);
+    for (const auto& f : jwt_key_files) o->jwt_key_files.emplace_back(f);
+    if (!jwt_issuer.empty()) o->jwt_issuer = jwt_issuer;
+    if (!jwt_audience.empty()) o->jwt_audience = jwt_audience;
+  }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -289,20 +316,9 @@ int main(int argc, char** argv) {
                    "auto: credentials when configured; required: refuse to start without them")
       ->check(CLI::IsMember({"auto", "required"}))
       ->capture_default_str();
-  std::string api_keys_file;
-  serve
-      ->add_option("--api-keys", api_keys_file,
-                   "Keys file of hashed API keys (NAME SHA256 SCOPES per line; `inferd auth "
-                   "new-key` makes one)")
-      ->envname("INFERD_API_KEYS");
-  std::vector<std::string> jwt_secret_files, jwt_key_files, route_scopes;
-  serve->add_option("--jwt-secret-file", jwt_secret_files,
-                    "A file holding an HS256 secret (>= 32 bytes) for JWT bearer tokens");
-  serve->add_option("--jwt-public-keys", jwt_key_files,
-                    "RS256 public keys for JWT bearer tokens: a PEM file or a JWKS file");
-  std::string jwt_issuer, jwt_audience;
-  serve->add_option("--jwt-issuer", jwt_issuer, "Accept only tokens with this iss");
-  serve->add_option("--jwt-audience", jwt_audience, "Accept only tokens with this aud");
+  CredentialOptions serve_credentials;
+  serve_credentials.Add(serve);
+  std::vector<std::string> route_scopes;
   serve->add_option("--route-scope", route_scopes,
                     "CLASS=SCOPE: the scope a route class needs (classes: metadata, infer, "
                     "feedback, metrics, monitor, management; scopes: infer, monitor, admin, none)");
@@ -557,14 +573,8 @@ int main(int argc, char** argv) {
   lambda->add_option("--state", lambda_state, "The state store's directory (Lambda: under /tmp)")
       ->capture_default_str();
   // Credentials, as serve takes them (a function URL is public otherwise).
-  std::string lambda_keys, lambda_issuer, lambda_audience;
-  std::vector<std::string> lambda_secrets, lambda_jwks;
-  lambda->add_option("--api-keys", lambda_keys, "Keys file of hashed API keys (see serve)")
-      ->envname("INFERD_API_KEYS");
-  lambda->add_option("--jwt-secret-file", lambda_secrets, "An HS256 secret file (see serve)");
-  lambda->add_option("--jwt-public-keys", lambda_jwks, "RS256 public keys: PEM or JWKS");
-  lambda->add_option("--jwt-issuer", lambda_issuer, "Accept only tokens with this iss");
-  lambda->add_option("--jwt-audience", lambda_audience, "Accept only tokens with this aud");
+  CredentialOptions lambda_credentials;
+  lambda_credentials.Add(lambda);
 
   // A health probe for containers (HEALTHCHECK) without curl in the image.
   auto* health = app.add_subcommand(
@@ -617,11 +627,7 @@ int main(int argc, char** argv) {
     inferd::server::ServerOptions lo;
     lo.listen = false;
     lo.state_dir = lambda_state;
-    lo.api_keys_file = lambda_keys;
-    for (const auto& f : lambda_secrets) lo.jwt_secret_files.emplace_back(f);
-    for (const auto& f : lambda_jwks) lo.jwt_key_files.emplace_back(f);
-    if (!lambda_issuer.empty()) lo.jwt_issuer = lambda_issuer;
-    if (!lambda_audience.empty()) lo.jwt_audience = lambda_audience;
+    lambda_credentials.ApplyTo(&lo);
     std::filesystem::path layout_root;
     if (!lambda_dir.empty()) {
       layout_root = std::filesystem::temp_directory_path() / "inferd-lambda-model";
@@ -739,11 +745,7 @@ int main(int argc, char** argv) {
   }
   if (serve->parsed()) {
     opts.auth_required = auth_mode == "required";
-    opts.api_keys_file = api_keys_file;
-    for (const auto& f : jwt_secret_files) opts.jwt_secret_files.emplace_back(f);
-    for (const auto& f : jwt_key_files) opts.jwt_key_files.emplace_back(f);
-    if (!jwt_issuer.empty()) opts.jwt_issuer = jwt_issuer;
-    if (!jwt_audience.empty()) opts.jwt_audience = jwt_audience;
+    serve_credentials.ApplyTo(&opts);
     for (const auto& rs : route_scopes) {
       const size_t eq = rs.find('=');
       auto cls = inferd::auth::RouteClassFromName(rs.substr(0, eq));
@@ -770,16 +772,19 @@ int main(int argc, char** argv) {
       }
       opts.rate_limit = inferd::auth::Rate{rps, n == 2 ? burst : std::max(1.0, rps)};
     }
-    std::filesystem::path single_model_root;
+    std::optional<inferd::tools::ScratchDirectory> single_model_root;  // removed on return
     if (!model_dir.empty()) {
       if (model_name.empty()) {
         std::fprintf(stderr, "inferd: --model-dir needs --model-name\n");
         return 2;
       }
-      single_model_root =
-          std::filesystem::temp_directory_path() / ("inferd-model-" + std::to_string(::getpid()));
-      auto layout =
-          inferd::repository::MakeSingleModelRepository(model_dir, model_name, single_model_root);
+      single_model_root.emplace("inferd-model");
+      if (single_model_root->path().empty()) {
+        std::fprintf(stderr, "inferd: cannot make a temporary directory\n");
+        return 2;
+      }
+      auto layout = inferd::repository::MakeSingleModelRepository(model_dir, model_name,
+                                                                  single_model_root->path());
       if (!layout.ok()) {
         std::fprintf(stderr, "inferd: %s\n", layout.status().message().c_str());
         return 2;
@@ -817,12 +822,7 @@ int main(int argc, char** argv) {
         opts.http_port = static_cast<uint16_t>(p);
       }
     }
-    const int rc = Serve(opts);
-    if (!single_model_root.empty()) {
-      std::error_code ec;
-      std::filesystem::remove_all(single_model_root, ec);
-    }
-    return rc;
+    return Serve(opts);
   }
   if (drift_report->parsed()) {
     dr_opts.reference = dr_reference;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -20,6 +21,7 @@
 #include "server/tune.h"
 #include "store/sqlite_store.h"
 #include "tools/http_call.h"
+#include "tools/local_model.h"
 #include "tools/optimize.h"
 #include "tools/search.h"
 #include "tools/validate.h"
@@ -61,18 +63,6 @@ StatusOr<ModelRef> ParseRef(const std::string& text, const std::string& reposito
   return r;
 }
 
-std::vector<int64_t> VersionsIn(const fs::path& dir) {
-  std::vector<int64_t> out;
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    std::error_code ec2;
-    if (!it->is_directory(ec2)) continue;
-    if (auto v = repository::ParseVersion(it->path().filename().string())) out.push_back(*v);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 // The version `selector` names: a number, a rollout label (the server's when `server` is set,
 // else config.yaml's), "latest", or "previous" (the highest below `below`). "stable" without
 // such a label is what serves without a policy: the latest version, or the highest below `below`
@@ -80,7 +70,8 @@ std::vector<int64_t> VersionsIn(const fs::path& dir) {
 StatusOr<int64_t> Resolve(const ModelRef& ref, const std::string& selector,
                           const std::string& server, const std::string& token,
                           std::optional<int64_t> below) {
-  const auto versions = VersionsIn(ref.dir);
+  std::vector<int64_t> versions;  // ascending
+  for (const auto& [v, _] : tools::VersionDirs(ref.dir)) versions.push_back(v);
   if (versions.empty()) {
     return base::NotFound("model directory " + ref.dir.string() + " has no version directories");
   }
@@ -136,6 +127,25 @@ StatusOr<int64_t> Resolve(const ModelRef& ref, const std::string& selector,
   for (const auto& [l, _] : labels) known += (known.empty() ? "" : ", ") + l;
   return base::NotFound("model '" + ref.name + "' has no label '" + selector + "'" +
                         (known.empty() ? "" : " (labels: " + known + ")"));
+}
+
+// MODEL[@VERSION|@label] (ParseRef), and the version it names (Resolve).
+struct ResolvedModel {
+  ModelRef ref;
+  int64_t version = 0;
+};
+
+StatusOr<ResolvedModel> ResolveModel(const std::string& text, const std::string& repository,
+                                     const std::string& server, const std::string& token) {
+  ASSIGN_OR_RETURN(ModelRef ref, ParseRef(text, repository));
+  ASSIGN_OR_RETURN(const int64_t version, Resolve(ref, ref.selector, server, token, std::nullopt));
+  return ResolvedModel{std::move(ref), version};
+}
+
+// "inferd COMMAND: message" on stderr; exit code 2 (an error, not a failed check).
+int Fail(const char* command, const base::Status& st) {
+  std::fprintf(stderr, "inferd %s: %s\n", command, st.message().c_str());
+  return 2;
 }
 
 }  // namespace
@@ -406,19 +416,16 @@ std::optional<int> ModelCommands::Run() {
 }
 
 int ModelCommands::State::RunValidate() {
-  auto fail = [](const base::Status& st) {
-    std::fprintf(stderr, "inferd validate: %s\n", st.message().c_str());
-    return 2;
-  };
-  auto ref = ParseRef(v_model, repository);
-  if (!ref.ok()) return fail(ref.status());
-  auto version = Resolve(*ref, ref->selector, v_server, *token, std::nullopt);
-  if (!version.ok()) return fail(version.status());
+  auto fail = [](const base::Status& st) { return Fail("validate", st); };
+  auto resolved = ResolveModel(v_model, repository, v_server, *token);
+  if (!resolved.ok()) return fail(resolved.status());
+  const ModelRef& ref = resolved->ref;
+  const int64_t version = resolved->version;
   tools::ValidateOptions o;
-  o.model_dir = ref->dir;
-  o.version = *version;
+  o.model_dir = ref.dir;
+  o.version = version;
   if (!v_against.empty()) {
-    auto against = Resolve(*ref, v_against, v_server, *token, *version);
+    auto against = Resolve(ref, v_against, v_server, *token, version);
     if (!against.ok()) return fail(against.status());
     o.against = *against;
     o.against_name = v_against;
@@ -429,7 +436,6 @@ int ModelCommands::State::RunValidate() {
     auto gates = tools::LoadGates(v_gates);
     if (!gates.ok()) return fail(gates.status());
     o.gates = *gates;
-    o.gates_file = v_gates;
   }
   backend::BackendRegistry backends;
   if (auto st = server::RegisterBackends({.threads = 1}, &backends); !st.ok()) return fail(st);
@@ -453,7 +459,7 @@ int ModelCommands::State::RunValidate() {
   if (!v_server.empty()) {
     auto reply = tools::HttpCall(
         v_server, "POST",
-        "/v2/models/" + ref->name + "/versions/" + std::to_string(report->version) + "/validation",
+        "/v2/models/" + ref.name + "/versions/" + std::to_string(report->version) + "/validation",
         json, *token);
     if (!reply.ok()) return fail(reply.status());
     if (reply->status / 100 != 2) {
@@ -471,8 +477,8 @@ int ModelCommands::State::RunValidate() {
     nlohmann::json detail = {
         {"version", report->version}, {"passed", report->passed}, {"failed", report->failed}};
     auto st = (*store)->PutValidation(
-        {ref->name, report->version, report->sha256, report->passed, now, who, json},
-        {now, who, "validate", ref->name, detail.dump()});
+        {ref.name, report->version, report->sha256, report->passed, now, who, json},
+        {now, who, "validate", ref.name, detail.dump()});
     if (!st.ok()) return fail(st);
     recorded += (recorded.empty() ? "recorded in " : " and in ") + v_state;
   }
@@ -485,24 +491,17 @@ int ModelCommands::State::RunValidate() {
   return report->passed ? 0 : 1;
 }
 
-}  // namespace inferd::apps
-
-namespace inferd::apps {
-
 int ModelCommands::State::RunOptimize() {
-  auto fail = [](const base::Status& st) {
-    std::fprintf(stderr, "inferd optimize: %s\n", st.message().c_str());
-    return 2;
-  };
-  auto ref = ParseRef(o_model, repository);
-  if (!ref.ok()) return fail(ref.status());
-  auto version = Resolve(*ref, ref->selector, "", *token, std::nullopt);
-  if (!version.ok()) return fail(version.status());
+  auto fail = [](const base::Status& st) { return Fail("optimize", st); };
+  auto resolved = ResolveModel(o_model, repository, "", *token);
+  if (!resolved.ok()) return fail(resolved.status());
+  const ModelRef& ref = resolved->ref;
+  const int64_t version = resolved->version;
   backend::BackendRegistry backends;
   if (auto st = server::RegisterBackends({.threads = 1}, &backends); !st.ok()) return fail(st);
   tools::OptimizeOptions o;
-  o.model_dir = ref->dir;
-  o.version = *version;
+  o.model_dir = ref.dir;
+  o.version = version;
   o.data = o_data;
   o.label = o_label;
   o.metric = o_metric;
@@ -518,19 +517,13 @@ int ModelCommands::State::RunOptimize() {
         in, out, {.per_channel = per_channel, .reduce_range = true, .exclude_last = exclude_last});
   };
   StepBar bar("optimize");
-  o.progress = [&bar](int done, int total, const std::string& step) {
-    bar.Show(done, total, step);
-  };
+  o.progress = std::bind_front(&StepBar::Show, &bar);
   auto report = tools::Optimize(o);
   bar.Clear();
   if (!report.ok()) return fail(report.status());
   std::printf("%s", o_json ? (report->ToJson() + "\n").c_str() : report->ToText().c_str());
   return report->chosen ? 0 : 1;
 }
-
-}  // namespace inferd::apps
-
-namespace inferd::apps {
 
 namespace {
 
@@ -555,17 +548,14 @@ std::optional<double> ParseMicros(const std::string& text) {
 }  // namespace
 
 int ModelCommands::State::RunTune() {
-  auto fail = [](const base::Status& st) {
-    std::fprintf(stderr, "inferd tune: %s\n", st.message().c_str());
-    return 2;
-  };
-  auto ref = ParseRef(t_model, repository);
-  if (!ref.ok()) return fail(ref.status());
-  auto version = Resolve(*ref, ref->selector, "", *token, std::nullopt);
-  if (!version.ok()) return fail(version.status());
+  auto fail = [](const base::Status& st) { return Fail("tune", st); };
+  auto resolved = ResolveModel(t_model, repository, "", *token);
+  if (!resolved.ok()) return fail(resolved.status());
+  const ModelRef& ref = resolved->ref;
+  const int64_t version = resolved->version;
   server::TuneOptions o;
-  o.model_dir = ref->dir;
-  o.version = *version;
+  o.model_dir = ref.dir;
+  o.version = version;
   auto slo = ParseMicros(t_slo);
   if (!slo) {
     return fail(
@@ -589,33 +579,24 @@ int ModelCommands::State::RunTune() {
   // The in-process servers' own log lines would drown the table.
   (void)base::InitLogging("error");
   StepBar bar("tune");
-  o.progress = [&bar](int done, int total, const std::string& step) {
-    bar.Show(done, total, step);
-  };
+  o.progress = std::bind_front(&StepBar::Show, &bar);
   auto report = server::Tune(o);
   bar.Clear();
   if (!report.ok()) return fail(report.status());
   std::printf("%s", t_json ? (report->ToJson() + "\n").c_str() : report->ToText().c_str());
   if (!report->chosen) return 1;
   if (t_write) {
-    if (auto st = server::WriteTunedConfig(ref->dir, report->results[*report->chosen].config);
+    if (auto st = server::WriteTunedConfig(ref.dir, report->results[*report->chosen].config);
         !st.ok()) {
       return fail(st);
     }
-    if (!t_json) std::printf("written to %s\n", (ref->dir / "config.yaml").c_str());
+    if (!t_json) std::printf("written to %s\n", (ref.dir / "config.yaml").c_str());
   }
   return 0;
 }
 
-}  // namespace inferd::apps
-
-namespace inferd::apps {
-
 int ModelCommands::State::RunSearch() {
-  auto fail = [](const base::Status& st) {
-    std::fprintf(stderr, "inferd search: %s\n", st.message().c_str());
-    return 2;
-  };
+  auto fail = [](const base::Status& st) { return Fail("search", st); };
   backend::BackendRegistry backends;
   if (auto st = server::RegisterBackends({.threads = 1}, &backends); !st.ok()) return fail(st);
   tools::SearchOptions o;
@@ -631,9 +612,7 @@ int ModelCommands::State::RunSearch() {
   o.plot = s_plot;
   o.backends = &backends;
   StepBar bar("search");
-  o.progress = [&bar](int done, int total, const std::string& step) {
-    bar.Show(done, total, step);
-  };
+  o.progress = std::bind_front(&StepBar::Show, &bar);
   auto report = tools::Search(o);
   bar.Clear();
   if (!report.ok()) return fail(report.status());
@@ -641,10 +620,6 @@ int ModelCommands::State::RunSearch() {
   if (!s_json && !s_plot.empty()) std::printf("plot: %s\n", s_plot.c_str());
   return report->chosen ? 0 : 1;
 }
-
-}  // namespace inferd::apps
-
-namespace inferd::apps {
 
 namespace {
 
@@ -685,10 +660,7 @@ base::StatusOr<VersionCounts> Counts(const std::string& server, const std::strin
 }  // namespace
 
 int ModelCommands::State::RunWatch() {
-  auto fail = [](const base::Status& st) {
-    std::fprintf(stderr, "inferd rollout watch: %s\n", st.message().c_str());
-    return 2;
-  };
+  auto fail = [](const base::Status& st) { return Fail("rollout watch", st); };
   const std::string base = "/v2/models/" + w_model + "/rollout";
   auto status = GetJson(w_server, base, *token);
   if (!status.ok()) return fail(status.status());
@@ -783,10 +755,7 @@ int ModelCommands::State::RunWatch() {
 }
 
 int ModelCommands::State::RunLoad() {
-  auto fail = [](const base::Status& st) {
-    std::fprintf(stderr, "inferd model load: %s\n", st.message().c_str());
-    return 2;
-  };
+  auto fail = [](const base::Status& st) { return Fail("model load", st); };
   auto reply =
       tools::HttpCall(l_server, "POST", "/v2/repository/models/" + l_model + "/load", "", *token);
   if (!reply.ok()) return fail(reply.status());
@@ -816,10 +785,6 @@ int ModelCommands::State::RunLoad() {
               l_version > 0 ? (" version " + std::to_string(l_version)).c_str() : "");
   return 0;
 }
-
-}  // namespace inferd::apps
-
-namespace inferd::apps {
 
 int ModelCommands::State::RunQuantize() {
   auto summary = server::QuantizeOnnxFile(

@@ -123,6 +123,11 @@ class Connection {
   std::string buf_;
 };
 
+// The request header line carrying the token ("" without one).
+std::string AuthHeader(const BenchOptions& o) {
+  return o.token.empty() ? "" : "Authorization: Bearer " + o.token + "\r\n";
+}
+
 StatusOr<Target> Resolve(const std::string& url, const BenchOptions& o) {
   std::string rest = url;
   bool https = false;
@@ -266,7 +271,7 @@ class HttpTransport final : public BenchTransport {
         target_(ModelPath(o) + "/infer"),
         body_(std::move(body)),
         headers_(std::move(headers)),
-        auth_(o.token.empty() ? "" : "Authorization: Bearer " + o.token + "\r\n") {
+        auth_(AuthHeader(o)) {
     headers_ += auth_;
   }
 
@@ -597,8 +602,7 @@ StatusOr<std::unique_ptr<BenchTransport>> MakeHttpTransport(const BenchOptions& 
   }
   int status = 0;
   std::string metadata;
-  const std::string auth = o.token.empty() ? "" : "Authorization: Bearer " + o.token + "\r\n";
-  if (!c.Exchange("GET", ModelPath(o), "", &status, &metadata, auth)) {
+  if (!c.Exchange("GET", ModelPath(o), "", &status, &metadata, AuthHeader(o))) {
     return base::Unavailable("no answer from " + o.url);
   }
   if (status == 404) return base::NotFound("the server has no model '" + o.model + "'");

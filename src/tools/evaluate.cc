@@ -21,6 +21,17 @@ std::string Known(const std::vector<std::string>& names) {
   return out;
 }
 
+// Rows [first, first + n) of `data` into rows [at, at + n) of `in` (FP32 or FP64, [-1, F]).
+void CopyRows(const LabelledData& data, int64_t first, int64_t n, tensor::Tensor* in, int64_t at) {
+  const int64_t width = static_cast<int64_t>(data.features.size());
+  const float* src = data.x.data() + first * width;
+  if (in->dtype() == tensor::DataType::kFp32) {
+    std::copy(src, src + n * width, in->data<float>().begin() + at * width);
+  } else {
+    std::copy(src, src + n * width, in->data<double>().begin() + at * width);
+  }
+}
+
 double Percentile(const std::vector<double>& sorted, double p) {
   if (sorted.empty()) return 0;
   const size_t i = std::min(sorted.size() - 1, static_cast<size_t>(p * (sorted.size() - 1) + 0.5));
@@ -51,9 +62,7 @@ StatusOr<LabelledData> ReadLabelledCsv(const ReadLabelledOptions& o) {
   if (o.label.empty()) return InvalidArgument("name the label column (--label)");
   ASSIGN_OR_RETURN(const size_t label_col, column(o.label));
   LabelledData d;
-  if (!o.features.empty()) {
-    d.features = o.features;
-  } else if (o.schema != nullptr) {
+  if (o.schema != nullptr) {
     for (const auto& r : o.schema->rules()) d.features.push_back(r.name);
   } else if (!o.config_features.empty()) {
     d.features = o.config_features;
@@ -73,10 +82,6 @@ StatusOr<LabelledData> ReadLabelledCsv(const ReadLabelledOptions& o) {
     cols.push_back(c);
   }
   const size_t width = cols.size();
-  if (o.schema != nullptr) {
-    for (const auto& r : o.schema->rules()) d.schema_features.push_back(r.name);
-    d.actions.Resize(o.schema->width());
-  }
   std::vector<double> row(width);
   std::vector<float> row_f(width);
   int64_t line_no = 1;
@@ -95,7 +100,7 @@ StatusOr<LabelledData> ReadLabelledCsv(const ReadLabelledOptions& o) {
     for (size_t i = 0; i < width && rejected.ok(); ++i) {
       const std::string& field = fields[cols[i]];
       if (o.schema != nullptr) {
-        auto v = o.schema->TextValue(i, field, &d.actions);
+        auto v = o.schema->TextValue(i, field, nullptr);
         if (!v.ok()) {
           rejected =
               InvalidArgument("line " + std::to_string(line_no) + ", " + v.status().message());
@@ -111,8 +116,8 @@ StatusOr<LabelledData> ReadLabelledCsv(const ReadLabelledOptions& o) {
     }
     for (size_t i = 0; i < width; ++i) row_f[i] = static_cast<float>(row[i]);
     if (rejected.ok() && o.schema != nullptr) {
-      rejected = o.schema->Apply(std::span<float>(row_f), 1, &d.actions,
-                                 {.word = "line", .first = line_no});
+      rejected =
+          o.schema->Apply(std::span<float>(row_f), 1, nullptr, {.word = "line", .first = line_no});
     }
     if (!rejected.ok()) {
       ++d.rejected_rows;
@@ -141,6 +146,19 @@ StatusOr<LabelledData> ReadLabelledCsv(const ReadLabelledOptions& o) {
   return d;
 }
 
+StatusOr<LabelledData> ReadLabelledFor(const LocalModel& model, const std::filesystem::path& path,
+                                       const std::string& label) {
+  const auto& sig = model.model->signature();
+  const int64_t width =
+      sig.inputs.size() == 1 && sig.inputs[0].shape.size() == 2 ? sig.inputs[0].shape[1] : 0;
+  return ReadLabelledCsv({.path = path,
+                          .label = label,
+                          .config_features = model.config.features,
+                          .schema = model.config.schema.get(),
+                          .classes = model.config.monitoring.classes,
+                          .width = width});
+}
+
 StatusOr<Evaluation> Evaluate(const backend::LoadedModel& model, const config::ModelConfig& config,
                               const LabelledData& data, int64_t batch) {
   const auto& sig = model.signature();
@@ -160,12 +178,7 @@ StatusOr<Evaluation> Evaluate(const backend::LoadedModel& model, const config::M
   for (int64_t begin = 0; begin < data.rows; begin += batch) {
     const int64_t n = std::min(batch, data.rows - begin);
     tensor::Tensor in(sig.inputs[0].name, sig.inputs[0].dtype, {n, width});
-    const float* src = data.x.data() + begin * width;
-    if (sig.inputs[0].dtype == tensor::DataType::kFp32) {
-      std::copy(src, src + n * width, in.data<float>().begin());
-    } else {
-      std::copy(src, src + n * width, in.data<double>().begin());
-    }
+    CopyRows(data, begin, n, &in, 0);
     std::vector<tensor::Tensor> inputs;
     inputs.push_back(std::move(in));
     ASSIGN_OR_RETURN(auto outputs, model.Execute(inputs, {}));
@@ -302,12 +315,7 @@ StatusOr<Latency> MeasureLatency(const backend::LoadedModel& model, const Labell
   for (int b = 0; b < 8; ++b) {
     tensor::Tensor in(sig.inputs[0].name, sig.inputs[0].dtype, {batch, width});
     for (int64_t r = 0; r < batch; ++r, next = (next + 1) % data.rows) {
-      const float* src = data.x.data() + next * width;
-      if (sig.inputs[0].dtype == tensor::DataType::kFp32) {
-        std::copy(src, src + width, in.data<float>().begin() + r * width);
-      } else {
-        std::copy(src, src + width, in.data<double>().begin() + r * width);
-      }
+      CopyRows(data, next, 1, &in, r);
     }
     batches.emplace_back().push_back(std::move(in));
   }

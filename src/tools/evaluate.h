@@ -18,6 +18,7 @@
 #include "config/model_config.h"
 #include "monitoring/quality.h"
 #include "preprocess/schema.h"
+#include "tools/local_model.h"
 
 namespace inferd::tools {
 
@@ -28,20 +29,16 @@ struct LabelledData {
   std::vector<float> x;               // rows x features, row-major; NaN is missing
   std::vector<double> labels;         // per kept row; NaN when the label is missing
   int64_t file_rows = 0;              // data rows in the file
-  // With a schema: the rows it rejected (left out of `x`), the first few reasons, and what it did
-  // to the values it kept.
+  // With a schema: the rows it rejected (left out of `x`) and the first few reasons.
   int64_t rejected_rows = 0;
   std::vector<std::string> rejections;
-  std::vector<std::string> schema_features;
-  preprocess::Actions actions;
 };
 
 struct ReadLabelledOptions {
   std::filesystem::path path;  // CSV with a header; required
   std::string label;           // the label column; required
-  // The model's input columns in order. Empty: the schema's features, else `config_features`,
-  // else every column but the label in file order.
-  std::vector<std::string> features;
+  // The model's input columns, in order, are the schema's features, else `config_features`, else
+  // every column but the label in file order.
   std::vector<std::string> config_features;    // config.yaml `features`
   const preprocess::Schema* schema = nullptr;  // may be null
   // Class names (config.yaml monitoring.classes or the label file): a label may name a class
@@ -53,6 +50,11 @@ struct ReadLabelledOptions {
 // Errors: NOT_FOUND (the file), INVALID_ARGUMENT naming the line and column (field count, a
 // number expected, an unknown class name, a missing column), or "no data rows".
 base::StatusOr<LabelledData> ReadLabelledCsv(const ReadLabelledOptions& options);
+// ReadLabelledCsv as `model` takes its rows: its config's features, schema and classes, and its
+// input width.
+base::StatusOr<LabelledData> ReadLabelledFor(const LocalModel& model,
+                                             const std::filesystem::path& path,
+                                             const std::string& label);
 
 // The quality of a model on labelled data.
 struct Evaluation {

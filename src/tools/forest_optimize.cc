@@ -338,10 +338,12 @@ StatusOr<ForestOptimizer> ForestOptimizer::Load(const std::filesystem::path& mod
   const auto format = backends::forest::FormatForPath(model_file);
   const std::span<const uint8_t> span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   auto impl = std::make_unique<Impl>();
-  auto model = backends::forest::ParseXgboostModel(span, format);
+  auto doc = backends::forest::ParseModelDocument(span, format);
+  if (!doc.ok()) return doc.status().WithContext(model_file.string());
+  impl->doc = std::move(doc).value();
+  auto model = backends::forest::ParseXgboostModel(impl->doc);
   if (!model.ok()) return model.status().WithContext(model_file.string());
   impl->model = std::move(model).value();
-  ASSIGN_OR_RETURN(impl->doc, backends::forest::ParseModelDocument(span, format));
   if (impl->model.booster != "gbtree") {
     return base::Unimplemented("optimize handles gbtree models; this one is " +
                                impl->model.booster);

@@ -187,7 +187,7 @@ TEST_F(ForestOptimizeTest, CandidatesStayWithinTheBudgetWhenServed) {
     EXPECT_NEAR(e->metrics.at("roc_auc"), c.estimated, 1e-4);
     fs::remove_all(dir_ / "c");
   }
-  // A budget of -1 admits nothing; a metric the task has not is undefined everywhere.
+  // A budget of -1 admits nothing.
   EXPECT_TRUE(opt->Candidates(*data, "binary", "roc_auc", reference, -1)->empty());
 }
 

@@ -15,7 +15,17 @@ using base::StatusOr;
 
 namespace {
 
-// The version subdirectories of `dir`, by version.
+// The backend that loads `file`, by its name.
+StatusOr<const backend::Backend*> BackendForFile(const backend::BackendRegistry& registry,
+                                                 const std::string& backend_name,
+                                                 const fs::path& file) {
+  auto b = registry.ForFileName(backend_name, file.filename().string());
+  if (!b.ok()) return b.status().WithContext(file.string());
+  return b;
+}
+
+}  // namespace
+
 std::map<int64_t, fs::path> VersionDirs(const fs::path& dir) {
   std::map<int64_t, fs::path> versions;
   std::error_code ec;
@@ -28,17 +38,6 @@ std::map<int64_t, fs::path> VersionDirs(const fs::path& dir) {
   }
   return versions;
 }
-
-// The backend that loads `file`, by its name.
-StatusOr<const backend::Backend*> BackendForFile(const backend::BackendRegistry& registry,
-                                                 const std::string& backend_name,
-                                                 const fs::path& file) {
-  auto b = registry.ForFileName(backend_name, file.filename().string());
-  if (!b.ok()) return b.status().WithContext(file.string());
-  return b;
-}
-
-}  // namespace
 
 StatusOr<LocalModel> LoadLocalModel(const LocalModelOptions& options) {
   CHECK(options.backends != nullptr);

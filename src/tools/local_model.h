@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,5 +46,9 @@ struct LocalModel {
 // file (naming what was looked for), INVALID_ARGUMENT for a bad config.yaml or option, and the
 // backend's load errors (prefixed with the file).
 base::StatusOr<LocalModel> LoadLocalModel(const LocalModelOptions& options);
+
+// The version subdirectories of model directory `dir`, by version (empty when it has none or
+// cannot be read).
+std::map<int64_t, std::filesystem::path> VersionDirs(const std::filesystem::path& dir);
 
 }  // namespace inferd::tools

@@ -1,12 +1,8 @@
 #include "tools/search.h"
 
-#include <stdlib.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <ctime>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <random>
@@ -14,7 +10,6 @@
 #include <thread>
 
 #include "base/file.h"
-#include "repository/file_system_source.h"
 #include "repository/version_files.h"
 #include "tools/local_model.h"
 #include "tools/new_version.h"
@@ -30,19 +25,22 @@ using base::StatusOr;
 namespace {
 
 // The rows `idx` of `d`.
-struct Split {
-  std::vector<float> x, y;
-  int64_t rows = 0;
-};
-Split Take(const LabelledData& d, const std::vector<int64_t>& idx) {
-  Split s;
+LabelledData Take(const LabelledData& d, const std::vector<int64_t>& idx) {
+  LabelledData s;
+  s.features = d.features;
   const int64_t w = static_cast<int64_t>(d.features.size());
   for (int64_t i : idx) {
     s.x.insert(s.x.end(), d.x.begin() + i * w, d.x.begin() + (i + 1) * w);
-    s.y.push_back(static_cast<float>(d.labels[i]));
+    s.labels.push_back(d.labels[i]);
   }
-  s.rows = static_cast<int64_t>(idx.size());
+  s.rows = s.file_rows = static_cast<int64_t>(idx.size());
   return s;
+}
+
+// The rows and labels of `d` as libxgboost takes them.
+TrainData ForTraining(const LabelledData& d, std::vector<float>* labels) {
+  labels->assign(d.labels.begin(), d.labels.end());
+  return {d.x.data(), d.rows, static_cast<int64_t>(d.features.size()), labels->data()};
 }
 
 std::string ParamText(const std::map<std::string, double>& p) {
@@ -127,19 +125,13 @@ StatusOr<SearchReport> Search(const SearchOptions& o) {
   std::vector<int64_t> v(order.begin() + holdout_n, order.begin() + holdout_n + valid_n);
   std::vector<int64_t> t(order.begin() + holdout_n + valid_n, order.end());
   std::sort(h.begin(), h.end());
-  const Split train = Take(data, t), valid = Take(data, v);
-  LabelledData holdout;
-  holdout.features = data.features;
-  for (int64_t i : h) {
-    holdout.x.insert(holdout.x.end(), data.x.begin() + i * data.features.size(),
-                     data.x.begin() + (i + 1) * data.features.size());
-    holdout.labels.push_back(data.labels[i]);
-  }
-  holdout.rows = holdout.file_rows = holdout_n;
+  const LabelledData train = Take(data, t), valid = Take(data, v), holdout = Take(data, h);
+  std::vector<float> train_y, valid_y;
+  const TrainData train_data = ForTraining(train, &train_y);
+  const TrainData valid_data = ForTraining(valid, &valid_y);
   rep.train_rows = train.rows;
   rep.valid_rows = valid.rows;
   rep.holdout_rows = holdout_n;
-  const int64_t width = static_cast<int64_t>(data.features.size());
 
   const int threads = o.threads > 0
                           ? o.threads
@@ -190,11 +182,9 @@ StatusOr<SearchReport> Search(const SearchOptions& o) {
     }
     params["seed"] = std::to_string(o.seed + static_cast<uint64_t>(i));
     const auto t0 = std::chrono::steady_clock::now();
-    ASSIGN_OR_RETURN(
-        auto trained,
-        trainer->Train(params, {train.x.data(), train.rows, width, train.y.data()},
-                       {valid.x.data(), valid.rows, width, valid.y.data()},
-                       static_cast<int64_t>(p["n_estimators"]), o.early_stopping, maximize));
+    ASSIGN_OR_RETURN(auto trained, trainer->Train(params, train_data, valid_data,
+                                                  static_cast<int64_t>(p["n_estimators"]),
+                                                  o.early_stopping, maximize));
     trial.train_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     trial.rounds = trained.rounds;

@@ -13,6 +13,7 @@
 #include "repository/version_files.h"
 #include "tools/csv_output.h"
 #include "tools/local_model.h"
+#include "tools/new_version.h"
 #include "tools/row_parser.h"
 
 namespace inferd::tools {
@@ -53,15 +54,20 @@ Status CheckKeys(const YAML::Node& n, const std::string& where, const std::set<s
   return Status::Ok();
 }
 
-// Compares the model's outputs with a reference CSV of the same rows.
-GateResult Parity(const Gates& g, const backend::ModelSignature& sig, const Evaluation& e,
-                  int64_t rows) {
-  GateResult r{"parity", false, ""};
+// The CSV columns of the model's default outputs, as `inferd predict` writes them.
+StatusOr<CsvOutputPlan> DefaultOutputPlan(const backend::ModelSignature& sig) {
   std::vector<config::TensorSpec> defaults;
   for (const auto& spec : sig.outputs) {
     if (spec.default_output) defaults.push_back(spec);
   }
-  auto plan = PlanCsvOutput(defaults);
+  return PlanCsvOutput(defaults);
+}
+
+// Compares the model's outputs with a reference CSV of the same rows.
+GateResult Parity(const Gates& g, const backend::ModelSignature& sig, const Evaluation& e,
+                  int64_t rows) {
+  GateResult r{"parity", false, ""};
+  auto plan = DefaultOutputPlan(sig);
   if (!plan.ok()) {
     r.detail = plan.status().message();
     return r;
@@ -86,8 +92,9 @@ GateResult Parity(const Gates& g, const backend::ModelSignature& sig, const Eval
     if (auto it = columns.find(header[i]); it != columns.end()) compared.push_back({i, it->second});
   }
   if (compared.empty()) {
-    r.detail = "the reference names none of the model's output columns (" +
-               CsvHeader(*plan).substr(0, CsvHeader(*plan).size() - 1) + ")";
+    std::string names = CsvHeader(*plan);
+    names.pop_back();  // its newline
+    r.detail = "the reference names none of the model's output columns (" + names + ")";
     return r;
   }
   int64_t row = 0, mismatched = 0;
@@ -144,11 +151,7 @@ GateResult Parity(const Gates& g, const backend::ModelSignature& sig, const Eval
 // The outputs as `inferd predict` writes them (csv_output.h's columns).
 Status WriteOutputs(const std::filesystem::path& path, const backend::ModelSignature& sig,
                     const Evaluation& e, int64_t rows) {
-  std::vector<config::TensorSpec> defaults;
-  for (const auto& spec : sig.outputs) {
-    if (spec.default_output) defaults.push_back(spec);
-  }
-  ASSIGN_OR_RETURN(auto plan, PlanCsvOutput(defaults));
+  ASSIGN_OR_RETURN(auto plan, DefaultOutputPlan(sig));
   std::string text = CsvHeader(plan);
   char buf[32];
   for (int64_t r = 0; r < rows; ++r) {
@@ -167,11 +170,7 @@ Status WriteOutputs(const std::filesystem::path& path, const backend::ModelSigna
     }
     text += '\n';
   }
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  out.close();
-  if (!out) return base::Unavailable("cannot write " + path.string());
-  return Status::Ok();
+  return WriteTextFile(path, text);
 }
 
 nlohmann::json LatencyJson(const Latency& l) {
@@ -276,15 +275,8 @@ StatusOr<ValidationReport> Validate(const ValidateOptions& o) {
   ASSIGN_OR_RETURN(auto digest, repository::DigestVersion(local.version_dir));
   rep.sha256 = digest.sha256;
   const auto& sig = local.model->signature();
-  const int64_t width =
-      sig.inputs.size() == 1 && sig.inputs[0].shape.size() == 2 ? sig.inputs[0].shape[1] : 0;
   say("reading " + o.data.string());
-  ASSIGN_OR_RETURN(auto data, ReadLabelledCsv({.path = o.data,
-                                               .label = o.label,
-                                               .config_features = local.config.features,
-                                               .schema = local.config.schema.get(),
-                                               .classes = local.config.monitoring.classes,
-                                               .width = width}));
+  ASSIGN_OR_RETURN(auto data, ReadLabelledFor(local, o.data, o.label));
   rep.file_rows = data.file_rows;
   rep.rejected_rows = data.rejected_rows;
   rep.rejections = data.rejections;

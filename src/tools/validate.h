@@ -52,14 +52,13 @@ base::StatusOr<Gates> ParseGates(const std::string& yaml_text,
 base::StatusOr<Gates> LoadGates(const std::filesystem::path& path);
 
 struct ValidateOptions {
-  std::filesystem::path model_dir;   // <model>/ with version directories; required
-  int64_t version = 0;               // required
-  std::optional<int64_t> against;    // the version it replaces; none: no comparison
-  std::string against_name;          // how it was named (e.g. "stable"), for the report
-  std::filesystem::path data;        // labelled held-out CSV with a header; required
-  std::string label;                 // its label column; required
-  std::optional<Gates> gates;        // none: the default gates
-  std::filesystem::path gates_file;  // for the report
+  std::filesystem::path model_dir;  // <model>/ with version directories; required
+  int64_t version = 0;              // required
+  std::optional<int64_t> against;   // the version it replaces; none: no comparison
+  std::string against_name;         // how it was named (e.g. "stable"), for the report
+  std::filesystem::path data;       // labelled held-out CSV with a header; required
+  std::string label;                // its label column; required
+  std::optional<Gates> gates;       // none: the default gates
   const backend::BackendRegistry* backends = nullptr;  // required, not owned
   double latency_seconds = 0.5;                        // per latency measurement
   // Also write the version's outputs on the data here, as `inferd predict` writes them: the

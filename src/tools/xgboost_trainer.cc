@@ -111,6 +111,7 @@ StatusOr<TrainResult> XgboostTrainer::Train(const std::map<std::string, std::str
   }
   TrainResult r;
   double best = maximize ? -INFINITY : INFINITY;
+  int64_t best_round = 0;
   Handle evals[] = {dvalid.h};
   const char* names[] = {"valid"};
   for (int64_t it = 0; it < max_rounds; ++it) {
@@ -127,13 +128,12 @@ StatusOr<TrainResult> XgboostTrainer::Train(const std::map<std::string, std::str
     const double score = colon == std::string::npos ? NAN : std::atof(s.c_str() + colon + 1);
     if (std::isfinite(score) && (maximize ? score > best : score < best)) {
       best = score;
-      r.best_round = it;
-    } else if (it - r.best_round >= early_stopping) {
+      best_round = it;
+    } else if (it - best_round >= early_stopping) {
       break;
     }
   }
-  r.rounds = r.best_round + 1;
-  r.valid_score = best;
+  r.rounds = best_round + 1;
   Owned sliced{nullptr, a.BoosterFree};
   if (a.BoosterSlice(booster.h, 0, static_cast<int>(r.rounds), 1, &sliced.h) != 0) {
     return a.Error("keeping the best rounds");

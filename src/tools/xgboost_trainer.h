@@ -22,9 +22,7 @@ struct TrainData {
 
 struct TrainResult {
   std::string model_json;  // the booster, sliced to its best round, as XGBoost JSON
-  int64_t rounds = 0;      // boosting rounds kept
-  int64_t best_round = 0;  // 0-based
-  double valid_score = 0;  // the eval metric on the validation data at the best round
+  int64_t rounds = 0;      // boosting rounds kept (up to the best on the validation data)
 };
 
 class XgboostTrainer {

@@ -595,6 +595,10 @@ StatusOr<XgboostModel> ParseModel(const ModelJson& root) {
 
 StatusOr<XgboostModel> ParseXgboostModel(std::span<const uint8_t> bytes, ModelFormat format) {
   ASSIGN_OR_RETURN(ModelJson document, ParseModelDocument(bytes, format));
+  return ParseXgboostModel(document);
+}
+
+StatusOr<XgboostModel> ParseXgboostModel(const ModelJson& document) {
   try {
     return ParseModel(document);
   } catch (const std::bad_alloc&) {

@@ -53,6 +53,8 @@ struct XgboostModel {
 // not listed in categories_nodes"; RESOURCE_EXHAUSTED when the category sets would need more
 // than 128 MiB; UNIMPLEMENTED for "unknown objective 'foo'", gblinear, vector leaves.
 base::StatusOr<XgboostModel> ParseXgboostModel(std::span<const uint8_t> bytes, ModelFormat format);
+// The same from a parsed document (ParseModelDocument), for a caller that also edits it.
+base::StatusOr<XgboostModel> ParseXgboostModel(const ModelJson& document);
 
 // The format a file name implies: ".ubj" is UBJSON, anything else JSON.
 ModelFormat FormatForPath(const std::filesystem::path& path);
