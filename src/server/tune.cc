@@ -123,10 +123,9 @@ StatusOr<TuneReport> Tune(const TuneOptions& o) {
   if (o.concurrency.empty() || !(o.seconds > 0)) {
     return InvalidArgument("give concurrency levels and a positive duration");
   }
+  const fs::path abs = fs::absolute(o.model_dir).lexically_normal();
   const std::string name =
-      fs::absolute(o.model_dir).lexically_normal().filename().string().empty()
-          ? fs::absolute(o.model_dir).lexically_normal().parent_path().filename().string()
-          : fs::absolute(o.model_dir).lexically_normal().filename().string();
+      (abs.has_filename() ? abs.filename() : abs.parent_path().filename()).string();
   const fs::path version_dir = o.model_dir / std::to_string(o.version);
   std::error_code ec;
   if (!fs::is_directory(version_dir, ec)) {
@@ -137,18 +136,11 @@ StatusOr<TuneReport> Tune(const TuneOptions& o) {
   if (scratch.path().empty()) return base::Unavailable("cannot make a temporary directory");
   const fs::path t = scratch.path();
   const fs::path repo = t / "repo";
-  fs::create_directories(repo / name, ec);
+  // The version and what the model directory holds besides (its label files, profile.json); the
+  // config.yaml is written per configuration.
+  RETURN_IF_ERROR(tools::CopyModelFiles(o.model_dir, repo / name));
   fs::copy(version_dir, repo / name / std::to_string(o.version), fs::copy_options::recursive, ec);
   if (ec) return base::Unavailable("cannot copy " + version_dir.string() + ": " + ec.message());
-  for (const char* extra : {"profile.json"}) {
-    if (fs::is_regular_file(o.model_dir / extra, ec)) {
-      fs::copy_file(o.model_dir / extra, repo / name / extra, ec);
-    }
-  }
-  if (base["label_filename"] && base["label_filename"].IsScalar()) {
-    const std::string f = base["label_filename"].as<std::string>();
-    fs::copy_file(o.model_dir / f, repo / name / f, ec);
-  }
 
   const int cores = o.cores > 0 ? o.cores : std::max(1u, std::thread::hardware_concurrency());
   TuneReport rep;

@@ -45,6 +45,23 @@ base::StatusOr<int64_t> WriteNextVersion(
   return next;
 }
 
+base::Status CopyModelFiles(const fs::path& from, const fs::path& to) {
+  std::error_code ec;
+  fs::create_directories(to, ec);
+  if (ec) return base::Unavailable("cannot make " + to.string() + ": " + ec.message());
+  for (fs::directory_iterator it(from, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code file_ec;
+    if (!it->is_regular_file(file_ec)) continue;
+    fs::copy_file(it->path(), to / it->path().filename(), fs::copy_options::overwrite_existing,
+                  file_ec);
+    if (file_ec) {
+      return base::Unavailable("cannot copy " + it->path().string() + ": " + file_ec.message());
+    }
+  }
+  if (ec) return base::Unavailable("cannot read " + from.string() + ": " + ec.message());
+  return base::Status::Ok();
+}
+
 ScratchDirectory::ScratchDirectory(const std::string& prefix) {
   std::string t = (fs::temp_directory_path() / (prefix + "-XXXXXX")).string();
   if (::mkdtemp(t.data()) != nullptr) path_ = t;

@@ -23,6 +23,12 @@ base::StatusOr<int64_t> WriteNextVersion(
 // Writes `text` to `path`, creating its directory. Errors: UNAVAILABLE naming the path.
 base::Status WriteTextFile(const std::filesystem::path& path, const std::string& text);
 
+// Copies the files at the top of model directory `from` (config.yaml, profile.json, label files:
+// what its config may name; not the version directories) into `to`, created: a scratch copy of the
+// model (`inferd tune`, `optimize`) then loads as the original does. Errors: UNAVAILABLE naming
+// the path.
+base::Status CopyModelFiles(const std::filesystem::path& from, const std::filesystem::path& to);
+
 // A new directory under the system's temporary directory, removed with its contents when this
 // goes out of scope; path() is empty when it could not be made.
 class ScratchDirectory {

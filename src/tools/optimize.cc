@@ -1,15 +1,10 @@
 #include "tools/optimize.h"
 
-#include <stdlib.h>
-
-#include <chrono>
 #include <cmath>
-#include <ctime>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "repository/file_system_source.h"
+#include "base/file.h"
 #include "repository/version_files.h"
 #include "tools/forest_optimize.h"
 #include "tools/local_model.h"
@@ -48,15 +43,7 @@ StatusOr<OptimizeReport> Optimize(const OptimizeOptions& o) {
   ASSIGN_OR_RETURN(
       auto source,
       LoadLocalModel({.path = o.model_dir, .version = o.version, .backends = o.backends}));
-  const auto& sig = source.model->signature();
-  const int64_t width =
-      sig.inputs.size() == 1 && sig.inputs[0].shape.size() == 2 ? sig.inputs[0].shape[1] : 0;
-  ASSIGN_OR_RETURN(auto data, ReadLabelledCsv({.path = o.data,
-                                               .label = o.label,
-                                               .config_features = source.config.features,
-                                               .schema = source.config.schema.get(),
-                                               .classes = source.config.monitoring.classes,
-                                               .width = width}));
+  ASSIGN_OR_RETURN(auto data, ReadLabelledFor(source, o.data, o.label));
   ASSIGN_OR_RETURN(auto base_eval, Evaluate(*source.model, source.config, data));
   OptimizeReport rep;
   rep.model = source.name;
@@ -112,9 +99,7 @@ StatusOr<OptimizeReport> Optimize(const OptimizeOptions& o) {
           scratch.path() / ("quantized" + std::to_string(pending.size()) + ".onnx");
       ASSIGN_OR_RETURN(std::string summary,
                        o.quantize_onnx(source.model_file, out, v.per_channel, v.exclude_last));
-      std::ifstream in(out, std::ios::binary);
-      std::stringstream bytes;
-      bytes << in.rdbuf();
+      ASSIGN_OR_RETURN(std::string bytes, base::ReadWholeFile(out, "quantized model"));
       const auto j = nlohmann::json::parse(summary, nullptr, false);
       std::string detail = "int8 weights";
       if (j.is_object() && j.contains("quantized")) {
@@ -122,7 +107,7 @@ StatusOr<OptimizeReport> Optimize(const OptimizeOptions& o) {
                  std::to_string(j["quantized"].size() + j["skipped"].size()) +
                  " MatMul/Gemm/Conv in int8";
       }
-      pending.push_back({v.name, detail, "model.onnx", bytes.str()});
+      pending.push_back({v.name, detail, "model.onnx", std::move(bytes)});
     }
   } else {
     return base::Unimplemented("optimize has no optimizer for " + source.backend + " models (" +
@@ -130,13 +115,7 @@ StatusOr<OptimizeReport> Optimize(const OptimizeOptions& o) {
                                "): XGBoost forests (.json, .ubj) and ONNX models");
   }
 
-  auto measure = [&](const backend::LoadedModel& model, const config::ModelConfig& config,
-                     OptimizeCandidate* c) -> Status {
-    ASSIGN_OR_RETURN(auto e, Evaluate(model, config, data));
-    auto m = e.metrics.find(rep.metric);
-    c->metric = m == e.metrics.end() ? std::nan("") : m->second;
-    c->drop = MetricDrop(rep.metric, reference, c->metric);
-    c->within = c->drop <= o.max_drop + 1e-12;
+  auto measure_latency = [&](const backend::LoadedModel& model, OptimizeCandidate* c) -> Status {
     ASSIGN_OR_RETURN(c->batch_1, MeasureLatency(model, data, 1, o.latency_seconds));
     ASSIGN_OR_RETURN(c->large, MeasureLatency(model, data, o.large_batch, o.latency_seconds));
     return Status::Ok();
@@ -145,15 +124,16 @@ StatusOr<OptimizeReport> Optimize(const OptimizeOptions& o) {
   if (o.progress) o.progress(0, total, "source");
   rep.source.name = "source (version " + std::to_string(rep.version) + ")";
   rep.source.bytes = static_cast<int64_t>(fs::file_size(source.model_file));
-  RETURN_IF_ERROR(measure(*source.model, source.config, &rep.source));
+  rep.source.metric = reference;  // (evaluated above)
+  rep.source.within = true;
+  RETURN_IF_ERROR(measure_latency(*source.model, &rep.source));
 
-  std::error_code ec;
-  const bool has_config = fs::is_regular_file(o.model_dir / "config.yaml", ec);
   for (size_t i = 0; i < pending.size(); ++i) {
     if (o.progress) o.progress(static_cast<int>(i) + 1, total, pending[i].name);
-    const fs::path dir = scratch.path() / ("candidate" + std::to_string(i));
+    // The candidate as a version of a copy of the model (its config and label files with it).
+    const fs::path dir = scratch.path() / ("candidate" + std::to_string(i)) / source.name;
+    RETURN_IF_ERROR(CopyModelFiles(o.model_dir, dir));
     RETURN_IF_ERROR(WriteTextFile(dir / "1" / pending[i].file_name, pending[i].text));
-    if (has_config) fs::copy_file(o.model_dir / "config.yaml", dir / "config.yaml", ec);
     auto local = LoadLocalModel({.path = dir, .version = 1, .backends = o.backends});
     if (!local.ok()) {
       return base::Internal("candidate '" + pending[i].name +
@@ -163,7 +143,12 @@ StatusOr<OptimizeReport> Optimize(const OptimizeOptions& o) {
     c.name = pending[i].name;
     c.detail = pending[i].detail;
     c.bytes = static_cast<int64_t>(pending[i].text.size());
-    RETURN_IF_ERROR(measure(*local->model, local->config, &c));
+    ASSIGN_OR_RETURN(auto e, Evaluate(*local->model, local->config, data));
+    auto m = e.metrics.find(rep.metric);
+    c.metric = m == e.metrics.end() ? std::nan("") : m->second;
+    c.drop = MetricDrop(rep.metric, reference, c.metric);
+    c.within = c.drop <= o.max_drop + 1e-12;
+    RETURN_IF_ERROR(measure_latency(*local->model, &c));
     rep.candidates.push_back(std::move(c));
   }
   if (o.progress) o.progress(total, total, "done");

@@ -174,6 +174,10 @@ TEST(OptimizeTest, WritesASmallerVersionWithLineageThatPassesValidation) {
   const fs::path bench = SourceDir() / "bench/models/forest_300";
   fs::create_directories(repo / "f" / "1");
   fs::copy_file(bench / "1/model.ubj", repo / "f/1/model.ubj");
+  // A config that names the model and a label file: the candidates load with them.
+  WriteFile(repo / "f/labels.txt", "no\nyes\n");
+  WriteFile(repo / "f/config.yaml",
+            "name: f\noutputs: [{name: probabilities, label_filename: labels.txt}]\n");
   const std::string holdout = (bench / "holdout.csv").string();
   auto r = RunInferd({"optimize", "f@1", "--model-repository", repo.string(), "--data", holdout,
                       "--label", "y", "--max-metric-drop", "0.002", "--latency-seconds", "0.05"});
@@ -280,7 +284,11 @@ TEST(TuneTest, FindsAConfigurationForTheSloPlansCapacityAndWritesIt) {
   TempDir tmp;
   const fs::path repo = tmp.path() / "repo";
   AddModel(repo, "m", 1, "binary_logistic");
-  WriteFile(repo / "m/config.yaml", "# tuned below\nmonitoring: {enabled: false}\n");
+  // A config that names the model and a label file: the configurations tried load with them.
+  WriteFile(repo / "m/labels.txt", "benign\nmalignant\n");
+  WriteFile(repo / "m/config.yaml",
+            "# tuned below\nname: m\nmonitoring: {enabled: false}\n"
+            "outputs: [{name: probabilities, label_filename: labels.txt}]\n");
   const std::vector<std::string> base = {"tune",      "m",   "--model-repository", repo.string(),
                                          "--seconds", "0.2", "--concurrency",      "1,4"};
   auto args = base;
