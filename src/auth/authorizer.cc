@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 
 namespace inferd::auth {
 
@@ -100,9 +101,10 @@ Decision Authorizer::RateLimit(Decision d, const std::optional<Rate>& own,
   if (auto wait = limiter_.Acquire(key, *rate, now)) {
     d.status = 429;
     d.retry_after_s = std::max(1, static_cast<int>(std::ceil(*wait)));
-    d.message = "rate limit of " + std::to_string(static_cast<int64_t>(rate->rps)) +
-                " requests/s exceeded for " + std::string(key) + "; retry after " +
-                std::to_string(d.retry_after_s) + " s";
+    char rps[32];
+    std::snprintf(rps, sizeof rps, "%g", rate->rps);  // (0.5, 2, 1000)
+    d.message = "rate limit of " + std::string(rps) + " requests/s exceeded for " +
+                std::string(key) + "; retry after " + std::to_string(d.retry_after_s) + " s";
   }
   return d;
 }

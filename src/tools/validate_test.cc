@@ -255,6 +255,23 @@ TEST_F(ValidateTest, GatesPassAndFailAgainstTheVersionItReplaces) {
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(again->passed) << again->ToText();
 
+  // Latency gates no call can meet (a thousandth of a microsecond) fail, at both batch sizes.
+  Gates instant;
+  instant.p99_us_batch_1 = 0.001;
+  instant.p99_us_max_batch = 0.001;
+  instant.max_batch = 8;
+  o.gates = instant;
+  o.latency_seconds = 0.01;
+  auto slow = Validate(o);
+  ASSERT_TRUE(slow.ok()) << slow.status().message();
+  EXPECT_FALSE(slow->passed);
+  ASSERT_EQ(slow->gates.size(), 2u);
+  EXPECT_EQ(slow->gates[0].gate, "p99 batch 1");
+  EXPECT_FALSE(slow->gates[0].passed);
+  EXPECT_EQ(slow->gates[1].gate, "p99 batch 8");
+  EXPECT_FALSE(slow->gates[1].passed);
+  EXPECT_EQ(slow->max_batch.batch, 8);
+
   // A gate on a metric the task has not is an error, not a failure.
   Gates wrong;
   wrong.min["rmse"] = 1;

@@ -477,13 +477,8 @@ TEST(GrpcTest, CredentialsAndScopesAsOverHttp) {
   TempDir repo, dir;
   AddModel(repo.path(), "m", 1, "binary_logistic");
   const auto keys = dir.path() / "keys.txt";
-  auto make_key = [&](const std::string& name, const std::string& scopes) {
-    auto r = RunInferd(
-        {"auth", "new-key", "--name", name, "--scopes", scopes, "--keys-file", keys.string()});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return r.out.substr(0, r.out.find('\n'));
-  };
-  const std::string infer = make_key("app", "infer"), admin = make_key("ops", "admin");
+  const std::string infer = NewApiKey(keys, "app", "infer"),
+                    admin = NewApiKey(keys, "ops", "admin");
   auto server =
       ServerProcess::Start(repo.path(), {"--grpc-port", "0", "--api-keys", keys.string(),
                                          "--model-control-mode", "explicit", "--load-model", "m"});

@@ -233,10 +233,7 @@ TEST(LambdaStartTest, AFailedStartIsReportedToInitError) {
 TEST(LambdaAuthTest, ApiKeysApplyToEvents) {
   TempDir tmp;
   AddModel(tmp.path() / "repo", "m", 1, "binary_logistic");
-  auto key = RunInferd({"auth", "new-key", "--name", "fn", "--scopes", "infer", "--keys-file",
-                        (tmp.path() / "keys").string()});
-  ASSERT_EQ(key.exit_code, 0) << key.err;
-  const std::string api_key = key.out.substr(0, key.out.find('\n'));
+  const std::string api_key = NewApiKey(tmp.path() / "keys", "fn", "infer");
   RuntimeApiEmulator api;
   LambdaProcess lambda(api.address(), {"--model-repository", (tmp.path() / "repo").string(),
                                        "--state", (tmp.path() / "state").string(), "--api-keys",

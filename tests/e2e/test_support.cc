@@ -101,6 +101,16 @@ CommandResult RunInferd(const std::vector<std::string>& args, const fs::path& st
   return result;
 }
 
+std::string NewApiKey(const fs::path& file, const std::string& name, const std::string& scopes) {
+  auto r = RunInferd(
+      {"auth", "new-key", "--name", name, "--scopes", scopes, "--keys-file", file.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::string key = r.out;
+  while (!key.empty() && key.back() == '\n') key.pop_back();
+  EXPECT_EQ(key.rfind("ik_", 0), 0u) << key;
+  return key;
+}
+
 std::unique_ptr<ServerProcess> ServerProcess::Start(const fs::path& repo,
                                                     const std::vector<std::string>& extra,
                                                     int max_open_files) {
@@ -230,6 +240,15 @@ int ServerProcess::WaitExit(std::chrono::milliseconds timeout) {
 
 std::string ServerProcess::Log() const { return ReadFile(log_path_); }
 
+bool ServerProcess::WaitForLog(const std::string& text, std::chrono::milliseconds timeout) const {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (Log().find(text) != std::string::npos) return true;
+    if (std::chrono::steady_clock::now() >= end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
 std::string HttpResult::Header(const std::string& name) const {
   auto it = headers.find(name);
   return it == headers.end() ? "" : it->second;
@@ -259,6 +278,11 @@ std::string NonLoopbackAddress() {
     if (inet_ntop(AF_INET, &in->sin_addr, buf, sizeof(buf)) != nullptr) found = buf;
   }
   freeifaddrs(list);
+  if (found.empty()) {
+    std::fprintf(stderr,
+                 "NOTE: this machine has no IPv4 address outside loopback: the checks of clients "
+                 "off loopback are left out\n");
+  }
   return found;
 }
 

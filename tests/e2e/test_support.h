@@ -47,6 +47,10 @@ struct CommandResult {
 CommandResult RunInferd(const std::vector<std::string>& args, const fs::path& stdin_path = {},
                         std::chrono::seconds timeout = std::chrono::seconds(120));
 
+// An API key made by `inferd auth new-key` (its hash appended to the keys file `file`); the test
+// fails when the command does.
+std::string NewApiKey(const fs::path& file, const std::string& name, const std::string& scopes);
+
 // The `inferd serve` process.
 class ServerProcess {
  public:
@@ -71,6 +75,9 @@ class ServerProcess {
   // Waits at most `timeout` for the process to exit; its exit status, or -1 when still running.
   int WaitExit(std::chrono::milliseconds timeout);
   std::string Log() const;  // what the server wrote to stderr
+  // Waits at most `timeout` for `text` to appear in the log; whether it did.
+  bool WaitForLog(const std::string& text,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(10)) const;
 
  private:
   pid_t pid_ = -1;
@@ -112,7 +119,8 @@ class HttpConnection {
   std::string pending_;
 };
 
-// This machine's first IPv4 address outside loopback; empty when it has none.
+// This machine's first IPv4 address outside loopback; empty when it has none (said on stderr, as
+// the callers then leave their off-loopback checks out).
 std::string NonLoopbackAddress();
 // A loopback port nobody listens on now (bound, then released).
 uint16_t FreePort();
