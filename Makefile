@@ -87,16 +87,15 @@ fuzz-build:
 	cmake --build build-fuzz -j$(JOBS) --target $(FUZZ_TARGETS)
 
 fuzz: fuzz-build
-	fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
+	fuzz/run.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # The container image's runtime packages (deploy/runtime-packages.txt) are complete: the built
 # binary serves models in a debootstrap'ed bookworm root holding only them (needs root).
 container-check: build
-	scripts/install-deps.sh container
 	deploy/check-runtime.sh $(BUILD_DIR)
 
 fuzz-smoke: fuzz-build
-	fuzz/run.sh build-fuzz 10 --no-merge
+	fuzz/run.sh build-fuzz 10 --no-merge $(FUZZ_TARGETS)
 
 clean:
 	rm -rf $(BUILD_DIR) build-tsa build-fuzz

@@ -25,7 +25,7 @@ declare -A groups=(
   [bench]="libxgboost-dev wrk nginx-light time nodejs npm python3 openssl"
   [fixtures]="python3 python3-xgboost python3-sklearn python3-scipy python3-torch python3-onnx python3-numpy nodejs npm"
   [tsa]="clang"
-  [fuzz]="clang libclang-rt-14-dev"
+  [fuzz]="clang libclang-rt-dev"
   [container]="debootstrap"
 )
 

@@ -6,10 +6,13 @@ cd "$(dirname "$0")"
 command -v node >/dev/null || { echo "deploy_manifests: node is missing: scripts/install-deps.sh test" >&2; exit 1; }
 if [[ ! -d node_modules/kubernetes-models ]]; then
   # The npm registry unreachable (no network, or a proxy whose CA this machine lacks) is the
-  # machine's problem, not the manifests': ctest reports the test as skipped (77), with the reason.
+  # machine's problem, not the manifests': ctest reports the test as skipped (77), with the reason
+  # — except in CI (CI=true), which must check.
   if ! npm ci --ignore-scripts --no-audit --no-fund --loglevel=error > npm.log 2>&1; then
-    echo "deploy_manifests: SKIPPED: npm ci failed (the npm registry is needed for kubernetes-models):"
+    echo "deploy_manifests: npm ci failed (the npm registry is needed for kubernetes-models):"
     grep -m3 "npm ERR!" npm.log || tail -3 npm.log
+    [[ ${CI:-} == true ]] && exit 1
+    echo "deploy_manifests: SKIPPED"
     exit 77
   fi
 fi
