@@ -122,21 +122,13 @@ TEST_F(EndpointsTest, BinaryTensorDataInAndOut) {
   // Triton's binary tensor extension: the JSON header, then the raw FP32 rows; the answer's
   // probabilities come back as binary data after its JSON.
   auto rows = Rows("binary_logistic", 2);
-  std::string data;
-  for (const auto& row : rows) {
-    for (double v : row) {
-      const float f = static_cast<float>(v);
-      data.append(reinterpret_cast<const char*>(&f), sizeof(f));
-    }
-  }
-  const std::string header = R"({"inputs":[{"name":"input","shape":[2,30],"datatype":"FP32",)"
-                             R"("parameters":{"binary_data_size":)" +
-                             std::to_string(data.size()) +
-                             R"(}}],"outputs":[{"name":"probabilities",)"
-                             R"("parameters":{"binary_data":true}},{"name":"label"}]})";
+  size_t header_bytes = 0;
+  const std::string body = BinaryV2Request(
+      rows, R"([{"name":"probabilities","parameters":{"binary_data":true}},{"name":"label"}])",
+      &header_bytes);
   HttpConnection c(port());
-  auto r = c.Request("POST", "/v2/models/cancer/versions/1/infer", header + data,
-                     {{"Inference-Header-Content-Length", std::to_string(header.size())}});
+  auto r = c.Request("POST", "/v2/models/cancer/versions/1/infer", body,
+                     {{"Inference-Header-Content-Length", std::to_string(header_bytes)}});
   ASSERT_EQ(r.status, 200) << r.body;
   const size_t json_bytes = std::stoul(r.Header("inference-header-content-length"));
   auto j = json::parse(r.body.substr(0, json_bytes));

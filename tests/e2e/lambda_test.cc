@@ -141,25 +141,17 @@ TEST_F(LambdaTest, FunctionUrlAndApiGatewayEventsReachTheRoutes) {
 TEST_F(LambdaTest, BinaryTensorsTravelInBase64) {
   // Triton's binary tensor extension through a function URL: the request's body in base64, and
   // the answer's (JSON then raw FP32) in base64 too, as a proxy response's body is a JSON string.
-  std::string data;
-  for (size_t i = 0; i < 2; ++i) {
-    for (double v : rows_[i]) {
-      const float f = static_cast<float>(v);
-      data.append(reinterpret_cast<const char*>(&f), sizeof(f));
-    }
-  }
-  const std::string header = R"({"inputs":[{"name":"input","shape":[2,30],"datatype":"FP32",)"
-                             R"("parameters":{"binary_data_size":)" +
-                             std::to_string(data.size()) +
-                             R"(}}],"outputs":[{"name":"probabilities",)"
-                             R"("parameters":{"binary_data":true}}]})";
+  size_t header_bytes = 0;
+  const std::string request = BinaryV2Request(
+      {rows_[0], rows_[1]}, R"([{"name":"probabilities","parameters":{"binary_data":true}}])",
+      &header_bytes);
   json event = {
       {"rawPath", "/v2/models/m/infer"},
       {"headers",
        {{"content-type", "application/octet-stream"},
-        {"inference-header-content-length", std::to_string(header.size())}}},
+        {"inference-header-content-length", std::to_string(header_bytes)}}},
       {"requestContext", {{"http", {{"method", "POST"}, {"path", "/v2/models/m/infer"}}}}},
-      {"body", auth::Base64Encode(header + data)},
+      {"body", auth::Base64Encode(request)},
       {"isBase64Encoded", true}};
   json r = Invoke(event);
   ASSERT_EQ(r["statusCode"], 200) << r.dump();

@@ -451,4 +451,22 @@ std::string V2RequestFp64(const std::vector<std::vector<double>>& rows,
   return V2RequestAs(rows, "FP64", "%.17g", input_name, outputs);
 }
 
+std::string BinaryV2Request(const std::vector<std::vector<double>>& rows,
+                            const std::string& outputs_json, size_t* header_bytes) {
+  std::string data;
+  for (const auto& row : rows) {
+    for (double v : row) {
+      const float f = static_cast<float>(v);
+      data.append(reinterpret_cast<const char*>(&f), sizeof(f));
+    }
+  }
+  const std::string header = R"({"inputs":[{"name":"input","shape":[)" +
+                             std::to_string(rows.size()) + "," +
+                             std::to_string(rows.empty() ? 0 : rows[0].size()) +
+                             R"(],"datatype":"FP32","parameters":{"binary_data_size":)" +
+                             std::to_string(data.size()) + R"(}}],"outputs":)" + outputs_json + "}";
+  *header_bytes = header.size();
+  return header + data;
+}
+
 }  // namespace inferd::testing

@@ -140,5 +140,11 @@ std::string V2Request(const std::vector<std::vector<double>>& rows,
 std::string V2RequestFp64(const std::vector<std::vector<double>>& rows,
                           const std::string& input_name = "input",
                           const std::vector<std::string>& outputs = {});
+// The same rows in Triton's binary tensor extension: a JSON header naming input `input` (FP32,
+// binary_data_size) and `outputs_json` (the "outputs" array, e.g. asking for binary_data), then
+// the rows as little-endian FP32. `header_bytes` gets the header's size (the
+// Inference-Header-Content-Length).
+std::string BinaryV2Request(const std::vector<std::vector<double>>& rows,
+                            const std::string& outputs_json, size_t* header_bytes);
 
 }  // namespace inferd::testing
