@@ -35,22 +35,6 @@ ModelJson IntLike(const ModelJson& like, int64_t value) {
   return ModelJson(value);
 }
 
-int64_t TreeDepth(const TreeEnsemble& e, size_t t) {
-  int64_t depth = 0;
-  std::vector<std::pair<int32_t, int64_t>> stack = {{0, 0}};
-  const auto* nodes = e.nodes.data() + e.trees[t].first_node;
-  while (!stack.empty()) {
-    auto [n, d] = stack.back();
-    stack.pop_back();
-    depth = std::max(depth, d);
-    if (!nodes[n].is_leaf()) {
-      stack.push_back({nodes[n].left, d + 1});
-      stack.push_back({nodes[n].right, d + 1});
-    }
-  }
-  return depth;
-}
-
 }  // namespace
 
 struct ForestOptimizer::Impl {
@@ -372,7 +356,7 @@ StatusOr<ForestOptimizer> ForestOptimizer::Load(const std::filesystem::path& mod
       for (size_t i = 0; i < c.size(); ++i) c[i] = trees[t]["sum_hessian"][i].get<float>();
     }
     impl->cover.push_back(std::move(c));
-    impl->depth = std::max(impl->depth, TreeDepth(f, t));
+    impl->depth = std::max<int64_t>(impl->depth, backends::forest::TreeDepth(f, t));
   }
   if (impl->depth > 500) return base::Unimplemented("trees deeper than 500 levels");
   return ForestOptimizer(std::move(impl));

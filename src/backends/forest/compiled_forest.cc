@@ -19,22 +19,6 @@ constexpr int kTreeLanes = 32;
 // The implicit layout is used only while it takes at most this much memory.
 constexpr size_t kMaxImplicitBytes = size_t{256} << 20;
 
-// Depth (edges) of the tree rooted at nodes[0]. Validate() guarantees the walk ends.
-int32_t Depth(const TreeNode* nodes) {
-  int32_t best = 0;
-  std::vector<std::pair<int32_t, int32_t>> stack = {{0, 0}};
-  while (!stack.empty()) {
-    auto [n, d] = stack.back();
-    stack.pop_back();
-    best = std::max(best, d);
-    if (!nodes[n].is_leaf()) {
-      stack.push_back({nodes[n].left, d + 1});
-      stack.push_back({nodes[n].right, d + 1});
-    }
-  }
-  return best;
-}
-
 // The child chosen with arithmetic rather than a branch: split directions depend on the data and
 // would be mispredicted about half the time.
 inline int32_t Select(bool go_left, int32_t left, int32_t right) {
@@ -80,8 +64,8 @@ base::StatusOr<CompiledForest<T>> CompiledForest<T>::Compile(const TreeEnsemble&
 
   std::vector<int32_t> depths;
   int32_t max_depth = 0;
-  for (const auto& info : e.trees) {
-    depths.push_back(Depth(e.nodes.data() + info.first_node));
+  for (size_t t = 0; t < e.trees.size(); ++t) {
+    depths.push_back(TreeDepth(e, t));
     if (depths.back() > (1 << 15)) return base::InvalidArgument("a tree is deeper than 2^15");
     max_depth = std::max(max_depth, depths.back());
   }

@@ -1,8 +1,11 @@
 #include "backends/forest/tree_ensemble.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace inferd::backends::forest {
 
@@ -137,5 +140,21 @@ template float ReferencePredictTree<float>(const TreeEnsemble&, size_t, const fl
 template double ReferencePredictTree<double>(const TreeEnsemble&, size_t, const double*);
 template void ReferencePredictMargin<float>(const TreeEnsemble&, const float*, int64_t, float*);
 template void ReferencePredictMargin<double>(const TreeEnsemble&, const double*, int64_t, double*);
+
+int32_t TreeDepth(const TreeEnsemble& ensemble, size_t t) {
+  const TreeNode* nodes = ensemble.nodes.data() + ensemble.trees[t].first_node;
+  int32_t best = 0;
+  std::vector<std::pair<int32_t, int32_t>> stack = {{0, 0}};
+  while (!stack.empty()) {
+    auto [n, d] = stack.back();
+    stack.pop_back();
+    best = std::max(best, d);
+    if (!nodes[n].is_leaf()) {
+      stack.push_back({nodes[n].left, d + 1});
+      stack.push_back({nodes[n].right, d + 1});
+    }
+  }
+  return best;
+}
 
 }  // namespace inferd::backends::forest

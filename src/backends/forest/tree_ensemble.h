@@ -82,6 +82,10 @@ struct TreeEnsemble {
 // allowed (pruned trees keep them). Errors: INVALID_ARGUMENT naming the tree and node.
 base::Status Validate(const TreeEnsemble& ensemble);
 
+// Depth (edges from the root to the deepest leaf) of tree `t`. Precondition: Validate(ensemble)
+// is OK (the walk ends).
+int32_t TreeDepth(const TreeEnsemble& ensemble, size_t t);
+
 // Straightforward evaluation, one row and one tree at a time, in T (float or double) with the
 // same summation order as the compiled engine: the reference the fast engine is tested against.
 // x: row-major [rows, num_features]; out: row-major [rows, num_groups].
