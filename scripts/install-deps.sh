@@ -43,6 +43,9 @@ for p in "${wanted[@]}"; do
   # A node from another source (e.g. NodeSource) brings its own npm: Debian's npm would conflict.
   if [[ $p == npm ]] && command -v npm >/dev/null; then continue; fi
   if [[ $p == nodejs ]] && command -v node >/dev/null; then continue; fi
+  # Likewise a kubectl from another source (e.g. Google's `kubectl` package) owns /usr/bin/kubectl:
+  # Debian's kubernetes-client would conflict with it. Any kubectl with `kustomize` will do.
+  if [[ $p == kubernetes-client ]] && command -v kubectl >/dev/null; then continue; fi
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
   fi
