@@ -5,7 +5,9 @@
 # inside the root with chroot:
 #   - an XGBoost forest (the engine in the binary);
 #   - an ONNX MLP (the ONNX plugin: libonnx, protobuf, oneDNN);
-#   - the gRPC port (the gRPC plugin).
+#   - the gRPC port (the gRPC plugin);
+#   - with its state in PostgreSQL (the PostgreSQL module: libpq), a throwaway cluster on the
+#     host's loopback (tests/postgres/cluster.sh).
 # Every library must resolve (ldd) and every answer must be right. It also prints the installed
 # size of the packages beyond the base, per package (goal: <= 150 MB).
 #
@@ -24,10 +26,11 @@ if [[ $(id -u) -ne 0 ]]; then
   [[ ${CI:-} == true ]] && exit 1
   exit 0
 fi
-for f in inferd libinferd_onnx.so libinferd_grpc.so; do
+for f in inferd libinferd_onnx.so libinferd_grpc.so libinferd_postgres.so; do
   [[ -f $ROOT/$BUILD_DIR/$f ]] || { echo "check-runtime: $BUILD_DIR/$f is missing: build first" >&2; exit 1; }
 done
-command -v debootstrap >/dev/null || "$ROOT/scripts/install-deps.sh" container
+command -v debootstrap >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 ||
+  "$ROOT/scripts/install-deps.sh" container
 
 base=$CACHE/bookworm-minbase
 if [[ ! -f $base/.complete ]]; then
@@ -41,6 +44,7 @@ fi
 work=$(mktemp -d "$CACHE/check.XXXXXX")
 cleanup() {
   [[ -n ${pid:-} ]] && kill "$pid" 2>/dev/null || true
+  [[ -n ${pgdir:-} ]] && { "$ROOT/tests/postgres/cluster.sh" stop "$pgdir/pg"; rm -rf "$pgdir"; }
   umount "$work/proc" 2>/dev/null || true
   rm -rf "$work"
 }
@@ -63,16 +67,20 @@ join -t $'\t' -v 2 -1 1 -2 1 "$work/before" "$work/after" | sort -t $'\t' -k2 -n
 
 mkdir -p "$work/opt/inferd" "$work/models"
 cp "$ROOT/$BUILD_DIR/inferd" "$ROOT/$BUILD_DIR/libinferd_onnx.so" "$ROOT/$BUILD_DIR/libinferd_grpc.so" \
-  "$work/opt/inferd/"
+  "$ROOT/$BUILD_DIR/libinferd_postgres.so" "$work/opt/inferd/"
 cp -r "$ROOT/examples/models/breast_cancer" "$ROOT/examples/models/breast_cancer_mlp" "$work/models/"
-missing=$(chroot "$work" /bin/sh -c 'ldd /opt/inferd/inferd /opt/inferd/libinferd_onnx.so /opt/inferd/libinferd_grpc.so' | grep "not found" || true)
+missing=$(chroot "$work" /bin/sh -c 'ldd /opt/inferd/inferd /opt/inferd/libinferd_*.so' | grep "not found" || true)
 if [[ -n $missing ]]; then
   echo "check-runtime: FAILED: libraries the packages do not provide:" >&2
   echo "$missing" >&2
   exit 1
 fi
+# The state in PostgreSQL on the host (the root shares its network).
+pgdir=$(mktemp -d)
+pgport=$(( 20000 + RANDOM % 20000 ))
+pgurl=$("$ROOT/tests/postgres/cluster.sh" start "$pgdir/pg" "$pgport")
 chroot "$work" /opt/inferd/inferd serve --model-repository /models --host 127.0.0.1 \
-  --http-port 0 --grpc-port 0 --state /tmp/state > "$work/serve.out" 2> "$work/serve.err" &
+  --http-port 0 --grpc-port 0 --state "$pgurl" > "$work/serve.out" 2> "$work/serve.err" &
 pid=$!
 for _ in $(seq 100); do grep -q "HTTP listening" "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
 port=$(sed -n 's/.*HTTP listening on .*:\([0-9]*\)$/\1/p' "$work/serve.out")
@@ -98,4 +106,6 @@ for model in breast_cancer breast_cancer_mlp; do
       exit !(got != "" && d <= 1e-5) }' ||
     { echo "check-runtime: FAILED: $model answered p(1) = '$p1', expected ${want[$model]}" >&2; exit 1; }
 done
-echo "check-runtime: OK: the forest and the ONNX MLP answer right, gRPC listens on $grpc, every library resolves"
+grep -q "state store: postgres://" "$work/serve.err" ||
+  { echo "check-runtime: FAILED: the state store is not PostgreSQL" >&2; cat "$work/serve.err" >&2; exit 1; }
+echo "check-runtime: OK: the forest and the ONNX MLP answer right, gRPC listens on $grpc, the state is in PostgreSQL, every library resolves"

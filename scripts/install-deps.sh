@@ -4,11 +4,13 @@
 #
 #   scripts/install-deps.sh [GROUP...]     groups: build test bench fixtures tsa fuzz container (default: build)
 #
-#   build     compiler, cmake and the libraries the server links (OpenSSL: TLS, JWT RS256)
+#   build     compiler, cmake and the libraries the server links (OpenSSL: TLS, JWT RS256; libpq:
+#             the PostgreSQL module)
 #   test      GoogleTest, libxgboost (reference results), Prometheus and promtool (metrics), curl,
 #             chromium (the dashboard and drift reports in a real browser), openssl (test
 #             certificates), node/npm and kubernetes-client (the Kubernetes and KServe manifests,
-#             checked with npm kubernetes-models after `kubectl kustomize`)
+#             checked with npm kubernetes-models after `kubectl kustomize`), postgresql and
+#             nginx-light (replicas sharing state in PostgreSQL behind nginx)
 #   bench     libxgboost and node (ONNX Runtime from npm): the engines' peers; wrk (HTTP load),
 #             nginx-light (the HTTP path's peer), time (peak memory of runs), openssl (certificates)
 #   fixtures  python3-xgboost, python3-sklearn, python3-scipy, python3-torch, python3-onnx and
@@ -16,17 +18,18 @@
 #             test fixtures
 #   tsa       clang, for the thread-safety analysis build (make tsa)
 #   fuzz      clang and its runtime libraries (libFuzzer, ASan, UBSan), for make fuzz
-#   container debootstrap, for deploy/check-runtime.sh (the container's runtime packages)
+#   container debootstrap and postgresql, for deploy/check-runtime.sh (the container's runtime
+#             packages, its state in PostgreSQL)
 set -euo pipefail
 
 declare -A groups=(
-  [build]="g++ make cmake pkg-config ccache libboost-dev libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libonnx-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc libdnnl-dev ocl-icd-opencl-dev libsqlite3-dev libssl-dev"
-  [test]="libgtest-dev libgmock-dev libxgboost-dev prometheus curl chromium openssl nodejs npm kubernetes-client"
+  [build]="g++ make cmake pkg-config ccache libboost-dev libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libonnx-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc libdnnl-dev ocl-icd-opencl-dev libsqlite3-dev libssl-dev libpq-dev"
+  [test]="libgtest-dev libgmock-dev libxgboost-dev prometheus curl chromium openssl nodejs npm kubernetes-client postgresql nginx-light"
   [bench]="libxgboost-dev wrk nginx-light time nodejs npm python3 openssl"
   [fixtures]="python3 python3-xgboost python3-sklearn python3-scipy python3-torch python3-onnx python3-numpy nodejs npm"
   [tsa]="clang"
   [fuzz]="clang libclang-rt-dev"
-  [container]="debootstrap"
+  [container]="debootstrap postgresql"
 )
 
 wanted=()

@@ -21,7 +21,7 @@
 #include "server/backends.h"
 #include "server/lambda.h"
 #include "server/server.h"
-#include "store/sqlite_store.h"
+#include "store/open_store.h"
 #include "tools/bench_client.h"
 #include "tools/drift_report.h"
 #include "tools/http_call.h"
@@ -226,8 +226,8 @@ int main(int argc, char** argv) {
   std::string state_dir = "inferd-state";
   serve
       ->add_option("--state", state_dir,
-                   "Directory of the state store (SQLite: the version registry), created when "
-                   "missing")
+                   "The state store: a directory (SQLite, created when missing), or a PostgreSQL "
+                   "URL (postgres://user@host/db) that replicas share (docs/deploy.md)")
       ->envname("INFERD_STATE")
       ->capture_default_str();
   auto* http_port_option =
@@ -502,7 +502,9 @@ int main(int argc, char** argv) {
   std::string pred_state = "inferd-state", pred_model, pred_key;
   int64_t pred_limit = 100;
   predictions_cmd->add_option("model", pred_model, "Model name")->required();
-  predictions_cmd->add_option("--state", pred_state, "The server's --state directory")
+  predictions_cmd
+      ->add_option("--state", pred_state,
+                   "The server's --state (a directory, or a postgres:// URL)")
       ->capture_default_str();
   predictions_cmd->add_option("--limit", pred_limit, "At most this many")
       ->check(CLI::PositiveNumber)
@@ -570,7 +572,9 @@ int main(int argc, char** argv) {
   lambda->add_option("--model-dir", lambda_dir, "One model's files, directly (see serve)")
       ->excludes(lambda_repo_option);
   lambda->add_option("--model-name", lambda_name, "The model's name, with --model-dir");
-  lambda->add_option("--state", lambda_state, "The state store's directory (Lambda: under /tmp)")
+  lambda
+      ->add_option("--state", lambda_state,
+                   "The state store: a directory (Lambda: under /tmp) or a postgres:// URL")
       ->capture_default_str();
   // Credentials, as serve takes them (a function URL is public otherwise).
   CredentialOptions lambda_credentials;
@@ -665,11 +669,12 @@ int main(int argc, char** argv) {
       }
       cipher = std::move(c).value();
     }
-    if (!std::filesystem::exists(std::filesystem::path(pred_state) / "inferd.db")) {
+    if (!inferd::store::IsPostgresUrl(pred_state) &&
+        !std::filesystem::exists(std::filesystem::path(pred_state) / "inferd.db")) {
       std::fprintf(stderr, "inferd predictions: no state store in %s\n", pred_state.c_str());
       return 1;
     }
-    auto store = inferd::store::SqliteStore::Open(pred_state);
+    auto store = inferd::store::OpenStateStore(pred_state);
     if (!store.ok()) {
       std::fprintf(stderr, "inferd predictions: %s\n", store.status().message().c_str());
       return 1;

@@ -19,7 +19,7 @@
 #include "repository/file_system_source.h"
 #include "server/backends.h"
 #include "server/tune.h"
-#include "store/sqlite_store.h"
+#include "store/open_store.h"
 #include "tools/http_call.h"
 #include "tools/local_model.h"
 #include "tools/optimize.h"
@@ -254,7 +254,8 @@ ModelCommands::ModelCommands(CLI::App& app, std::string* token) : s_(std::make_u
   v->add_option("--server", s_->v_server,
                 "A running inferd: labels come from it and the result is recorded there");
   v->add_option("--state", s_->v_state,
-                "Record the result in this state directory (the server's --state)");
+                "Record the result in this state store (the server's --state: a directory or a "
+                "postgres:// URL)");
   v->add_option("--token", *token, "API key or JWT for --server (default: $INFERD_TOKEN)");
   v->add_option("--latency-seconds", s_->v_latency_seconds, "Time spent per latency measurement")
       ->capture_default_str()
@@ -469,7 +470,7 @@ int ModelCommands::State::RunValidate() {
     recorded = "recorded on " + v_server;
   }
   if (!v_state.empty()) {
-    auto store = store::SqliteStore::Open(v_state);
+    auto store = store::OpenStateStore(v_state);
     if (!store.ok()) return fail(store.status());
     const char* user = std::getenv("USER");
     const std::string who = std::string("cli:") + (user != nullptr ? user : "unknown");

@@ -13,4 +13,10 @@ StatusOr<std::string> ReadWholeFile(const std::filesystem::path& path, const std
   return ss.str();
 }
 
+std::filesystem::path ExecutableDir() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::filesystem::path() : exe.parent_path();
+}
+
 }  // namespace inferd::base

@@ -8,6 +8,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 #include <type_traits>
 
 #include "base/logging.h"
@@ -24,6 +25,8 @@ constexpr size_t kMaxQueued = 16384;
 constexpr size_t kWriteAt =
     2048;  // queued observations that wake the writer (fewer, larger commits)
 constexpr auto kWriteEvery = std::chrono::milliseconds(100);
+// With a shared store: how many more looks for a prediction another replica may not have written.
+constexpr int kReplicaLooks = 3;
 constexpr int64_t kPruneEveryMs = 60'000;
 
 const tensor::Tensor* Find(std::span<const tensor::Tensor> ts, const std::string& name) {
@@ -503,11 +506,18 @@ std::pair<int, std::string> ModelMonitor::Feedback(std::string_view body) {
     }
     ids.push_back(it["id"].get<std::string>());
   }
-  // The records; those still queued are written first.
+  // The records; those still queued are written first. With replicas, a prediction another one
+  // made may still be in its queue: a few more looks, one write interval apart.
   auto found = o_.store->GetPredictions(o_.model, ids);
   if (!found.ok()) return error(503, found.status().message());
-  if (found->size() < std::set<std::string>(ids.begin(), ids.end()).size()) {
+  const size_t distinct = std::set<std::string>(ids.begin(), ids.end()).size();
+  if (found->size() < distinct) {
     Flush();
+    found = o_.store->GetPredictions(o_.model, ids);
+    if (!found.ok()) return error(503, found.status().message());
+  }
+  for (int look = 0; o_.shared_store && look < kReplicaLooks && found->size() < distinct; ++look) {
+    std::this_thread::sleep_for(kWriteEvery + kWriteEvery / 2);
     found = o_.store->GetPredictions(o_.model, ids);
     if (!found.ok()) return error(503, found.status().message());
   }
@@ -630,6 +640,11 @@ std::pair<int, std::string> ModelMonitor::Feedback(std::string_view body) {
             feedback, deltas,
             [this](const auto& k, const auto& a, const auto& b) { return MergeBucket(k, a, b); });
         !st.ok()) {
+      // Feedback for one of the ids came through another replica meanwhile: nothing was stored.
+      if (st.code() == base::StatusCode::kAlreadyExists) {
+        duplicate_->Increment();
+        return error(409, st.message());
+      }
       return error(503, "feedback not stored: " + st.message());
     }
     joined_->Increment(feedback.size());
@@ -769,6 +784,7 @@ base::StatusOr<std::map<int64_t, DriftAccumulator>> ModelMonitor::DriftWindows(i
     ASSIGN_OR_RETURN(auto acc, DriftAccumulator::FromJson(profile, b.data_json, kBucketSample, 3));
     window(b.version).Merge(acc);
   }
+  if (o_.shared_store) return out;  // replicas agree on what the store holds
   std::lock_guard<std::mutex> lock(drift_mu_);
   for (const auto& [key, acc] : drift_) {
     if (key.second >= from) window(key.first).Merge(acc);

@@ -5,19 +5,24 @@
 
 namespace inferd::rollout {
 
-base::Status Controller::LoadStored() {
+base::Status Controller::Refresh() {
+  std::lock_guard<std::mutex> lock(refresh_mu_);
   ASSIGN_OR_RETURN(auto records, o_.store->Rollouts());
   for (const auto& r : records) {
+    auto it = applied_.find(r.model);
+    if (it != applied_.end() && it->second == r.policy_json) continue;
     auto policy = PolicyFromJson(r.policy_json);
     if (!policy.ok()) {
       return base::Internal("stored rollout of '" + r.model + "': " + policy.status().message());
     }
     o_.table->SetOverride(r.model, std::make_shared<const Policy>(std::move(policy).value()));
+    applied_[r.model] = r.policy_json;
   }
   return base::Status::Ok();
 }
 
 base::StatusOr<Controller::Effective> Controller::Current(const std::string& model) {
+  if (o_.store->Shared()) RETURN_IF_ERROR(Refresh());  // another replica may have changed it
   if (auto p = o_.table->Override(model)) return Effective{*p, true};
   ASSIGN_OR_RETURN(Policy config, o_.config_policy(model));
   return Effective{std::move(config), false};
@@ -76,7 +81,11 @@ base::StatusOr<std::string> Controller::Apply(const std::string& model, Policy p
   const std::string json = PolicyToJson(policy);
   // Stored first (with its audit entry), then swapped in: what requests see is always stored.
   RETURN_IF_ERROR(o_.store->PutRollout({model, json, now, who}, {now, who, action, model, detail}));
-  o_.table->SetOverride(model, std::make_shared<const Policy>(std::move(policy)));
+  {
+    std::lock_guard<std::mutex> lock(refresh_mu_);
+    o_.table->SetOverride(model, std::make_shared<const Policy>(std::move(policy)));
+    applied_[model] = json;
+  }
   return Status(model);
 }
 

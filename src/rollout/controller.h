@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -31,7 +32,11 @@ class Controller {
   explicit Controller(ControllerOptions options) : o_(std::move(options)) {}
 
   // Reads the stored policies into the table (at start-up).
-  base::Status LoadStored();
+  base::Status LoadStored() { return Refresh(); }
+  // Applies the stored policies that differ from those applied here: with replicas sharing the
+  // store, the changes made through the others (the server polls this; every change made here
+  // reads it first, so that it builds on the latest policy).
+  base::Status Refresh();
 
   // The effective policy and where it comes from, as JSON.
   base::StatusOr<std::string> Status(const std::string& model);
@@ -85,6 +90,8 @@ class Controller {
 
   ControllerOptions o_;
   std::mutex mu_;  // serializes changes
+  std::mutex refresh_mu_;
+  std::map<std::string, std::string> applied_;  // model -> the stored policy JSON applied
 };
 
 }  // namespace inferd::rollout

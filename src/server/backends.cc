@@ -6,6 +6,7 @@
 
 #include "backends/forest/forest_backend.h"
 #include "backends/onnx/plugin.h"
+#include "base/file.h"
 #include "server/plugin_backend.h"
 
 namespace inferd::server {
@@ -19,7 +20,7 @@ base::Status RegisterBackends(const BackendOptions& options, backend::BackendReg
   PluginBackendOptions onnx;
   onnx.name = "onnx";
   onnx.model_file_name = "model.onnx";
-  onnx.library = ExecutableDir() / kOnnxPluginFile;
+  onnx.library = base::ExecutableDir() / kOnnxPluginFile;
   onnx.symbol = kOnnxPluginSymbol;
   if (options.onnx_threads < 0) return base::InvalidArgument("ONNX threads must be >= 0");
   onnx.threads = options.onnx_threads;
@@ -34,7 +35,7 @@ namespace inferd::server {
 base::StatusOr<std::string> QuantizeOnnxFile(const std::filesystem::path& in,
                                              const std::filesystem::path& out,
                                              const OnnxQuantizeOptions& options) {
-  const auto library = ExecutableDir() / kOnnxPluginFile;
+  const auto library = base::ExecutableDir() / kOnnxPluginFile;
   // Kept loaded, as PluginBackend keeps it (dlopen counts: a second open is the same mapping).
   void* handle = dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {

@@ -6,12 +6,6 @@
 
 namespace inferd::server {
 
-std::filesystem::path ExecutableDir() {
-  std::error_code ec;
-  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::filesystem::path() : exe.parent_path();
-}
-
 std::optional<std::filesystem::path> PluginBackend::FindModelFile(
     const std::filesystem::path& version_dir) const {
   std::error_code ec;

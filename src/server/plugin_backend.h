@@ -47,7 +47,4 @@ class PluginBackend final : public backend::Backend {
   mutable std::unique_ptr<backend::Backend> engine_;
 };
 
-// The directory of the running executable (where the build puts the plugins); empty if unknown.
-std::filesystem::path ExecutableDir();
-
 }  // namespace inferd::server

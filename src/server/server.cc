@@ -1,8 +1,13 @@
 #include "server/server.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
 
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "api/grpc/grpc_module.h"
 #include "api/http/http_api.h"
@@ -20,8 +25,8 @@
 #include "rollout/controller.h"
 #include "server/backends.h"
 #include "server/plugin_backend.h"
+#include "store/open_store.h"
 #include "store/opening_store.h"
-#include "store/sqlite_store.h"
 #include "tools/http_call.h"
 
 namespace inferd::server {
@@ -103,7 +108,7 @@ class GrpcFrontend final : public api::grpc::ServingFrontend {
 
 // An entry point of the gRPC module, loaded on first use and never unloaded.
 base::StatusOr<void*> GrpcModuleSymbol(const char* symbol) {
-  const auto library = ExecutableDir() / api::grpc::kGrpcModuleFile;
+  const auto library = base::ExecutableDir() / api::grpc::kGrpcModuleFile;
   void* handle = dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
     return base::Unavailable("gRPC needs the module " + library.string() + ": " + dlerror());
@@ -137,6 +142,39 @@ base::StatusOr<std::unique_ptr<tools::BenchTransport>> MakeGrpcBenchTransport(
   return t;
 }
 
+namespace {
+
+// Calls `fn` every `interval` on a thread of its own until destroyed.
+class Poller {
+ public:
+  Poller(std::chrono::milliseconds interval, std::function<void()> fn)
+      : thread_([this, interval, fn = std::move(fn)] {
+          pthread_setname_np(pthread_self(), "inferd-poll");
+          std::unique_lock<std::mutex> lock(mu_);
+          while (!cv_.wait_for(lock, interval, [this] { return stop_; })) {
+            lock.unlock();
+            fn();
+            lock.lock();
+          }
+        }) {}
+  ~Poller() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;  // (last: started once the rest is constructed)
+};
+
+}  // namespace
+
 class Server::Parts {
  public:
   std::unique_ptr<auth::Authorizer> authorizer;
@@ -156,6 +194,9 @@ class Server::Parts {
   std::unique_ptr<api::http::HttpServer> metrics_http;  // with --metrics-port
   std::unique_ptr<GrpcFrontend> grpc_frontend;          // with --grpc-port
   std::unique_ptr<api::grpc::GrpcServer> grpc;
+  // With replicas sharing the store: rollout changes made through the others, applied here.
+  // (Last: stopped first.)
+  std::unique_ptr<Poller> rollout_poller;
 };
 
 namespace {
@@ -246,10 +287,7 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
                    repository::FileSystemSource::Create({.root = options.model_repository}));
   // The state store opens alongside the model loads; a store that cannot open stops the start.
   parts->state = std::make_unique<store::OpeningStore>(
-      [dir = options.state_dir]() -> base::StatusOr<std::unique_ptr<store::StateStore>> {
-        ASSIGN_OR_RETURN(auto s, store::SqliteStore::Open(dir));
-        return std::unique_ptr<store::StateStore>(std::move(s));
-      });
+      [where = options.state_dir]() { return store::OpenStateStore(where); });
   lifecycle::ModelManagerOptions mm;
   mm.source = parts->source.get();
   mm.backends = &parts->backends;
@@ -276,6 +314,14 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
     parts->rollout_control = std::make_unique<rollout::Controller>(std::move(ro));
     // Policies changed through the API before a restart apply again.
     RETURN_IF_ERROR(parts->rollout_control->LoadStored());
+    if (parts->state->Shared()) {
+      parts->rollout_poller = std::make_unique<Poller>(
+          std::chrono::seconds(1), [controller = parts->rollout_control.get()] {
+            if (auto st = controller->Refresh(); !st.ok()) {
+              LOG_WARN("rollout policies from the shared store: {}", st.message());
+            }
+          });
+    }
   }
 
   parts->monitor_metrics = std::make_unique<monitoring::MonitorMetrics>(&parts->metrics);
@@ -295,6 +341,7 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
           ASSIGN_OR_RETURN(o.profile, monitoring::Profile::Load(profile));
         }
         o.store = store;
+        o.shared_store = store->Shared();
         o.metrics = metrics;
         if (log_cipher) {
           o.seal = [log_cipher](std::string_view plaintext, std::string_view aad) {
@@ -467,6 +514,7 @@ void Server::Start() {
 
 void Server::Stop() {
   if (!parts_) return;
+  parts_->rollout_poller.reset();
   if (parts_->grpc) parts_->grpc->Stop(0);
   if (parts_->http) parts_->http->Stop();
   if (parts_->metrics_http) parts_->metrics_http->Stop();

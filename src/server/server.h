@@ -50,8 +50,9 @@ struct ServerOptions {
   // Also serve the Open Inference Protocol over gRPC on this port (0 = pick one); absent: no
   // gRPC (the gRPC module, libinferd_grpc.so beside the executable, is then never loaded).
   std::optional<uint16_t> grpc_port;
-  // The state store's directory (SQLite, created when missing): the version registry.
-  std::filesystem::path state_dir = "inferd-state";
+  // The state store (store/open_store.h): a directory (SQLite, created when missing), or a
+  // PostgreSQL URL (postgres://...) that replicas share.
+  std::string state_dir = "inferd-state";
 
   // Authentication (docs/security.md). Without credentials every route but management is open
   // (management answers loopback only); `auth_required` refuses to start without them.

@@ -69,7 +69,7 @@ StatusOr<TuneResult> Measure(const TuneOptions& o, const fs::path& repo, const s
   so.model_repository = repo;
   so.host = "127.0.0.1";
   so.http_port = 0;
-  so.state_dir = state;
+  so.state_dir = state.string();
   so.forest_threads = config.threads;
   so.onnx_threads = config.threads;
   auto server = Server::Create(so);

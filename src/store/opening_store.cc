@@ -55,6 +55,14 @@ base::StatusOr<std::vector<ValidationRecord>> OpeningStore::Validations(const st
   return store_->Validations(model, version);
 }
 
+base::StatusOr<std::vector<monitoring::PredictionRecord>> OpeningStore::ListPredictions(
+    const std::string& model, int64_t limit) {
+  RETURN_IF_ERROR(Wait());
+  return store_->ListPredictions(model, limit);
+}
+
+bool OpeningStore::Shared() const { return opened_.get().ok() && store_->Shared(); }
+
 std::string OpeningStore::Describe() const {
   return opened_.get().ok() ? store_->Describe() : "(not open)";
 }

@@ -29,7 +29,10 @@ class OpeningStore final : public StateStore {
   base::Status PutValidation(const ValidationRecord& record, const AuditEntry& audit) override;
   base::StatusOr<std::vector<ValidationRecord>> Validations(const std::string& model,
                                                             int64_t version) override;
+  base::StatusOr<std::vector<monitoring::PredictionRecord>> ListPredictions(
+      const std::string& model, int64_t limit) override;
   std::string Describe() const override;
+  bool Shared() const override;
   base::Status PutPredictions(const std::vector<monitoring::PredictionRecord>& records) override;
   base::StatusOr<std::vector<monitoring::PredictionRecord>> GetPredictions(
       const std::string& model, const std::vector<std::string>& ids) override;

@@ -8,6 +8,8 @@
 #include <optional>
 #include <set>
 
+#include "store/prediction_batch.h"
+
 namespace inferd::store {
 
 namespace {
@@ -43,10 +45,8 @@ CREATE TABLE IF NOT EXISTS audit (
   detail TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_model ON audit (model, id);
--- Prediction records go in batches, one row per write (a row per prediction would cost every
--- prediction a B-tree insert). inferd's own request ids start with their time in ms (base/ids.h),
--- so a batch notes the range of those times and a lookup reads the batches that span the id's;
--- other ids are indexed one by one in prediction_ids.
+-- Prediction records go in batches, one row per write (store/prediction_batch.h); ids that are
+-- not inferd's are indexed one by one in prediction_ids.
 CREATE TABLE IF NOT EXISTS prediction_batches (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   model TEXT NOT NULL,
@@ -363,62 +363,6 @@ base::StatusOr<std::vector<ValidationRecord>> SqliteStore::Validations(const std
   return out;
 }
 
-namespace {
-
-// The time in an id made by base::NewRequestId (32 hex characters, 12 of them the ms), when the id
-// is one and the time is plausible (after 2020, not far in the future).
-std::optional<int64_t> IdTimeMs(const std::string& id) {
-  if (id.size() != 32) return std::nullopt;
-  int64_t ms = 0;
-  for (size_t i = 0; i < id.size(); ++i) {
-    const char c = id[i];
-    const int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-    if (v < 0) return std::nullopt;
-    if (i < 12) ms = ms * 16 + v;
-  }
-  constexpr int64_t k2020 = 1577836800000;
-  if (ms < k2020 || ms > k2020 * 4) return std::nullopt;
-  return ms;
-}
-
-// A batch's records: per record, six length-prefixed fields (id, version, at_ms, outputs, inputs,
-// digest).
-void Put(std::string* out, std::string_view field) {
-  const uint32_t n = static_cast<uint32_t>(field.size());
-  out->append(reinterpret_cast<const char*>(&n), sizeof n);
-  out->append(field);
-}
-
-bool Get(std::string_view* in, std::string_view* field) {
-  uint32_t n = 0;
-  if (in->size() < sizeof n) return false;
-  std::memcpy(&n, in->data(), sizeof n);
-  if (in->size() - sizeof n < n) return false;
-  *field = in->substr(sizeof n, n);
-  in->remove_prefix(sizeof n + n);
-  return true;
-}
-
-// Calls fn(record) for each record of a batch's blob, in the order written.
-template <typename Fn>
-void ForEachRecord(std::string_view in, const std::string& model, Fn fn) {
-  std::string_view f[6];
-  while (Get(&in, &f[0]) && Get(&in, &f[1]) && Get(&in, &f[2]) && Get(&in, &f[3]) &&
-         Get(&in, &f[4]) && Get(&in, &f[5])) {
-    monitoring::PredictionRecord r;
-    r.model = model;
-    r.id = f[0];
-    r.version = std::atoll(std::string(f[1]).c_str());
-    r.at_ms = std::atoll(std::string(f[2]).c_str());
-    r.outputs_json = f[3];
-    r.inputs_json = f[4];
-    r.inputs_sha256 = f[5];
-    fn(std::move(r));
-  }
-}
-
-}  // namespace
-
 base::Status SqliteStore::PutPredictions(const std::vector<monitoring::PredictionRecord>& records) {
   std::lock_guard<std::mutex> lock(mu_);
   Transaction tx(this);
@@ -439,19 +383,9 @@ base::Status SqliteStore::PutPredictions(const std::vector<monitoring::Predictio
       sqlite3_reset(seq.get());
       if (sqlite3_step(seq.get()) == SQLITE_ROW) next = sqlite3_column_int64(seq.get(), 0) + 1;
     }
-    std::string data;
-    size_t bytes = 0;
+    BatchEncoder enc(recs);
     for (const auto* r : recs) {
-      bytes += 6 * sizeof(uint32_t) + r->id.size() + 24 + r->outputs_json.size() +
-               r->inputs_json.size() + r->inputs_sha256.size();
-    }
-    data.reserve(bytes);  // one allocation for the batch, not a copy per doubling
-    int64_t first = INT64_MAX, last = INT64_MIN, id_min = INT64_MAX, id_max = INT64_MIN, count = 0;
-    for (const auto* r : recs) {
-      if (auto t = IdTimeMs(r->id)) {
-        id_min = std::min(id_min, *t);
-        id_max = std::max(id_max, *t);
-      } else {
+      if (!IdTimeMs(r->id)) {
         sqlite3_reset(index.get());
         index.Text(1, model);
         index.Text(2, r->id);
@@ -459,30 +393,23 @@ base::Status SqliteStore::PutPredictions(const std::vector<monitoring::Predictio
         if (sqlite3_step(index.get()) != SQLITE_DONE) return Error(db_, "storing predictions");
         if (sqlite3_changes(db_) == 0) continue;  // the model has this id already
       }
-      first = std::min(first, r->at_ms);
-      last = std::max(last, r->at_ms);
-      Put(&data, r->id);
-      Put(&data, std::to_string(r->version));
-      Put(&data, std::to_string(r->at_ms));
-      Put(&data, r->outputs_json);
-      Put(&data, r->inputs_json);
-      Put(&data, r->inputs_sha256);
-      ++count;
+      enc.Add(*r);
     }
-    if (count == 0) continue;
+    if (enc.count() == 0) continue;
     sqlite3_reset(batch.get());
     batch.Text(1, model);
-    batch.Int(2, first);
-    batch.Int(3, last);
-    if (id_min <= id_max) {
-      batch.Int(4, id_min);
-      batch.Int(5, id_max);
+    batch.Int(2, enc.first_ms());
+    batch.Int(3, enc.last_ms());
+    if (enc.has_id_times()) {
+      batch.Int(4, enc.id_min_ms());
+      batch.Int(5, enc.id_max_ms());
     } else {
       sqlite3_bind_null(batch.get(), 4);
       sqlite3_bind_null(batch.get(), 5);
     }
-    batch.Int(6, count);
-    sqlite3_bind_blob(batch.get(), 7, data.data(), static_cast<int>(data.size()), SQLITE_STATIC);
+    batch.Int(6, enc.count());
+    sqlite3_bind_blob(batch.get(), 7, enc.data().data(), static_cast<int>(enc.data().size()),
+                      SQLITE_STATIC);
     if (sqlite3_step(batch.get()) != SQLITE_DONE) return Error(db_, "storing predictions");
     if (sqlite3_last_insert_rowid(db_) != next) {
       return base::Internal("prediction batch numbering went wrong");
@@ -501,14 +428,7 @@ base::StatusOr<std::vector<monitoring::PredictionRecord>> SqliteStore::ListPredi
   while (static_cast<int64_t>(out.size()) < limit && sqlite3_step(read.get()) == SQLITE_ROW) {
     std::string_view in(static_cast<const char*>(sqlite3_column_blob(read.get(), 0)),
                         static_cast<size_t>(sqlite3_column_bytes(read.get(), 0)));
-    std::vector<monitoring::PredictionRecord> batch;
-    ForEachRecord(in, model,
-                  [&](monitoring::PredictionRecord r) { batch.push_back(std::move(r)); });
-    // Within a batch, the newest last.
-    for (auto it = batch.rbegin(); it != batch.rend() && static_cast<int64_t>(out.size()) < limit;
-         ++it) {
-      out.push_back(std::move(*it));
-    }
+    AppendNewestFirst(in, model, limit, &out);
   }
   return out;
 }
@@ -525,10 +445,9 @@ base::StatusOr<std::vector<monitoring::PredictionRecord>> SqliteStore::GetPredic
   if (!by_time.ok() || !by_index.ok()) return Error(db_, "reading predictions");
   for (const auto& id : ids) {
     if (auto t = IdTimeMs(id)) {
-      // A batch spans the ids it got within minutes (a request's id is made when it arrives).
       sqlite3_reset(by_time.get());
       by_time.Text(1, model);
-      by_time.Int(2, *t - 3'600'000);
+      by_time.Int(2, *t - kBatchIdSpanMs);
       by_time.Int(3, *t);
       by_time.Int(4, *t);
       while (sqlite3_step(by_time.get()) == SQLITE_ROW) {
@@ -654,23 +573,17 @@ base::StatusOr<int64_t> SqliteStore::Prune(const std::string& model, int64_t bef
   std::lock_guard<std::mutex> lock(mu_);
   Transaction tx(this);
   RETURN_IF_ERROR(tx.begun());
-  // The oldest batch to keep: none older than before_ms, and no more records than `keep` (whole
-  // batches: the newest ones whose counts add up to `keep`, at least).
-  int64_t keep_from = 0;
   Statement newest(db_,
                    "SELECT seq, count, last_ms FROM prediction_batches WHERE model = ? ORDER BY "
                    "seq DESC");
   if (!newest.ok()) return Error(db_, "pruning monitoring records");
   newest.Text(1, model);
-  int64_t kept = 0;
+  std::vector<BatchAge> ages;
   while (sqlite3_step(newest.get()) == SQLITE_ROW) {
-    const int64_t seq = sqlite3_column_int64(newest.get(), 0);
-    if (kept >= keep || sqlite3_column_int64(newest.get(), 2) < before_ms) {
-      keep_from = seq + 1;
-      break;
-    }
-    kept += sqlite3_column_int64(newest.get(), 1);
+    ages.push_back({sqlite3_column_int64(newest.get(), 0), sqlite3_column_int64(newest.get(), 1),
+                    sqlite3_column_int64(newest.get(), 2)});
   }
+  const int64_t keep_from = FirstBatchToKeep(ages, before_ms, keep);
   int64_t dropped = 0;
   if (keep_from > 0) {
     Statement count(db_,

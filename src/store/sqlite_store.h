@@ -32,9 +32,8 @@ class SqliteStore final : public StateStore {
                                                             int64_t version) override;
   std::string Describe() const override { return "sqlite:" + path_.string(); }
   base::Status PutPredictions(const std::vector<monitoring::PredictionRecord>& records) override;
-  // The newest `limit` prediction records of `model`, newest first (`inferd predictions`).
   base::StatusOr<std::vector<monitoring::PredictionRecord>> ListPredictions(
-      const std::string& model, int64_t limit);
+      const std::string& model, int64_t limit) override;
   base::StatusOr<std::vector<monitoring::PredictionRecord>> GetPredictions(
       const std::string& model, const std::vector<std::string>& ids) override;
   base::Status PutFeedback(const std::vector<monitoring::FeedbackRecord>& feedback,

@@ -1,7 +1,7 @@
 // The state store: what inferd must remember across restarts — the version registry, rollout
 // changes, the audit trail, and monitoring's prediction records, feedback and aggregates
-// (monitoring/monitor_store.h). SQLite in a state
-// directory by default (sqlite_store.h); PostgreSQL later, behind the same interface.
+// (monitoring/monitor_store.h). SQLite in a state directory by default (sqlite_store.h);
+// PostgreSQL, shared by replicas, with --state postgres://... (postgres_store.h, open_store.h).
 // Thread-safety: implementations are thread-safe.
 #pragma once
 
@@ -74,8 +74,15 @@ class StateStore : public monitoring::MonitorStore {
   // The latest validation of each version of `model` (of `version` only when > 0), ascending.
   virtual base::StatusOr<std::vector<ValidationRecord>> Validations(const std::string& model,
                                                                     int64_t version) = 0;
-  // Where the state lives, for messages ("sqlite:<path>").
+  // The newest `limit` prediction records of `model`, newest first (`inferd predictions`).
+  virtual base::StatusOr<std::vector<monitoring::PredictionRecord>> ListPredictions(
+      const std::string& model, int64_t limit) = 0;
+  // Where the state lives, for messages ("sqlite:<path>", "postgres://user@host:port/db"):
+  // never a password.
   virtual std::string Describe() const = 0;
+  // Whether other processes (replicas) write to the same state: then what a process keeps in
+  // memory is not the whole truth (monitoring reads the store only; rollouts are re-read).
+  virtual bool Shared() const { return false; }
 };
 
 }  // namespace inferd::store
