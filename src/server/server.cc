@@ -517,6 +517,7 @@ void Server::Stop() {
   parts_->rollout_poller.reset();
   if (parts_->grpc) parts_->grpc->Stop(0);
   if (parts_->http) parts_->http->Stop();
+  if (parts_->http_api) parts_->http_api->StopTasks();
   if (parts_->metrics_http) parts_->metrics_http->Stop();
   parts_->models->Stop();
 }

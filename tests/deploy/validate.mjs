@@ -104,8 +104,13 @@ if (dep) {
   expect(vols.includes(secret), 'Deployment', `does not mount the generated Secret ${secret}`);
   const env = (c.envFrom || []).map((e) => e.configMapRef?.name);
   expect(env.includes(byKind.ConfigMap?.metadata?.name), 'Deployment', 'does not read the ConfigMap');
+  // Shared state: INFERD_STATE (a postgres:// URL) from a Secret the user creates, optional so that
+  // a pod starts without it (with local state).
+  const state = (c.env || []).find((e) => e.name === 'INFERD_STATE')?.valueFrom?.secretKeyRef;
+  expect(state?.name && state.key && state.optional === true, 'Deployment',
+    'INFERD_STATE must come from an optional secretKeyRef (replicas sharing PostgreSQL)');
   if (failures === before) {
-    ok('Deployment: probes on the health routes, ports, drain, resources, ConfigMap and Secret');
+    ok('Deployment: probes on the health routes, ports, drain, resources, ConfigMap, Secrets, state');
   }
 }
 const svc = byKind.Service;

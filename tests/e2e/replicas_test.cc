@@ -163,6 +163,7 @@ TEST(ReplicasTest, SharedPostgresStateSurvivesAKilledReplica) {
   fs::create_directories(tmp.path() / "nginx");
   auto lb = Nginx::Start(tmp.path() / "nginx", ports);
   ASSERT_NE(lb, nullptr);
+  for (auto& r : replicas) ASSERT_TRUE(r->Running()) << r->Log();
 
   const auto rows = ReadCsv(data, true);
   std::atomic<int> predicted{0}, killed{0};
@@ -191,7 +192,8 @@ TEST(ReplicasTest, SharedPostgresStateSurvivesAKilledReplica) {
         auto r = conn.Request("POST", "/v2/models/m/infer", body.dump());
         if (r.status != 200) {
           ++failures;
-          ADD_FAILURE() << "through nginx: " << r.status << " " << r.body;
+          ADD_FAILURE() << "through nginx: " << r.status << " " << r.body
+                        << "\nnginx: " << ReadFile(tmp.path() / "nginx" / "error.log");
           continue;
         }
         ++predicted;

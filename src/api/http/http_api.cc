@@ -128,6 +128,8 @@ static std::atomic<uint64_t> next_api_id{1};
 
 HttpApi::HttpApi(const HttpApiOptions& options)
     : options_(options), id_(next_api_id.fetch_add(1, std::memory_order_relaxed)) {
+  if (options_.monitors != nullptr)
+    tasks_ = std::make_unique<base::TaskRunner>(2, "inferd-feedback");
   http_requests_ = &options_.metrics->AddCounter("inferd_http_requests_total",
                                                  "HTTP requests by endpoint and status code.",
                                                  {"endpoint", "code"});
@@ -424,9 +426,18 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
       auto monitor = options_.monitors->Find(seg[2]);
       if (!monitor.ok()) return SetError(res, monitor.status());
       if (feedback) {
-        auto [status, body] = (*monitor)->Feedback(req.body);
-        res.status = status;
-        res.body = std::move(body);
+        // Answered from a worker thread. The request's views stay valid until then, not the
+        // request itself: the body's view is copied, and the request id header set now.
+        tasks_->Post([m = *monitor, body = req.body, id = RequestIdFromHeader(req),
+                      finish = std::move(finish)] {
+          HttpResponse r;
+          r.headers.emplace_back("inferd-request-id", id);
+          auto [status, answer] = m->Feedback(body);
+          r.status = status;
+          r.body = std::move(answer);
+          finish(std::move(r), "v2_feedback");
+        });
+        return true;
       } else {
         res.body = (*monitor)->Report();
       }

@@ -6,10 +6,12 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <string>
 
 #include "api/http/http_server.h"
 #include "auth/authorizer.h"
+#include "base/task_runner.h"
 #include "inference/inference_service.h"
 #include "lifecycle/model_manager.h"
 #include "monitoring/metrics.h"
@@ -53,6 +55,11 @@ class HttpApi {
   // The protocol extensions this server implements (in GET /v2 and gRPC ServerMetadata).
   static const std::vector<std::string>& Extensions();
   const HttpApiOptions& options() const { return options_; }
+  // Finishes the requests handed to worker threads (feedback), answering them; those that come
+  // later run on the caller. (Before the HTTP server goes.)
+  void StopTasks() {
+    if (tasks_) tasks_->Stop();
+  }
   // Adds a line to the store's audit trail (none without a store); a failure is logged.
   void Audit(const std::string& action, const std::string& model, const std::string& who) const;
 
@@ -75,6 +82,9 @@ class HttpApi {
   EndpointCells Cells(std::string_view endpoint, int status);
 
   HttpApiOptions options_;
+  // Feedback runs here, off the event loops: it commits to the store and, with replicas, may wait
+  // for another one's writes. (With monitoring only.)
+  std::unique_ptr<base::TaskRunner> tasks_;
   const uint64_t id_;  // tells this API's cached metric cells from another's
   std::atomic<bool> draining_{false};
   monitoring::Family<monitoring::Counter>* http_requests_;
