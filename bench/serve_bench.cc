@@ -27,74 +27,14 @@
 #include <thread>
 #include <vector>
 
-extern char** environ;
+#include "process_util.h"
 
 namespace {
 
+using namespace inferd::bench;
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 
 const fs::path kRoot = INFERD_SOURCE_DIR;
-
-uint16_t FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
-// One HTTP/1.1 request on a fresh connection; the status, or 0 when it could not be sent.
-int Request(uint16_t port, const std::string& method, const std::string& target,
-            const std::string& body) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return 0;
-  }
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  const std::string req = method + " " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" +
-                          "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-  if (send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
-    close(fd);
-    return 0;
-  }
-  std::string answer;
-  char buf[4096];
-  ssize_t n;
-  while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) answer.append(buf, static_cast<size_t>(n));
-  close(fd);
-  return answer.size() > 12 ? std::atoi(answer.c_str() + 9) : 0;
-}
-
-pid_t Spawn(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid = -1;
-  posix_spawn_file_actions_destroy(&actions);
-  return pid;
-}
-
-void Stop(pid_t pid) {
-  kill(pid, SIGKILL);
-  int status;
-  waitpid(pid, &status, 0);
-}
 
 double RssMb(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -103,14 +43,6 @@ double RssMb(pid_t pid) {
     if (line.rfind("VmRSS:", 0) == 0) return std::atof(line.c_str() + 6) / 1024.0;
   }
   return -1;
-}
-
-struct Spread {
-  double median, min, max;
-};
-Spread Summary(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return {v[v.size() / 2], v.front(), v.back()};
 }
 
 std::string Body() {
@@ -143,25 +75,16 @@ int main(int argc, char** argv) {
   std::vector<double> starts;
   for (int r = 0; r < runs; ++r) {
     const uint16_t port = FreePort();
-    const auto t0 = Clock::now();
-    pid_t pid = Spawn({inferd, "--log-level", "warn", "serve", "--model-repository",
-                       (repo).string(), "--state", (repo.string() + "_state"), "--http-port",
-                       std::to_string(port), "--host", "127.0.0.1"});
-    if (pid < 0) {
-      std::fprintf(stderr, "serve_bench: cannot run %s\n", inferd.c_str());
+    const double ms = MsToFirstAnswer(
+        {inferd, "--log-level", "warn", "serve", "--model-repository", repo.string(), "--state",
+         repo.string() + "_state", "--http-port", std::to_string(port), "--host", "127.0.0.1"},
+        port, "/v2/models/forest/infer", body, std::chrono::seconds(10));
+    if (ms < 0) {
+      std::fprintf(stderr, "serve_bench: %s gave no successful inference within 10 s\n",
+                   inferd.c_str());
       return 1;
     }
-    int status = 0;
-    while (status != 200 && Clock::now() - t0 < std::chrono::seconds(10)) {
-      status = Request(port, "POST", "/v2/models/forest/infer", body);
-      if (status != 200) std::this_thread::sleep_for(std::chrono::microseconds(200));
-    }
-    starts.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-    Stop(pid);
-    if (status != 200) {
-      std::fprintf(stderr, "serve_bench: no successful inference within 10 s\n");
-      return 1;
-    }
+    starts.push_back(ms);
   }
   const Spread cold = Summary(starts);
 

@@ -24,7 +24,10 @@ base::StatusOr<std::string> ReadModelFile(const std::filesystem::path& path, int
     return base::ResourceExhausted(name + ": " + std::to_string(size) +
                                    " bytes, more than the limit of " + std::to_string(max_bytes));
   }
-  std::string bytes(static_cast<size_t>(size), '\0');
+  // With room beyond the end: a JSON parser may read its padding in place (ParseModelDocument).
+  std::string bytes;
+  bytes.reserve(static_cast<size_t>(size) + kModelFilePadding);
+  bytes.resize(static_cast<size_t>(size));
   if (size > 0 && !in.read(bytes.data(), size)) return base::Internal(name + ": read error");
   return bytes;
 }

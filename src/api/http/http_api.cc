@@ -128,8 +128,6 @@ static std::atomic<uint64_t> next_api_id{1};
 
 HttpApi::HttpApi(const HttpApiOptions& options)
     : options_(options), id_(next_api_id.fetch_add(1, std::memory_order_relaxed)) {
-  if (options_.monitors != nullptr)
-    tasks_ = std::make_unique<base::TaskRunner>(2, "inferd-feedback");
   http_requests_ = &options_.metrics->AddCounter("inferd_http_requests_total",
                                                  "HTTP requests by endpoint and status code.",
                                                  {"endpoint", "code"});
@@ -176,6 +174,18 @@ const std::vector<std::string>& HttpApi::Extensions() {
                                                        "statistics",          "schedule_policy",
                                                        "model_configuration", "model_repository"};
   return kExtensions;
+}
+
+base::TaskRunner& HttpApi::Tasks() {
+  std::call_once(tasks_once_, [this] {
+    tasks_ = std::make_unique<base::TaskRunner>(2, "inferd-feedback");
+    tasks_started_.store(true, std::memory_order_release);
+  });
+  return *tasks_;
+}
+
+void HttpApi::StopTasks() {
+  if (tasks_started_.load(std::memory_order_acquire)) tasks_->Stop();
 }
 
 void HttpApi::Handle(const HttpRequest& request, Responder respond) {
@@ -428,7 +438,7 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
       if (feedback) {
         // Answered from a worker thread. The request's views stay valid until then, not the
         // request itself: the body's view is copied, and the request id header set now.
-        tasks_->Post([m = *monitor, body = req.body, id = RequestIdFromHeader(req),
+        Tasks().Post([m = *monitor, body = req.body, id = RequestIdFromHeader(req),
                       finish = std::move(finish)] {
           HttpResponse r;
           r.headers.emplace_back("inferd-request-id", id);

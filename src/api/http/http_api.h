@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "api/http/http_server.h"
@@ -57,9 +58,7 @@ class HttpApi {
   const HttpApiOptions& options() const { return options_; }
   // Finishes the requests handed to worker threads (feedback), answering them; those that come
   // later run on the caller. (Before the HTTP server goes.)
-  void StopTasks() {
-    if (tasks_) tasks_->Stop();
-  }
+  void StopTasks();
   // Adds a line to the store's audit trail (none without a store); a failure is logged.
   void Audit(const std::string& action, const std::string& model, const std::string& who) const;
 
@@ -83,8 +82,11 @@ class HttpApi {
 
   HttpApiOptions options_;
   // Feedback runs here, off the event loops: it commits to the store and, with replicas, may wait
-  // for another one's writes. (With monitoring only.)
+  // for another one's writes. Started with the first feedback (no threads at start-up for it).
+  base::TaskRunner& Tasks();
+  std::once_flag tasks_once_;
   std::unique_ptr<base::TaskRunner> tasks_;
+  std::atomic<bool> tasks_started_{false};
   const uint64_t id_;  // tells this API's cached metric cells from another's
   std::atomic<bool> draining_{false};
   monitoring::Family<monitoring::Counter>* http_requests_;

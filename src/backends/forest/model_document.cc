@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <exception>
 #include <limits>
 #include <new>
@@ -42,6 +43,11 @@ bool At(std::span<const uint8_t> in, size_t i, std::string_view token) {
 // replacements before them.
 bool ReplaceNonFiniteTokens(std::span<const uint8_t> in, std::vector<uint8_t>* out,
                             NonFiniteMarkers* markers) {
+  // Most documents have no capital N or I at all (memchr runs at memory speed): nothing to do.
+  if (std::memchr(in.data(), 'N', in.size()) == nullptr &&
+      std::memchr(in.data(), 'I', in.size()) == nullptr) {
+    return false;
+  }
   size_t longest_zeros = 0;
   size_t zeros = 0;
   bool found = false;
@@ -220,13 +226,22 @@ class DomBuilder {
 // what is wrong where.
 class FastJson {
  public:
-  explicit FastJson(const NonFiniteMarkers* markers) : markers_(markers) {}
+  FastJson(const NonFiniteMarkers* markers, DocumentMode mode) : markers_(markers), mode_(mode) {}
 
-  bool Parse(std::span<const uint8_t> bytes, ModelJson* root) {
-    simdjson::padded_string padded(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  bool Parse(std::span<const uint8_t> bytes, size_t readable, ModelJson* root) {
     simdjson::ondemand::parser parser;
     simdjson::ondemand::document doc;
-    if (parser.iterate(padded).get(doc) != simdjson::SUCCESS) return false;
+    simdjson::padded_string padded;
+    if (readable >= bytes.size() + simdjson::SIMDJSON_PADDING) {
+      // In place: the caller's buffer has the padding simdjson reads past the end.
+      if (parser.iterate(reinterpret_cast<const char*>(bytes.data()), bytes.size(), readable)
+              .get(doc) != simdjson::SUCCESS) {
+        return false;
+      }
+    } else {
+      padded = simdjson::padded_string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+      if (parser.iterate(padded).get(doc) != simdjson::SUCCESS) return false;
+    }
     simdjson::ondemand::value v;
     // A scalar document cannot be read as a value: no XGBoost model is one.
     if (doc.get_value().get(v) != simdjson::SUCCESS) return false;
@@ -252,6 +267,21 @@ class FastJson {
           if (field.unescaped_key().get(key) != simdjson::SUCCESS) return false;
           simdjson::ondemand::value child;
           if (field.value().get(child) != simdjson::SUCCESS) return false;
+          if (mode_ == DocumentMode::kForServing) {
+            // A per-node array ParseXgboostModel does not read: left out (skipped unparsed).
+            if (key == "parents" || key == "loss_changes" || key == "sum_hessian" ||
+                key == "base_weights") {
+              continue;
+            }
+            const bool ints = key == "left_children" || key == "right_children" ||
+                              key == "split_indices" || key == "default_left" ||
+                              key == "split_type";
+            if (ints || key == "split_conditions") {
+              ModelJson& slot = map[std::string(key)];
+              if (!Packed(child, ints, &slot)) return false;
+              continue;
+            }
+          }
           ModelJson& slot = map[std::string(key)];  // a repeated key keeps the last, as nlohmann
           if (!Build(child, &slot, depth + 1)) return false;
         }
@@ -298,6 +328,67 @@ class FastJson {
       }
     }
     return false;
+  }
+
+  // An array of integers (or booleans) as packed int64, or of numbers as packed float32, as
+  // IntArray and FloatArray would read them. False for anything else (a string, a float among
+  // integers, an integer out of int64's range): the full parse then reports it.
+  bool Packed(simdjson::ondemand::value v, bool ints, ModelJson* out) {
+    simdjson::ondemand::array arr;
+    if (v.get_array().get(arr) != simdjson::SUCCESS) return false;
+    ModelJson::binary_t::container_type bytes;
+    const size_t width = ints ? sizeof(int64_t) : sizeof(float);
+    ModelJson item;
+    for (auto element : arr) {
+      simdjson::ondemand::value child;
+      if (element.get(child) != simdjson::SUCCESS) return false;
+      if (ints && markers_ == nullptr) {
+        // The common case: simdjson reads (and checks) the integer itself. (With non-finite
+        // markers in the document, one could pass for an integer: the general path below.)
+        int64_t i = 0;
+        if (child.get_int64().get(i) != simdjson::SUCCESS) {
+          bool b = false;
+          if (child.get_bool().get(b) != simdjson::SUCCESS) return false;
+          i = b ? 1 : 0;
+        }
+        const size_t at = bytes.size();
+        bytes.resize(at + sizeof i);
+        std::memcpy(bytes.data() + at, &i, sizeof i);
+        continue;
+      }
+      simdjson::ondemand::json_type type;
+      if (child.type().get(type) != simdjson::SUCCESS) return false;
+      if (type == simdjson::ondemand::json_type::boolean && ints) {
+        bool b;
+        if (child.get_bool().get(b) != simdjson::SUCCESS) return false;
+        item = ModelJson(static_cast<int64_t>(b ? 1 : 0));
+      } else if (type == simdjson::ondemand::json_type::number) {
+        std::string_view token;
+        if (simdjson::simdjson_result<std::string_view>(child.raw_json_token()).get(token) !=
+            simdjson::SUCCESS) {
+          return false;
+        }
+        if (!Number(token, &item)) return false;
+      } else {
+        return false;
+      }
+      const size_t at = bytes.size();
+      bytes.resize(at + width);
+      if (ints) {
+        if (item.is_number_float()) return false;
+        if (item.is_number_unsigned() &&
+            item.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+          return false;
+        }
+        const int64_t i = item.get<int64_t>();
+        std::memcpy(bytes.data() + at, &i, sizeof i);
+      } else {
+        const float f = item.get<float>();
+        std::memcpy(bytes.data() + at, &f, sizeof f);
+      }
+    }
+    *out = ModelJson::binary(std::move(bytes), ints ? kPackedInt64 : kPackedFloat32);
+    return true;
   }
 
   // A number token (raw_json_token keeps trailing white space): an integer when it has no
@@ -379,6 +470,7 @@ class FastJson {
   }
 
   const NonFiniteMarkers* markers_;
+  DocumentMode mode_;
 };
 
 // "[json.exception.parse_error.101] parse error at line 1, column 5: syntax error ..." ->
@@ -398,7 +490,8 @@ std::string ShortParseMessage(const std::string& what) {
 
 }  // namespace
 
-base::StatusOr<ModelJson> ParseModelDocument(std::span<const uint8_t> bytes, ModelFormat format) {
+base::StatusOr<ModelJson> ParseModelDocument(std::span<const uint8_t> bytes, ModelFormat format,
+                                             DocumentMode mode, size_t readable) {
   const char* kind = format == ModelFormat::kJson ? "JSON" : "UBJSON";
   if (bytes.empty()) return base::DataLoss("empty file");
   NonFiniteMarkers markers;
@@ -407,6 +500,7 @@ base::StatusOr<ModelJson> ParseModelDocument(std::span<const uint8_t> bytes, Mod
   try {
     if (format == ModelFormat::kJson && ReplaceNonFiniteTokens(bytes, &replaced, &markers)) {
       bytes = replaced;
+      readable = 0;  // (the copy has no padding)
     }
   } catch (const std::bad_alloc&) {
     return base::ResourceExhausted("out of memory while reading the JSON document");
@@ -414,7 +508,9 @@ base::StatusOr<ModelJson> ParseModelDocument(std::span<const uint8_t> bytes, Mod
   if (format == ModelFormat::kJson) {
     try {
       ModelJson root;
-      if (FastJson(markers.nan.empty() ? nullptr : &markers).Parse(bytes, &root)) return root;
+      if (FastJson(markers.nan.empty() ? nullptr : &markers, mode).Parse(bytes, readable, &root)) {
+        return root;
+      }
     } catch (const std::bad_alloc&) {
       return base::ResourceExhausted("out of memory while parsing the JSON document");
     } catch (const std::exception&) {

@@ -35,13 +35,14 @@ Status Validate(const TreeEnsemble& e) {
   std::vector<int32_t> pending;
   for (size_t t = 0; t < e.trees.size(); ++t) {
     const TreeInfo& info = e.trees[t];
-    const std::string tree = "tree " + std::to_string(t);
+    // (Names are built only for an error: most nodes never need them.)
+    auto tree = [t] { return "tree " + std::to_string(t); };
     if (info.num_nodes < 1 || info.first_node + info.num_nodes > e.nodes.size() ||
         info.num_nodes > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
-      return InvalidArgument(tree + ": nodes outside the model");
+      return InvalidArgument(tree() + ": nodes outside the model");
     }
     if (info.group < 0 || info.group >= e.num_groups) {
-      return InvalidArgument(tree + ": output group " + std::to_string(info.group) +
+      return InvalidArgument(tree() + ": output group " + std::to_string(info.group) +
                              ", but the model has " + std::to_string(e.num_groups));
     }
     const TreeNode* nodes = e.nodes.data() + info.first_node;
@@ -53,27 +54,27 @@ Status Validate(const TreeEnsemble& e) {
       const int32_t id = pending.back();
       pending.pop_back();
       const TreeNode& node = nodes[id];
-      const std::string where = tree + ": node " + std::to_string(id);
+      auto where = [&tree, id] { return tree() + ": node " + std::to_string(id); };
       if (node.is_leaf()) continue;
       for (int32_t child : {node.left, node.right}) {
         if (child < 0 || child >= n) {
-          return InvalidArgument(where + " has child " + std::to_string(child) + ", outside [0, " +
-                                 std::to_string(n) + ")");
+          return InvalidArgument(where() + " has child " + std::to_string(child) +
+                                 ", outside [0, " + std::to_string(n) + ")");
         }
         if (seen[child]) {
-          return InvalidArgument(tree + ": node " + std::to_string(child) +
+          return InvalidArgument(tree() + ": node " + std::to_string(child) +
                                  " is reached twice (a cycle or a shared child)");
         }
         seen[child] = 1;
         pending.push_back(child);
       }
       if (static_cast<int64_t>(node.feature) >= e.num_features) {
-        return InvalidArgument(where + " splits on feature " + std::to_string(node.feature) +
+        return InvalidArgument(where() + " splits on feature " + std::to_string(node.feature) +
                                ", but the model has " + std::to_string(e.num_features));
       }
       if (node.is_categorical() &&
           static_cast<size_t>(node.category_set) >= e.category_sets.size()) {
-        return InvalidArgument(where + " refers to a missing category set");
+        return InvalidArgument(where() + " refers to a missing category set");
       }
     }
   }

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <new>
+#include <span>
 #include <system_error>
 #include <utility>
 
@@ -56,10 +58,22 @@ StatusOr<const ModelJson*> ObjectMember(const ModelJson& object, std::string_vie
   return v;
 }
 
+// An array, or a packed one (DocumentMode::kForServing's per-node arrays).
+bool IsPacked(const ModelJson& v) {
+  return v.is_binary() && v.get_binary().has_subtype() &&
+         (v.get_binary().subtype() == kPackedInt64 || v.get_binary().subtype() == kPackedFloat32);
+}
+
+size_t Elements(const ModelJson& array) {
+  if (!IsPacked(array)) return array.size();
+  const auto& b = array.get_binary();
+  return b.size() / (b.subtype() == kPackedInt64 ? sizeof(int64_t) : sizeof(float));
+}
+
 StatusOr<const ModelJson*> ArrayMember(const ModelJson& object, std::string_view path,
                                        std::string_view key) {
   ASSIGN_OR_RETURN(const ModelJson* v, Member(object, path, key));
-  if (!v->is_array()) {
+  if (!v->is_array() && !IsPacked(*v)) {
     return InvalidArgument("field '" + Join(path, key) + "' is " + Described(*v) +
                            ", expected an array");
   }
@@ -122,6 +136,14 @@ StatusOr<int64_t> IntegerValue(const ModelJson& v, const std::string& what) {
 }
 
 StatusOr<std::vector<int64_t>> IntArray(const ModelJson& array, const std::string& what) {
+  if (IsPacked(array)) {
+    // Packed as int64 only when every element was an integer (or a boolean) in range.
+    const auto& b = array.get_binary();
+    if (b.subtype() != kPackedInt64) return InvalidArgument(what + " holds non-integers");
+    std::vector<int64_t> out(b.size() / sizeof(int64_t));
+    if (!out.empty()) std::memcpy(out.data(), b.data(), out.size() * sizeof(int64_t));
+    return out;
+  }
   const auto& items = array.get_ref<const ModelJson::array_t&>();
   std::vector<int64_t> out;
   out.reserve(items.size());
@@ -133,6 +155,21 @@ StatusOr<std::vector<int64_t>> IntArray(const ModelJson& array, const std::strin
 }
 
 StatusOr<std::vector<float>> FloatArray(const ModelJson& array, const std::string& what) {
+  if (IsPacked(array)) {
+    const auto& b = array.get_binary();
+    std::vector<float> out;
+    if (b.subtype() == kPackedFloat32) {
+      out.resize(b.size() / sizeof(float));
+      if (!out.empty()) std::memcpy(out.data(), b.data(), out.size() * sizeof(float));
+    } else {
+      for (size_t i = 0; i + sizeof(int64_t) <= b.size(); i += sizeof(int64_t)) {
+        int64_t v;
+        std::memcpy(&v, b.data() + i, sizeof v);
+        out.push_back(static_cast<float>(v));
+      }
+    }
+    return out;
+  }
   const auto& items = array.get_ref<const ModelJson::array_t&>();
   std::vector<float> out;
   out.reserve(items.size());
@@ -201,19 +238,52 @@ StatusOr<std::string> ParseVersion(const ModelJson& root) {
 // ---- trees
 // ---------------------------------------------------------------------------------------
 
-struct TreeArrays {
-  std::vector<int64_t> left, right, split_index, default_left, split_type;
-  std::vector<float> split_condition;
+// A per-node column: a view of a packed array (DocumentMode::kForServing, no copy) or an array of
+// its own (read from a JSON array).
+template <typename T>
+class Column {
+ public:
+  Column() = default;
+  explicit Column(std::vector<T> owned) : owned_(std::move(owned)), view_(owned_) {}
+  explicit Column(std::span<const T> view) : view_(view) {}
+  Column(Column&&) = default;  // (a moved vector keeps its buffer: the view stays valid)
+  Column& operator=(Column&&) = default;
+  Column(const Column&) = delete;
+  Column& operator=(const Column&) = delete;
+  const T& operator[](size_t i) const { return view_[i]; }
+  size_t size() const { return view_.size(); }
+  bool empty() const { return view_.empty(); }
+
+ private:
+  std::vector<T> owned_;
+  std::span<const T> view_;
 };
 
-StatusOr<std::vector<int64_t>> SizedIntArray(const ModelJson& tree, std::string_view key,
-                                             int64_t num_nodes) {
+struct TreeArrays {
+  Column<int64_t> left, right, split_index, default_left, split_type;
+  Column<float> split_condition;
+};
+
+// The packed array itself when it holds T (its buffer comes from operator new: aligned for T).
+template <typename T>
+std::span<const T> PackedView(const ModelJson& array, uint64_t subtype) {
+  if (!IsPacked(array) || array.get_binary().subtype() != subtype) return {};
+  const auto& b = array.get_binary();
+  return {reinterpret_cast<const T*>(b.data()), b.size() / sizeof(T)};
+}
+
+StatusOr<Column<int64_t>> SizedIntArray(const ModelJson& tree, std::string_view key,
+                                        int64_t num_nodes) {
   ASSIGN_OR_RETURN(const ModelJson* a, ArrayMember(tree, "", key));
-  if (static_cast<int64_t>(a->size()) != num_nodes) {
-    return InvalidArgument(std::string(key) + " has " + std::to_string(a->size()) +
+  if (static_cast<int64_t>(Elements(*a)) != num_nodes) {
+    return InvalidArgument(std::string(key) + " has " + std::to_string(Elements(*a)) +
                            " entries, expected " + std::to_string(num_nodes));
   }
-  return IntArray(*a, std::string(key));
+  if (auto view = PackedView<int64_t>(*a, kPackedInt64); !view.empty()) {
+    return Column<int64_t>(view);
+  }
+  ASSIGN_OR_RETURN(std::vector<int64_t> v, IntArray(*a, std::string(key)));
+  return Column<int64_t>(std::move(v));
 }
 
 StatusOr<TreeArrays> ReadTreeArrays(const ModelJson& tree, int64_t num_nodes) {
@@ -226,11 +296,16 @@ StatusOr<TreeArrays> ReadTreeArrays(const ModelJson& tree, int64_t num_nodes) {
     ASSIGN_OR_RETURN(a.split_type, SizedIntArray(tree, "split_type", num_nodes));
   }
   ASSIGN_OR_RETURN(const ModelJson* conditions, ArrayMember(tree, "", "split_conditions"));
-  if (static_cast<int64_t>(conditions->size()) != num_nodes) {
-    return InvalidArgument("split_conditions has " + std::to_string(conditions->size()) +
+  if (static_cast<int64_t>(Elements(*conditions)) != num_nodes) {
+    return InvalidArgument("split_conditions has " + std::to_string(Elements(*conditions)) +
                            " entries, expected " + std::to_string(num_nodes));
   }
-  ASSIGN_OR_RETURN(a.split_condition, FloatArray(*conditions, "split_conditions"));
+  if (auto view = PackedView<float>(*conditions, kPackedFloat32); !view.empty()) {
+    a.split_condition = Column<float>(view);
+  } else {
+    ASSIGN_OR_RETURN(std::vector<float> v, FloatArray(*conditions, "split_conditions"));
+    a.split_condition = Column<float>(std::move(v));
+  }
   return a;
 }
 
@@ -390,31 +465,33 @@ Status ReadTree(const ModelJson& tree, float weight, int32_t group, TreeEnsemble
   while (!pending.empty()) {
     const int64_t id = pending.back();
     pending.pop_back();
-    const std::string node = "node " + std::to_string(id);
+    // (Named only when something is wrong: most nodes never need the string.)
+    auto node_name = [id] { return "node " + std::to_string(id); };
     TreeNode& out = nodes[id];
     out.value = a.split_condition[id];
     if (a.left[id] == -1) {
       if (a.right[id] != -1) {
-        return InvalidArgument(node + " has no left child but right child " +
+        return InvalidArgument(node_name() + " has no left child but right child " +
                                std::to_string(a.right[id]));
       }
       continue;  // a leaf: out.left stays -1
     }
     for (auto [side, child] : {std::pair{"left", a.left[id]}, std::pair{"right", a.right[id]}}) {
       if (child < 0 || child >= num_nodes) {
-        return InvalidArgument(node + " has " + side + " child " + std::to_string(child) +
+        return InvalidArgument(node_name() + " has " + side + " child " + std::to_string(child) +
                                ", outside [0, " + std::to_string(num_nodes) + ")");
       }
       if (seen[child]) {
         return InvalidArgument("node " + std::to_string(child) +
-                               " is reached twice (a cycle or a shared child), again from " + node);
+                               " is reached twice (a cycle or a shared child), again from " +
+                               node_name());
       }
       seen[child] = 1;
       pending.push_back(child);
     }
     const int64_t split_type = a.split_type.empty() ? 0 : a.split_type[id];
     if (split_type != 0 && split_type != 1) {
-      return InvalidArgument(node + " has split_type " + std::to_string(split_type) +
+      return InvalidArgument(node_name() + " has split_type " + std::to_string(split_type) +
                              ", expected 0 (numerical) or 1 (categorical)");
     }
     if (split_type == 1) {
@@ -424,12 +501,12 @@ Status ReadTree(const ModelJson& tree, float weight, int32_t group, TreeEnsemble
     }
     const int64_t feature = a.split_index[id];
     if (feature < 0 || feature >= forest->num_features) {
-      return InvalidArgument(node + " splits on feature " + std::to_string(feature) +
+      return InvalidArgument(node_name() + " splits on feature " + std::to_string(feature) +
                              ", but num_feature is " + std::to_string(forest->num_features));
     }
     if (a.default_left[id] != 0 && a.default_left[id] != 1) {
-      return InvalidArgument(node + " has default_left " + std::to_string(a.default_left[id]) +
-                             ", expected 0 or 1");
+      return InvalidArgument(node_name() + " has default_left " +
+                             std::to_string(a.default_left[id]) + ", expected 0 or 1");
     }
     out.feature = static_cast<uint32_t>(feature);
     out.default_left = a.default_left[id] != 0;
@@ -593,8 +670,10 @@ StatusOr<XgboostModel> ParseModel(const ModelJson& root) {
 
 }  // namespace
 
-StatusOr<XgboostModel> ParseXgboostModel(std::span<const uint8_t> bytes, ModelFormat format) {
-  ASSIGN_OR_RETURN(ModelJson document, ParseModelDocument(bytes, format));
+StatusOr<XgboostModel> ParseXgboostModel(std::span<const uint8_t> bytes, ModelFormat format,
+                                         size_t readable) {
+  ASSIGN_OR_RETURN(ModelJson document,
+                   ParseModelDocument(bytes, format, DocumentMode::kForServing, readable));
   return ParseXgboostModel(document);
 }
 
@@ -617,7 +696,7 @@ StatusOr<XgboostModel> ReadXgboostModel(const std::filesystem::path& path, int64
   ASSIGN_OR_RETURN(std::string bytes, backend::ReadModelFile(path, max_bytes));
   auto model = ParseXgboostModel(
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()),
-      FormatForPath(path));
+      FormatForPath(path), bytes.capacity());
   if (!model.ok()) return model.status().WithContext(path.string());
   return model;
 }

@@ -52,7 +52,9 @@ struct XgboostModel {
 // is -1, expected 0 to 16777215", "tree 0: node 3 is a categorical split (split_type 1) but is
 // not listed in categories_nodes"; RESOURCE_EXHAUSTED when the category sets would need more
 // than 128 MiB; UNIMPLEMENTED for "unknown objective 'foo'", gblinear, vector leaves.
-base::StatusOr<XgboostModel> ParseXgboostModel(std::span<const uint8_t> bytes, ModelFormat format);
+// `readable` as ParseModelDocument's (in-place parsing when the buffer has padding).
+base::StatusOr<XgboostModel> ParseXgboostModel(std::span<const uint8_t> bytes, ModelFormat format,
+                                               size_t readable = 0);
 // The same from a parsed document (ParseModelDocument), for a caller that also edits it.
 base::StatusOr<XgboostModel> ParseXgboostModel(const ModelJson& document);
 

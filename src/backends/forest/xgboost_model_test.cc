@@ -7,9 +7,11 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "backend/model_file.h"
 #include "backends/forest/compiled_forest.h"
 #include "backends/forest/forest_test_util.h"
 
@@ -51,6 +53,66 @@ TEST(XgboostModelTest, UbjsonGivesTheSameForestAsJson) {
     }
     EXPECT_EQ(j->forest.base_margin, u->forest.base_margin);
   }
+}
+
+// The serving path (DocumentMode::kForServing: packed per-node arrays, unread ones left out,
+// parsed in place from a padded buffer) builds the same forest as the full document does, for
+// every layout: 1.7, 2.x (booleans in default_left), 3.1, categorical, dart.
+TEST(XgboostModelTest, ServingPathGivesTheSameForestAsTheFullDocument) {
+  size_t checked = 0;
+  for (const auto& entry : fs::directory_iterator(XgboostFixtureRoot())) {
+    const fs::path file = entry.path() / "model.json";
+    if (!fs::exists(file)) continue;
+    SCOPED_TRACE(file.string());
+    const std::vector<uint8_t> bytes = ReadBytes(file);
+    auto doc = ParseModelDocument(bytes, ModelFormat::kJson, DocumentMode::kFull);
+    ASSERT_TRUE(doc.ok()) << doc.status().ToString();
+    auto full = ParseXgboostModel(*doc);
+    // In place: a copy with the padding simdjson reads past the end.
+    std::vector<uint8_t> padded(bytes.size() + backend::kModelFilePadding, '#');
+    std::copy(bytes.begin(), bytes.end(), padded.begin());
+    auto served = ParseXgboostModel(std::span<const uint8_t>(padded.data(), bytes.size()),
+                                    ModelFormat::kJson, padded.size());
+    ASSERT_EQ(full.ok(), served.ok()) << (full.ok() ? served : full).status().ToString();
+    if (!full.ok()) continue;
+    const TreeEnsemble& a = full->forest;
+    const TreeEnsemble& b = served->forest;
+    ASSERT_EQ(a.nodes.size(), b.nodes.size());
+    for (size_t i = 0; i < a.nodes.size(); ++i) {
+      const TreeNode& x = a.nodes[i];
+      const TreeNode& y = b.nodes[i];
+      ASSERT_TRUE((x.value == y.value || (std::isnan(x.value) && std::isnan(y.value))) &&
+                  x.feature == y.feature && x.left == y.left && x.right == y.right &&
+                  x.default_left == y.default_left && x.category_set == y.category_set)
+          << "node " << i;
+    }
+    ASSERT_EQ(a.trees.size(), b.trees.size());
+    for (size_t t = 0; t < a.trees.size(); ++t) {
+      EXPECT_EQ(a.trees[t].group, b.trees[t].group);
+      EXPECT_EQ(a.trees[t].weight, b.trees[t].weight);
+    }
+    EXPECT_EQ(a.category_sets.size(), b.category_sets.size());
+    EXPECT_EQ(a.base_margin, b.base_margin);
+    EXPECT_EQ(full->objective.name, served->objective.name);
+    ++checked;
+  }
+  EXPECT_GE(checked, 10u);
+}
+
+// What the serving path does not take (a string among a tree's integers, a float where an
+// integer belongs, a number out of int64's range) falls back to the full parse, whose messages
+// name the element.
+TEST(XgboostModelTest, ServingPathFallsBackForMessages) {
+  json doc = Fixture("binary_logistic");
+  Tree0(doc)["split_indices"][1] = 2.5;
+  EXPECT_STATUS(ParseDoc(doc), StatusCode::kInvalidArgument,
+                "tree 0: split_indices[1] is a number, expected an integer");
+  doc = Fixture("binary_logistic");
+  Tree0(doc)["right_children"][0] = 18446744073709551615ull;
+  EXPECT_STATUS(ParseDoc(doc), StatusCode::kInvalidArgument, "right_children[0] is out of range");
+  doc = Fixture("binary_logistic");
+  Tree0(doc)["default_left"][0] = true;  // booleans are 2.x's form: accepted
+  EXPECT_TRUE(ParseDoc(doc).ok());
 }
 
 TEST(XgboostModelTest, BaseScoreForms) {
