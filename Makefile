@@ -14,7 +14,7 @@ WERROR ?= OFF
 endif
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-test deps-bench build test demo bench fixtures format tsa fuzz fuzz-build fuzz-smoke container-check clean
+.PHONY: all deps deps-test deps-bench build test demo bench bench-peers fixtures format tsa fuzz fuzz-build fuzz-smoke container-check clean
 
 all: build
 
@@ -53,8 +53,17 @@ demo: build
 	$(BUILD_DIR)/inferd serve --model-repository examples/models --http-port $(PORT) --grpc-port $(GRPC_PORT)
 
 bench: deps-bench $(BUILD_DIR)/CMakeCache.txt
+	cmake -S . -B $(BUILD_DIR) -DINFERD_BUILD_BENCH=ON > /dev/null
 	cmake --build $(BUILD_DIR) -j$(JOBS)
 	bench/run.sh $(BUILD_DIR)
+
+# inferd against what users would pick instead (FastAPI, nginx, libxgboost, ONNX Runtime), in one
+# run: writes docs/BENCHMARKS.md and its plots (bench/peers/run.sh).
+bench-peers: $(BUILD_DIR)/CMakeCache.txt
+	scripts/install-deps.sh build bench peers
+	cmake -S . -B $(BUILD_DIR) -DINFERD_BUILD_BENCH=ON > /dev/null
+	cmake --build $(BUILD_DIR) -j$(JOBS)
+	bench/peers/run.sh $(BUILD_DIR)
 
 fixtures:
 	scripts/install-deps.sh fixtures

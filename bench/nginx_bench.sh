@@ -52,26 +52,8 @@ BYTES=${#BODY}
 
 # nginx: one worker on core 0, answering every request with a body of the same size.
 NPORT=$((PORT + 1))
-printf '%*s' "$BYTES" '' | tr ' ' 'x' > "$tmp/body.txt"
-cat > "$tmp/nginx.conf" <<CONF
-worker_processes 1;
-worker_cpu_affinity 01;
-daemon off;
-error_log $tmp/nginx.err warn;
-pid $tmp/nginx.pid;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $tmp;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:$NPORT;
-    location / { default_type application/json; return 200 '$(cat "$tmp/body.txt")'; }
-  }
-}
-CONF
-taskset -c 0 "$NGINX" -c "$tmp/nginx.conf" -p "$tmp" &
-for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$NPORT/" && break; sleep 0.05; done
+source "$(dirname "$0")/nginx_return200.sh"
+start_nginx_return200 "$tmp" "$NPORT" "$BYTES"
 
 measure() {  # url -> "rps p50 p99"
   taskset -c 1 wrk -t1 -c64 -d2s -s "$tmp/post.lua" "$1" > /dev/null

@@ -2,7 +2,7 @@
 # The one place that installs inferd's Debian packages. Idempotent and non-interactive: it installs
 # only what is missing, and says what it will install.
 #
-#   scripts/install-deps.sh [GROUP...]     groups: build test bench fixtures tsa fuzz container (default: build)
+#   scripts/install-deps.sh [GROUP...]     groups: build test bench peers fixtures tsa fuzz container (default: build)
 #
 #   build     compiler, cmake and the libraries the server links (OpenSSL: TLS, JWT RS256; libpq:
 #             the PostgreSQL module)
@@ -13,6 +13,9 @@
 #             nginx-light (replicas sharing state in PostgreSQL behind nginx)
 #   bench     libxgboost and node (ONNX Runtime from npm): the engines' peers; wrk (HTTP load),
 #             nginx-light (the HTTP path's peer), time (peak memory of runs), openssl (certificates)
+#   peers     the peers of make bench-peers: python3-fastapi, python3-uvicorn (with uvloop and
+#             httptools) and python3-xgboost (a FastAPI service), nginx-light, wrk, gnuplot-nox
+#             (the plots), node/npm (ONNX Runtime from npm)
 #   fixtures  python3-xgboost, python3-sklearn, python3-scipy, python3-torch, python3-onnx and
 #             node/npm (ONNX Runtime from npm gives reference outputs), to regenerate the committed
 #             test fixtures
@@ -26,6 +29,7 @@ declare -A groups=(
   [build]="g++ make cmake pkg-config ccache libboost-dev libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libonnx-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc libdnnl-dev ocl-icd-opencl-dev libsqlite3-dev libssl-dev libpq-dev"
   [test]="libgtest-dev libgmock-dev libxgboost-dev prometheus curl chromium openssl nodejs npm kubernetes-client postgresql nginx-light"
   [bench]="libxgboost-dev wrk nginx-light time nodejs npm python3 openssl"
+  [peers]="python3 python3-fastapi python3-uvicorn python3-uvloop python3-httptools python3-xgboost python3-numpy nginx-light wrk gnuplot-nox libxgboost-dev nodejs npm curl"
   [fixtures]="python3 python3-xgboost python3-sklearn python3-scipy python3-torch python3-onnx python3-numpy nodejs npm"
   [tsa]="clang"
   [fuzz]="clang libclang-rt-dev"
