@@ -14,7 +14,7 @@ WERROR ?= OFF
 endif
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-test deps-bench build test demo bench bench-peers fixtures format tsa fuzz fuzz-build fuzz-smoke container-check clean
+.PHONY: all deps deps-test deps-bench deps-peers build test demo bench bench-peers fixtures format tsa fuzz fuzz-build fuzz-smoke container-check clean
 
 all: build
 
@@ -59,8 +59,10 @@ bench: deps-bench $(BUILD_DIR)/CMakeCache.txt
 
 # inferd against what users would pick instead (FastAPI, nginx, libxgboost, ONNX Runtime), in one
 # run: writes docs/BENCHMARKS.md and its plots (bench/peers/run.sh).
-bench-peers: $(BUILD_DIR)/CMakeCache.txt
-	scripts/install-deps.sh build bench peers
+deps-peers:
+	scripts/install-deps.sh build test bench peers
+
+bench-peers: deps-peers $(BUILD_DIR)/CMakeCache.txt
 	cmake -S . -B $(BUILD_DIR) -DINFERD_BUILD_BENCH=ON > /dev/null
 	cmake --build $(BUILD_DIR) -j$(JOBS)
 	bench/peers/run.sh $(BUILD_DIR)

@@ -6,6 +6,8 @@
 //   cold_start --runs N --port PORT --path /v2/models/m/infer --body request.json -- CMD ARG...
 //
 // Prints {"runs_ms": [...]}; exit 1 when a run got no answer within 60 s.
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>

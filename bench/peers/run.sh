@@ -75,16 +75,36 @@ wait_http() {  # port path -> waits for a 200 (30 s)
   done
   fail "nothing answered on port $1"
 }
-rss_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+rss_kib() {
+  local kib
+  kib=$(awk '/^VmHWM/ {print $2}' "/proc/$1/status")
+  [[ -n $kib ]] || fail "cannot read the peak RSS of process $1"
+  echo "$kib"
+}
+# CPU time (clock ticks) of a server's process and its children's processes (nginx's worker).
+cpu_ticks() {
+  local total=0 p
+  for p in $1 $(pgrep -P "$1" || true); do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+  done
+  echo "$total"
+}
+TICKS=$(getconf CLK_TCK)
 # wrk against url with the batch's body at a concurrency: a warm-up, then DURATION measured.
-measure() {  # server batch concurrency url [key=value ...]
-  local server=$1 batch=$2 conc=$3 url=$4
-  shift 4
+# The server's CPU time per request is recorded too: what each answer costs the server, whatever
+# the load generator could send. Any non-2xx answer fails the run (wrk2json.py).
+measure() {  # server pid batch concurrency url [key=value ...]
+  local server=$1 pid=$2 batch=$3 conc=$4 url=$5
+  shift 5
   taskset -c 1 wrk -t1 -c"$conc" -d2s -s "$tmp/post$batch.lua" "$url" > /dev/null
+  local before after
+  before=$(cpu_ticks "$pid")
   taskset -c 1 wrk -t1 -c"$conc" -d"${DURATION}s" --latency -s "$tmp/post$batch.lua" "$url" \
     > "$tmp/wrk.txt"
+  after=$(cpu_ticks "$pid")
   $PY "$HERE/wrk2json.py" "$tmp/wrk.txt" kind=http server="$server" batch="$batch" \
-    concurrency="$conc" "$@" >> "$res/http.jsonl"
+    concurrency="$conc" cpu_s="$(awk -v a="$before" -v b="$after" -v t="$TICKS" \
+    'BEGIN {printf "%.3f", (b - a) / t}')" "$@" >> "$res/http.jsonl"
   tail -1 "$res/http.jsonl"
 }
 SWEEP_1=(1 2 4 8 16 32 64)
@@ -93,8 +113,9 @@ SWEEP_100=(1 8 64)
 # --- 1. inferd -------------------------------------------------------------------------------
 PORT=$(free_port)
 GRPC=$(free_port)
+while [[ $GRPC == "$PORT" ]]; do GRPC=$(free_port); done
 INFERD_CMD=(taskset -c 0 "$INFERD" --log-level warn serve --model-repository "$tmp/repo"
-  --host 127.0.0.1 --http-port "$PORT" --grpc-port "$GRPC" --http-threads 1)
+  --host 127.0.0.1 --http-port "$PORT" --grpc-port "$GRPC" --http-threads 1 --state "$tmp/state")
 "${INFERD_CMD[@]}" > "$tmp/inferd.log" 2>&1 &
 INFERD_PID=$!
 wait_http "$PORT" /v2/health/ready
@@ -102,9 +123,10 @@ URL_INFERD="http://127.0.0.1:$PORT/v2/models/forest/infer"
 curl -s -H 'Content-Type: application/json' "$URL_INFERD" -d @"$tmp/batch100.json" > "$tmp/inferd100.json"
 BYTES=$(curl -s -H 'Content-Type: application/json' "$URL_INFERD" -d @"$tmp/batch1.json" | wc -c)
 echo "bench-peers: inferd"
-for c in "${SWEEP_1[@]}"; do measure inferd 1 "$c" "$URL_INFERD"; done
-for c in "${SWEEP_100[@]}"; do measure inferd 100 "$c" "$URL_INFERD"; done
-echo "{\"kind\": \"rss\", \"server\": \"inferd\", \"vmhwm_kib\": $(rss_kib $INFERD_PID)}" >> "$res/other.jsonl"
+for c in "${SWEEP_1[@]}"; do measure inferd "$INFERD_PID" 1 "$c" "$URL_INFERD"; done
+for c in "${SWEEP_100[@]}"; do measure inferd "$INFERD_PID" 100 "$c" "$URL_INFERD"; done
+KIB=$(rss_kib "$INFERD_PID")
+echo "{\"kind\": \"rss\", \"server\": \"inferd\", \"vmhwm_kib\": $KIB}" >> "$res/other.jsonl"
 
 # --- 4. protocols, against the same inferd (the load generator is `inferd bench`) -------------
 echo "bench-peers: REST vs gRPC, JSON vs binary"
@@ -130,7 +152,8 @@ NPORT=$(free_port)
 source "$ROOT/bench/nginx_return200.sh"
 start_nginx_return200 "$tmp" "$NPORT" "$BYTES" || fail "nginx did not start"
 echo "bench-peers: nginx return 200 ($BYTES bytes)"
-measure nginx 1 64 "http://127.0.0.1:$NPORT/v2/models/forest/infer" body_bytes="$BYTES"
+measure nginx "$NGINX_PID" 1 64 "http://127.0.0.1:$NPORT/v2/models/forest/infer" \
+  body_bytes="$BYTES"
 kill "$NGINX_PID"
 wait "$NGINX_PID" 2>/dev/null || true
 
@@ -151,7 +174,7 @@ for style in "async uvloop httptools" "sync uvloop httptools" "async asyncio h11
   FASTAPI_PID=$!
   wait_http "$FPORT" /v2/health/ready
   echo "bench-peers: FastAPI ($s def, $l, $h)"
-  line=$(measure "fastapi-$s-$l-$h" 1 64 "$URL_FASTAPI" variant=1)
+  line=$(measure "fastapi-$s-$l-$h" "$FASTAPI_PID" 1 64 "$URL_FASTAPI" variant=1)
   rps=$($PY -c 'import json,sys; print(int(json.loads(sys.argv[1])["rps"]))' "$line")
   if ((rps > best_rps)); then best_rps=$rps best=$style; fi
   kill "$FASTAPI_PID"
@@ -173,11 +196,39 @@ assert len(a) == len(b) == 200 and worst <= 1e-5, (len(a), len(b), worst)
 print(f"bench-peers: inferd and FastAPI agree on 100 rows (largest difference {worst:.1e})")
 PY
 echo "bench-peers: FastAPI ($s def, $l, $h): the sweep"
-for c in "${SWEEP_1[@]}"; do measure fastapi 1 "$c" "$URL_FASTAPI" style="$s-$l-$h"; done
-for c in "${SWEEP_100[@]}"; do measure fastapi 100 "$c" "$URL_FASTAPI" style="$s-$l-$h"; done
-echo "{\"kind\": \"rss\", \"server\": \"fastapi\", \"vmhwm_kib\": $(rss_kib $FASTAPI_PID)}" >> "$res/other.jsonl"
+for c in "${SWEEP_1[@]}"; do
+  measure fastapi "$FASTAPI_PID" 1 "$c" "$URL_FASTAPI" style="$s-$l-$h"
+done
+for c in "${SWEEP_100[@]}"; do
+  measure fastapi "$FASTAPI_PID" 100 "$c" "$URL_FASTAPI" style="$s-$l-$h"
+done
+KIB=$(rss_kib "$FASTAPI_PID")
+echo "{\"kind\": \"rss\", \"server\": \"fastapi\", \"vmhwm_kib\": $KIB}" >> "$res/other.jsonl"
+
+# --- 1. the same load for both: open loop at a quarter of the service's peak -----------------
+# (Closed loop at 64 clients, each server's latency is set by its own throughput; here both get
+# the same request rate, from the same generator: `inferd bench --rate`, 64 connections.)
+RATE=$($PY -c 'import json,sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+peak = next(r["rps"] for r in rows if r["server"] == "fastapi" and r["batch"] == 1 and r["concurrency"] == 64)
+print(int(peak / 4))' "$res/http.jsonl")
+equal_load() {  # server url
+  local line
+  line=$(taskset -c 1 "$INFERD" bench "$2" --model forest --concurrency 64 --rate "$RATE" \
+    --duration "$DURATION" --warmup 2 --json)
+  echo "{\"kind\": \"equal_load\", \"server\": \"$1\", \"result\": $line}" >> "$res/other.jsonl"
+  tail -1 "$res/other.jsonl"
+}
+echo "bench-peers: both at $RATE requests/s (open loop)"
+equal_load fastapi "http://127.0.0.1:$FPORT"
 kill "$FASTAPI_PID"
 wait "$FASTAPI_PID" 2>/dev/null || true
+"${INFERD_CMD[@]}" > "$tmp/inferd.log" 2>&1 &
+INFERD_PID=$!
+wait_http "$PORT" /v2/health/ready
+equal_load inferd "http://127.0.0.1:$PORT"
+kill "$INFERD_PID"
+wait "$INFERD_PID" 2>/dev/null || true
 
 # --- 1. cold start to the first answer -------------------------------------------------------
 # Each server alone on the machine (not pinned: a container gets its cores), HTTP only, as a
@@ -202,12 +253,14 @@ echo "bench-peers: engines"
 if command -v npm >/dev/null && [[ ! -d $ROOT/tools/fixtures/ort/node_modules/onnxruntime-node ]]; then
   (cd "$ROOT/tools/fixtures/ort" && npm ci --ignore-scripts --no-audit --no-fund > /dev/null)
 fi
-"$ROOT/$BUILD_DIR/bench/onnx_bench" --json > "$res/onnx.jsonl" || true
+# Without ONNX Runtime (no node or npm) onnx_bench still times inferd: its rows then have no
+# peer (ort_us < 0), and the report says so.
+"$ROOT/$BUILD_DIR/bench/onnx_bench" --json > "$res/onnx.jsonl"
 
 # --- the report ------------------------------------------------------------------------------
 mkdir -p "$OUT"
 {
-  echo "{\"kind\": \"machine\", \"date\": \"$(date -u +%Y-%m-%d)\", \"cpu\": \"$(lscpu | sed -n 's/^Model name:\s*//p' | head -1)\", \"cores\": $(nproc), \"kernel\": \"$(uname -r)\", \"duration_s\": $DURATION, \"runs\": $RUNS, \"command\": \"make bench-peers\"}"
+  echo "{\"kind\": \"machine\", \"os\": \"$(. /etc/os-release && echo "$PRETTY_NAME")\", \"libxgboost\": \"$(dpkg-query -W -f='${Version}' libxgboost-dev 2>/dev/null || echo unknown)\", \"date\": \"$(date -u +%Y-%m-%d)\", \"cpu\": \"$(lscpu | sed -n 's/^Model name:\s*//p' | head -1)\", \"cores\": $(nproc), \"kernel\": \"$(uname -r)\", \"duration_s\": $DURATION, \"runs\": $RUNS, \"command\": \"make bench-peers\"}"
   echo "{\"kind\": \"versions\", \"fastapi\": \"$($PY -c 'import fastapi; print(fastapi.__version__)')\", \"uvicorn\": \"$($PY -c 'import uvicorn; print(uvicorn.__version__)')\", \"xgboost\": \"$($PY -c 'import xgboost; print(xgboost.__version__)')\", \"python\": \"$($PY -c 'import platform; print(platform.python_version())')\", \"nginx\": \"$($NGINX -v 2>&1 | sed 's/.*nginx\///')\", \"wrk\": \"$(wrk -v 2>&1 | head -1 | awk '{print $2}')\"}"
   cat "$res/http.jsonl" "$res/other.jsonl"
   sed 's/^/{"kind": "forest", "result": /; s/$/}/' "$res/forest.jsonl"

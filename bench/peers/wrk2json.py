@@ -32,6 +32,8 @@ def main():
     out["requests"] = int(m.group(1)) if m else 0
     json.dump(out, sys.stdout)
     print()
+    if out["non2xx"]:
+        sys.exit(f"wrk2json: {out['non2xx']} answers were not 2xx: the run is not valid")
 
 
 if __name__ == "__main__":

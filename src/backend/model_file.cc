@@ -25,8 +25,8 @@ base::StatusOr<std::string> ReadModelFile(const std::filesystem::path& path, int
                                    " bytes, more than the limit of " + std::to_string(max_bytes));
   }
   // With room beyond the end: a JSON parser may read its padding in place (ParseModelDocument).
-  std::string bytes;
-  bytes.reserve(static_cast<size_t>(size) + kModelFilePadding);
+  // (Zeroed: the padding is read, if never used.)
+  std::string bytes(static_cast<size_t>(size) + kModelFilePadding, '\0');
   bytes.resize(static_cast<size_t>(size));
   if (size > 0 && !in.read(bytes.data(), size)) return base::Internal(name + ": read error");
   return bytes;

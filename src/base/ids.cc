@@ -50,4 +50,18 @@ std::string NewRequestId() {
   return out;
 }
 
+std::optional<int64_t> RequestIdTimeMs(const std::string& id) {
+  if (id.size() != 32) return std::nullopt;
+  int64_t ms = 0;
+  for (size_t i = 0; i < id.size(); ++i) {
+    const char c = id[i];
+    const int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (v < 0) return std::nullopt;
+    if (i < 12) ms = ms * 16 + v;
+  }
+  constexpr int64_t k2020 = 1577836800000;
+  if (ms < k2020 || ms > k2020 * 4) return std::nullopt;
+  return ms;
+}
+
 }  // namespace inferd::base

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -11,6 +12,7 @@
 #include <thread>
 #include <type_traits>
 
+#include "base/ids.h"
 #include "base/logging.h"
 #include "base/sha256.h"
 #include "monitoring/quality.h"
@@ -484,6 +486,28 @@ void ModelMonitor::Write(std::vector<Observation>& batch) {
   stored_->Increment(records.size());
 }
 
+namespace {
+
+// Whether a missing id may still sit in another replica's write queue: an id of the caller's
+// own (its age is unknown), or one of inferd's made in the last few seconds. An old inferd id
+// that is not found is unknown or expired: no waiting for it.
+bool MayBeQueuedElsewhere(const std::vector<std::string>& ids,
+                          const std::vector<PredictionRecord>& found) {
+  std::set<std::string> have;
+  for (const auto& r : found) have.insert(r.id);
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  for (const auto& id : ids) {
+    if (have.contains(id)) continue;
+    const auto t = base::RequestIdTimeMs(id);
+    if (!t || now_ms - *t < 5000) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 std::pair<int, std::string> ModelMonitor::Feedback(std::string_view body) {
   auto error = [](int status, const std::string& message) {
     return std::pair<int, std::string>(status, json({{"error", message}}).dump());
@@ -516,139 +540,159 @@ std::pair<int, std::string> ModelMonitor::Feedback(std::string_view body) {
     found = o_.store->GetPredictions(o_.model, ids);
     if (!found.ok()) return error(503, found.status().message());
   }
-  for (int look = 0; o_.shared_store && look < kReplicaLooks && found->size() < distinct; ++look) {
+  for (int look = 0; o_.shared_store && look < kReplicaLooks && found->size() < distinct &&
+                     MayBeQueuedElsewhere(ids, *found);
+       ++look) {
     std::this_thread::sleep_for(kWriteEvery + kWriteEvery / 2);
     found = o_.store->GetPredictions(o_.model, ids);
     if (!found.ok()) return error(503, found.status().message());
   }
-  std::map<std::string, PredictionRecord> by_id;
-  for (auto& r : *found) by_id.emplace(r.id, std::move(r));
-
   const int64_t now = o_.clock->WallNanos() / 1'000'000;
   const int64_t bucket = BucketStart(now);
   const int classes = o_.roles.classes;
   std::map<int64_t, ClassificationCounts> cls;
   std::map<int64_t, RegressionCounts> reg;
   std::vector<FeedbackRecord> feedback;
-  std::set<std::string> seen;
-  json results = json::array();
+  json results;
   std::vector<int> statuses;
-  for (size_t i = 0; i < items.size(); ++i) {
-    const std::string& id = ids[i];
-    auto result = [&](int status, const std::string& outcome, const std::string& message) {
-      json r = {{"id", id}, {"result", outcome}};
-      if (!message.empty()) r["error"] = message;
-      results.push_back(std::move(r));
-      statuses.push_back(status);
-    };
-    auto rec = by_id.find(id);
-    if (rec == by_id.end()) {
-      unknown_->Increment();
-      result(404, "unknown_id",
-             "no prediction '" + id + "' of model '" + o_.model + "' (unknown, or expired)");
-      continue;
-    }
-    if (rec->second.has_feedback || !seen.insert(id).second) {
-      duplicate_->Increment();
-      result(409, "duplicate", "prediction '" + id + "' already has feedback");
-      continue;
-    }
-    const json outputs = json::parse(rec->second.outputs_json, nullptr, false);
-    const json& label = items[i]["label"];
-    // One label per row of the prediction.
-    size_t rows = 0;
-    if (outputs.contains("l"))
-      rows = outputs["l"].size();
-    else if (outputs.contains("p"))
-      rows = outputs["p"].size();
-    else if (outputs.contains("v"))
-      rows = outputs["v"].size();
-    const json labels = label.is_array() ? label : json::array({label});
-    if (labels.size() != rows) {
-      bad_label_->Increment();
-      result(400, "bad_label",
-             "prediction '" + id + "' has " + std::to_string(rows) + " rows; got " +
-                 std::to_string(labels.size()) + " labels");
-      seen.erase(id);
-      continue;
-    }
-    std::string problem;
-    std::vector<double> truth;
-    for (const auto& l : labels) {
-      if (classes == 0) {
-        if (!l.is_number()) {
-          problem = "a regression label must be a number";
-          break;
-        }
-        truth.push_back(l.get<double>());
-      } else if (l.is_number_integer()) {
-        const int64_t c = l.get<int64_t>();
-        if (c < 0 || c >= classes) {
-          problem =
-              "class " + std::to_string(c) + " is not between 0 and " + std::to_string(classes - 1);
-          break;
-        }
-        truth.push_back(static_cast<double>(c));
-      } else if (l.is_string()) {
-        const auto& names = o_.config.classes;
-        auto it = std::find(names.begin(), names.end(), l.get<std::string>());
-        if (it == names.end()) {
-          std::string known;
-          for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
-          problem =
-              "unknown class '" + l.get<std::string>() + "'" +
-              (known.empty() ? " (monitoring.classes names none)" : " (classes: " + known + ")");
-          break;
-        }
-        truth.push_back(static_cast<double>(it - names.begin()));
-      } else {
-        problem = "a class label must be a class index or name";
-        break;
-      }
-    }
-    if (!problem.empty()) {
-      bad_label_->Increment();
-      result(400, "bad_label", problem);
-      seen.erase(id);
-      continue;
-    }
-    const int64_t version = rec->second.version;
-    for (size_t r = 0; r < rows; ++r) {
-      if (classes == 0) {
-        reg[version].Add(truth[r], outputs["v"][r].get<double>());
+  uint64_t unknown = 0, duplicate = 0, bad_label = 0;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::map<std::string, PredictionRecord> by_id;
+    for (auto& r : *found) by_id.emplace(r.id, std::move(r));
+    cls.clear();
+    reg.clear();
+    feedback.clear();
+    results = json::array();
+    statuses.clear();
+    unknown = duplicate = bad_label = 0;
+    std::set<std::string> seen;
+    for (size_t i = 0; i < items.size(); ++i) {
+      const std::string& id = ids[i];
+      auto result = [&](int status, const std::string& outcome, const std::string& message) {
+        json r = {{"id", id}, {"result", outcome}};
+        if (!message.empty()) r["error"] = message;
+        results.push_back(std::move(r));
+        statuses.push_back(status);
+      };
+      auto rec = by_id.find(id);
+      if (rec == by_id.end()) {
+        ++unknown;
+        result(404, "unknown_id",
+               "no prediction '" + id + "' of model '" + o_.model + "' (unknown, or expired)");
         continue;
       }
-      std::vector<double> probs;
-      if (outputs.contains("p")) probs = outputs["p"][r].get<std::vector<double>>();
-      int predicted = 0;
-      if (outputs.contains("l")) {
-        predicted = static_cast<int>(outputs["l"][r].get<double>());
-      } else if (!probs.empty()) {
-        predicted = static_cast<int>(std::max_element(probs.begin(), probs.end()) - probs.begin());
+      if (rec->second.has_feedback || !seen.insert(id).second) {
+        ++duplicate;
+        result(409, "duplicate", "prediction '" + id + "' already has feedback");
+        continue;
       }
-      auto [it, _] = cls.try_emplace(version, classes);
-      it->second.Add(static_cast<int>(truth[r]), predicted, probs);
-    }
-    feedback.push_back({o_.model, id, now, label.dump()});
-    result(200, "joined", "");
-  }
-  std::vector<MonitorBucket> deltas;
-  for (const auto& [v, c] : cls) deltas.push_back({o_.model, v, "quality", bucket, c.ToJson()});
-  for (const auto& [v, c] : reg) deltas.push_back({o_.model, v, "quality", bucket, c.ToJson()});
-  if (!feedback.empty()) {
-    if (auto st = o_.store->PutFeedback(
-            feedback, deltas,
-            [this](const auto& k, const auto& a, const auto& b) { return MergeBucket(k, a, b); });
-        !st.ok()) {
-      // Feedback for one of the ids came through another replica meanwhile: nothing was stored.
-      if (st.code() == base::StatusCode::kAlreadyExists) {
-        duplicate_->Increment();
-        return error(409, st.message());
+      const json outputs = json::parse(rec->second.outputs_json, nullptr, false);
+      const json& label = items[i]["label"];
+      // One label per row of the prediction.
+      size_t rows = 0;
+      if (outputs.contains("l"))
+        rows = outputs["l"].size();
+      else if (outputs.contains("p"))
+        rows = outputs["p"].size();
+      else if (outputs.contains("v"))
+        rows = outputs["v"].size();
+      const json labels = label.is_array() ? label : json::array({label});
+      if (labels.size() != rows) {
+        ++bad_label;
+        result(400, "bad_label",
+               "prediction '" + id + "' has " + std::to_string(rows) + " rows; got " +
+                   std::to_string(labels.size()) + " labels");
+        seen.erase(id);
+        continue;
       }
-      return error(503, "feedback not stored: " + st.message());
+      std::string problem;
+      std::vector<double> truth;
+      for (const auto& l : labels) {
+        if (classes == 0) {
+          if (!l.is_number()) {
+            problem = "a regression label must be a number";
+            break;
+          }
+          truth.push_back(l.get<double>());
+        } else if (l.is_number_integer()) {
+          const int64_t c = l.get<int64_t>();
+          if (c < 0 || c >= classes) {
+            problem = "class " + std::to_string(c) + " is not between 0 and " +
+                      std::to_string(classes - 1);
+            break;
+          }
+          truth.push_back(static_cast<double>(c));
+        } else if (l.is_string()) {
+          const auto& names = o_.config.classes;
+          auto it = std::find(names.begin(), names.end(), l.get<std::string>());
+          if (it == names.end()) {
+            std::string known;
+            for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+            problem =
+                "unknown class '" + l.get<std::string>() + "'" +
+                (known.empty() ? " (monitoring.classes names none)" : " (classes: " + known + ")");
+            break;
+          }
+          truth.push_back(static_cast<double>(it - names.begin()));
+        } else {
+          problem = "a class label must be a class index or name";
+          break;
+        }
+      }
+      if (!problem.empty()) {
+        ++bad_label;
+        result(400, "bad_label", problem);
+        seen.erase(id);
+        continue;
+      }
+      const int64_t version = rec->second.version;
+      for (size_t r = 0; r < rows; ++r) {
+        if (classes == 0) {
+          reg[version].Add(truth[r], outputs["v"][r].get<double>());
+          continue;
+        }
+        std::vector<double> probs;
+        if (outputs.contains("p")) probs = outputs["p"][r].get<std::vector<double>>();
+        int predicted = 0;
+        if (outputs.contains("l")) {
+          predicted = static_cast<int>(outputs["l"][r].get<double>());
+        } else if (!probs.empty()) {
+          predicted =
+              static_cast<int>(std::max_element(probs.begin(), probs.end()) - probs.begin());
+        }
+        auto [it, _] = cls.try_emplace(version, classes);
+        it->second.Add(static_cast<int>(truth[r]), predicted, probs);
+      }
+      feedback.push_back({o_.model, id, now, label.dump()});
+      result(200, "joined", "");
     }
-    joined_->Increment(feedback.size());
+    std::vector<MonitorBucket> deltas;
+    for (const auto& [v, c] : cls) deltas.push_back({o_.model, v, "quality", bucket, c.ToJson()});
+    for (const auto& [v, c] : reg) deltas.push_back({o_.model, v, "quality", bucket, c.ToJson()});
+    if (feedback.empty()) break;
+    {
+      if (auto st = o_.store->PutFeedback(
+              feedback, deltas,
+              [this](const auto& k, const auto& a, const auto& b) { return MergeBucket(k, a, b); });
+          !st.ok()) {
+        // Feedback for one of the ids came through another replica meanwhile: nothing was stored.
+        // Join again: that id is now a duplicate, the others are stored.
+        if (st.code() == base::StatusCode::kAlreadyExists && attempt == 0) {
+          auto again = o_.store->GetPredictions(o_.model, ids);
+          if (!again.ok()) return error(503, again.status().message());
+          found = std::move(again);
+          continue;
+        }
+        return error(st.code() == base::StatusCode::kAlreadyExists ? 409 : 503,
+                     "feedback not stored: " + st.message());
+      }
+    }
+    break;
   }
+  unknown_->Increment(unknown);
+  duplicate_->Increment(duplicate);
+  bad_label_->Increment(bad_label);
+  joined_->Increment(feedback.size());
   if (single) return {statuses[0], results[0].dump()};
   return {200, json({{"joined", feedback.size()}, {"results", std::move(results)}}).dump()};
 }

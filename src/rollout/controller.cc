@@ -3,22 +3,28 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "base/logging.h"
+
 namespace inferd::rollout {
 
 base::Status Controller::Refresh() {
   std::lock_guard<std::mutex> lock(refresh_mu_);
   ASSIGN_OR_RETURN(auto records, o_.store->Rollouts());
+  base::Status failed;
   for (const auto& r : records) {
     auto it = applied_.find(r.model);
     if (it != applied_.end() && it->second == r.policy_json) continue;
     auto policy = PolicyFromJson(r.policy_json);
     if (!policy.ok()) {
-      return base::Internal("stored rollout of '" + r.model + "': " + policy.status().message());
+      // (Another build's policy during a rolling upgrade, say: the others still apply.)
+      LOG_WARN("stored rollout of '{}' not applied: {}", r.model, policy.status().message());
+      failed = base::Internal("stored rollout of '" + r.model + "': " + policy.status().message());
+      continue;
     }
     o_.table->SetOverride(r.model, std::make_shared<const Policy>(std::move(policy).value()));
     applied_[r.model] = r.policy_json;
   }
-  return base::Status::Ok();
+  return failed;
 }
 
 base::StatusOr<Controller::Effective> Controller::Current(const std::string& model) {

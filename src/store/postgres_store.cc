@@ -225,22 +225,33 @@ class PostgresStore::Connection {
 
   // Runs one statement. `what` names the operation in errors. After an error, sqlstate() is
   // PostgreSQL's code for it (empty when the connection failed).
+  // Outside a transaction, a statement that finds the connection broken (PostgreSQL restarted,
+  // the connection was cut while idle) reconnects and runs once more: the break shows only when
+  // a statement fails, and nothing of this one was done.
   base::StatusOr<Result> Run(const char* sql, const Params& params, const std::string& what,
                              int result_format = 0) {
-    RETURN_IF_ERROR(Connected(what));
     std::vector<const char*> values;
     std::vector<int> lengths;
     params.Arrays(&values, &lengths);
-    return Check(Result(PQexecParams(conn_, sql, params.size(), nullptr, values.data(),
-                                     lengths.data(), params.formats(), result_format)),
-                 what);
+    for (int attempt = 0;; ++attempt) {
+      RETURN_IF_ERROR(Connected(what));
+      auto r = Check(Result(PQexecParams(conn_, sql, params.size(), nullptr, values.data(),
+                                         lengths.data(), params.formats(), result_format)),
+                     what);
+      if (r.ok() || attempt > 0 || in_transaction_ || !broken()) return r;
+    }
   }
   // Runs statements without parameters (several, separated by ';').
   base::StatusOr<Result> Run(const char* sql, const std::string& what) {
-    RETURN_IF_ERROR(Connected(what));
-    return Check(Result(PQexec(conn_, sql)), what);
+    for (int attempt = 0;; ++attempt) {
+      RETURN_IF_ERROR(Connected(what));
+      auto r = Check(Result(PQexec(conn_, sql)), what);
+      if (r.ok() || attempt > 0 || in_transaction_ || !broken()) return r;
+    }
   }
   const std::string& sqlstate() const { return sqlstate_; }
+  // Whether the last failure was the connection's (no SQLSTATE, the connection is down).
+  bool broken() const { return sqlstate_.empty() && PQstatus(conn_) != CONNECTION_OK; }
   // Inside a transaction a broken connection is not re-established: the transaction failed.
   void set_in_transaction(bool in) { in_transaction_ = in; }
 
@@ -294,6 +305,38 @@ std::string WithoutPassword(const std::string& url) {
 
 }  // namespace
 
+// libpq's message without the URL's password: a URL libpq cannot parse is quoted in its message
+// (e.g. a password with a stray '%'), so any quote of the password, or of a run of 4 or more of
+// its characters, goes.
+std::string Scrubbed(std::string message, const std::string& url) {
+  std::vector<std::string> secrets;
+  if (auto scheme = url.find("://"); scheme != std::string::npos) {
+    const size_t from = scheme + 3;
+    const size_t at = url.rfind('@');
+    const size_t colon = url.find(':', from);
+    if (at != std::string::npos && colon != std::string::npos && colon < at) {
+      secrets.push_back(url.substr(colon + 1, at - colon - 1));
+    }
+  }
+  for (size_t p = url.find("password="); p != std::string::npos; p = url.find("password=", p + 1)) {
+    const size_t from = p + 9;
+    const size_t end = url.find_first_of("& ", from);
+    secrets.push_back(url.substr(from, end == std::string::npos ? end : end - from));
+  }
+  for (const auto& secret : secrets) {
+    const size_t shortest = std::min<size_t>(4, secret.size());
+    for (size_t n = secret.size(); n >= shortest && n > 0; --n) {
+      for (size_t i = 0; i + n <= secret.size(); ++i) {
+        const std::string piece = secret.substr(i, n);
+        for (size_t q = message.find(piece); q != std::string::npos; q = message.find(piece, q)) {
+          message.replace(q, n, "***");
+        }
+      }
+    }
+  }
+  return message;
+}
+
 PostgresStore::PostgresStore(std::unique_ptr<Connection> db, std::string describe)
     : db_(std::move(db)), describe_(std::move(describe)) {}
 
@@ -310,7 +353,7 @@ base::StatusOr<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::st
   auto db = std::make_unique<Connection>(conn);
   if (PQstatus(conn) != CONNECTION_OK) {
     return base::Unavailable("cannot connect to PostgreSQL at " + WithoutPassword(url) + ": " +
-                             Trim(PQerrorMessage(conn)));
+                             Scrubbed(Trim(PQerrorMessage(conn)), url));
   }
   const std::string host = PQhost(conn) ? PQhost(conn) : "";
   std::string describe = std::string("postgres://") + PQuser(conn) + "@" +
@@ -377,6 +420,8 @@ base::Status PostgresStore::InTransaction(const std::string& what, Fn body) {
     db_->set_in_transaction(true);
     base::Status st = body();
     std::string state = db_->sqlstate();
+    // The connection broke before COMMIT was sent: PostgreSQL keeps nothing of this attempt.
+    const bool broken_before_commit = !st.ok() && db_->broken();
     if (st.ok()) {
       st = db_->Run("COMMIT", what).status();
       state = db_->sqlstate();
@@ -384,7 +429,8 @@ base::Status PostgresStore::InTransaction(const std::string& what, Fn body) {
     if (!st.ok()) (void)db_->Run("ROLLBACK", what);
     db_->set_in_transaction(false);
     // A deadlock or serialization failure: PostgreSQL undid this one; the next attempt redoes it.
-    if (st.ok() || !Retryable(state) || attempt == kAttempts) return st;
+    // (A connection lost at COMMIT is not retried: the commit may have happened.)
+    if (st.ok() || !(Retryable(state) || broken_before_commit) || attempt == kAttempts) return st;
   }
 }
 
@@ -626,8 +672,9 @@ base::StatusOr<std::vector<monitoring::PredictionRecord>> PostgresStore::GetPred
   for (const auto& entry : wanted) seqs.push_back(entry.first);
   ASSIGN_OR_RETURN(
       auto batches,
-      db_->Run("SELECT seq, data FROM prediction_batches WHERE seq = ANY($1::BIGINT[])",
-               Params().IntArray(seqs), what, /*result_format=*/1));
+      db_->Run(
+          "SELECT seq, data FROM prediction_batches WHERE seq = ANY($1::BIGINT[]) ORDER BY seq",
+          Params().IntArray(seqs), what, /*result_format=*/1));
   std::set<std::string> found;
   for (int i = 0; i < batches.rows(); ++i) {
     const std::set<std::string>& want = wanted[batches.BinaryInt(i, 0)];
@@ -769,14 +816,15 @@ base::StatusOr<int64_t> PostgresStore::Prune(const std::string& model, int64_t b
     std::vector<BatchAge> ages;
     for (int i = 0; i < q.rows(); ++i) ages.push_back({q.Int(i, 0), q.Int(i, 1), q.Int(i, 2)});
     const int64_t keep_from = FirstBatchToKeep(ages, before_ms, keep);
+    // The batches and their indexed ids in one statement (one snapshot: a batch committed
+    // meanwhile keeps both).
     ASSIGN_OR_RETURN(auto del, db_->Run("WITH gone AS (DELETE FROM prediction_batches WHERE "
-                                        "model = $1 AND seq < $2 RETURNING count) SELECT "
-                                        "COALESCE(SUM(count), 0) FROM gone",
+                                        "model = $1 AND seq < $2 RETURNING seq, count), ids AS "
+                                        "(DELETE FROM prediction_ids WHERE model = $1 AND batch "
+                                        "IN (SELECT seq FROM gone)) SELECT COALESCE(SUM(count), "
+                                        "0) FROM gone",
                                         Params().Text(model).Int(keep_from), what));
     dropped = del.Int(0, 0);
-    RETURN_IF_ERROR(db_->Run("DELETE FROM prediction_ids WHERE model = $1 AND batch < $2",
-                             Params().Text(model).Int(keep_from), what)
-                        .status());
     for (const char* sql : {"DELETE FROM feedback WHERE model = $1 AND at_ms < $2",
                             "DELETE FROM monitor_buckets WHERE model = $1 AND start_ms < $2"}) {
       RETURN_IF_ERROR(db_->Run(sql, Params().Text(model).Int(before_ms), what).status());

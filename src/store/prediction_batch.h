@@ -17,8 +17,7 @@
 
 namespace inferd::store {
 
-// The time in an id made by base::NewRequestId (32 hex characters, 12 of them the ms), when the id
-// is one and the time is plausible (after 2020, not far in the future).
+// The time in an id made by base::NewRequestId (base::RequestIdTimeMs).
 std::optional<int64_t> IdTimeMs(const std::string& id);
 
 // A batch's blob, and what its row notes about it.

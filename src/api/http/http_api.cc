@@ -178,7 +178,7 @@ const std::vector<std::string>& HttpApi::Extensions() {
 
 base::TaskRunner& HttpApi::Tasks() {
   std::call_once(tasks_once_, [this] {
-    tasks_ = std::make_unique<base::TaskRunner>(2, "inferd-feedback");
+    tasks_ = std::make_unique<base::TaskRunner>(4, "inferd-feedback");
     tasks_started_.store(true, std::memory_order_release);
   });
   return *tasks_;

@@ -81,16 +81,17 @@ class HttpApi {
   EndpointCells Cells(std::string_view endpoint, int status);
 
   HttpApiOptions options_;
+  const uint64_t id_;  // tells this API's cached metric cells from another's
+  std::atomic<bool> draining_{false};
+  monitoring::Family<monitoring::Counter>* http_requests_;
+  monitoring::Family<monitoring::Histogram>* http_duration_;
+  // (Last: stopped and destroyed first, before the members its tasks use.)
   // Feedback runs here, off the event loops: it commits to the store and, with replicas, may wait
   // for another one's writes. Started with the first feedback (no threads at start-up for it).
   base::TaskRunner& Tasks();
   std::once_flag tasks_once_;
   std::unique_ptr<base::TaskRunner> tasks_;
   std::atomic<bool> tasks_started_{false};
-  const uint64_t id_;  // tells this API's cached metric cells from another's
-  std::atomic<bool> draining_{false};
-  monitoring::Family<monitoring::Counter>* http_requests_;
-  monitoring::Family<monitoring::Histogram>* http_duration_;
 };
 
 // Splits a request target into percent-decoded path segments (query string dropped). Returns

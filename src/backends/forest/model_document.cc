@@ -11,10 +11,14 @@
 #include <string_view>
 #include <utility>
 
+#include "backend/model_file.h"
 #include "simdjson.h"
 
 namespace inferd::backends::forest {
 namespace {
+
+// A model file read by ReadModelFile has simdjson's padding: it is parsed in place.
+static_assert(backend::kModelFilePadding >= simdjson::SIMDJSON_PADDING);
 
 // XGBoost's JSON writer prints non-finite floats as the bare tokens NaN, Infinity and -Infinity
 // (a categorical split's split_conditions entry is NaN), which JSON does not allow. Before
@@ -268,9 +272,12 @@ class FastJson {
           simdjson::ondemand::value child;
           if (field.value().get(child) != simdjson::SUCCESS) return false;
           if (mode_ == DocumentMode::kForServing) {
-            // A per-node array ParseXgboostModel does not read: left out (skipped unparsed).
+            if (depth + 1 >= kMaxDepth) return false;
+            // A per-node array ParseXgboostModel does not read: left out, but checked as JSON
+            // (the full parse would refuse a malformed one).
             if (key == "parents" || key == "loss_changes" || key == "sum_hessian" ||
                 key == "base_weights") {
+              if (!Check(child, depth + 1)) return false;
               continue;
             }
             const bool ints = key == "left_children" || key == "right_children" ||
@@ -330,6 +337,69 @@ class FastJson {
     return false;
   }
 
+  // Whether `v` is well-formed JSON within the depth limit, as Build would take it, without
+  // building anything.
+  bool Check(simdjson::ondemand::value v, size_t depth) {
+    if (depth >= kMaxDepth) return false;
+    simdjson::ondemand::json_type type;
+    if (v.type().get(type) != simdjson::SUCCESS) return false;
+    switch (type) {
+      case simdjson::ondemand::json_type::object: {
+        simdjson::ondemand::object obj;
+        if (v.get_object().get(obj) != simdjson::SUCCESS) return false;
+        for (auto field : obj) {
+          std::string_view key;
+          simdjson::ondemand::value child;
+          if (field.unescaped_key().get(key) != simdjson::SUCCESS ||
+              field.value().get(child) != simdjson::SUCCESS || !Check(child, depth + 1)) {
+            return false;
+          }
+        }
+        return true;
+      }
+      case simdjson::ondemand::json_type::array: {
+        simdjson::ondemand::array arr;
+        if (v.get_array().get(arr) != simdjson::SUCCESS) return false;
+        for (auto element : arr) {
+          simdjson::ondemand::value child;
+          if (element.get(child) != simdjson::SUCCESS || !Check(child, depth + 1)) return false;
+        }
+        return true;
+      }
+      case simdjson::ondemand::json_type::number: {
+        std::string_view token;
+        if (simdjson::simdjson_result<std::string_view>(v.raw_json_token()).get(token) !=
+            simdjson::SUCCESS) {
+          return false;
+        }
+        // Any number in JSON's grammar (or a non-finite marker): the full parse takes them all
+        // (out of range ones as infinities), so there is nothing to convert.
+        while (!token.empty() && (token.back() == ' ' || token.back() == '\n' ||
+                                  token.back() == '\r' || token.back() == '\t')) {
+          token.remove_suffix(1);
+        }
+        if (markers_ != nullptr &&
+            (token == markers_->nan || token == markers_->inf || token == markers_->negative_inf)) {
+          return true;
+        }
+        return JsonNumber(token);
+      }
+      case simdjson::ondemand::json_type::string: {
+        std::string_view str;
+        return v.get_string().get(str) == simdjson::SUCCESS;
+      }
+      case simdjson::ondemand::json_type::boolean: {
+        bool b;
+        return v.get_bool().get(b) == simdjson::SUCCESS;
+      }
+      case simdjson::ondemand::json_type::null: {
+        bool is_null = false;
+        return v.is_null().get(is_null) == simdjson::SUCCESS && is_null;
+      }
+    }
+    return false;
+  }
+
   // An array of integers (or booleans) as packed int64, or of numbers as packed float32, as
   // IntArray and FloatArray would read them. False for anything else (a string, a float among
   // integers, an integer out of int64's range): the full parse then reports it.
@@ -342,9 +412,10 @@ class FastJson {
     for (auto element : arr) {
       simdjson::ondemand::value child;
       if (element.get(child) != simdjson::SUCCESS) return false;
-      if (ints && markers_ == nullptr) {
-        // The common case: simdjson reads (and checks) the integer itself. (With non-finite
-        // markers in the document, one could pass for an integer: the general path below.)
+      if (ints) {
+        // The common case: simdjson reads (and checks) the integer itself. (A non-finite marker,
+        // 0e00..1, is not an integer to it: the retry fails, and so does the document, which
+        // the full parse then reports.)
         int64_t i = 0;
         if (child.get_int64().get(i) != simdjson::SUCCESS) {
           bool b = false;

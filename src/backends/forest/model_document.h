@@ -33,11 +33,11 @@ inline constexpr size_t kMaxDepth = 64;
 //   kFull: every value, as the file has it (a caller that edits and writes the model back).
 //   kForServing: what ParseXgboostModel reads, built faster for a load. The per-node arrays it
 //     reads (left_children, right_children, split_indices, default_left, split_type,
-//     split_conditions) become binary values of packed little-endian int64 (subtype
-//     kPackedInt64) or float32 (kPackedFloat32), and the per-node arrays it does not read
-//     (parents, loss_changes, sum_hessian, base_weights) are left out. Only JSON takes this path
-//     when it can (anything unusual in those arrays, e.g. a string, falls back to kFull's result,
-//     which ParseXgboostModel reads as well).
+//     split_conditions) become binary values of packed int64 (subtype kPackedInt64) or float32
+//     (kPackedFloat32), in the machine's byte order, and the per-node arrays it does not read
+//     (parents, loss_changes, sum_hessian, base_weights) are checked as JSON but left out. Only
+//     JSON takes this path when it can (anything unusual in those arrays, e.g. a string, falls back
+//     to kFull's result, which ParseXgboostModel reads as well).
 enum class DocumentMode { kFull, kForServing };
 inline constexpr uint64_t kPackedInt64 = 1;
 inline constexpr uint64_t kPackedFloat32 = 2;

@@ -73,6 +73,17 @@ size_t Elements(const ModelJson& array) {
 StatusOr<const ModelJson*> ArrayMember(const ModelJson& object, std::string_view path,
                                        std::string_view key) {
   ASSIGN_OR_RETURN(const ModelJson* v, Member(object, path, key));
+  if (!v->is_array()) {
+    return InvalidArgument("field '" + Join(path, key) + "' is " + Described(*v) +
+                           ", expected an array");
+  }
+  return v;
+}
+
+// A tree's per-node array: an array, or packed (DocumentMode::kForServing).
+StatusOr<const ModelJson*> NodeArrayMember(const ModelJson& object, std::string_view path,
+                                           std::string_view key) {
+  ASSIGN_OR_RETURN(const ModelJson* v, Member(object, path, key));
   if (!v->is_array() && !IsPacked(*v)) {
     return InvalidArgument("field '" + Join(path, key) + "' is " + Described(*v) +
                            ", expected an array");
@@ -264,7 +275,8 @@ struct TreeArrays {
   Column<float> split_condition;
 };
 
-// The packed array itself when it holds T (its buffer comes from operator new: aligned for T).
+// The packed array itself when it holds T. (Its buffer comes from operator new, aligned for T,
+// and its bytes were written by memcpy of T values, which creates the T objects read here.)
 template <typename T>
 std::span<const T> PackedView(const ModelJson& array, uint64_t subtype) {
   if (!IsPacked(array) || array.get_binary().subtype() != subtype) return {};
@@ -274,7 +286,7 @@ std::span<const T> PackedView(const ModelJson& array, uint64_t subtype) {
 
 StatusOr<Column<int64_t>> SizedIntArray(const ModelJson& tree, std::string_view key,
                                         int64_t num_nodes) {
-  ASSIGN_OR_RETURN(const ModelJson* a, ArrayMember(tree, "", key));
+  ASSIGN_OR_RETURN(const ModelJson* a, NodeArrayMember(tree, "", key));
   if (static_cast<int64_t>(Elements(*a)) != num_nodes) {
     return InvalidArgument(std::string(key) + " has " + std::to_string(Elements(*a)) +
                            " entries, expected " + std::to_string(num_nodes));
@@ -295,7 +307,7 @@ StatusOr<TreeArrays> ReadTreeArrays(const ModelJson& tree, int64_t num_nodes) {
   if (OptionalMember(tree, "split_type") != nullptr) {  // absent in models before 1.6
     ASSIGN_OR_RETURN(a.split_type, SizedIntArray(tree, "split_type", num_nodes));
   }
-  ASSIGN_OR_RETURN(const ModelJson* conditions, ArrayMember(tree, "", "split_conditions"));
+  ASSIGN_OR_RETURN(const ModelJson* conditions, NodeArrayMember(tree, "", "split_conditions"));
   if (static_cast<int64_t>(Elements(*conditions)) != num_nodes) {
     return InvalidArgument("split_conditions has " + std::to_string(Elements(*conditions)) +
                            " entries, expected " + std::to_string(num_nodes));

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <span>
@@ -57,7 +58,7 @@ TEST(XgboostModelTest, UbjsonGivesTheSameForestAsJson) {
 
 // The serving path (DocumentMode::kForServing: packed per-node arrays, unread ones left out,
 // parsed in place from a padded buffer) builds the same forest as the full document does, for
-// every layout: 1.7, 2.x (booleans in default_left), 3.1, categorical, dart.
+// every fixture (1.7, 2.x and 3.1 layouts, categorical splits), and really takes that path.
 TEST(XgboostModelTest, ServingPathGivesTheSameForestAsTheFullDocument) {
   size_t checked = 0;
   for (const auto& entry : fs::directory_iterator(XgboostFixtureRoot())) {
@@ -67,6 +68,14 @@ TEST(XgboostModelTest, ServingPathGivesTheSameForestAsTheFullDocument) {
     const std::vector<uint8_t> bytes = ReadBytes(file);
     auto doc = ParseModelDocument(bytes, ModelFormat::kJson, DocumentMode::kFull);
     ASSERT_TRUE(doc.ok()) << doc.status().ToString();
+    // (Not a fallback to the full parse: the per-node arrays are packed, the unread ones gone.)
+    auto packed = ParseModelDocument(bytes, ModelFormat::kJson, DocumentMode::kForServing);
+    ASSERT_TRUE(packed.ok()) << packed.status().ToString();
+    const json& t0 = (*packed)["learner"]["gradient_booster"]["model"]["trees"][0];
+    EXPECT_TRUE(t0["left_children"].is_binary());
+    EXPECT_TRUE(t0["split_conditions"].is_binary());
+    EXPECT_FALSE(t0.contains("parents"));
+    EXPECT_FALSE(t0.contains("sum_hessian"));
     auto full = ParseXgboostModel(*doc);
     // In place: a copy with the padding simdjson reads past the end.
     std::vector<uint8_t> padded(bytes.size() + backend::kModelFilePadding, '#');
@@ -110,9 +119,44 @@ TEST(XgboostModelTest, ServingPathFallsBackForMessages) {
   doc = Fixture("binary_logistic");
   Tree0(doc)["right_children"][0] = 18446744073709551615ull;
   EXPECT_STATUS(ParseDoc(doc), StatusCode::kInvalidArgument, "right_children[0] is out of range");
-  doc = Fixture("binary_logistic");
-  Tree0(doc)["default_left"][0] = true;  // booleans are 2.x's form: accepted
-  EXPECT_TRUE(ParseDoc(doc).ok());
+}
+
+// 2.x writes default_left as booleans: the serving path packs them as 0 and 1.
+TEST(XgboostModelTest, ServingPathTakesBooleanDefaultLeft) {
+  json doc = Fixture("binary_logistic");
+  json& lefts = Tree0(doc)["default_left"];
+  for (auto& v : lefts) v = v.get<int>() != 0;
+  lefts[0] = true;
+  const std::string text = doc.dump();
+  const std::vector<uint8_t> bytes(text.begin(), text.end());
+  auto packed = ParseModelDocument(bytes, ModelFormat::kJson, DocumentMode::kForServing);
+  ASSERT_TRUE(packed.ok());
+  const json& column =
+      (*packed)["learner"]["gradient_booster"]["model"]["trees"][0]["default_left"];
+  ASSERT_TRUE(column.is_binary());
+  int64_t first = -1;
+  std::memcpy(&first, column.get_binary().data(), sizeof first);
+  EXPECT_EQ(first, 1);
+  auto m = ParseText(text);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_TRUE(m->forest.nodes[0].default_left);
+}
+
+// The arrays the serving path leaves out are still checked: malformed JSON in them is refused,
+// as the full parse refuses it.
+TEST(XgboostModelTest, ServingPathRefusesMalformedSkippedArrays) {
+  const std::string text = Fixture("binary_logistic").dump();
+  const std::string key = "\"parents\":[";
+  const size_t at = text.find(key);
+  ASSERT_NE(at, std::string::npos);
+  for (const std::string& bad :
+       {std::string("\"parents\":[2147483647 0 0}"), std::string("\"parents\":nope"),
+        "\"parents\":" + std::string(100, '[') + std::string(100, ']')}) {
+    SCOPED_TRACE(bad);
+    std::string broken = text;
+    broken.replace(at, text.find(']', at) - at + 1, bad);
+    EXPECT_STATUS(ParseText(broken), StatusCode::kDataLoss, "");
+  }
 }
 
 TEST(XgboostModelTest, BaseScoreForms) {
