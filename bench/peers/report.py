@@ -335,6 +335,14 @@ def main():
               f"answers {limit:.1f} times as many ({fmt_rps(ng['rps'])}/s) on the same core: no "
               f"HTTP server can be 40 times faster than this peer on this machine. inferd reaches "
               f"{c64['rps'] / ng['rps']:.2f} of nginx's rate.")
+            if cpu_us(f64) != "-" and cpu_us(ng) != "-":
+                budget = float(cpu_us(f64)) / 40
+                w("")
+                w(f"The same in CPU time per request: the service spends {cpu_us(f64)} us of CPU "
+                  f"on each answer, so 40 times its rate on one core leaves {budget:.1f} us per "
+                  f"request, and nginx doing nothing spends {cpu_us(ng)} us. inferd spends "
+                  f"{cpu_us(c64)} us, parsing the request, evaluating 100 trees and writing the "
+                  f"answer.")
             w("")
         if f64["p99_ms"] / c64["p99_ms"] < 20 and f64["p99_ms"] / ng["p99_ms"] < 20:
             w(f"**The p99 goal** is bounded the same way in this run: nginx's own p99 at 64 "
