@@ -1,5 +1,7 @@
 #include "base/file.h"
 
+#include <dlfcn.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -11,6 +13,21 @@ StatusOr<std::string> ReadWholeFile(const std::filesystem::path& path, const std
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+StatusOr<void*> ModuleSymbol(const std::string& file, const char* symbol, const std::string& what) {
+  const auto library = ExecutableDir() / file;
+  void* handle = dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    const char* why = dlerror();
+    return Unavailable(what + " needs the module " + library.string() + ": " +
+                       (why ? why : "unknown error"));
+  }
+  void* entry = dlsym(handle, symbol);
+  if (entry == nullptr) {
+    return Unavailable(library.string() + " has no entry point " + std::string(symbol));
+  }
+  return entry;
 }
 
 std::filesystem::path ExecutableDir() {

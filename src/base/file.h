@@ -15,4 +15,9 @@ StatusOr<std::string> ReadWholeFile(const std::filesystem::path& path, const std
 // The directory of the running executable (where the build puts the plugins); empty if unknown.
 std::filesystem::path ExecutableDir();
 
+// An entry point of a module (`file`, a shared library beside the executable), loaded on first use
+// and never unloaded (a second load is the same mapping). `what` names what needs it in errors:
+// UNAVAILABLE "<what> needs the module <path>: <dlerror>", or "<path> has no entry point <symbol>".
+StatusOr<void*> ModuleSymbol(const std::string& file, const char* symbol, const std::string& what);
+
 }  // namespace inferd::base

@@ -492,12 +492,9 @@ namespace {
 // own (its age is unknown), or one of inferd's made in the last few seconds. An old inferd id
 // that is not found is unknown or expired: no waiting for it.
 bool MayBeQueuedElsewhere(const std::vector<std::string>& ids,
-                          const std::vector<PredictionRecord>& found) {
+                          const std::vector<PredictionRecord>& found, int64_t now_ms) {
   std::set<std::string> have;
   for (const auto& r : found) have.insert(r.id);
-  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
   for (const auto& id : ids) {
     if (have.contains(id)) continue;
     const auto t = base::RequestIdTimeMs(id);
@@ -540,8 +537,8 @@ std::pair<int, std::string> ModelMonitor::Feedback(std::string_view body) {
     found = o_.store->GetPredictions(o_.model, ids);
     if (!found.ok()) return error(503, found.status().message());
   }
-  for (int look = 0; o_.shared_store && look < kReplicaLooks && found->size() < distinct &&
-                     MayBeQueuedElsewhere(ids, *found);
+  for (int look = 0; o_.store->Shared() && look < kReplicaLooks && found->size() < distinct &&
+                     MayBeQueuedElsewhere(ids, *found, o_.clock->WallNanos() / 1'000'000);
        ++look) {
     std::this_thread::sleep_for(kWriteEvery + kWriteEvery / 2);
     found = o_.store->GetPredictions(o_.model, ids);
@@ -670,24 +667,19 @@ std::pair<int, std::string> ModelMonitor::Feedback(std::string_view body) {
     for (const auto& [v, c] : cls) deltas.push_back({o_.model, v, "quality", bucket, c.ToJson()});
     for (const auto& [v, c] : reg) deltas.push_back({o_.model, v, "quality", bucket, c.ToJson()});
     if (feedback.empty()) break;
-    {
-      if (auto st = o_.store->PutFeedback(
-              feedback, deltas,
-              [this](const auto& k, const auto& a, const auto& b) { return MergeBucket(k, a, b); });
-          !st.ok()) {
-        // Feedback for one of the ids came through another replica meanwhile: nothing was stored.
-        // Join again: that id is now a duplicate, the others are stored.
-        if (st.code() == base::StatusCode::kAlreadyExists && attempt == 0) {
-          auto again = o_.store->GetPredictions(o_.model, ids);
-          if (!again.ok()) return error(503, again.status().message());
-          found = std::move(again);
-          continue;
-        }
-        return error(st.code() == base::StatusCode::kAlreadyExists ? 409 : 503,
-                     "feedback not stored: " + st.message());
-      }
+    const base::Status st = o_.store->PutFeedback(
+        feedback, deltas,
+        [this](const auto& k, const auto& a, const auto& b) { return MergeBucket(k, a, b); });
+    if (st.ok()) break;
+    // Feedback for one of the ids came through another replica meanwhile: nothing was stored.
+    // Join again: that id is now a duplicate, the others are stored.
+    if (st.code() != base::StatusCode::kAlreadyExists || attempt > 0) {
+      return error(st.code() == base::StatusCode::kAlreadyExists ? 409 : 503,
+                   "feedback not stored: " + st.message());
     }
-    break;
+    auto again = o_.store->GetPredictions(o_.model, ids);
+    if (!again.ok()) return error(503, again.status().message());
+    found = std::move(again);
   }
   unknown_->Increment(unknown);
   duplicate_->Increment(duplicate);
@@ -828,7 +820,7 @@ base::StatusOr<std::map<int64_t, DriftAccumulator>> ModelMonitor::DriftWindows(i
     ASSIGN_OR_RETURN(auto acc, DriftAccumulator::FromJson(profile, b.data_json, kBucketSample, 3));
     window(b.version).Merge(acc);
   }
-  if (o_.shared_store) return out;  // replicas agree on what the store holds
+  if (o_.store->Shared()) return out;  // replicas agree on what the store holds
   std::lock_guard<std::mutex> lock(drift_mu_);
   for (const auto& [key, acc] : drift_) {
     if (key.second >= from) window(key.first).Merge(acc);

@@ -72,12 +72,8 @@ struct ModelMonitorOptions {
   std::string model;
   config::MonitoringConfig config;
   OutputRoles roles;
-  std::optional<Profile> profile;  // the reference (drift, data quality)
-  MonitorStore* store = nullptr;   // not owned, required
-  // Whether replicas share the store (PostgreSQL): then every figure comes from the store alone
-  // (this process's drift not yet flushed is left out, so replicas agree), and feedback for an id
-  // not found yet waits for the other replicas' writes (they flush every 100 ms).
-  bool shared_store = false;
+  std::optional<Profile> profile;     // the reference (drift, data quality)
+  MonitorStore* store = nullptr;      // not owned, required
   MonitorMetrics* metrics = nullptr;  // not owned, required
   const base::Clock* clock = &base::Clock::Real();
   uint64_t seed = 0;  // sampling (input log, reservoirs); 0: random

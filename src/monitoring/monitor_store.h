@@ -63,6 +63,10 @@ class MonitorStore {
   virtual base::StatusOr<std::vector<MonitorBucket>> Buckets(const std::string& model,
                                                              const std::string& kind,
                                                              int64_t since_ms) = 0;
+  // Whether other processes (replicas) write to the same store: then what a process keeps in
+  // memory is not the whole truth (monitoring reads figures from the store only, and looks again
+  // for predictions another replica may not have written yet).
+  virtual bool Shared() const { return false; }
   // Retention: drops the model's prediction records older than `before_ms`, then all but the
   // newest `keep` (a store may keep whole write batches: at least `keep`), and feedback and
   // buckets older than `before_ms`. Returns the records dropped.

@@ -1,7 +1,5 @@
 #include "server/backends.h"
 
-#include <dlfcn.h>
-
 #include <cstdlib>
 
 #include "backends/forest/forest_backend.h"
@@ -35,17 +33,11 @@ namespace inferd::server {
 base::StatusOr<std::string> QuantizeOnnxFile(const std::filesystem::path& in,
                                              const std::filesystem::path& out,
                                              const OnnxQuantizeOptions& options) {
-  const auto library = base::ExecutableDir() / kOnnxPluginFile;
-  // Kept loaded, as PluginBackend keeps it (dlopen counts: a second open is the same mapping).
-  void* handle = dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (handle == nullptr) {
-    const char* why = dlerror();
-    return base::Unavailable("cannot load the ONNX plugin " + library.string() + ": " +
-                             (why ? why : "unknown error"));
-  }
+  // (Kept loaded, as PluginBackend keeps it.)
+  ASSIGN_OR_RETURN(void* entry,
+                   base::ModuleSymbol(kOnnxPluginFile, kOnnxQuantizeSymbol, "ONNX quantization"));
   using Fn = int (*)(const char*, const char*, int, int, int, char**);
-  auto fn = reinterpret_cast<Fn>(dlsym(handle, kOnnxQuantizeSymbol));
-  if (fn == nullptr) return base::Unavailable(library.string() + " has no quantizer");
+  auto fn = reinterpret_cast<Fn>(entry);
   char* message = nullptr;
   const int rc = fn(in.c_str(), out.c_str(), options.per_channel, options.reduce_range,
                     options.exclude_last, &message);

@@ -1,6 +1,5 @@
 #include "server/server.h"
 
-#include <dlfcn.h>
 #include <pthread.h>
 
 #include <condition_variable>
@@ -108,16 +107,7 @@ class GrpcFrontend final : public api::grpc::ServingFrontend {
 
 // An entry point of the gRPC module, loaded on first use and never unloaded.
 base::StatusOr<void*> GrpcModuleSymbol(const char* symbol) {
-  const auto library = base::ExecutableDir() / api::grpc::kGrpcModuleFile;
-  void* handle = dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (handle == nullptr) {
-    return base::Unavailable("gRPC needs the module " + library.string() + ": " + dlerror());
-  }
-  void* entry = dlsym(handle, symbol);
-  if (entry == nullptr) {
-    return base::Unavailable(library.string() + " has no entry point " + symbol);
-  }
-  return entry;
+  return base::ModuleSymbol(api::grpc::kGrpcModuleFile, symbol, "gRPC");
 }
 
 base::StatusOr<std::unique_ptr<api::grpc::GrpcServer>> StartGrpc(
@@ -341,7 +331,6 @@ base::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
           ASSIGN_OR_RETURN(o.profile, monitoring::Profile::Load(profile));
         }
         o.store = store;
-        o.shared_store = store->Shared();
         o.metrics = metrics;
         if (log_cipher) {
           o.seal = [log_cipher](std::string_view plaintext, std::string_view aad) {

@@ -1,7 +1,5 @@
 #include "store/open_store.h"
 
-#include <dlfcn.h>
-
 #include "base/file.h"
 #include "store/postgres_module.h"
 #include "store/sqlite_store.h"
@@ -17,17 +15,9 @@ base::StatusOr<std::unique_ptr<StateStore>> OpenStateStore(const std::string& wh
     ASSIGN_OR_RETURN(auto s, SqliteStore::Open(where));
     return std::unique_ptr<StateStore>(std::move(s));
   }
-  // Loaded once and never unloaded (the store's code lives in it).
-  const auto library = base::ExecutableDir() / kPostgresModuleFile;
-  void* handle = dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (handle == nullptr) {
-    return base::Unavailable("a PostgreSQL state store needs the module " + library.string() +
-                             ": " + dlerror());
-  }
-  void* entry = dlsym(handle, kPostgresModuleSymbol);
-  if (entry == nullptr) {
-    return base::Unavailable(library.string() + " has no entry point " + kPostgresModuleSymbol);
-  }
+  // (Never unloaded: the store's code lives in it.)
+  ASSIGN_OR_RETURN(void* entry, base::ModuleSymbol(kPostgresModuleFile, kPostgresModuleSymbol,
+                                                   "a PostgreSQL state store"));
   char error[1024] = {0};
   StateStore* store =
       reinterpret_cast<decltype(&inferd_postgres_open)>(entry)(where.c_str(), error, sizeof error);

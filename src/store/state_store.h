@@ -80,9 +80,6 @@ class StateStore : public monitoring::MonitorStore {
   // Where the state lives, for messages ("sqlite:<path>", "postgres://user@host:port/db"):
   // never a password.
   virtual std::string Describe() const = 0;
-  // Whether other processes (replicas) write to the same state: then what a process keeps in
-  // memory is not the whole truth (monitoring reads the store only; rollouts are re-read).
-  virtual bool Shared() const { return false; }
 };
 
 }  // namespace inferd::store
