@@ -8,6 +8,7 @@
 #include <set>
 #include <tuple>
 
+#include "base/ids.h"
 #include "store/prediction_batch.h"
 
 namespace inferd::store {
@@ -305,38 +306,6 @@ std::string WithoutPassword(const std::string& url) {
 
 }  // namespace
 
-// libpq's message without the URL's password: a URL libpq cannot parse is quoted in its message
-// (e.g. a password with a stray '%'), so any quote of the password, or of a run of 4 or more of
-// its characters, goes.
-std::string Scrubbed(std::string message, const std::string& url) {
-  std::vector<std::string> secrets;
-  if (auto scheme = url.find("://"); scheme != std::string::npos) {
-    const size_t from = scheme + 3;
-    const size_t at = url.rfind('@');
-    const size_t colon = url.find(':', from);
-    if (at != std::string::npos && colon != std::string::npos && colon < at) {
-      secrets.push_back(url.substr(colon + 1, at - colon - 1));
-    }
-  }
-  for (size_t p = url.find("password="); p != std::string::npos; p = url.find("password=", p + 1)) {
-    const size_t from = p + 9;
-    const size_t end = url.find_first_of("& ", from);
-    secrets.push_back(url.substr(from, end == std::string::npos ? end : end - from));
-  }
-  for (const auto& secret : secrets) {
-    const size_t shortest = std::min<size_t>(4, secret.size());
-    for (size_t n = secret.size(); n >= shortest && n > 0; --n) {
-      for (size_t i = 0; i + n <= secret.size(); ++i) {
-        const std::string piece = secret.substr(i, n);
-        for (size_t q = message.find(piece); q != std::string::npos; q = message.find(piece, q)) {
-          message.replace(q, n, "***");
-        }
-      }
-    }
-  }
-  return message;
-}
-
 PostgresStore::PostgresStore(std::unique_ptr<Connection> db, std::string describe)
     : db_(std::move(db)), describe_(std::move(describe)) {}
 
@@ -345,6 +314,17 @@ PostgresStore::~PostgresStore() = default;
 int PostgresStore::KnownSchemaVersion() { return kKnownVersion; }
 
 base::StatusOr<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& url) {
+  // A URL libpq cannot parse: its message would quote the bad part, which may be the password
+  // (a stray '%', a space), so it is not passed on.
+  char* parse_error = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(url.c_str(), &parse_error);
+  PQfreemem(parse_error);
+  if (parsed == nullptr) {
+    return base::Unavailable("cannot connect to PostgreSQL at " + WithoutPassword(url) +
+                             ": libpq cannot parse the URL (a '%' not followed by two hex "
+                             "digits, or a space, in one of its parts?)");
+  }
+  PQconninfoFree(parsed);
   // Defaults first: what the URL says overrides them.
   const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
   const char* values[] = {"5", "inferd", url.c_str(), nullptr};
@@ -353,7 +333,7 @@ base::StatusOr<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::st
   auto db = std::make_unique<Connection>(conn);
   if (PQstatus(conn) != CONNECTION_OK) {
     return base::Unavailable("cannot connect to PostgreSQL at " + WithoutPassword(url) + ": " +
-                             Scrubbed(Trim(PQerrorMessage(conn)), url));
+                             Trim(PQerrorMessage(conn)));
   }
   const std::string host = PQhost(conn) ? PQhost(conn) : "";
   std::string describe = std::string("postgres://") + PQuser(conn) + "@" +
@@ -580,7 +560,7 @@ base::Status PostgresStore::PutPredictions(
       const int64_t seq = next.Int(0, 0);
       BatchEncoder enc(recs);
       for (const auto* r : recs) {
-        if (!IdTimeMs(r->id)) {
+        if (!base::RequestIdTimeMs(r->id)) {
           ASSIGN_OR_RETURN(auto put, db_->Run("INSERT INTO prediction_ids (model, id, batch) "
                                               "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
                                               Params().Text(model).Text(r->id).Int(seq), what));
@@ -636,7 +616,7 @@ base::StatusOr<std::vector<monitoring::PredictionRecord>> PostgresStore::GetPred
   std::multimap<int64_t, const std::string*> by_time;
   std::vector<std::string> others;
   for (const auto& id : ids) {
-    if (auto t = IdTimeMs(id)) {
+    if (auto t = base::RequestIdTimeMs(id)) {
       by_time.emplace(*t, &id);
     } else {
       others.push_back(id);

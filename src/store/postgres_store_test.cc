@@ -243,8 +243,9 @@ TEST_F(PostgresStoreTest, FeedbackStoredThroughAnotherReplicaIsADuplicateAndNoth
 }
 
 TEST_F(PostgresStoreTest, ConcurrentMergesFromReplicasLoseNoCount) {
-  // Four replicas merge into the same eight buckets, each in its own order, in transactions of
-  // several buckets: the lock order and the retries keep every count.
+  // Four replicas merge into the same eight buckets at once, in transactions of several buckets
+  // (each replica lists them in its own order; the store locks them in key order): every count
+  // is kept.
   constexpr int kReplicas = 4, kRounds = 60;
   std::vector<std::unique_ptr<PostgresStore>> stores;
   for (int i = 0; i < kReplicas; ++i) {

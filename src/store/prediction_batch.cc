@@ -8,8 +8,6 @@
 
 namespace inferd::store {
 
-std::optional<int64_t> IdTimeMs(const std::string& id) { return base::RequestIdTimeMs(id); }
-
 namespace {
 
 // Per record, six length-prefixed fields: id, version, at_ms, outputs, inputs, digest.
@@ -41,7 +39,7 @@ BatchEncoder::BatchEncoder(const std::vector<const monitoring::PredictionRecord*
 }
 
 void BatchEncoder::Add(const monitoring::PredictionRecord& r) {
-  if (auto t = IdTimeMs(r.id)) {
+  if (auto t = base::RequestIdTimeMs(r.id)) {
     id_min_ms_ = std::min(id_min_ms_, *t);
     id_max_ms_ = std::max(id_max_ms_, *t);
   }

@@ -1,14 +1,14 @@
 // How the state stores keep prediction records: in batches, one row per write, each row a blob of
 // records (a row per prediction would cost every prediction an index insert). inferd's own
 // request ids start with their time in ms (base/ids.h), so a batch notes the range of those times
-// and a lookup reads the batches that span an id's time; other ids are indexed one by one.
+// and a lookup reads the batches that span an id's time (base::RequestIdTimeMs); other ids are
+// indexed one by one.
 // Shared by SqliteStore and PostgresStore.
 // Thread-safety: pure functions; a BatchEncoder is used by one thread.
 #pragma once
 
 #include <cstdint>
 #include <functional>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,9 +16,6 @@
 #include "monitoring/monitor_store.h"
 
 namespace inferd::store {
-
-// The time in an id made by base::NewRequestId (base::RequestIdTimeMs).
-std::optional<int64_t> IdTimeMs(const std::string& id);
 
 // A batch's blob, and what its row notes about it.
 class BatchEncoder {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 
+#include "base/ids.h"
 #include "store/prediction_batch.h"
 
 namespace inferd::store {
@@ -385,7 +386,7 @@ base::Status SqliteStore::PutPredictions(const std::vector<monitoring::Predictio
     }
     BatchEncoder enc(recs);
     for (const auto* r : recs) {
-      if (!IdTimeMs(r->id)) {
+      if (!base::RequestIdTimeMs(r->id)) {
         sqlite3_reset(index.get());
         index.Text(1, model);
         index.Text(2, r->id);
@@ -444,7 +445,7 @@ base::StatusOr<std::vector<monitoring::PredictionRecord>> SqliteStore::GetPredic
   Statement by_index(db_, "SELECT batch FROM prediction_ids WHERE model = ? AND id = ?");
   if (!by_time.ok() || !by_index.ok()) return Error(db_, "reading predictions");
   for (const auto& id : ids) {
-    if (auto t = IdTimeMs(id)) {
+    if (auto t = base::RequestIdTimeMs(id)) {
       sqlite3_reset(by_time.get());
       by_time.Text(1, model);
       by_time.Int(2, *t - kBatchIdSpanMs);
