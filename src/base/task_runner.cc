@@ -2,11 +2,12 @@
 
 #include <pthread.h>
 
+#include <algorithm>
+
 namespace inferd::base {
 
-TaskRunner::TaskRunner(int threads, std::string name) : name_(std::move(name)) {
-  for (int i = 0; i < std::max(threads, 1); ++i) workers_.emplace_back([this] { Work(); });
-}
+TaskRunner::TaskRunner(int threads, std::string name)
+    : threads_(std::max(threads, 1)), name_(std::move(name)) {}
 
 TaskRunner::~TaskRunner() { Stop(); }
 
@@ -14,6 +15,9 @@ void TaskRunner::Post(std::function<void()> task) {
   {
     MutexLock lock(mu_);
     if (!stopping_) {
+      if (workers_.empty()) {
+        for (int i = 0; i < threads_; ++i) workers_.emplace_back([this] { Work(); });
+      }
       tasks_.push_back(std::move(task));
       cv_.NotifyOne();
       return;
@@ -23,14 +27,14 @@ void TaskRunner::Post(std::function<void()> task) {
 }
 
 void TaskRunner::Stop() {
+  std::vector<std::thread> workers;
   {
     MutexLock lock(mu_);
     stopping_ = true;
     cv_.NotifyAll();
+    workers.swap(workers_);
   }
-  for (auto& w : workers_) {
-    if (w.joinable()) w.join();
-  }
+  for (auto& w : workers) w.join();
 }
 
 void TaskRunner::Work() {

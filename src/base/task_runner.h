@@ -1,6 +1,7 @@
 // TaskRunner: worker threads that run posted closures, for blocking work that must stay off the
 // HTTP event loops (a feedback request commits to the state store and, with replicas, may wait
-// for another replica's writes).
+// for another replica's writes). The workers start with the first task: a runner that is never
+// used costs no threads.
 // Thread-safety: thread-safe.
 #pragma once
 
@@ -30,12 +31,13 @@ class TaskRunner {
  private:
   void Work() EXCLUDES(mu_);
 
+  const int threads_;
+  const std::string name_;
   Mutex mu_;
   CondVar cv_;
   std::deque<std::function<void()>> tasks_ GUARDED_BY(mu_);
   bool stopping_ GUARDED_BY(mu_) = false;
-  std::string name_;
-  std::vector<std::thread> workers_;
+  std::vector<std::thread> workers_ GUARDED_BY(mu_);
 };
 
 }  // namespace inferd::base

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
 #include <thread>
 
 namespace inferd::base {
@@ -37,6 +38,24 @@ TEST(TaskRunnerTest, RunsEveryTaskOnItsWorkersAndStopFinishesTheQueue) {
     EXPECT_EQ(on_caller.load(), 1);
     runner.Stop();  // idempotent
   }
+}
+
+size_t Threads() {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/task")) ++n;
+  return n;
+}
+
+TEST(TaskRunnerTest, StartsItsWorkersWithTheFirstTask) {
+  const size_t before = Threads();
+  TaskRunner runner(3, "test-lazy");
+  EXPECT_EQ(Threads(), before);  // none yet
+  std::atomic<bool> ran{false};
+  runner.Post([&] { ran = true; });
+  EXPECT_EQ(Threads(), before + 3);
+  runner.Stop();
+  EXPECT_TRUE(ran.load());
+  EXPECT_EQ(Threads(), before);
 }
 
 }  // namespace

@@ -176,18 +176,6 @@ const std::vector<std::string>& HttpApi::Extensions() {
   return kExtensions;
 }
 
-base::TaskRunner& HttpApi::Tasks() {
-  std::call_once(tasks_once_, [this] {
-    tasks_ = std::make_unique<base::TaskRunner>(4, "inferd-feedback");
-    tasks_started_.store(true, std::memory_order_release);
-  });
-  return *tasks_;
-}
-
-void HttpApi::StopTasks() {
-  if (tasks_started_.load(std::memory_order_acquire)) tasks_->Stop();
-}
-
 void HttpApi::Handle(const HttpRequest& request, Responder respond) {
   auto start = options_.clock->Now();
   const char* endpoint = "unmatched";
@@ -438,8 +426,8 @@ bool HttpApi::Dispatch(const HttpRequest& req, HttpResponse& res, const char** e
       if (feedback) {
         // Answered from a worker thread. The request's views stay valid until then, not the
         // request itself: the body's view is copied, and the request id header set now.
-        Tasks().Post([m = *monitor, body = req.body, id = RequestIdFromHeader(req),
-                      finish = std::move(finish)] {
+        tasks_.Post([m = *monitor, body = req.body, id = RequestIdFromHeader(req),
+                     finish = std::move(finish)] {
           HttpResponse r;
           r.headers.emplace_back("inferd-request-id", id);
           auto [status, answer] = m->Feedback(body);

@@ -6,8 +6,6 @@
 #pragma once
 
 #include <atomic>
-#include <memory>
-#include <mutex>
 #include <string>
 
 #include "api/http/http_server.h"
@@ -58,7 +56,7 @@ class HttpApi {
   const HttpApiOptions& options() const { return options_; }
   // Finishes the requests handed to worker threads (feedback), answering them; those that come
   // later run on the caller. (Before the HTTP server goes.)
-  void StopTasks();
+  void StopTasks() { tasks_.Stop(); }
   // Adds a line to the store's audit trail (none without a store); a failure is logged.
   void Audit(const std::string& action, const std::string& model, const std::string& who) const;
 
@@ -85,13 +83,10 @@ class HttpApi {
   std::atomic<bool> draining_{false};
   monitoring::Family<monitoring::Counter>* http_requests_;
   monitoring::Family<monitoring::Histogram>* http_duration_;
-  // (Last: stopped and destroyed first, before the members its tasks use.)
   // Feedback runs here, off the event loops: it commits to the store and, with replicas, may wait
-  // for another one's writes. Started with the first feedback (no threads at start-up for it).
-  base::TaskRunner& Tasks();
-  std::once_flag tasks_once_;
-  std::unique_ptr<base::TaskRunner> tasks_;
-  std::atomic<bool> tasks_started_{false};
+  // for another one's writes. (Its workers start with the first feedback. Last: stopped and
+  // destroyed first, before the members its tasks use.)
+  base::TaskRunner tasks_{4, "inferd-feedback"};
 };
 
 // Splits a request target into percent-decoded path segments (query string dropped). Returns
