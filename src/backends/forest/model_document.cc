@@ -256,6 +256,8 @@ class FastJson {
   }
 
  private:
+  // Builds `v` into *out; with `out` null, only checks that it is well-formed JSON within the
+  // depth limit, as the full parse would take it.
   bool Build(simdjson::ondemand::value v, ModelJson* out, size_t depth) {
     if (depth >= kMaxDepth) return false;
     simdjson::ondemand::json_type type;
@@ -264,32 +266,38 @@ class FastJson {
       case simdjson::ondemand::json_type::object: {
         simdjson::ondemand::object obj;
         if (v.get_object().get(obj) != simdjson::SUCCESS) return false;
-        *out = ModelJson(ModelJson::value_t::object);
-        auto& map = out->get_ref<ModelJson::object_t&>();
+        ModelJson::object_t* map = nullptr;
+        if (out != nullptr) {
+          *out = ModelJson(ModelJson::value_t::object);
+          map = &out->get_ref<ModelJson::object_t&>();
+        }
         for (auto field : obj) {
           std::string_view key;
           if (field.unescaped_key().get(key) != simdjson::SUCCESS) return false;
           simdjson::ondemand::value child;
           if (field.value().get(child) != simdjson::SUCCESS) return false;
+          if (map == nullptr) {
+            if (!Build(child, nullptr, depth + 1)) return false;
+            continue;
+          }
           if (mode_ == DocumentMode::kForServing) {
             if (depth + 1 >= kMaxDepth) return false;
             // A per-node array ParseXgboostModel does not read: left out, but checked as JSON
             // (the full parse would refuse a malformed one).
             if (key == "parents" || key == "loss_changes" || key == "sum_hessian" ||
                 key == "base_weights") {
-              if (!Check(child, depth + 1)) return false;
+              if (!Build(child, nullptr, depth + 1)) return false;
               continue;
             }
             const bool ints = key == "left_children" || key == "right_children" ||
                               key == "split_indices" || key == "default_left" ||
                               key == "split_type";
             if (ints || key == "split_conditions") {
-              ModelJson& slot = map[std::string(key)];
-              if (!Packed(child, ints, &slot)) return false;
+              if (!Packed(child, ints, &(*map)[std::string(key)])) return false;
               continue;
             }
           }
-          ModelJson& slot = map[std::string(key)];  // a repeated key keeps the last, as nlohmann
+          ModelJson& slot = (*map)[std::string(key)];  // a repeated key keeps the last, as nlohmann
           if (!Build(child, &slot, depth + 1)) return false;
         }
         return true;
@@ -297,13 +305,16 @@ class FastJson {
       case simdjson::ondemand::json_type::array: {
         simdjson::ondemand::array arr;
         if (v.get_array().get(arr) != simdjson::SUCCESS) return false;
-        *out = ModelJson(ModelJson::value_t::array);
-        auto& vec = out->get_ref<ModelJson::array_t&>();
+        ModelJson::array_t* vec = nullptr;
+        if (out != nullptr) {
+          *out = ModelJson(ModelJson::value_t::array);
+          vec = &out->get_ref<ModelJson::array_t&>();
+        }
         for (auto element : arr) {
           simdjson::ondemand::value child;
           if (element.get(child) != simdjson::SUCCESS) return false;
-          vec.emplace_back();
-          if (!Build(child, &vec.back(), depth + 1)) return false;
+          if (vec != nullptr) vec->emplace_back();
+          if (!Build(child, vec != nullptr ? &vec->back() : nullptr, depth + 1)) return false;
         }
         return true;
       }
@@ -313,91 +324,46 @@ class FastJson {
             simdjson::SUCCESS) {
           return false;
         }
-        return Number(token, out);
+        if (out != nullptr) return Number(token, out);
+        // Any number in JSON's grammar (or a non-finite marker): the full parse takes them all
+        // (out of range ones as infinities), so there is nothing to convert.
+        token = TrimmedToken(token);
+        return IsMarker(token) || JsonNumber(token);
       }
       case simdjson::ondemand::json_type::string: {
         std::string_view str;
         if (v.get_string().get(str) != simdjson::SUCCESS) return false;
-        *out = ModelJson(std::string(str));
+        if (out != nullptr) *out = ModelJson(std::string(str));
         return true;
       }
       case simdjson::ondemand::json_type::boolean: {
         bool b;
         if (v.get_bool().get(b) != simdjson::SUCCESS) return false;
-        *out = ModelJson(b);
+        if (out != nullptr) *out = ModelJson(b);
         return true;
       }
       case simdjson::ondemand::json_type::null: {
         bool is_null = false;
         if (v.is_null().get(is_null) != simdjson::SUCCESS || !is_null) return false;
-        *out = ModelJson(nullptr);
+        if (out != nullptr) *out = ModelJson(nullptr);
         return true;
       }
     }
     return false;
   }
 
-  // Whether `v` is well-formed JSON within the depth limit, as Build would take it, without
-  // building anything.
-  bool Check(simdjson::ondemand::value v, size_t depth) {
-    if (depth >= kMaxDepth) return false;
-    simdjson::ondemand::json_type type;
-    if (v.type().get(type) != simdjson::SUCCESS) return false;
-    switch (type) {
-      case simdjson::ondemand::json_type::object: {
-        simdjson::ondemand::object obj;
-        if (v.get_object().get(obj) != simdjson::SUCCESS) return false;
-        for (auto field : obj) {
-          std::string_view key;
-          simdjson::ondemand::value child;
-          if (field.unescaped_key().get(key) != simdjson::SUCCESS ||
-              field.value().get(child) != simdjson::SUCCESS || !Check(child, depth + 1)) {
-            return false;
-          }
-        }
-        return true;
-      }
-      case simdjson::ondemand::json_type::array: {
-        simdjson::ondemand::array arr;
-        if (v.get_array().get(arr) != simdjson::SUCCESS) return false;
-        for (auto element : arr) {
-          simdjson::ondemand::value child;
-          if (element.get(child) != simdjson::SUCCESS || !Check(child, depth + 1)) return false;
-        }
-        return true;
-      }
-      case simdjson::ondemand::json_type::number: {
-        std::string_view token;
-        if (simdjson::simdjson_result<std::string_view>(v.raw_json_token()).get(token) !=
-            simdjson::SUCCESS) {
-          return false;
-        }
-        // Any number in JSON's grammar (or a non-finite marker): the full parse takes them all
-        // (out of range ones as infinities), so there is nothing to convert.
-        while (!token.empty() && (token.back() == ' ' || token.back() == '\n' ||
-                                  token.back() == '\r' || token.back() == '\t')) {
-          token.remove_suffix(1);
-        }
-        if (markers_ != nullptr &&
-            (token == markers_->nan || token == markers_->inf || token == markers_->negative_inf)) {
-          return true;
-        }
-        return JsonNumber(token);
-      }
-      case simdjson::ondemand::json_type::string: {
-        std::string_view str;
-        return v.get_string().get(str) == simdjson::SUCCESS;
-      }
-      case simdjson::ondemand::json_type::boolean: {
-        bool b;
-        return v.get_bool().get(b) == simdjson::SUCCESS;
-      }
-      case simdjson::ondemand::json_type::null: {
-        bool is_null = false;
-        return v.is_null().get(is_null) == simdjson::SUCCESS && is_null;
-      }
+  // raw_json_token keeps trailing white space.
+  static std::string_view TrimmedToken(std::string_view token) {
+    while (!token.empty() && (token.back() == ' ' || token.back() == '\n' || token.back() == '\r' ||
+                              token.back() == '\t')) {
+      token.remove_suffix(1);
     }
-    return false;
+    return token;
+  }
+
+  bool IsMarker(std::string_view token) const {
+    return markers_ != nullptr &&
+           (token == markers_->nan || token == markers_->inf || token == markers_->negative_inf);
   }
 
   // An array of integers (or booleans) as packed int64, or of numbers as packed float32, as
@@ -465,10 +431,7 @@ class FastJson {
   // A number token (raw_json_token keeps trailing white space): an integer when it has no
   // fraction or exponent (int64, else uint64), else a float32; the non-finite markers too.
   bool Number(std::string_view token, ModelJson* out) {
-    while (!token.empty() && (token.back() == ' ' || token.back() == '\n' || token.back() == '\r' ||
-                              token.back() == '\t')) {
-      token.remove_suffix(1);
-    }
+    token = TrimmedToken(token);
     if (markers_ != nullptr && token.size() == markers_->nan.size()) {
       if (token == markers_->nan) {
         *out = ModelJson(std::numeric_limits<float>::quiet_NaN());
