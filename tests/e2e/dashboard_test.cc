@@ -47,9 +47,8 @@ TEST(DashboardTest, ShowsCanaryAndStableWithData) {
   AddModel(repo, "m", 1, "binary_logistic");
   AddModel(repo, "m", 2, "binary_logistic");
   const fs::path data = FixtureDir("binary_logistic") / "input.csv";
-  auto profile = RunInferd({"profile", "--data", data.string(), "--model", (repo / "m").string(),
-                            "--out", (repo / "m" / "profile.json").string()});
-  ASSERT_EQ(profile.exit_code, 0) << profile.err;
+  AddProfile(repo, "m", data);
+  if (::testing::Test::HasFatalFailure()) return;
   WriteFile(repo / "m" / "config.yaml",
             "version_policy: {all: true}\n"
             "rollout: {labels: {stable: 1, canary: 2}, weights: {stable: 50, canary: 50}}\n"

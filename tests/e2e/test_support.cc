@@ -48,6 +48,12 @@ void AddModel(const fs::path& repo, const std::string& model, int version,
   fs::copy_file(FixtureDir(fixture) / file, dir / file, fs::copy_options::overwrite_existing);
 }
 
+void AddProfile(const fs::path& repo, const std::string& model, const fs::path& data) {
+  auto profile = RunInferd({"profile", "--data", data.string(), "--model", (repo / model).string(),
+                            "--out", (repo / model / "profile.json").string()});
+  ASSERT_EQ(profile.exit_code, 0) << profile.err;
+}
+
 void WriteFile(const fs::path& path, const std::string& content) {
   fs::create_directories(path.parent_path());
   std::ofstream out(path, std::ios::binary);

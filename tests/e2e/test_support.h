@@ -32,6 +32,9 @@ fs::path FixtureDir(const std::string& name);  // tests/fixtures/xgboost/<name>
 // Puts fixture `fixture`'s model.json (or `file`) at <repo>/<model>/<version>/<file>.
 void AddModel(const fs::path& repo, const std::string& model, int version,
               const std::string& fixture, const std::string& file = "model.json");
+// <repo>/<model>/profile.json from `data` by `inferd profile` (the drift reference); the test
+// fails when the command does.
+void AddProfile(const fs::path& repo, const std::string& model, const fs::path& data);
 void WriteFile(const fs::path& path, const std::string& content);
 std::string ReadFile(const fs::path& path);
 
